@@ -1,0 +1,64 @@
+"""frugal: what Python code costs (time, CPU, memory, energy, carbon, embodied carbon), per call.
+
+``import frugal`` loads none of pandas, matplotlib, scipy or CodeCarbon; the functions that
+need them import them on first use.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from frugal._hot import Region, measure
+from frugal._records import LOG as _LOG
+from frugal.errors import FrugalError
+from frugal.measurement import Measurement
+
+__version__ = "0.1.0"
+
+_clear_hooks: list = []
+
+
+def clear() -> None:
+    """Forget every measurement of this process (stored ones stay in the store)."""
+    for hook in list(_clear_hooks):
+        hook()
+    _LOG.clear()
+
+
+def results():
+    """A pandas DataFrame, one row per measurement (see ``frugal.Measurement``)."""
+    from frugal.frame import results as _results
+
+    return _results()
+
+
+# Public names whose modules import heavy libraries: resolved on first use.
+_LAZY = {
+    "configure": "frugal.config",
+    "environment": "frugal.config",
+    "compare": "frugal.compare",
+    "Comparison": "frugal.compare",
+    "scaling": "frugal.compare",
+    "Scaling": "frugal.compare",
+    "indicators": "frugal.indicators",
+    "report": "frugal.dashboard",
+    "load": "frugal.store",
+    "flush": "frugal.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'frugal' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = ["FrugalError", "Measurement", "Region", "clear", "measure", "results", *_LAZY]

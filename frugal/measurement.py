@@ -1,0 +1,59 @@
+"""The result value: one frozen record per measured region (or per name in summary mode).
+
+This module is a leaf: it imports nothing of frugal, so every other layer can depend on it.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """What one measured region cost.
+
+    Time and CPU are measured by the kernel's clocks; peak memory is the kernel's
+    resident high-water mark for this region (exact on Linux). Energy and carbon are
+    *derived* from those raw numbers when results are read, by a meter where one was
+    present (``energy_method`` says which) or by the documented model (METHODOLOGY.md).
+    A field that could not be known is ``None`` (NaN in a DataFrame), never a guess.
+
+    In summary mode (``record="summary"``) one Measurement stands for ``calls`` calls:
+    time, CPU, energy and carbon are totals, ``wall_min_s``/``wall_max_s`` the extremes,
+    and ``peak_rss_bytes`` the largest process high-water mark seen at the end of a call
+    (an upper bound: summary mode does not reset the mark, to stay cheap).
+    """
+
+    name: str
+    started_at: datetime                    # UTC, start of the region (first call in summary mode)
+    wall_s: float                           # monotonic wall time, s
+    cpu_user_s: float                       # user CPU time of the scope, s
+    cpu_system_s: float                     # system CPU time of the scope, s
+    cpu_s: float                            # cpu_user_s + cpu_system_s, s
+    cpu_util: float | None                  # cpu_s / wall_s (above 1 with threads)
+    peak_rss_bytes: int | None              # peak resident memory during the region, B
+    rss_delta_bytes: int | None             # resident memory at end minus start, B
+    energy_cpu_j: float | None = None       # J
+    energy_ram_j: float | None = None       # J
+    energy_gpu_j: float | None = None       # J
+    energy_j: float | None = None           # (cpu + ram + gpu) x PUE, J
+    carbon_g: float | None = None           # operational: energy x grid intensity, gCO2e
+    embodied_g: float | None = None         # share of manufacturing emissions (SCI's M), gCO2e
+    units: float | None = None              # functional units of work, when given
+    status: str = "ok"                      # "ok", "error" or "interrupted"
+    error: str | None = None                # exception type name when status != "ok"
+    parent: str | None = None               # name of the enclosing region
+    depth: int = 0                          # 0 for a top-level region
+    energy_method: str | None = None        # "model", "rapl", "nvml", "rapl+nvml", "codecarbon"...
+    intensity_g_per_kwh: float | None = None  # grid carbon intensity used, gCO2e/kWh
+    intensity_source: str | None = None     # where that intensity came from
+    scope: str = "process"                  # "process" or "thread" (CPU time's scope)
+    children: bool = False                  # whether waited children's CPU is included
+    calls: int = 1                          # number of calls this record stands for
+    wall_min_s: float | None = None         # shortest call (summary mode; wall_s otherwise)
+    wall_max_s: float | None = None         # longest call (summary mode; wall_s otherwise)
+    pid: int | None = None                  # process that measured it
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Measurement))
