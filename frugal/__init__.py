@@ -31,6 +31,13 @@ def results():
     return _results()
 
 
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext frugal``: registers the ``%frugal`` / ``%%frugal`` magics."""
+    from frugal.ipython import load_ipython_extension as _load
+
+    _load(ipython)
+
+
 # Public names whose modules import heavy libraries: resolved on first use.
 _LAZY = {
     "configure": "frugal.config",
