@@ -77,9 +77,32 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
     return cols
 
 
-def summary_columns(summary: dict[int, list], names: list[str], pid: int | None) -> dict[str, np.ndarray]:
-    """One row per summarised name: totals, extremes and counts."""
-    items = sorted(summary.items())
+def merge_summary(summary: dict[tuple[int, int], list]) -> dict[int, list]:
+    """Merge the per-thread aggregates of each name into one."""
+    merged: dict[int, list] = {}
+    for (nid, _tid), agg in sorted(summary.items()):
+        agg = list(agg)
+        into = merged.get(nid)
+        if into is None:
+            merged[nid] = agg
+            continue
+        into[S_CALLS] += agg[S_CALLS]
+        into[S_ERRORS] += agg[S_ERRORS]
+        into[S_WALL] += agg[S_WALL]
+        into[S_MIN] = min(into[S_MIN], agg[S_MIN])
+        into[S_MAX] = max(into[S_MAX], agg[S_MAX])
+        into[S_CPU] += agg[S_CPU]
+        into[S_T0] = min(into[S_T0], agg[S_T0])
+        into[S_RSS] = max(into[S_RSS], agg[S_RSS])
+        if agg[S_UNITS] is not None:
+            into[S_UNITS] = (into[S_UNITS] or 0.0) + agg[S_UNITS]
+    return merged
+
+
+def summary_columns(summary: dict[tuple[int, int], list], names: list[str],
+                    pid: int | None) -> dict[str, np.ndarray]:
+    """One row per summarised name: totals, extremes and counts over all threads."""
+    items = sorted(merge_summary(summary).items())
     n = len(items)
     aggs = [agg for _, agg in items]
     wall = np.array([agg[S_WALL] for agg in aggs], dtype="f8") / 1e9
@@ -127,8 +150,7 @@ def add_energy(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[st
 
 def log_columns(log: _records.Log = LOG, pid: int | None = None) -> dict[str, np.ndarray]:
     """All results of this process: call rows, then summary rows, energy derived."""
-    with log.lock:
-        summary = {k: list(v) for k, v in log.summary.items()}
+    summary = {k: list(v) for k, v in list(log.summary.items())}
     rows = log.take_rows()
     units = dict(log.units)
     meters = dict(log.meters)

@@ -12,6 +12,7 @@ import math
 import numbers
 import os
 import resource
+import threading
 import time
 import warnings
 from typing import Any, Callable
@@ -45,24 +46,47 @@ _exact = _probe.name == "procfs"
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
 _clear_fd = _probe.clear_fd if _exact else -1
 _statm_fd = _probe.statm_fd if _exact else -1
-_stale = False  # ru_maxrss holds an exited thread's mark above the current peak
+_SLACK_KB = 512  # the kernel's per-CPU RSS counters drift by a few pages between readers
 
 
 class _Open:
     """A region whose peak is being tracked: resets by others fold the mark into it."""
 
-    __slots__ = ("peak", "stale", "rss0")
+    __slots__ = ("peak", "rss0")
 
 
 _open: dict[_Open, None] = {}
 
 
+def _retained_mark_kb() -> int:
+    """The mark the kernel keeps in ``signal->maxrss`` (from before an exec), if it exceeds ours.
+
+    ``ru_maxrss`` is the larger of that retained mark and the resettable ``VmHWM``. While
+    ``ru_maxrss`` is at or below the retained mark it says nothing about the region, and
+    the region reads ``VmHWM`` instead (slower, always right).
+    """
+    if not _exact:
+        return 0
+    _probe.reset()
+    ru = _getrusage(_SELF).ru_maxrss
+    hwm = _probe.mark_kb() or 0
+    return ru if ru > hwm + _SLACK_KB else 0
+
+
+_retained_kb = _retained_mark_kb()
+
+
+_fork_gen = 0  # bumped in a forked child: regions the parent opened are the parent's
+
+
 def _after_fork_in_child() -> None:
-    global _clear_fd, _statm_fd
+    global _clear_fd, _statm_fd, _retained_kb, _fork_gen
+    _fork_gen += 1
     _probe.reopen()
     if _exact:
         _clear_fd, _statm_fd = _probe.clear_fd, _probe.statm_fd
     _open.clear()
+    _retained_kb = _retained_mark_kb()
     for hook in _fork_hooks:
         hook()
 
@@ -76,41 +100,47 @@ settings_id = 0          # index of the settings in force, recorded with each ca
 meter: Any = None        # object with .read() -> tuple, or None (model only)
 
 
-def _mark_kb(stale: bool) -> int:
-    if stale:
-        return _probe.mark_kb()
-    return _getrusage(_SELF).ru_maxrss
+def _statm_kb() -> int:
+    return int(_pread(_statm_fd, 128, 0).split(None, 2)[1]) * _PAGE_KB
 
 
-def _begin_peak(who: int) -> tuple[_Open, Any]:
-    """Fold the current mark into open regions, reset it, and start a new tracked region."""
-    global _stale
-    if _open:
-        mark = _mark_kb(_stale)
-        for o in list(_open):
-            if mark > o.peak:
-                o.peak = mark
-    _write(_clear_fd, b"5")
-    ru = _getrusage(who)
-    rss = int(_pread(_statm_fd, 128, 0).split(None, 2)[1]) * _PAGE_KB
+def _fold_open() -> None:
+    """Another region is about to reset the shared mark: fold it into every open region."""
+    mark = _getrusage(_SELF).ru_maxrss
+    if mark <= _retained_kb:
+        mark = _probe.mark_kb()
+    for o in list(_open):
+        if mark > o.peak:
+            o.peak = mark
+
+
+def _open_region(ru: Any) -> _Open:
+    """Start tracking a region whose mark was just reset and read back in ``ru``."""
     o = _Open()
-    o.peak = o.rss0 = rss
-    # Right after a reset the mark equals the resident set; a larger ru_maxrss is an
-    # exited thread's old mark, and this region must read VmHWM instead.
-    o.stale = _stale = ru.ru_maxrss > rss
+    start = ru.ru_maxrss
+    # Right after the reset the mark is the resident set: no separate read needed,
+    # unless the kernel's retained mark hides it.
+    o.peak = o.rss0 = start if start > _retained_kb else _statm_kb()
     _open[o] = None
-    return o, ru
+    return o
 
 
-def _end_peak(o: _Open, ru: Any) -> tuple[int, int]:
-    """Return (peak_kb, rss_end_kb) for a tracked region and stop tracking it."""
-    mark = _probe.mark_kb() if (o.stale or _stale) else ru.ru_maxrss
-    rss = int(_pread(_statm_fd, 128, 0).split(None, 2)[1]) * _PAGE_KB
-    _open.pop(o, None)
-    peak = o.peak
-    if mark > peak:
-        peak = mark
-    return peak, rss
+def _slow_mark(o: _Open, mark: int, rss: int) -> tuple[int, bool]:
+    """The region's mark when ``ru_maxrss`` cannot be trusted alone: (mark_kb, rss0_known).
+
+    Either the kernel's retained mark hides ours, or the region ended with less memory
+    than it started with and no growth: a region that freed memory, or a retained mark
+    that hid the start. ``VmHWM``, always fresh, tells which.
+    """
+    global _retained_kb
+    if mark <= _retained_kb:
+        return _probe.mark_kb(), True
+    hwm = _probe.mark_kb()
+    if hwm + _SLACK_KB < o.rss0:
+        _retained_kb = max(_retained_kb, o.rss0)
+        o.peak = hwm
+        return hwm, False
+    return mark, True
 
 
 def _status_of(exc: BaseException | None) -> tuple[int, int]:
@@ -139,7 +169,7 @@ def _clean_units(value: Any, name: str) -> float | None:
 class _Spec:
     """What one measure(...) call asked for, validated once."""
 
-    __slots__ = ("name", "name_id", "units", "who", "flags", "children", "summary", "peak")
+    __slots__ = ("name", "name_id", "units", "who", "clock", "flags", "children", "summary", "peak")
 
     def __init__(self, name: str, units: Any, scope: str, children: bool, record: str) -> None:
         self.name = name
@@ -149,8 +179,10 @@ class _Spec:
             if _THREAD is None:
                 raise ValueError("measure(scope='thread') needs RUSAGE_THREAD, which this platform lacks")
             self.who = _THREAD
+            self.clock = time.thread_time_ns
         else:
             self.who = _SELF
+            self.clock = time.process_time_ns
         self.children = children
         self.summary = record == "summary"
         self.peak = _exact and not self.summary
@@ -202,22 +234,30 @@ def _measurement_failed(where: str, exc: BaseException) -> None:
 def _start(spec: _Spec) -> tuple | None:
     """Read the probes at region start; the state is what ``_stop`` needs (None on failure)."""
     try:
+        if spec.summary:  # a summarised region is nobody's parent: it stays cheap
+            t0 = _perf()
+            return None, 0, 0, None, spec.clock(), None, None, t0, _fork_gen
         parent = _current.get()
         if parent is None:
             parent_id = depth = 0
         else:
             parent_id, depth = parent[0] + 1, parent[1] + 1
         token = _current.set((spec.name_id, depth))
-        if spec.summary:
-            cpu0 = _thread_ns() if spec.who != _SELF else _process_ns()
-            return token, parent_id, depth, None, cpu0, None, _perf()
+        # The wall clock brackets the CPU readings, so cpu_s <= wall_s on one thread.
         if spec.peak:
-            o, ru = _begin_peak(spec.who)
+            if _open:
+                _fold_open()
+            _write(_clear_fd, b"5")
+            t0 = _perf()
+            ru = _getrusage(spec.who)
+            o = _open_region(ru)
         else:
-            o, ru = None, _getrusage(spec.who)
+            t0 = _perf()
+            ru = _getrusage(spec.who)
+            o = None
         ch = _getrusage(_CHILDREN) if spec.children else None
         m = meter.read() if meter is not None else None
-        return token, parent_id, depth, o, ru, (ch, m), _perf()
+        return token, parent_id, depth, o, ru, ch, m, t0, _fork_gen
     except Exception as exc:
         _measurement_failed("start", exc)
         return None
@@ -226,30 +266,42 @@ def _start(spec: _Spec) -> tuple | None:
 def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
           units: float | None) -> bytes | None:
     """Read the probes again and append the row; returns the packed row (None in summary mode)."""
-    t1 = _perf()
     if state is None:
         return None
+    o = None
     try:
-        token, parent_id, depth, o, ru0, extra, t0 = state
+        token, parent_id, depth, o, ru0, ch0, m0, t0, gen = state
+        if gen != _fork_gen:  # opened before a fork: the parent process records it
+            return None
+        if spec.summary:
+            _summarise(spec, t0, ru0, exc is not None, units)
+            return None
+        ru1 = _getrusage(spec.who)
+        t1 = _perf()
         try:
             _current.reset(token)
         except ValueError:  # a generator finished in another context than it started
             pass
-        status, err = _status_of(exc)
-        if spec.summary:
-            cpu1 = _thread_ns() if spec.who != _SELF else _process_ns()
-            _summarise(spec, t0, t1 - t0, cpu1 - ru0, status, parent_id, depth, units)
-            return None
-        ru1 = _getrusage(spec.who)
-        ch0, m0 = extra
+        if exc is None:
+            status = err = 0
+        else:
+            status, err = _status_of(exc)
         user = ru1.ru_utime - ru0.ru_utime
         system = ru1.ru_stime - ru0.ru_stime
         if ch0 is not None:
             ch1 = _getrusage(_CHILDREN)
             user += ch1.ru_utime - ch0.ru_utime
             system += ch1.ru_stime - ch0.ru_stime
+        flags = spec.flags | status
         if o is not None:
-            peak, rss1 = _end_peak(o, ru1)
+            mark = ru1.ru_maxrss
+            rss1 = int(_pread(_statm_fd, 128, 0).split(None, 2)[1]) * _PAGE_KB
+            _open.pop(o, None)
+            if mark <= _retained_kb or (mark <= o.rss0 and rss1 + _SLACK_KB < o.rss0):
+                mark, known = _slow_mark(o, mark, rss1)
+                if not known:
+                    flags &= ~RSS_KNOWN
+            peak = o.peak if o.peak > mark else mark
             drss = rss1 - o.rss0
         else:
             peak = drss = 0
@@ -258,7 +310,7 @@ def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
         if units is not None:
             _units_side[t0] = units
         row = _pack(spec.name_id, t0, t1 - t0, user, system, peak, drss,
-                    parent_id, depth if depth < 255 else 255, spec.flags | status, err, settings_id)
+                    parent_id, depth if depth < 255 else 255, flags, err, settings_id)
         _rows.extend(row)
         return row
     except Exception as exc:
@@ -268,32 +320,38 @@ def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
         return None
 
 
-_thread_ns = time.thread_time_ns
-_process_ns = time.process_time_ns
 
 
-def _summarise(spec: _Spec, t0: int, wall: int, cpu: int, status: int,
-               parent_id: int, depth: int, units: float | None) -> None:
-    with LOG.lock:
-        agg = LOG.summary.get(spec.name_id)
-        if agg is None:
-            agg = [0, 0, 0, wall, wall, 0, t0, 0, spec.flags, parent_id, depth, None, settings_id]
-            LOG.summary[spec.name_id] = agg
-        calls = agg[S_CALLS] = agg[S_CALLS] + 1
-        if status:
-            agg[S_ERRORS] += 1
-        agg[S_WALL] += wall
-        if wall < agg[S_MIN]:
-            agg[S_MIN] = wall
-        elif wall > agg[S_MAX]:
-            agg[S_MAX] = wall
-        agg[S_CPU] += cpu
-        if units is not None:
-            agg[S_UNITS] = (agg[S_UNITS] or 0.0) + units
+def _summarise(spec: _Spec, t0: int, cpu0: int, failed: bool, units: float | None) -> None:
+    """Add one call to its name's aggregate for this thread (summary mode)."""
+    cpu = spec.clock() - cpu0
+    wall = _perf() - t0
+    # One aggregate per (name, thread): only its own thread updates it, so no lock.
+    key = (spec.name_id, _get_ident())
+    agg = _summary.get(key)
+    if agg is None:
+        parent = _current.get()
+        parent_id, depth = (0, 0) if parent is None else (parent[0] + 1, parent[1] + 1)
+        agg = _summary[key] = [0, 0, 0, wall, wall, 0, t0, 0, spec.flags, parent_id, depth, None, settings_id]
+    calls = agg[S_CALLS] = agg[S_CALLS] + 1
+    if failed:
+        agg[S_ERRORS] += 1
+    agg[S_WALL] += wall
+    if wall < agg[S_MIN]:
+        agg[S_MIN] = wall
+    elif wall > agg[S_MAX]:
+        agg[S_MAX] = wall
+    agg[S_CPU] += cpu
+    if units is not None:
+        agg[S_UNITS] = (agg[S_UNITS] or 0.0) + units
     if calls & 255 == 1:  # sample the process mark now and then: memory held, for the RAM model
         rss = _getrusage(_SELF).ru_maxrss
         if rss > agg[S_RSS]:
             agg[S_RSS] = rss
+
+
+_summary = LOG.summary
+_get_ident = threading.get_ident
 
 
 # --- the public face ----------------------------------------------------------------
@@ -379,6 +437,21 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
             stop(spec, state, None, u)
             return result
         wrapper = gen_wrapper
+    elif spec.summary:
+        clock, summarise = spec.clock, _summarise
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            u = _units_for(spec, args, kwargs) if has_units else None
+            t0 = _perf()
+            c0 = clock()
+            try:
+                result = func(*args, **kwargs)
+            except BaseException:
+                summarise(spec, t0, c0, True, u)
+                raise
+            summarise(spec, t0, c0, False, u)
+            return result
     else:
         @functools.wraps(func)
         def wrapper(*args, **kwargs):

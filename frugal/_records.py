@@ -40,7 +40,7 @@ class Log:
         self.error_ids: dict[str, int] = {"": 0}
         self.units: dict[int, float] = {}       # t0_ns -> units
         self.meters: dict[int, tuple] = {}      # t0_ns -> (meter, start reading, end reading)
-        self.summary: dict[int, list] = {}      # name_id -> aggregate, see SummaryAgg
+        self.summary: dict[tuple[int, int], list] = {}  # (name_id, thread id) -> aggregate
         self.lock = threading.Lock()
 
     def name_id(self, name: str) -> int:
@@ -79,11 +79,10 @@ class Log:
         del self.rows[:]
         self.units.clear()
         self.meters.clear()
-        with self.lock:
-            self.summary.clear()
+        self.summary.clear()
 
 
-# Summary aggregate layout (a list, updated in place under the log's lock):
+# Summary aggregate layout (a list, updated in place by its own thread only):
 # [calls, errors, wall_ns_sum, wall_ns_min, wall_ns_max, cpu_ns_sum, first_t0_ns,
 #  max_rss_kb, flags, parent_id, depth, units_sum, settings_id]
 S_CALLS, S_ERRORS, S_WALL, S_MIN, S_MAX, S_CPU, S_T0, S_RSS, S_FLAGS, S_PARENT, S_DEPTH, S_UNITS, S_SETTINGS = range(13)
