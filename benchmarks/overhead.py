@@ -1,0 +1,173 @@
+"""Per-call overhead of frugal against an unmeasured call and against CodeCarbon, in one run.
+
+    python benchmarks/overhead.py [--calls N] [--repeat R] [--skip-codecarbon]
+
+Prints the median per-call overhead of:
+- a measured no-op (record="calls", peak memory on) and in record="summary" mode,
+  each minus the same no-op unmeasured;
+- with a RAPL meter read on a synthetic powercap tree (the reads a real meter costs);
+- CodeCarbon's start_task/stop_task on a warm OfflineEmissionsTracker, and its
+  @track_emissions decorator (offline, no output files);
+then the memory held per recorded call over 1,000,000 calls, and the ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+
+
+def noop() -> None:
+    pass
+
+
+def per_call_ns(fn, calls: int, repeat: int) -> list[float]:
+    """Per-call time of ``fn()`` in ns, one figure per repeat (a tight loop, GC off)."""
+    out = []
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            t0 = time.perf_counter_ns()
+            for _ in range(calls):
+                fn()
+            out.append((time.perf_counter_ns() - t0) / calls)
+    finally:
+        gc.enable()
+    return out
+
+
+def overhead_us(fn, calls: int, repeat: int) -> float:
+    """Median over interleaved repeats of (measured - unmeasured) per call, in µs."""
+    diffs = []
+    for _ in range(repeat):
+        base = per_call_ns(noop, calls, 1)[0]
+        measured = per_call_ns(fn, calls, 1)[0]
+        diffs.append((measured - base) / 1000)
+    return statistics.median(diffs)
+
+
+def synthetic_powercap(root: str) -> str:
+    """A powercap tree like a one-socket Intel machine's: package, core and dram zones."""
+    zone = os.path.join(root, "intel-rapl:0")
+    for path, name in ((zone, "package-0"), (os.path.join(zone, "intel-rapl:0:0"), "core"),
+                       (os.path.join(zone, "intel-rapl:0:1"), "dram")):
+        os.makedirs(path, exist_ok=True)
+        for file, value in (("name", name), ("energy_uj", "123456789"),
+                            ("max_energy_range_uj", "262143328850")):
+            with open(os.path.join(path, file), "w") as f:
+                f.write(value + "\n")
+    return root
+
+
+def codecarbon_task_us(calls: int) -> float:
+    from codecarbon import OfflineEmissionsTracker
+
+    tracker = OfflineEmissionsTracker(country_iso_code="FRA", save_to_file=False, log_level="error",
+                                      measure_power_secs=3600)
+    tracker.start()
+    try:
+        times = []
+        for i in range(calls):
+            t0 = time.perf_counter_ns()
+            tracker.start_task(f"t{i}")
+            noop()
+            tracker.stop_task()
+            times.append((time.perf_counter_ns() - t0) / 1000)
+    finally:
+        tracker.stop()
+    return statistics.median(times)
+
+
+def codecarbon_decorator_us(calls: int) -> float:
+    from codecarbon import track_emissions
+
+    fn = track_emissions(offline=True, country_iso_code="FRA", save_to_file=False, log_level="error")(noop)
+    times = []
+    for _ in range(calls):
+        t0 = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - t0) / 1000)
+    return statistics.median(times)
+
+
+def bytes_per_call(n: int) -> tuple[float, float]:
+    """(bytes held by frugal's log per call, resident-set growth per call) over ``n`` calls."""
+    import frugal
+    from frugal._records import LOG
+
+    frugal.clear()
+    f = frugal.measure(name="held")(noop)
+    gc.collect()
+    rss0 = _rss()
+    for _ in range(n):
+        f()
+    held = sys.getsizeof(LOG.rows) + sys.getsizeof(LOG.units) + sys.getsizeof(LOG.meters)
+    grown = _rss() - rss0
+    assert LOG.count() == n
+    frugal.clear()
+    return held / n, grown / n
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=100_000, help="calls per timing loop")
+    parser.add_argument("--repeat", type=int, default=9, help="interleaved repeats (median taken)")
+    parser.add_argument("--held-calls", type=int, default=1_000_000, help="calls for the memory figure")
+    parser.add_argument("--skip-codecarbon", action="store_true")
+    args = parser.parse_args()
+
+    import frugal
+
+    measured = frugal.measure(name="noop")(noop)
+    summary = frugal.measure(name="noop-summary", record="summary")(noop)
+    rows = []
+    rows.append(("frugal, record='calls' (peak memory on)", overhead_us(measured, args.calls, args.repeat)))
+    frugal.clear()
+    rows.append(("frugal, record='summary'", overhead_us(summary, args.calls, args.repeat)))
+    frugal.clear()
+
+    with tempfile.TemporaryDirectory() as tree:
+        try:
+            frugal.configure(energy="rapl", powercap_root=synthetic_powercap(tree))
+        except (ImportError, AttributeError, TypeError, ValueError) as exc:
+            print(f"(RAPL meter not available to configure: {exc})")
+        else:
+            metered = frugal.measure(name="noop-rapl")(noop)
+            rows.append(("frugal, record='calls' + RAPL meter (synthetic tree)",
+                         overhead_us(metered, args.calls // 4, args.repeat)))
+            frugal.configure(energy="auto", powercap_root="/sys/class/powercap")
+    frugal.clear()
+
+    if not args.skip_codecarbon:
+        logging.getLogger("codecarbon").setLevel(logging.ERROR)
+        warnings.simplefilter("ignore")
+        rows.append(("CodeCarbon start_task/stop_task (warm offline tracker)", codecarbon_task_us(300)))
+        rows.append(("CodeCarbon @track_emissions (offline, no files)", codecarbon_decorator_us(3)))
+
+    held, grown = bytes_per_call(args.held_calls)
+
+    width = max(len(label) for label, _ in rows)
+    print(f"\nPer-call overhead on {os.cpu_count()} CPUs, Python {sys.version.split()[0]} (median):")
+    for label, us in rows:
+        print(f"  {label:<{width}}  {us:12.2f} µs")
+    print(f"\nMemory over {args.held_calls:,} recorded calls: {held:.1f} B held by the log per call "
+          f"(resident set grew {grown:.1f} B per call)")
+    base = rows[0][1]
+    print("\nRatios (how many times frugal's calls-mode overhead):")
+    for label, us in rows[1:]:
+        print(f"  {label:<{width}}  {us / base:10.2f}x")
+
+
+if __name__ == "__main__":
+    main()
