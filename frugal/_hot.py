@@ -231,8 +231,12 @@ def _measurement_failed(where: str, exc: BaseException) -> None:
                       "the measured code ran unchanged", RuntimeWarning, stacklevel=3)
 
 
-def _start(spec: _Spec) -> tuple | None:
-    """Read the probes at region start; the state is what ``_stop`` needs (None on failure)."""
+def _start(spec: _Spec, nest: bool = True) -> tuple | None:
+    """Read the probes at region start; the state is what ``_stop`` needs (None on failure).
+
+    ``nest=False`` for generators: their region spans the caller's code between yields,
+    so it must not become the caller's parent (nor stay so if never closed).
+    """
     try:
         if spec.summary:  # a summarised region is nobody's parent: it stays cheap
             t0 = _perf()
@@ -242,7 +246,7 @@ def _start(spec: _Spec) -> tuple | None:
             parent_id = depth = 0
         else:
             parent_id, depth = parent[0] + 1, parent[1] + 1
-        token = _current.set((spec.name_id, depth))
+        token = _current.set((spec.name_id, depth)) if nest else None
         # The wall clock brackets the CPU readings, so cpu_s <= wall_s on one thread.
         if spec.peak:
             if _open:
@@ -278,10 +282,11 @@ def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
             return None
         ru1 = _getrusage(spec.who)
         t1 = _perf()
-        try:
-            _current.reset(token)
-        except ValueError:  # a generator finished in another context than it started
-            pass
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # entered in one context (task), left in another
+                pass
         if exc is None:
             status = err = 0
         else:
@@ -392,7 +397,7 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
         async def asyncgen_wrapper(*args, **kwargs):
             u = _units_for(spec, args, kwargs) if has_units else None
             agen = func(*args, **kwargs)
-            state = start(spec)
+            state = start(spec, False)
             try:
                 sent = None
                 while True:
@@ -425,7 +430,7 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
         def gen_wrapper(*args, **kwargs):
             u = _units_for(spec, args, kwargs) if has_units else None
             gen = func(*args, **kwargs)
-            state = start(spec)
+            state = start(spec, False)
             try:
                 result = yield from gen
             except GeneratorExit:
