@@ -5,6 +5,8 @@ need them import them on first use.
 """
 from __future__ import annotations
 
+import sys
+import types
 from typing import Any
 
 from frugal._hot import Region, measure
@@ -51,6 +53,22 @@ _LAZY = {
     "load": "frugal.store",
     "flush": "frugal.store",
 }
+
+
+class _Package(types.ModuleType):
+    """Keeps ``frugal.compare`` and ``frugal.indicators`` the public functions.
+
+    Importing a submodule sets it as an attribute of its package; where a public function
+    bears its module's name, the function wins (``from frugal.compare import X`` still works).
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __getattr__(name: str) -> Any:
