@@ -1,0 +1,711 @@
+"""The store: every measurement, appended in batches to one SQLite file, off the measured call.
+
+The hot path never sees the store. A daemon thread reads the rows that the hot path
+appended to ``frugal._records.LOG`` past a byte cursor, derives them (energy and carbon
+with the settings each call was measured under) and inserts them in one transaction:
+every second, sooner once ``FLUSH_ROWS`` rows wait, at exit, on ``frugal.flush()`` and
+before ``frugal.clear()``. What a hard kill (SIGKILL, OOM killer) can lose is therefore
+bounded: the call rows measured since the last flush, about one second's worth
+(``FLUSH_EVERY_S``) and at most ``FLUSH_ROWS`` plus what arrives in one poll, and the
+``record="summary"`` aggregates since the last summary flush (``SUMMARY_EVERY_S``).
+Committed rows survive a crash of the process (WAL, ``synchronous=NORMAL``).
+
+Summary-mode aggregates are stored as rows with ``calls`` > 1: at every summary flush
+(every ``SUMMARY_EVERY_S``, at exit, on ``flush()`` and ``clear()``) one row per name for
+the calls made since the previous one (counts, totals and units are the increments;
+``wall_min_s``/``wall_max_s`` and ``peak_rss_bytes`` are the extremes since the process
+began), so summing a name's rows gives its totals.
+
+File format: tables ``meta``, ``runs`` (one per process, or per ``frugal run``) and
+``measurements`` (``Measurement``'s fields, ``started_at`` as UTC ns since the epoch, plus
+``run_id``). ``PRAGMA application_id`` marks the file as frugal's; ``PRAGMA user_version``
+is the schema version. Triggers refuse UPDATE and DELETE: the store is append-only.
+Any file that is not frugal's store is refused with a ``FrugalError`` and never written.
+"""
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import platform
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import warnings
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from frugal import _hot
+from frugal._records import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
+from frugal.errors import FrugalError
+from frugal.measurement import FIELDS
+
+APPLICATION_ID = 0x46525547      # "FRUG", in the SQLite header of every frugal store
+SCHEMA_VERSION = 1
+FLUSH_EVERY_S = 1.0              # call rows reach the store at least this often
+FLUSH_ROWS = 5_000               # ... or as soon as this many wait
+SUMMARY_EVERY_S = 60.0           # summary aggregates reach the store at least this often
+POLL_S = 0.1                     # how often the writer thread looks at the log
+BATCH_ROWS = 50_000              # rows per transaction, at most
+BUSY_TIMEOUT_S = 120.0           # how long a writer waits for another process's transaction
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_INTEGER = {"started_at", "peak_rss_bytes", "rss_delta_bytes", "depth", "children", "calls", "pid"}
+_TEXT = {"name", "status", "error", "parent", "energy_method", "intensity_source", "scope"}
+
+RUN_FIELDS = ("run_id", "started_at", "host", "pid", "program", "platform", "cpu", "logical_cpus",
+              "python", "frugal_version", "git_commit", "git_branch", "settings")
+# Run columns that load() adds to each measurement row (renamed where they would clash).
+RUN_COLUMNS = {"run_id": "run_id", "started_at": "run_started_at", "host": "host",
+               "program": "program", "platform": "platform", "cpu": "cpu", "python": "python",
+               "frugal_version": "frugal_version", "git_commit": "git_commit", "git_branch": "git_branch"}
+
+
+def _sql_type(field: str) -> str:
+    return "INTEGER" if field in _INTEGER else "TEXT" if field in _TEXT else "REAL"
+
+
+def _schema() -> list[str]:
+    columns = ",\n  ".join(f"{f} {_sql_type(f)}" for f in FIELDS)
+    statements = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, host TEXT, "
+        "pid INTEGER, program TEXT, platform TEXT, cpu TEXT, logical_cpus INTEGER, python TEXT, "
+        "frugal_version TEXT, git_commit TEXT, git_branch TEXT, settings TEXT)",
+        f"CREATE TABLE measurements (\n  id INTEGER PRIMARY KEY,\n  run_id TEXT NOT NULL REFERENCES runs(run_id),\n  {columns})",
+        "CREATE INDEX measurements_run ON measurements(run_id)",
+        "CREATE INDEX measurements_name ON measurements(name, started_at)",
+        "CREATE INDEX measurements_started ON measurements(started_at)",
+    ]
+    for table in ("meta", "runs", "measurements"):
+        for op in ("UPDATE", "DELETE"):
+            statements.append(
+                f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, 'a frugal store is append-only'); END")
+    return statements
+
+
+# --- recognising a store ----------------------------------------------------------------
+
+def _check_file(path: Path, *, create: bool) -> None:
+    """Raise FrugalError unless ``path`` is frugal's store (or, with ``create``, absent or empty).
+
+    Reads the 100-byte SQLite header directly, so a foreign file is never opened by SQLite.
+    """
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        if create:
+            return
+        raise FrugalError(f"no frugal store at {path}: the file does not exist") from None
+    except IsADirectoryError:
+        raise FrugalError(f"{path} is a directory, not a frugal store") from None
+    except OSError as exc:
+        raise FrugalError(f"cannot read the frugal store {path}: {exc.strerror or exc}") from None
+    if not header:
+        if create:
+            return
+        raise FrugalError(f"{path} is an empty file, not a frugal store")
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        raise FrugalError(f"{path} is not a SQLite database, so not a frugal store; it was left untouched")
+    app_id = int.from_bytes(header[68:72], "big")
+    version = int.from_bytes(header[60:64], "big")
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise FrugalError(f"{path} was written by a newer frugal (store schema {version}, this frugal "
+                              f"reads up to {SCHEMA_VERSION}): upgrade frugal to read it")
+        return
+    if app_id != 0:
+        raise FrugalError(f"{path} is a SQLite database of another application (application_id "
+                          f"{app_id:#x}), not a frugal store; it was left untouched")
+    # application_id 0: a SQLite file that is either brand new (no tables) or not ours.
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise FrugalError(f"{path} is corrupt or unreadable ({exc}); it was left untouched") from None
+    if tables:
+        raise FrugalError(f"{path} is a SQLite database of another application (it has tables but "
+                          "no frugal mark), not a frugal store; it was left untouched")
+    if not create:
+        raise FrugalError(f"{path} is an empty SQLite database, not a frugal store")
+
+
+def _as_path(value: Any, argument: str) -> Path:
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{argument} must be a path (str or os.PathLike), got {type(value).__name__}")
+    path = Path(os.fspath(value)).expanduser()
+    if not str(value):
+        raise ValueError(f"{argument} must not be empty")
+    return path
+
+
+class Store:
+    """One frugal store file, validated when opened, appended to, never rewritten.
+
+    ``Store(path)`` creates the file (and its folder) when it does not exist; an existing
+    file must be a frugal store: anything else raises ``FrugalError`` and is left untouched.
+    Each write opens its own short-lived connection: no SQLite connection stays open
+    between writes, so a forked child never inherits one (SQLite's locks do not survive fork).
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = _as_path(path, "store")
+        _check_file(self.path, create=True)
+        self._ready = False
+        self._runs: set[str] = set()
+
+    def _open(self) -> sqlite3.Connection:
+        _check_file(self.path, create=True)
+        if not self._ready:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise FrugalError(f"cannot open the frugal store {self.path}: {exc}") from None
+        try:
+            if not self._ready:
+                self._initialise(conn)
+                self._ready = True
+            conn.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def open(self) -> "Store":
+        """Create or check the file now (raises ``FrugalError`` if it is not a frugal store)."""
+        self._open().close()
+        return self
+
+    def _initialise(self, conn: sqlite3.Connection) -> None:
+        """Create the schema in a new file, or check an existing one, under a write lock."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if app_id == 0 and tables == 0:
+                    for statement in _schema():
+                        conn.execute(statement)
+                    conn.execute("INSERT INTO meta VALUES ('application', 'frugal')")
+                    conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                    conn.execute("INSERT INTO meta VALUES ('created_at', ?)",
+                                 (datetime.now(timezone.utc).isoformat(),))
+                    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                elif app_id != APPLICATION_ID:
+                    raise FrugalError(f"{self.path} is not a frugal store; it was left untouched")
+                elif version > SCHEMA_VERSION:
+                    raise FrugalError(f"{self.path} was written by a newer frugal (store schema {version})")
+                else:
+                    self._add_missing_columns(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.DatabaseError as exc:
+            raise FrugalError(f"the frugal store {self.path} is unusable ({exc}); it was left untouched") from None
+
+    @staticmethod
+    def _add_missing_columns(conn: sqlite3.Connection) -> None:
+        # A newer Measurement may have more fields: adding a column keeps old rows intact.
+        have = {row[1] for row in conn.execute("PRAGMA table_info(measurements)")}
+        for field in FIELDS:
+            if field not in have:
+                conn.execute(f"ALTER TABLE measurements ADD COLUMN {field} {_sql_type(field)}")
+
+    def append(self, run: dict[str, Any], cols: dict[str, Any]) -> int:
+        """Insert derived columns (a ``frugal._derive`` column dict) as measurements of ``run``.
+
+        One transaction per ``BATCH_ROWS`` rows; returns how many rows were inserted.
+        """
+        n = len(cols["name"])
+        if n == 0:
+            return 0
+        rows = list(zip(*_column_values(cols)))
+        sql = (f"INSERT INTO measurements (run_id, {', '.join(FIELDS)}) "
+               f"VALUES (?, {', '.join('?' * len(FIELDS))})")
+        run_id = run["run_id"]
+        conn = self._open()
+        try:
+            for start in range(0, n, BATCH_ROWS):
+                chunk = [(run_id, *row) for row in rows[start:start + BATCH_ROWS]]
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if run_id not in self._runs:
+                        conn.execute(f"INSERT OR IGNORE INTO runs ({', '.join(RUN_FIELDS)}) "
+                                     f"VALUES ({', '.join('?' * len(RUN_FIELDS))})",
+                                     [run.get(f) for f in RUN_FIELDS])
+                    conn.executemany(sql, chunk)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                self._runs.add(run_id)
+        except sqlite3.DatabaseError as exc:
+            raise FrugalError(f"could not write to the frugal store {self.path}: {exc}") from None
+        finally:
+            conn.close()
+        return n
+
+
+def _column_values(cols: dict[str, Any]) -> list[list]:
+    """The FIELDS columns as lists of Python values ready for SQLite (NaN becomes NULL)."""
+    import numpy as np
+
+    values = []
+    for field in FIELDS:
+        col = cols[field]
+        if field == "started_at":
+            col = np.asarray(col, dtype="datetime64[ns]").astype("i8")
+        elif field == "children":
+            col = np.asarray(col).astype("i8")
+        # SQLite stores a float NaN as NULL by itself: no per-value Python work here.
+        values.append(col.tolist() if hasattr(col, "tolist") else list(col))
+    return values
+
+
+# --- what a run is --------------------------------------------------------------------
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=2,
+                             stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    value = out.stdout.strip()
+    return value if out.returncode == 0 and value else None
+
+
+def _cpu_name() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def git_info() -> tuple[str | None, str | None]:
+    """(commit, branch) of the repository around the working directory, or (None, None).
+
+    A detached checkout (as CI makes) takes its branch from the CI's variables when set.
+    """
+    commit = _git("rev-parse", "HEAD")
+    if commit is None:
+        return None, None
+    branch = _git("rev-parse", "--abbrev-ref", "HEAD")
+    if branch in (None, "HEAD"):
+        branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
+                  or os.environ.get("CI_COMMIT_REF_NAME") or None)
+    return commit, branch
+
+
+def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
+    """Metadata of a new run of this process: host, CPU, Python, frugal, git, start time."""
+    import frugal
+
+    commit, branch = git_info() if git is None else git
+    return {
+        "run_id": uuid.uuid4().hex,
+        "started_at": time.time_ns(),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "program": program if program is not None else os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else None,
+        "platform": platform.platform(),
+        "cpu": _cpu_name(),
+        "logical_cpus": os.cpu_count(),
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "frugal_version": frugal.__version__,
+        "git_commit": commit,
+        "git_branch": branch,
+        "settings": None,
+    }
+
+
+def settings_json() -> str | None:
+    """The methodology in force (``frugal.environment()``) as JSON, or None if unknown."""
+    try:
+        from frugal.config import environment
+    except ImportError:
+        return None
+    try:
+        env = environment()
+    except Exception as exc:  # the run is still worth storing without its settings
+        return json.dumps({"error": f"environment() failed: {type(exc).__name__}: {exc}"})
+    if hasattr(env, "to_dict"):
+        env = env.to_dict()
+    elif hasattr(env, "__dataclass_fields__"):
+        import dataclasses
+
+        env = dataclasses.asdict(env)
+    return json.dumps(env, default=str, sort_keys=True)
+
+
+# --- the background writer --------------------------------------------------------------
+
+class _Writer:
+    """Moves this process's new rows from the in-memory log to one store, off the hot path."""
+
+    def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: dict[int, list]) -> None:
+        self.store = store
+        self.run = run
+        self.cursor = cursor
+        self.last_row = bytes(LOG.rows[cursor - ROW_SIZE:cursor]) if cursor else b""
+        self.summary_base = summary_base
+        self.summary_t0 = time.perf_counter_ns()
+        self.lock = threading.RLock()
+        self.stopped = threading.Event()
+        self.last_flush = self.last_summary = time.monotonic()
+        self.failures: set[str] = set()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.thread = threading.Thread(target=self._loop, name="frugal-store", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(POLL_S):
+            now = time.monotonic()
+            pending = (len(LOG.rows) - self.cursor) // ROW_SIZE
+            if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S) or pending < 0:
+                self.flush(summary=False)
+            if now - self.last_summary >= SUMMARY_EVERY_S:
+                self.flush(summary=True)
+
+    def flush(self, summary: bool = True) -> int:
+        """Store what is new in the log; a failure warns (once per kind) and keeps the rows."""
+        with self.lock:
+            try:
+                n = self._flush_rows()
+                if summary:
+                    n += self._flush_summary()
+                return n
+            except Exception as exc:
+                key = type(exc).__name__
+                if key not in self.failures:
+                    self.failures.add(key)
+                    warnings.warn(f"frugal: could not store measurements in {self.store.path} ({exc}); "
+                                  "they stay in frugal.results()", RuntimeWarning, stacklevel=2)
+                return 0
+            finally:
+                self.last_flush = time.monotonic()
+                if summary:
+                    self.last_summary = self.last_flush
+
+    def _resync(self) -> None:
+        # The log was cleared (frugal.clear()) since the last flush: start again at its beginning.
+        rows = LOG.rows
+        if self.cursor and (len(rows) < self.cursor or bytes(rows[self.cursor - ROW_SIZE:self.cursor]) != self.last_row):
+            self.cursor, self.last_row = 0, b""
+
+    def _flush_rows(self) -> int:
+        from frugal._derive import add_energy, raw_columns
+
+        self._resync()
+        rows = LOG.rows
+        end = len(rows)
+        end -= end % ROW_SIZE
+        if end <= self.cursor:
+            return 0
+        data = bytes(rows[self.cursor:end])     # one C call: a consistent copy under the GIL
+        names, errors = list(LOG.names), list(LOG.errors)
+        cols = raw_columns(data, LOG.units, names, errors, os.getpid())
+        meters = LOG.meters
+        if meters:
+            meters = {t: meters[t] for t in cols["_t0_ns"].tolist() if t in meters}
+        add_energy(cols, meters)
+        n = self.store.append(self._run(), cols)
+        self.cursor, self.last_row = end, data[-ROW_SIZE:]
+        return n
+
+    def _flush_summary(self) -> int:
+        from frugal._derive import add_energy, summary_columns
+
+        current = {k: list(v) for k, v in LOG.summary.items()}   # lists are copied item by item
+        delta = {}
+        for nid, agg in current.items():
+            base = self.summary_base.get(nid)
+            if base is None or base[S_T0] != agg[S_T0] or agg[S_CALLS] < base[S_CALLS]:
+                delta[nid] = agg                                # new since the last flush (or cleared)
+                continue
+            calls = agg[S_CALLS] - base[S_CALLS]
+            if calls <= 0:
+                continue
+            d = list(agg)
+            d[S_CALLS] = calls
+            d[S_ERRORS] = agg[S_ERRORS] - base[S_ERRORS]
+            d[S_WALL] = agg[S_WALL] - base[S_WALL]
+            d[S_CPU] = agg[S_CPU] - base[S_CPU]
+            if agg[S_UNITS] is not None:
+                d[S_UNITS] = agg[S_UNITS] - (base[S_UNITS] or 0.0)
+            d[S_T0] = self.summary_t0
+            delta[nid] = d
+        now = time.perf_counter_ns()
+        n = 0
+        if delta:
+            cols = add_energy(summary_columns(delta, list(LOG.names), os.getpid()), {})
+            n = self.store.append(self._run(), cols)
+        self.summary_base, self.summary_t0 = current, now
+        return n
+
+    def _run(self) -> dict[str, Any]:
+        if self.run.get("settings") is None:
+            self.run["settings"] = settings_json()
+        return self.run
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+    def forked(self) -> "_Writer":
+        """The writer of a forked child: a new run, starting after the rows it inherited."""
+        run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
+        end = len(LOG.rows)
+        base = {k: list(v) for k, v in LOG.summary.items()}   # one thread after fork: no lock needed
+        return _Writer(self.store, run, end - end % ROW_SIZE, base)
+
+
+_writer: _Writer | None = None
+_ever = False      # a default store was set in this process at some point
+
+
+def set_default_store(path: str | os.PathLike | None) -> None:
+    """Store every measurement of this process in ``path`` (a SQLite file), or stop (None).
+
+    The first store set in a process receives every measurement still in the log (since
+    the last ``frugal.clear()``); a store set later, in place of another, receives the
+    measurements made from then on. Raises ``FrugalError`` at once when ``path`` exists and
+    is not a frugal store (it is left untouched). Writing happens on a background thread.
+    """
+    global _writer, _ever
+    if path is not None:
+        store = Store(path).open()    # fail now, in the caller, rather than later in a thread
+    old, _writer = _writer, None
+    if old is not None:
+        old.stop()
+        old.flush()
+    if path is None:
+        return
+    if _ever:
+        end = len(LOG.rows)
+        cursor, base = end - end % ROW_SIZE, {k: list(v) for k, v in LOG.summary.items()}
+    else:
+        cursor, base = 0, {}
+    writer = _Writer(store, new_run(), cursor, base)
+    _writer, _ever = writer, True
+    writer.start()
+
+
+def default_store() -> Path | None:
+    """The path measurements are being stored in, or None."""
+    return None if _writer is None else _writer.store.path
+
+
+def flush() -> int:
+    """Write every measurement not yet stored to the default store now; returns how many.
+
+    Includes ``record="summary"`` aggregates (the calls since their last flush). Returns 0
+    when no store is set. A store that fails warns and returns 0; results stay in memory.
+    """
+    writer = _writer
+    return 0 if writer is None else writer.flush(summary=True)
+
+
+def _on_clear() -> None:
+    writer = _writer
+    if writer is not None:
+        writer.flush(summary=True)
+
+
+def _before_fork() -> None:
+    # No flush may be half-way through at fork: the child would inherit SQLite's state mid-write.
+    writer = _writer
+    if writer is not None:
+        writer.lock.acquire()
+        _held.append(writer)
+
+
+def _after_fork_in_parent() -> None:
+    while _held:
+        _held.pop().lock.release()
+
+
+_held: list[_Writer] = []
+
+
+def _on_fork() -> None:
+    global _writer
+    _held.clear()                       # the child's copies of those locks are dropped with them
+    if _writer is not None:
+        _writer = _writer.forked()
+        _writer.start()
+
+
+def _at_exit() -> None:
+    writer = _writer
+    if writer is not None:
+        writer.stop()
+        writer.flush(summary=True)
+
+
+def _after_multiprocessing_fork(_: Any) -> None:
+    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser.
+    import multiprocessing.util as mp_util
+
+    mp_util.Finalize(None, _at_exit, exitpriority=100)
+
+
+def _register_hooks() -> None:
+    import frugal
+
+    frugal._clear_hooks.append(_on_clear)
+    _hot._fork_hooks.append(_on_fork)
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
+    atexit.register(_at_exit)
+    try:
+        import multiprocessing.util as mp_util
+    except ImportError:
+        return
+    mp_util.register_after_fork(_at_exit, _after_multiprocessing_fork)
+
+
+_register_hooks()
+
+
+# --- reading a store back --------------------------------------------------------------
+
+def _since_ns(since: Any) -> int | None:
+    if since is None:
+        return None
+    if isinstance(since, timedelta):
+        since = datetime.now(timezone.utc) - since
+    elif isinstance(since, str):
+        try:
+            since = datetime.fromisoformat(since)
+        except ValueError:
+            raise ValueError(f"since must be an ISO 8601 date or time, got {since!r}") from None
+    if isinstance(since, datetime) and hasattr(since, "value") and hasattr(since, "tz_localize"):
+        return int(since.value)       # a pandas Timestamp: exact to the nanosecond, UTC-based
+    if not isinstance(since, datetime):
+        raise TypeError(f"since must be a datetime, an ISO 8601 string or a timedelta, got {type(since).__name__}")
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)     # naive times are read as UTC
+    delta = since - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
+
+
+def _names(name: Any) -> list[str] | None:
+    if name is None:
+        return None
+    if isinstance(name, str):
+        return [name]
+    if isinstance(name, Iterable):
+        names = list(name)
+        if all(isinstance(n, str) for n in names):
+            return names
+    raise TypeError(f"name must be a str or a list of str, got {type(name).__name__}")
+
+
+def _connect_read(path: Path) -> sqlite3.Connection:
+    _check_file(path, create=False)
+    try:
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise FrugalError(f"cannot open the frugal store {path}: {exc}") from None
+
+
+def _query(path: Path, sql: str, params: list) -> tuple[list[str], list[tuple]]:
+    conn = _connect_read(path)
+    try:
+        cur = conn.execute(sql, params)
+        return [d[0] for d in cur.description], cur.fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise FrugalError(f"the frugal store {path} is corrupt or unreadable: {exc}") from None
+    finally:
+        conn.close()
+
+
+def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since: Any = None):
+    """Every stored measurement as a pandas DataFrame, oldest first.
+
+    Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
+    metadata: ``run_id``, ``run_started_at``, ``host``, ``program``, ``platform``, ``cpu``,
+    ``python``, ``frugal_version``, ``git_commit``, ``git_branch``. ``name`` keeps one name
+    or a list of names; ``since`` keeps measurements started at or after a datetime (naive
+    means UTC), an ISO 8601 string, or a timedelta before now. Energy and carbon are as
+    derived when the measurement was stored (``energy_method`` says measured or modelled).
+    Raises ``FrugalError`` if ``path`` is missing, unreadable, corrupt or not a frugal store.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from frugal.frame import frame_from_columns
+
+    file = _as_path(path, "path")
+    names, since_ns = _names(name), _since_ns(since)
+    run_cols = ", ".join(f"r.{src} AS {dst}" for src, dst in RUN_COLUMNS.items() if src != "run_id")
+    sql = f"SELECT m.run_id AS run_id, {', '.join('m.' + f for f in FIELDS)}, {run_cols} " \
+          "FROM measurements m JOIN runs r ON r.run_id = m.run_id"
+    where, params = [], []
+    if names is not None:
+        where.append(f"m.name IN ({', '.join('?' * len(names))})")
+        params += names
+    if since_ns is not None:
+        where.append("m.started_at >= ?")
+        params.append(since_ns)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY m.started_at, m.id"
+    columns, rows = _query(file, sql, params)
+    data = dict(zip(columns, zip(*rows))) if rows else {c: () for c in columns}
+    cols: dict[str, Any] = {}
+    for field in FIELDS:
+        values = data[field]
+        if field == "started_at":
+            cols[field] = np.array(values, dtype="i8").astype("datetime64[ns]")
+        elif field in _TEXT:
+            cols[field] = np.array(values, dtype=object)
+        elif field == "children":
+            cols[field] = np.array([bool(v) for v in values], dtype=bool)
+        elif field in ("depth", "calls", "pid"):
+            cols[field] = np.array([-1 if v is None else v for v in values], dtype="i8")
+        else:
+            cols[field] = np.array([np.nan if v is None else v for v in values], dtype="f8")
+    frame = frame_from_columns(cols)
+    for dst in RUN_COLUMNS.values():
+        values = data[dst]
+        if dst == "run_started_at":
+            frame[dst] = pd.to_datetime(np.array(values, dtype="i8"), unit="ns", utc=True)
+        else:
+            frame[dst] = pd.array([None if v is None else str(v) for v in values], dtype="string")
+    return frame
+
+
+def load_runs(path: str | os.PathLike):
+    """The runs of a store as a DataFrame (one row per process or ``frugal run``), oldest first,
+    with their metadata and methodology settings (JSON) and how many measurements each holds."""
+    import pandas as pd
+
+    file = _as_path(path, "path")
+    columns, rows = _query(file, f"SELECT {', '.join('r.' + f for f in RUN_FIELDS)}, "
+                                 "(SELECT count(*) FROM measurements m WHERE m.run_id = r.run_id) AS measurements "
+                                 "FROM runs r ORDER BY r.started_at", [])
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame["started_at"] = pd.to_datetime(frame["started_at"].astype("int64"), unit="ns", utc=True)
+    return frame

@@ -1,0 +1,396 @@
+"""The SQLite store: batches off the hot path, concurrent writers, foreign files, reading back."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+import frugal
+from frugal import store
+from frugal.errors import FrugalError
+
+PY = sys.executable
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh store set as this process's default for the test, unset afterwards."""
+    frugal.clear()
+    path = tmp_path / "frugal.db"
+    store.set_default_store(path)
+    yield path
+    store.set_default_store(None)
+    frugal.clear()
+
+
+def run_py(code: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([PY, "-c", textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env={**os.environ, **(env or {})})
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_round_trip_keeps_every_call_and_its_values(db):
+    """Every measured call comes back from the store with the values results() shows."""
+    @frugal.measure
+    def double(x):
+        return 2 * x
+
+    for i in range(500):
+        double(i)
+    with frugal.measure("block", units=7):
+        sum(range(10_000))
+    with pytest.raises(KeyError):
+        with frugal.measure("fails"):
+            raise KeyError("x")
+    assert frugal.flush() == 502
+    loaded = frugal.load(db)
+    live = frugal.results()
+    assert len(loaded) == len(live) == 502
+    assert list(loaded.columns[: len(frugal.measurement.FIELDS)]) == list(frugal.measurement.FIELDS)
+    assert loaded["wall_s"].tolist() == live["wall_s"].tolist()
+    assert loaded["started_at"].tolist() == live["started_at"].tolist()
+    assert loaded["peak_rss_bytes"].tolist() == live["peak_rss_bytes"].tolist()
+    block = loaded[loaded["name"] == "block"].iloc[0]
+    assert block["units"] == 7
+    failed = loaded[loaded["name"] == "fails"].iloc[0]
+    assert (failed["status"], failed["error"]) == ("error", "KeyError")
+    assert set(loaded["run_id"]) == {store._writer.run["run_id"]}
+    assert loaded["host"].iloc[0] and loaded["python"].iloc[0].startswith("CPython")
+    assert loaded["frugal_version"].iloc[0] == frugal.__version__
+
+
+def test_a_second_flush_writes_nothing_twice(db):
+    """A flush stores only what is new since the previous one."""
+    with frugal.measure("once"):
+        pass
+    assert frugal.flush() == 1
+    assert frugal.flush() == 0
+    assert len(frugal.load(db)) == 1
+
+
+def test_background_thread_stores_without_a_flush(db):
+    """Rows reach the store on their own, within a few flush periods, with no flush() call."""
+    with frugal.measure("background"):
+        pass
+    deadline = time.monotonic() + 30 * store.FLUSH_EVERY_S
+    while time.monotonic() < deadline and len(frugal.load(db)) == 0:
+        time.sleep(0.1)
+    assert frugal.load(db)["name"].tolist() == ["background"]
+
+
+def test_summary_mode_is_stored_as_increments(db):
+    """Summary aggregates are stored as rows with calls > 1 whose sums give the totals."""
+    hot = frugal.measure(lambda: None, name="hot", record="summary")
+    for _ in range(300):
+        hot()
+    frugal.flush()
+    for _ in range(200):
+        hot()
+    frugal.flush()
+    frugal.flush()
+    rows = frugal.load(db, name="hot")
+    assert rows["calls"].tolist() == [300, 200]
+    total = frugal.results().query("name == 'hot'")
+    assert rows["wall_s"].sum() == pytest.approx(total["wall_s"].sum())
+
+
+def test_clear_flushes_first_and_keeps_storing_after(db):
+    """clear() stores what it is about to forget, and later calls are stored once."""
+    for _ in range(3):
+        with frugal.measure("before"):
+            pass
+    frugal.clear()
+    for _ in range(2):
+        with frugal.measure("after"):
+            pass
+    frugal.flush()
+    assert frugal.load(db)["name"].tolist() == ["before"] * 3 + ["after"] * 2
+
+
+def test_forked_child_is_a_new_run_and_never_rewrites_the_parent(db):
+    """A forked child stores only its own calls, under a run of its own."""
+    for _ in range(4):
+        with frugal.measure("parent"):
+            pass
+    pid = os.fork()
+    if pid == 0:  # child: measure, then leave normally so atexit flushes
+        try:
+            for _ in range(3):
+                with frugal.measure("child"):
+                    pass
+        finally:
+            store._at_exit()
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    frugal.flush()
+    frame = frugal.load(db)
+    by_name = frame.groupby("name")["run_id"].agg(["size", "nunique"])
+    assert by_name.loc["parent", "size"] == 4 and by_name.loc["child", "size"] == 3
+    assert frame["run_id"].nunique() == 2
+    assert set(frame.loc[frame["name"] == "child", "pid"]) == {pid}
+
+
+def test_multiprocessing_child_is_flushed_although_it_skips_atexit(db):
+    """A multiprocessing (fork) child leaves through os._exit; its calls are stored anyway."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    proc = ctx.Process(target=_measure_twice)
+    proc.start()
+    proc.join(60)
+    assert proc.exitcode == 0
+    assert frugal.load(db, name="in_child")["calls"].sum() == 2
+
+
+def _measure_twice() -> None:
+    for _ in range(2):
+        with frugal.measure("in_child"):
+            pass
+
+
+def test_four_processes_writing_at_once_lose_nothing(tmp_path):
+    """Four processes storing 10,000 calls each into one file at once: all 40,000 are there."""
+    path = tmp_path / "shared.db"
+    go = tmp_path / "go"
+    code = f"""
+        import os, time, frugal
+        from frugal import store
+        store.set_default_store({str(path)!r})
+        while not os.path.exists({str(go)!r}):
+            time.sleep(0.005)
+        f = frugal.measure(lambda i: i, name="work")
+        for i in range(10_000):
+            f(i)
+    """
+    procs = [subprocess.Popen([PY, "-c", textwrap.dedent(code)], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    time.sleep(0.5)
+    go.touch()
+    for p in procs:
+        _, err = p.communicate(timeout=180)
+        assert p.returncode == 0, err
+    frame = frugal.load(path)
+    assert len(frame) == 40_000
+    assert frame.groupby("run_id").size().tolist() == [10_000] * 4
+    assert frame["pid"].nunique() == 4
+
+
+def test_a_hard_kill_loses_at_most_the_last_flush_period(tmp_path):
+    """Calls made a few flush periods before a SIGKILL are in the store."""
+    path = tmp_path / "killed.db"
+    code = f"""
+        import os, signal, time, frugal
+        from frugal import store
+        store.set_default_store({str(path)!r})
+        for i in range(1000):
+            with frugal.measure("before_kill"):
+                pass
+        time.sleep(3 * store.FLUSH_EVERY_S + 0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """
+    proc = run_py(code)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(frugal.load(path, name="before_kill")) == 1000
+
+
+def test_store_file_is_marked_versioned_and_in_wal_mode(db):
+    """The file carries frugal's application id, the schema version and WAL journaling."""
+    with frugal.measure("x"):
+        pass
+    frugal.flush()
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA application_id").fetchone()[0] == store.APPLICATION_ID
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        assert meta["application"] == "frugal"
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE measurements SET wall_s = 0", "DELETE FROM measurements",
+                                       "DELETE FROM runs"])
+def test_store_is_append_only(db, statement):
+    """UPDATE and DELETE are refused by the file itself."""
+    with frugal.measure("kept"):
+        pass
+    frugal.flush()
+    conn = sqlite3.connect(db)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(statement)
+    finally:
+        conn.close()
+    assert len(frugal.load(db)) == 1
+
+
+def _foreign_sqlite(path: Path, app_id: int = 0) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (name TEXT)")
+    conn.execute("INSERT INTO customers VALUES ('ada')")
+    if app_id:
+        conn.execute(f"PRAGMA application_id = {app_id}")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("text", "not a SQLite database"),
+    ("sqlite", "another application"),
+    ("sqlite_app", "another application"),
+    ("corrupt", "corrupt|unusable|malformed"),
+    ("newer", "newer frugal"),
+])
+def test_a_file_that_is_not_our_store_is_refused_and_left_untouched(tmp_path, kind, message):
+    """A foreign, corrupt or newer file gives a clear FrugalError and is not modified."""
+    path = tmp_path / "thing.db"
+    if kind == "text":
+        path.write_text("name,value\nada,1\n" * 100)
+    elif kind == "sqlite":
+        _foreign_sqlite(path)
+    elif kind == "sqlite_app":
+        _foreign_sqlite(path, app_id=0x12345678)
+    else:
+        store.Store(path).open()
+        if kind == "newer":
+            conn = sqlite3.connect(path)
+            conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
+            conn.commit()
+            conn.close()
+        else:
+            data = bytearray(path.read_bytes())
+            data[100:] = b"\xff" * (len(data) - 100)     # keep the header, break every page
+            path.write_bytes(bytes(data))
+    before = sha(path)
+    listing = sorted(os.listdir(tmp_path))
+    with pytest.raises(FrugalError, match=message):
+        store.set_default_store(path)
+    with pytest.raises(FrugalError, match=message):
+        frugal.load(path)
+    assert sha(path) == before
+    if kind != "corrupt":  # a corrupt store of ours may gain SQLite's -wal/-shm side files
+        assert sorted(os.listdir(tmp_path)) == listing
+    assert store.default_store() is None
+
+
+def test_missing_or_directory_paths_are_clear_errors(tmp_path):
+    """load() of a missing file or a folder says so in one FrugalError."""
+    with pytest.raises(FrugalError, match="does not exist"):
+        frugal.load(tmp_path / "nope.db")
+    with pytest.raises(FrugalError, match="is a directory"):
+        frugal.load(tmp_path)
+    with pytest.raises(FrugalError, match="is a directory"):
+        store.set_default_store(tmp_path)
+
+
+def test_an_empty_file_becomes_a_store(tmp_path):
+    """A zero-byte file (a fresh temporary file) may become a store; nothing was in it to lose."""
+    path = tmp_path / "empty.db"
+    path.touch()
+    store.Store(path).open()
+    assert len(frugal.load(path)) == 0
+
+
+def test_a_store_that_breaks_warns_and_keeps_results(db):
+    """When the file stops being usable, flushing warns and results() still has everything."""
+    with frugal.measure("kept_in_memory"):
+        pass
+    store._writer.stop()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    db.write_text("replaced by something else")
+    with pytest.warns(RuntimeWarning, match="could not store"):
+        assert frugal.flush() == 0
+    assert db.read_text() == "replaced by something else"
+    assert frugal.results()["name"].tolist() == ["kept_in_memory"]
+
+
+def test_load_filters_by_name_and_time(db):
+    """name= keeps the given names; since= keeps calls started at or after a time."""
+    for name in ("a", "b", "c"):
+        with frugal.measure(name):
+            pass
+    frugal.flush()
+    middle_ns = frugal.load(db, name="b")["started_at"].iloc[0]
+    middle = middle_ns.to_pydatetime(warn=False)          # microseconds, at or before the call
+    assert frugal.load(db, name="a")["name"].tolist() == ["a"]
+    assert frugal.load(db, name=["a", "c"])["name"].tolist() == ["a", "c"]
+    assert frugal.load(db, since=middle_ns)["name"].tolist() == ["b", "c"]
+    assert frugal.load(db, since=middle)["name"].tolist() == ["b", "c"]
+    assert frugal.load(db, since=middle.isoformat())["name"].tolist() == ["b", "c"]
+    assert frugal.load(db, since=middle.replace(tzinfo=None))["name"].tolist() == ["b", "c"]
+    assert len(frugal.load(db, since=timedelta(hours=1))) == 3
+    assert len(frugal.load(db, since=datetime.now(timezone.utc) + timedelta(hours=1))) == 0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"name": 3}, TypeError, "name"),
+    ({"since": 12}, TypeError, "since"),
+    ({"since": "yesterday"}, ValueError, "since"),
+])
+def test_load_rejects_bad_arguments_by_name(db, kwargs, error, match):
+    """Bad filters raise TypeError/ValueError naming the argument."""
+    with pytest.raises(error, match=match):
+        frugal.load(db, **kwargs)
+
+
+def test_bad_path_types_are_type_errors():
+    """A store path must be a str or path; anything else is a TypeError naming it."""
+    with pytest.raises(TypeError, match="store"):
+        store.set_default_store(42)
+    with pytest.raises(TypeError, match="path"):
+        frugal.load(b"frugal.db")
+
+
+def test_unsetting_the_store_stops_storing(db):
+    """After set_default_store(None), nothing more is written."""
+    with frugal.measure("stored"):
+        pass
+    store.set_default_store(None)
+    with frugal.measure("not_stored"):
+        pass
+    assert frugal.flush() == 0
+    assert frugal.load(db)["name"].tolist() == ["stored"]
+
+
+def test_runs_record_git_commit_and_branch_inside_a_repository(tmp_path):
+    """A run started inside a git repository records its commit and branch."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=trunk"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], cwd=repo, check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+    proc = run_py("""
+        import frugal
+        from frugal import store
+        store.set_default_store("f.db")
+        with frugal.measure("in_repo"):
+            pass
+    """, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    frame = frugal.load(repo / "f.db")
+    assert frame["git_commit"].tolist() == [commit]
+    assert frame["git_branch"].tolist() == ["trunk"]
+    runs = store.load_runs(repo / "f.db")
+    assert runs["measurements"].tolist() == [1] and runs["pid"].iloc[0] == frame["pid"].iloc[0]
+
+
+def test_importing_the_store_loads_no_pandas():
+    """The store module itself is light: pandas is imported only by load()."""
+    proc = run_py("import sys, frugal.store; print('pandas' in sys.modules, 'numpy' in sys.modules)")
+    assert proc.stdout.split() == ["False", "False"], proc.stderr
