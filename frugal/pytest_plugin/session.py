@@ -1,0 +1,255 @@
+"""The plugin's state and hooks: which tests to measure, budgets, baselines, the footprint table.
+
+What is measured is the *call* phase of a test: the test function's body, as pytest runs it
+(with whatever plugin runs ``async def`` tests), not its fixtures' setup and teardown, which
+are shared between tests and would be charged to whichever test happened to create them.
+A footprint travels with the test's report (``user_properties``), so the table and the
+baseline also work when another process ran the test.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Generator
+
+import pytest
+
+from frugal.pytest_plugin import baseline as baselines
+from frugal.pytest_plugin.marks import Limit, parse_marks
+from frugal.units import format_bytes, format_si
+
+LIMITS = pytest.StashKey[tuple[Limit, ...]]()
+REGIONS = pytest.StashKey[list[dict[str, Any]]]()
+PROPERTY = "frugal"
+
+
+def footprint(m: Any, rss_start: int | None) -> dict[str, Any]:
+    """The JSON-able summary of one Measurement kept per test.
+
+    ``peak_memory_bytes`` is the resident memory at the region's high point above what the
+    process held when it began: what the test itself held, without pytest's own memory.
+    """
+    peak = m.peak_rss_bytes
+    held = max(0, peak - rss_start) if peak is not None and rss_start is not None else None
+    return {
+        "name": m.name, "status": m.status, "wall_s": m.wall_s, "cpu_s": m.cpu_s,
+        "peak_rss_bytes": peak, "peak_memory_bytes": held, "energy_j": m.energy_j,
+        "carbon_g": m.carbon_g, "embodied_g": m.embodied_g, "energy_method": m.energy_method,
+        "intensity_g_per_kwh": m.intensity_g_per_kwh, "intensity_source": m.intensity_source,
+    }
+
+
+class Rss:
+    """The process's resident memory now, in bytes (psutil; None where it cannot be read)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._process = psutil.Process()
+
+    def __call__(self) -> int | None:
+        try:
+            return int(self._process.memory_info().rss)
+        except OSError:
+            return None
+
+
+class FrugalPlugin:
+    """Registered once per run; inactive (measures and prints nothing) unless asked."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        opt = config.option
+        self.config = config
+        self.measure_all = bool(opt.frugal or opt.frugal_save or opt.frugal_compare)
+        self.top: int = opt.frugal_top
+        self.save_path: Path | None = None
+        self.compare_name: str | None = opt.frugal_compare
+        self.baseline: dict[str, dict[str, Any]] | None = None
+        self.thresholds: list[baselines.Threshold] = []
+        self.footprints: dict[str, dict[str, Any]] = {}
+        self.passed: set[str] = set()
+        self.saved: str | None = None
+        self._rss: Rss | None = None
+        try:
+            self._read_options(config)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+    def _read_options(self, config: pytest.Config) -> None:
+        opt = config.option
+        if self.top < 0:
+            raise ValueError(f"--frugal-top={self.top}: must be >= 0 (0 shows every test)")
+        for text in opt.frugal_compare_fail or ():
+            for part in filter(None, (p.strip() for p in text.split(","))):
+                self.thresholds.append(baselines.parse_threshold(part))
+        if self.thresholds and not opt.frugal_compare:
+            raise ValueError("--frugal-compare-fail needs --frugal-compare NAME (the baseline to compare with)")
+        if opt.frugal_save:
+            self.save_path = baselines.baseline_path(config.rootpath, opt.frugal_save, "--frugal-save")
+        if opt.frugal_compare:
+            path = baselines.baseline_path(config.rootpath, opt.frugal_compare, "--frugal-compare")
+            self.baseline = baselines.load(path, "--frugal-compare")
+
+    # --- collection: bad budgets fail the collection of their module -----------------
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Generator[None, Any, Any]:
+        report = yield
+        if report.passed and report.result:
+            for node in report.result:
+                if not isinstance(node, pytest.Item) or node.get_closest_marker("frugal") is None:
+                    continue
+                try:
+                    node.stash[LIMITS] = parse_marks("frugal", list(node.iter_markers("frugal"))[::-1],
+                                                     node.nodeid)
+                except (TypeError, ValueError) as exc:
+                    report.outcome = "failed"
+                    report.longrepr = str(exc)
+                    report.result = []
+                    break
+        return report
+
+    # --- the call phase ---------------------------------------------------------------
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, Any, Any]:
+        limits = item.stash.get(LIMITS, None)
+        if limits is None and not self.measure_all:
+            return (yield)
+        import frugal
+        from frugal.errors import FrugalError
+
+        if self._rss is None:
+            self._rss = Rss()
+        rss_start = self._rss()
+        region = frugal.measure(item.nodeid)
+        used = None
+        try:
+            with region:
+                result = yield
+        finally:
+            try:
+                used = footprint(region.result, rss_start)
+            except FrugalError:
+                used = None  # the hot path has already warned why
+            if used is not None:
+                regions = item.stash.get(REGIONS, None)
+                if regions:
+                    used["regions"] = regions
+                item.user_properties.append((PROPERTY, used))
+        self._check(item, used, limits or ())
+        return result
+
+    def _check(self, item: pytest.Item, used: dict[str, Any] | None, limits: tuple[Limit, ...]) -> None:
+        """Fail a test that passed but went over a budget or grew past the baseline."""
+        checks = bool(limits) or (self.thresholds and self.baseline is not None
+                                  and item.nodeid in self.baseline)
+        if not checks:
+            return
+        if used is None:
+            pytest.fail(f"frugal could not measure {item.nodeid}, so its budgets cannot be checked",
+                        pytrace=False)
+        lines = [b for b in (limit.breach(used) for limit in limits) if b]
+        if lines:
+            lines.insert(0, f"frugal: {item.nodeid} went over its budget")
+        if self.baseline is not None and item.nodeid in self.baseline:
+            grown = [b for b in (t.breach(used, self.baseline[item.nodeid], self.compare_name or "")
+                                 for t in self.thresholds) if b]
+            if grown:
+                lines.append(f"frugal: {item.nodeid} grew past baseline {self.compare_name!r}")
+                lines.extend(grown)
+        if lines:
+            pytest.fail("\n  ".join(lines), pytrace=False)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call" or report.skipped:
+            return
+        for key, value in report.user_properties:
+            if key == PROPERTY and isinstance(value, dict):
+                self.footprints[report.nodeid] = value
+                if report.passed:
+                    self.passed.add(report.nodeid)
+
+    # --- end of the run -----------------------------------------------------------------
+    def pytest_report_header(self, config: pytest.Config) -> str | None:
+        if not self.measure_all:
+            return None
+        text = "frugal: measuring the call phase of every test"
+        if self.compare_name:
+            text += f"; comparing with baseline {self.compare_name!r}"
+        return text
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.save_path is None or hasattr(self.config, "workerinput"):
+            return  # an xdist worker: the controller saves what every worker measured
+        tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
+                 for k, fp in self.footprints.items() if k in self.passed}
+        import frugal
+
+        baselines.save(self.save_path, tests, {"frugal_version": frugal.__version__})
+        self.saved = f"frugal: saved baseline of {len(tests)} passed tests to {self.save_path}"
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.measure_all:
+            return
+        for line in self.table():
+            if line.startswith("="):
+                terminalreporter.write_sep("-", line.strip("= "))
+            else:
+                terminalreporter.write_line(line)
+        if self.saved:
+            terminalreporter.write_line(self.saved)
+
+    def table(self) -> list[str]:
+        """The footprint table: the top tests by energy (by CPU time where energy is unknown)."""
+        rows = list(self.footprints.items())
+        if not rows:
+            return ["= frugal footprint: no test was measured ="]
+        known = any(fp.get("energy_j") is not None for _, fp in rows)
+        key = "energy_j" if known else "cpu_s"
+        rows.sort(key=lambda r: -(r[1].get(key) or 0.0))
+        shown = rows if self.top == 0 else rows[: self.top]
+        metric = self.thresholds[0].metric if self.thresholds else key
+        header = ["energy", "carbon", "CPU", "wall", "peak mem"]
+        if self.baseline is not None:
+            header.append(f"{metric} vs {self.compare_name}")
+        lines = [f"= frugal footprint: top {len(shown)} of {len(rows)} tests by "
+                 f"{'energy' if known else 'CPU time (energy unknown)'} ="]
+        body = []
+        for nodeid, fp in shown:
+            for name, cells in [(nodeid, fp)] + [(f"  [{r['name']}]", r) for r in fp.get("regions", ())]:
+                cols = [format_si(cells.get("energy_j"), "J"), format_si(cells.get("carbon_g"), "g"),
+                        format_si(cells.get("cpu_s"), "s"), format_si(cells.get("wall_s"), "s"),
+                        "+" + format_bytes(cells.get("peak_memory_bytes"))]
+                if self.baseline is not None:
+                    cols.append(self._change(nodeid, cells, metric) if cells is fp else "")
+                body.append((cols, name))
+        widths = [max(len(h), *(len(c[i]) for c, _ in body)) for i, h in enumerate(header)]
+        lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)) + "  test")
+        lines += ["  ".join(c.rjust(w) for c, w in zip(cols, widths)) + "  " + name for cols, name in body]
+        lines.append(self._totals(rows))
+        return lines
+
+    def _change(self, nodeid: str, fp: dict[str, Any], metric: str) -> str:
+        before = (self.baseline or {}).get(nodeid)
+        if before is None:
+            return "new"
+        old, new = before.get(metric), fp.get(metric)
+        if old is None or new is None or old <= 0:
+            return "n/a"
+        return f"{(new - old) / old:+.0%}"
+
+    @staticmethod
+    def _totals(rows: list[tuple[str, dict[str, Any]]]) -> str:
+        def total(field: str) -> float | None:
+            values = [fp.get(field) for _, fp in rows]
+            return None if any(v is None for v in values) else sum(values)
+
+        methods = sorted({fp.get("energy_method") or "unknown" for _, fp in rows})
+        return (f"total of {len(rows)} tests: energy {format_si(total('energy_j'), 'J')}, "
+                f"carbon {format_si(total('carbon_g'), 'gCO2e')} operational + "
+                f"{format_si(total('embodied_g'), 'gCO2e')} embodied, CPU {format_si(total('cpu_s'), 's')} "
+                f"(energy: {', '.join(methods)}; peak mem: resident memory above the test's start)")
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)

@@ -1,0 +1,371 @@
+"""The pytest plugin, run through pytest's own ``pytester`` (in-process pytest runs)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import frugal
+from frugal import _records
+from frugal.pytest_plugin.baseline import Threshold, parse_threshold
+from frugal.pytest_plugin.marks import BUDGETS, Limit, parse_marks
+
+pytest_plugins = ["pytester"]
+
+BUSY = """
+import time
+
+def busy(seconds):
+    t0 = time.process_time()
+    while time.process_time() - t0 < seconds:
+        pass
+"""
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _derive_once() -> None:
+    # pytester's in-process runs drop the modules they imported; numpy cannot be imported
+    # twice in one process, so what deriving a Measurement needs is imported here first.
+    with frugal.measure("tests.warm-up") as m:
+        pass
+    assert m.result.wall_s >= 0
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    """A project with a ``busy(seconds)`` helper that burns CPU time."""
+    pytester.makepyfile(busywork=BUSY)
+    pytester.syspathinsert()
+    return pytester
+
+
+def test_inactive_without_option_or_marker(suite: pytest.Pytester) -> None:
+    """Without --frugal and without a marker the plugin measures, prints and writes nothing."""
+    suite.makepyfile("from busywork import busy\ndef test_a():\n    busy(0.01)\n")
+    rows_before = _records.LOG.count()
+    result = suite.runpytest()
+    result.assert_outcomes(passed=1)
+    # pytest itself lists installed plugins; nothing else may mention frugal
+    assert not [x for x in result.stdout.lines if "frugal" in x and not x.startswith("plugins:")]
+    assert _records.LOG.count() == rows_before
+    assert not (suite.path / ".frugal").exists()
+    reports = result.reprec.getreports("pytest_runtest_logreport")  # type: ignore[attr-defined]
+    assert all(r.user_properties == [] for r in reports)
+
+
+def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
+    """--frugal prints the heaviest tests first, limited to --frugal-top rows, with a totals line."""
+    suite.makepyfile("""
+        from busywork import busy
+        def test_light(): pass
+        def test_heavy(): busy(0.2)
+        def test_medium(): busy(0.05)
+    """)
+    result = suite.runpytest("--frugal", "--frugal-top", "2")
+    result.assert_outcomes(passed=3)
+    out = result.stdout.str()
+    assert "frugal: measuring the call phase of every test" in out
+    result.stdout.fnmatch_lines([
+        "*frugal footprint: top 2 of 3 tests by *",
+        "*energy*carbon*CPU*wall*peak mem*test",
+        "*test_frugal_prints_top_n_table.py::test_heavy",
+        "*test_frugal_prints_top_n_table.py::test_medium",
+        "total of 3 tests: *",
+    ])
+    assert "::test_light" not in out
+
+
+def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
+    """A test over its CPU and memory budgets fails and says what it used and what it was allowed."""
+    suite.makepyfile("""
+        import pytest
+        from busywork import busy
+
+        @pytest.mark.frugal(max_cpu_s=0.01, max_peak_memory="10 MB")
+        def test_greedy():
+            block = b"x" * 40_000_000
+            busy(0.1)
+            assert len(block)
+    """)
+    result = suite.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([
+        "*frugal: test_budget_over_fails_with_used_and_budget.py::test_greedy went over its budget",
+        "*max_cpu_s: used 0.* s, budget 0.01 s",
+        "*max_peak_memory: used * MB, budget 10 MB",
+    ])
+    held = re.search(r"max_peak_memory: used ([0-9.]+) MB", result.stdout.str())
+    assert held is not None and 30 <= float(held.group(1)) <= 60  # the 40 MB block, not pytest's own
+
+
+def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -> None:
+    """Budgets hold the call phase only: CPU burnt in a fixture's setup and teardown is not charged."""
+    suite.makepyfile("""
+        import pytest
+        from busywork import busy
+
+        @pytest.fixture
+        def expensive():
+            busy(0.2)
+            yield
+            busy(0.2)
+
+        @pytest.mark.frugal(max_cpu_s=0.1, max_wall_s=5, max_peak_memory="1 GB")
+        def test_frugal(expensive):
+            sum(range(1000))
+    """)
+    result = suite.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1)
+
+
+def test_energy_budget_is_checked_or_says_unknown(suite: pytest.Pytester) -> None:
+    """An energy budget fails an expensive test: with the energy used, or saying energy is unknown."""
+    suite.makepyfile("""
+        import pytest
+        from busywork import busy
+
+        @pytest.mark.frugal(max_energy_j=1e-9, max_carbon_g=1e-12)
+        def test_spends():
+            busy(0.1)
+    """)
+    result = suite.runpytest()
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "max_energy_j: used " in out and "budget 1e-09 J" in out or "energy_j unknown" in out
+
+
+def test_async_test_is_measured_until_it_returns(suite: pytest.Pytester) -> None:
+    """An async test run by a plugin (here a plain asyncio.run hook) is measured to its end."""
+    suite.makeconftest("""
+        import asyncio, inspect
+        import pytest
+
+        @pytest.hookimpl(tryfirst=True)
+        def pytest_pyfunc_call(pyfuncitem):
+            if inspect.iscoroutinefunction(pyfuncitem.obj):
+                args = {n: pyfuncitem.funcargs[n] for n in pyfuncitem._fixtureinfo.argnames}
+                asyncio.run(pyfuncitem.obj(**args))
+                return True
+    """)
+    suite.makepyfile("""
+        import asyncio
+        import pytest
+        from busywork import busy
+
+        @pytest.mark.frugal(max_cpu_s=0.02)
+        async def test_async_greedy():
+            await asyncio.sleep(0)
+            busy(0.1)
+
+        @pytest.mark.frugal(max_cpu_s=5)
+        async def test_async_frugal():
+            await asyncio.sleep(0)
+    """)
+    result = suite.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*::test_async_greedy went over its budget", "*max_cpu_s: used 0.1* s, budget 0.02 s"])
+
+
+def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
+    """A function's marker overrides its class's marker key by key; other keys still apply."""
+    suite.makepyfile("""
+        import pytest
+        from busywork import busy
+
+        @pytest.mark.frugal(max_cpu_s=10, max_wall_s=0.001)
+        class TestBudgets:
+            @pytest.mark.frugal(max_wall_s=10)
+            def test_loose(self):
+                busy(0.02)
+
+            @pytest.mark.frugal(max_cpu_s=0.001)
+            def test_tight(self):
+                busy(0.02)
+    """)
+    result = suite.runpytest()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*TestBudgets::test_tight went over its budget",
+                                 "*max_cpu_s: used *, budget 0.001 s",
+                                 "*max_wall_s: used *, budget 0.001 s"])
+
+
+@pytest.mark.parametrize(("marker", "message"), [
+    ("max_energy=5", "unknown budget key 'max_energy'"),
+    ("max_peak_memory='50 XB'", "max_peak_memory='50 XB' is not a size"),
+    ("max_cpu_s='fast'", "max_cpu_s must be a number"),
+    ("max_wall_s=-1", "max_wall_s must be a finite number >= 0"),
+    ("5", "takes budgets as keywords only"),
+])
+def test_bad_marker_fails_collection(pytester: pytest.Pytester, marker: str, message: str) -> None:
+    """A bad budget fails the collection, naming the marker, the test and the key."""
+    pytester.makepyfile(test_bad=f"""
+        import pytest
+
+        @pytest.mark.frugal({marker})
+        def test_a():
+            pass
+
+        def test_b():
+            pass
+    """)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*ERROR collecting test_bad.py*",
+                                 f"@pytest.mark.frugal on test_bad.py::test_a: *{message}*"])
+
+
+def test_markers_help_and_strict_markers(pytester: pytest.Pytester) -> None:
+    """The marker is registered with help built from its budget function's signature."""
+    result = pytester.runpytest("--markers")
+    line = next(x for x in result.stdout.lines if x.startswith("@pytest.mark.frugal("))
+    for key in BUDGETS:
+        assert f"{key}=..." in line
+    assert "fail the test when its call phase goes over a budget" in line
+    pytester.makepyfile("import pytest\n@pytest.mark.frugal(max_cpu_s=5)\ndef test_a():\n    pass\n")
+    pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
+
+
+def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A saved baseline fails a test whose CPU time grew past the threshold and keeps a steady one."""
+    suite.makepyfile(test_work="""
+        import os
+        from busywork import busy
+
+        def test_grows():
+            busy(float(os.environ["WORK_S"]))
+
+        def test_steady():
+            busy(0.1)
+    """)
+    monkeypatch.setenv("WORK_S", "0.02")
+    first = suite.runpytest("--frugal-save", "main")
+    first.assert_outcomes(passed=2)
+    path = suite.path / ".frugal" / "baselines" / "main.json"
+    first.stdout.fnmatch_lines([f"frugal: saved baseline of 2 passed tests to {path}"])
+    saved = json.loads(path.read_text())
+    assert set(saved["tests"]) == {"test_work.py::test_grows", "test_work.py::test_steady"}
+    assert saved["tests"]["test_work.py::test_steady"]["cpu_s"] > 0
+
+    monkeypatch.setenv("WORK_S", "0.3")
+    suite.makepyfile(test_new="def test_new():\n    pass\n")
+    second = suite.runpytest("--frugal-compare", "main", "--frugal-compare-fail=cpu_s:100%")
+    second.assert_outcomes(passed=2, failed=1)
+    second.stdout.fnmatch_lines([
+        "*test_work.py::test_grows grew past baseline 'main'",
+        "*cpu_s grew +*% over baseline 'main' (* s -> * s), allowed 100%",
+        "*cpu_s vs main*",
+    ])
+    new_row = next(x for x in second.stdout.lines if x.endswith("test_new.py::test_new"))
+    assert " new " in new_row
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--frugal-compare", "nothing"], "no baseline at"),
+    (["--frugal-compare-fail=cpu_s:10%"], "--frugal-compare-fail needs --frugal-compare NAME"),
+    (["--frugal-save", "../escape"], "a baseline name is letters"),
+    (["--frugal", "--frugal-top", "-1"], "--frugal-top=-1: must be >= 0"),
+])
+def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
+    """A missing baseline or a malformed option stops the run with a usage error naming the option."""
+    pytester.makepyfile("def test_a():\n    pass\n")
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_fixture_measures_regions_with_budgets(suite: pytest.Pytester) -> None:
+    """frugal_measure regions give a Measurement, nest under the measured test and enforce budgets."""
+    suite.makepyfile("""
+        from busywork import busy
+
+        def test_region(frugal_measure, request):
+            with frugal_measure("parse", max_cpu_s=10) as m:
+                busy(0.02)
+            assert m.result.name == "parse"
+            assert m.result.cpu_s > 0
+            assert m.result.parent == request.node.nodeid
+
+        def test_region_over(frugal_measure):
+            with frugal_measure("load", max_cpu_s=0.001):
+                busy(0.02)
+    """)
+    result = suite.runpytest("--frugal")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*frugal: region 'load' of test_fixture_measures_regions_with_budgets.py::test_region_over went over its budget",
+        "*max_cpu_s: used *, budget 0.001 s",
+        "*  [[]parse]",
+    ])
+
+
+def test_fixture_rejects_unknown_budget(suite: pytest.Pytester) -> None:
+    """An unknown budget keyword to frugal_measure is a TypeError naming the region and the key."""
+    suite.makepyfile("""
+        def test_region(frugal_measure):
+            with frugal_measure("parse", max_joules=1):
+                pass
+    """)
+    result = suite.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*TypeError: frugal_measure('parse'): unknown budget key 'max_joules'*"])
+
+
+# --- the pure parts: budgets and thresholds -------------------------------------------
+
+def test_unknown_energy_fails_the_budget_with_a_reason() -> None:
+    """A budget on a value the run could not know fails and says so, rather than passing."""
+    limit = Limit("max_energy_j", "energy_j", 5.0, "J")
+    assert limit.breach({"energy_j": 7.1}) == "max_energy_j: used 7.1 J, budget 5 J"
+    assert limit.breach({"energy_j": 4.0}) is None
+    message = limit.breach({"energy_j": None, "energy_method": None})
+    assert message is not None and "energy_j unknown" in message and "cannot be checked" in message
+
+
+def test_parse_marks_merges_and_names_the_key() -> None:
+    """Marks merge closest-last and an unknown key names the marker, the test and the key."""
+    mark = pytest.mark.frugal
+    limits = parse_marks("frugal", [mark(max_cpu_s=1, max_wall_s=2).mark, mark(max_cpu_s=0.5).mark], "t::x")
+    assert {(x.key, x.limit) for x in limits} == {("max_cpu_s", 0.5), ("max_wall_s", 2.0)}
+    with pytest.raises(TypeError, match=r"@pytest.mark.frugal on t::x: unknown budget key 'cpu'"):
+        parse_marks("frugal", [mark(cpu=1).mark], "t::x")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("energy_j:10%", Threshold("energy_j", 0.10, True)),
+    ("cpu_s:0.05", Threshold("cpu_s", 0.05, False)),
+    (" wall_s : 150% ", Threshold("wall_s", 1.5, True)),
+    ("peak_memory_bytes:20 MB", Threshold("peak_memory_bytes", 20e6, False)),
+])
+def test_parse_threshold_good(text: str, expected: Threshold) -> None:
+    """Thresholds are relative percentages or absolute amounts in the metric's unit."""
+    assert parse_threshold(text) == expected
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("energy_j", "write METRIC:AMOUNT"),
+    ("energy:10%", "unknown metric 'energy'"),
+    ("energy_j:ten%", "is not a percentage"),
+    ("cpu_s:fast", "is not a number of s"),
+    ("cpu_s:-5%", "must be a finite number >= 0"),
+    ("peak_memory_bytes:5 XB", "is not a size"),
+])
+def test_parse_threshold_bad(text: str, message: str) -> None:
+    """A malformed threshold is a ValueError naming the option and what is wrong."""
+    with pytest.raises(ValueError, match="--frugal-compare-fail") as info:
+        parse_threshold(text)
+    assert message in str(info.value)
+
+
+def test_threshold_breach_relative_absolute_and_zero() -> None:
+    """Growth past a threshold is a sentence; from a zero baseline a relative change is not judged."""
+    rel = Threshold("energy_j", 0.10, True)
+    assert rel.breach({"energy_j": 1.05}, {"energy_j": 1.0}, "main") is None
+    assert rel.breach({"energy_j": 1.25}, {"energy_j": 1.0}, "main") == (
+        "energy_j grew +25.0% over baseline 'main' (1 J -> 1.25 J), allowed 10%")
+    assert rel.breach({"energy_j": 3.0}, {"energy_j": 0.0}, "main") is None
+    assert "unknown in baseline 'main'" in rel.breach({"energy_j": 1.0}, {"energy_j": None}, "main")
+    ab = Threshold("peak_memory_bytes", 10e6, False)
+    assert ab.breach({"peak_memory_bytes": 25e6}, {"peak_memory_bytes": 10e6}, "b") == (
+        "peak_memory_bytes grew 15 MB over baseline 'b' (10 MB -> 25 MB), allowed 10 MB")
