@@ -1,0 +1,187 @@
+"""frugal.stats against scipy, hand-computed values and known distributions (seeded)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+from frugal import stats
+
+
+def _samples(kind: str, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if kind == "small, no ties":
+        return rng.normal(0, 1, 5), rng.normal(1, 1, 7)
+    if kind == "one tiny sample":
+        return rng.normal(0, 1, 1), rng.normal(0, 1, 30)
+    if kind == "small, ties":
+        return rng.integers(0, 3, 6).astype(float), rng.integers(0, 4, 8).astype(float)
+    if kind == "large, ties":
+        return rng.integers(0, 10, 40).astype(float), rng.integers(2, 12, 35).astype(float)
+    if kind == "large, no ties":
+        return rng.lognormal(0, 1, 30), rng.lognormal(0.5, 1, 30)
+    if kind == "separated":
+        return np.arange(10.0), np.arange(10.0) + 100
+    if kind == "all equal":
+        return np.ones(12), np.ones(9)
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["small, no ties", "one tiny sample", "small, ties", "large, ties",
+                                  "large, no ties", "separated", "all equal"])
+def test_mann_whitney_matches_scipy(kind):
+    """U and the two-sided p-value equal scipy's mannwhitneyu with its defaults (exact or asymptotic)."""
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        x, y = _samples(kind, rng)
+        u, p = stats.mann_whitney_u(x, y)
+        expected = scipy.stats.mannwhitneyu(x, y)
+        assert u == pytest.approx(float(expected.statistic), abs=1e-9)
+        assert p == pytest.approx(float(expected.pvalue), rel=1e-9, abs=1e-300)
+
+
+def test_mann_whitney_drops_nan_and_handles_empty():
+    """NaN marks an unknown value and is left out; an empty sample gives NaN, not an error."""
+    x, y = [1.0, 2.0, np.nan, 3.0], [4.0, 5.0, 6.0]
+    assert stats.mann_whitney_u(x, y) == stats.mann_whitney_u([1, 2, 3], [4, 5, 6])
+    assert all(math.isnan(v) for v in stats.mann_whitney_u([], [1.0]))
+
+
+def test_exact_u_distribution_by_hand():
+    """For 2 against 2 values the six orderings give U = 0, 1, 2, 2, 3, 4."""
+    assert stats._exact_u_counts(2, 2).tolist() == [1, 1, 2, 1, 1]
+    counts = stats._exact_u_counts(4, 9)
+    assert counts.sum() == math.comb(13, 4)
+    assert counts.tolist() == counts[::-1].tolist()  # U is symmetric about n1 n2 / 2
+
+
+def test_min_p_value_is_what_the_exact_test_reaches():
+    """2 / C(n1+n2, n1): 3 runs each can never be significant at 0.05, 4 runs each can."""
+    assert stats.min_p_value(3, 3) == pytest.approx(0.1)
+    assert stats.min_p_value(4, 4) == pytest.approx(2 / 70)
+    assert stats.mann_whitney_u([1, 2, 3, 4], [5, 6, 7, 8])[1] == pytest.approx(stats.min_p_value(4, 4))
+
+
+def test_cliffs_delta_hand_example():
+    """[1, 2, 3] against [2, 2, 4]: 2 pairs greater, 5 smaller, 2 tied, so δ = (2 - 5) / 9."""
+    assert stats.cliffs_delta([1, 2, 3], [2, 2, 4]) == pytest.approx(-1 / 3)
+    assert stats.cliffs_delta([5, 6], [1, 2, 3]) == 1.0
+    assert stats.cliffs_delta([1, 2, 3], [5, 6]) == -1.0
+    assert stats.cliffs_delta([4, 4, 4], [4, 4]) == 0.0
+
+
+def test_cliffs_delta_is_linked_to_u():
+    """δ = 2 U / (n_x n_y) - 1 on random samples with ties."""
+    rng = np.random.default_rng(5)
+    x, y = rng.integers(0, 20, 33).astype(float), rng.integers(0, 20, 21).astype(float)
+    u, _ = stats.mann_whitney_u(x, y)
+    assert stats.cliffs_delta(x, y) == pytest.approx(2 * u / (33 * 21) - 1)
+
+
+def test_coefficient_of_variation_by_hand():
+    """[1, 2, 3]: sample standard deviation 1 over mean 2."""
+    assert stats.coefficient_of_variation([1, 2, 3]) == pytest.approx(0.5)
+    assert math.isnan(stats.coefficient_of_variation([7.0]))
+    assert stats.coefficient_of_variation([4, 4, 4]) == 0.0
+
+
+def test_identical_samples_show_no_difference():
+    """Two identical deterministic samples: p = 1, δ = 0, ratio 1 with a CI of exactly 1."""
+    x = [0.010, 0.011, 0.012, 0.010, 0.013, 0.011, 0.012, 0.010, 0.011, 0.012]
+    assert stats.mann_whitney_u(x, x)[1] == 1.0
+    assert stats.cliffs_delta(x, x) == 0.0
+    assert stats.median_ratio(x, x) == 1.0
+    assert stats.bootstrap_ratio_ci([3.0] * 10, [3.0] * 10, seed=1) == (1.0, 1.0)
+
+
+def test_median_ci_coverage_on_lognormal_samples():
+    """The 95% bootstrap CI of the median covers the true median in about 95% of 200 samples."""
+    rng = np.random.default_rng(20240601)
+    true_median = math.exp(0.0)
+    hits = 0
+    for _ in range(200):
+        sample = rng.lognormal(0.0, 0.6, 30)
+        low, high = stats.bootstrap_median_ci(sample, seed=rng)
+        hits += low <= true_median <= high
+    # 200 trials: 3 standard errors of a 95% proportion is about 0.046
+    assert 0.90 <= hits / 200 <= 0.995
+
+
+def test_ratio_ci_coverage_on_lognormal_samples():
+    """The 95% bootstrap CI of a ratio of medians covers the true ratio (2) in about 95% of 200 pairs."""
+    rng = np.random.default_rng(7)
+    hits = 0
+    for _ in range(200):
+        base = rng.lognormal(0.0, 0.5, 25)
+        other = 2.0 * rng.lognormal(0.0, 0.5, 25)
+        low, high = stats.bootstrap_ratio_ci(other, base, seed=rng)
+        hits += low <= 2.0 <= high
+    assert 0.90 <= hits / 200 <= 0.995
+
+
+def test_mann_whitney_false_positive_rate_is_near_alpha():
+    """Samples from one distribution are called different at p < 0.05 about 5% of the time."""
+    rng = np.random.default_rng(99)
+    trials = 400
+    positives = sum(stats.mann_whitney_u(rng.lognormal(0, 1, 20), rng.lognormal(0, 1, 20))[1] < 0.05
+                    for _ in range(trials))
+    assert 0.01 <= positives / trials <= 0.09
+
+
+def test_mann_whitney_detects_a_real_shift():
+    """A 1.5x shift of lognormal(0, 0.2) samples of 20 runs is found significant, with a large effect."""
+    rng = np.random.default_rng(3)
+    x, y = 1.5 * rng.lognormal(0, 0.2, 20), rng.lognormal(0, 0.2, 20)
+    assert stats.mann_whitney_u(x, y)[1] < 0.001
+    assert stats.cliffs_delta(x, y) > 0.5  # population δ = 2Φ(ln 1.5 / (0.2√2)) - 1 ≈ 0.85
+
+
+def test_bootstrap_is_reproducible_with_a_seed():
+    """The same seed gives the same interval."""
+    x = np.random.default_rng(1).lognormal(0, 1, 30)
+    assert stats.bootstrap_median_ci(x, seed=[4, 2]) == stats.bootstrap_median_ci(x, seed=[4, 2])
+
+
+def test_fit_power_law_recovers_an_exact_law():
+    """values = 3 · size^1.5 exactly: exponent 1.5, coefficient 3, R² 1, a CI of width 0."""
+    sizes = np.repeat([10.0, 100.0, 1000.0], 4)
+    fit = stats.fit_power_law(sizes, 3.0 * sizes**1.5, seed=0)
+    assert fit.exponent == pytest.approx(1.5)
+    assert fit.coefficient == pytest.approx(3.0)
+    assert fit.r2 == pytest.approx(1.0)
+    assert fit.ci_low == pytest.approx(1.5) and fit.ci_high == pytest.approx(1.5)
+    assert fit.predict(10_000) == pytest.approx(3.0 * 10_000**1.5)
+    assert fit.n == 12
+
+
+def test_fit_power_law_ci_coverage_with_noise():
+    """With 20% multiplicative noise, the exponent's 95% CI covers the true 1.5 in most of 200 fits."""
+    rng = np.random.default_rng(17)
+    sizes = np.repeat([100, 200, 400, 800], 7)
+    hits = 0
+    for _ in range(200):
+        values = 2.0 * sizes**1.5 * rng.lognormal(0, 0.2, len(sizes))
+        fit = stats.fit_power_law(sizes, values, seed=rng)
+        hits += fit.ci_low <= 1.5 <= fit.ci_high
+    assert 0.88 <= hits / 200 <= 1.0
+
+
+def test_fit_power_law_leaves_out_values_without_a_logarithm():
+    """Zero and NaN values are left out; fewer than two sizes left is a ValueError naming values."""
+    fit = stats.fit_power_law([1, 2, 4, 4], [2.0, 8.0, 32.0, 0.0], seed=0)
+    assert fit.exponent == pytest.approx(2.0) and fit.n == 3
+    with pytest.raises(ValueError, match="values"):
+        stats.fit_power_law([1, 2, 2], [1.0, 0.0, np.nan])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: stats.bootstrap_median_ci([1.0, 2.0], confidence=1.5),
+    lambda: stats.bootstrap_ratio_ci([1.0], [1.0], confidence=0),
+    lambda: stats.fit_power_law([1, 2], [1.0]),
+    lambda: stats.mann_whitney_u([1.0, math.inf], [1.0]),
+])
+def test_bad_input_is_a_value_error(call):
+    """A confidence outside (0, 1), unpaired sizes and values, or an infinite value: ValueError."""
+    with pytest.raises(ValueError):
+        call()
