@@ -5,6 +5,7 @@ This module is a leaf: it imports nothing of frugal, so every other layer can de
 from __future__ import annotations
 
 import dataclasses
+import html
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,5 +56,24 @@ class Measurement:
     wall_max_s: float | None = None         # longest call (summary mode; wall_s otherwise)
     pid: int | None = None                  # process that measured it
 
+    def _repr_html_(self) -> str:
+        """A two-column table for notebooks: each known field with its unit."""
+        rows = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None or f.name == "name":
+                continue
+            text = html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+            unit = _UNITS.get(f.name)
+            rows.append(f"<tr><th style='text-align:left'>{f.name}</th>"
+                        f"<td style='text-align:right'>{text}{' ' + unit if unit else ''}</td></tr>")
+        return (f"<table class='frugal-measurement'><caption style='text-align:left'>"
+                f"Measurement {html.escape(self.name)}</caption>{''.join(rows)}</table>")
+
+
+_UNITS = {"wall_s": "s", "cpu_user_s": "s", "cpu_system_s": "s", "cpu_s": "s",
+          "peak_rss_bytes": "B", "rss_delta_bytes": "B", "energy_cpu_j": "J", "energy_ram_j": "J",
+          "energy_gpu_j": "J", "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e",
+          "intensity_g_per_kwh": "gCO2e/kWh", "wall_min_s": "s", "wall_max_s": "s"}
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Measurement))

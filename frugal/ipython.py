@@ -1,0 +1,198 @@
+"""IPython and Jupyter: ``%frugal`` and ``%%frugal`` show what a statement or a cell cost.
+
+``%load_ext frugal``, then ``%%frugal [-n NAME] [-r REPEAT] [-o]`` on top of a cell, or
+``%frugal [-n NAME] [-r REPEAT] [-o] STATEMENT`` on a line, as ``%timeit`` does. Each run
+is a ``frugal.measure`` region, so it also lands in ``frugal.results()``. The table shows
+as HTML in a notebook and as text in a terminal.
+"""
+from __future__ import annotations
+
+import html
+import statistics
+from typing import Any, Sequence
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
+
+from frugal.measurement import Measurement
+from frugal.units import format_bytes, format_si
+
+USAGE = """\
+Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
+       on one line:       %frugal [-n NAME] [-r REPEAT] [-o] STATEMENT
+
+  -n NAME    name of the measured region (default: In[N] for a cell, the statement for a line)
+  -r REPEAT  run the code REPEAT times (an integer >= 1, default 1); the table shows the
+             median and the range
+  -o         return the Footprint (its .measurements, .frame()) instead of showing it"""
+
+# (label, how to read it from a run, unit: "s", "J", "g" or "B")
+_ROWS = (
+    ("wall time", lambda m, held: m.wall_s, "s"),
+    ("CPU time", lambda m, held: m.cpu_s, "s"),
+    ("peak memory held", lambda m, held: held, "B"),
+    ("process peak memory", lambda m, held: m.peak_rss_bytes, "B"),
+    ("energy", lambda m, held: m.energy_j, "J"),
+    ("carbon, operational", lambda m, held: m.carbon_g, "gCO2e"),
+    ("carbon, embodied", lambda m, held: m.embodied_g, "gCO2e"),
+)
+
+
+class Footprint:
+    """What the runs of one ``%frugal``/``%%frugal`` cost: medians and ranges over the runs.
+
+    ``measurements`` holds one ``frugal.Measurement`` per run; ``held`` the resident memory
+    each run held at its peak above what the process held when it began, in bytes.
+    Time, CPU and memory are measured; energy and carbon measured by a meter or modelled
+    (``energy_method`` of each measurement says which).
+    """
+
+    def __init__(self, name: str, measurements: Sequence[Measurement], held: Sequence[int | None]) -> None:
+        self.name = name
+        self.measurements = list(measurements)
+        self.held = list(held)
+
+    def rows(self) -> list[tuple[str, str, str, str]]:
+        """(label, median, min, max) per quantity, formatted with units; ``n/a`` when unknown."""
+        out = []
+        for label, read, unit in _ROWS:
+            values = [read(m, h) for m, h in zip(self.measurements, self.held)]
+            known = [v for v in values if v is not None and v == v]
+            if len(known) < len(values) or not known:
+                out.append((label, "n/a", "", ""))
+                continue
+            show = (lambda v: format_bytes(v)) if unit == "B" else (lambda v: format_si(v, unit))
+            out.append((label, show(statistics.median(known)), show(min(known)), show(max(known))))
+        return out
+
+    def source(self) -> str:
+        """Where energy and carbon came from, one line."""
+        first = self.measurements[0]
+        method = first.energy_method or "unknown (no meter and no model)"
+        text = f"energy: {method}"
+        if first.intensity_g_per_kwh is not None:
+            text += f"; grid intensity {first.intensity_g_per_kwh:.4g} gCO2e/kWh"
+            if first.intensity_source:
+                text += f" ({first.intensity_source})"
+        return text
+
+    def title(self) -> str:
+        runs = len(self.measurements)
+        return f"frugal: {self.name}, {runs} run{'s' if runs > 1 else ''}"
+
+    def frame(self) -> Any:
+        """The runs as a pandas DataFrame, one row per run, Measurement's fields as columns."""
+        import dataclasses
+
+        import pandas as pd
+
+        return pd.DataFrame([dataclasses.asdict(m) for m in self.measurements])
+
+    def __repr__(self) -> str:
+        many = len(self.measurements) > 1
+        rows = self.rows()
+        head = ("", "median", "min", "max") if many else ("", "")
+        body = [r if many else r[:2] for r in rows]
+        widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+        lines = [self.title()]
+        for r in [head, *body] if many else body:
+            lines.append("  " + r[0].ljust(widths[0]) + "".join("  " + c.rjust(w) for c, w in zip(r[1:], widths[1:])))
+        lines.append(self.source())
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        many = len(self.measurements) > 1
+        esc = html.escape
+        head = "<tr><th></th><th>median</th><th>min</th><th>max</th></tr>" if many else ""
+        body = "".join(
+            f"<tr><th style='text-align:left'>{esc(r[0])}</th>"
+            + "".join(f"<td style='text-align:right'>{esc(c)}</td>" for c in (r[1:] if many else r[1:2]))
+            + "</tr>"
+            for r in self.rows()
+        )
+        return (f"<table class='frugal-footprint'><caption style='text-align:left'>{esc(self.title())}</caption>"
+                f"{head}{body}</table><p style='font-size:smaller'>{esc(self.source())}</p>")
+
+
+def _rss() -> Any:
+    import psutil
+
+    process = psutil.Process()
+
+    def read() -> int | None:
+        try:
+            return int(process.memory_info().rss)
+        except OSError:
+            return None
+    return read
+
+
+@magics_class
+class FrugalMagics(Magics):
+    """The ``%frugal`` line magic and ``%%frugal`` cell magic."""
+
+    @needs_local_scope
+    @line_cell_magic
+    def frugal(self, line: str, cell: str | None = None, local_ns: dict | None = None) -> Footprint | None:
+        """Measure a statement (``%frugal``) or a cell (``%%frugal``): time, CPU, memory, energy, carbon.
+
+        Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
+               on one line:       %frugal [-n NAME] [-r REPEAT] [-o] STATEMENT
+        """
+        name, repeat, give, code_text = self._parse(line, cell)
+        shell = self.shell
+        transformed = shell.transform_cell(code_text)
+        # a cached cell file name, so that tracebacks show the measured code's lines
+        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code_text)
+        code = shell.compile(transformed, filename, "exec")
+        import frugal
+
+        rss = _rss()
+        runs, held = [], []
+        for _ in range(repeat):
+            start = rss()
+            with frugal.measure(name) as region:
+                exec(code, shell.user_ns, local_ns)
+            m = region.result
+            runs.append(m)
+            held.append(max(0, m.peak_rss_bytes - start)
+                        if m.peak_rss_bytes is not None and start is not None else None)
+        result = Footprint(name, runs, held)
+        if give:
+            return result
+        from IPython.display import display
+
+        display(result)
+        return None
+
+    def _parse(self, line: str, cell: str | None) -> tuple[str, int, bool, str]:
+        """(name, repeat, return it, code) from the magic's options; a UsageError shows USAGE."""
+        try:
+            opts, rest = self.parse_options(line, "n:r:o", posix=False, strict=False,
+                                            preserve_non_opts=True)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\n{USAGE}") from None
+        try:
+            repeat = int(opts.get("r", 1))
+        except ValueError:
+            raise UsageError(f"-r {opts['r']!r} is not an integer\n{USAGE}") from None
+        if repeat < 1:
+            raise UsageError(f"-r {repeat}: REPEAT must be >= 1\n{USAGE}")
+        rest = rest.strip()
+        if cell is None:
+            if not rest:
+                raise UsageError(f"%frugal needs a statement to measure\n{USAGE}")
+            code, default = rest, (rest if len(rest) <= 60 else rest[:57] + "...")
+        else:
+            if rest:
+                raise UsageError(f"%%frugal takes no statement on its own line, got {rest!r}\n{USAGE}")
+            if not cell.strip():
+                raise UsageError(f"%%frugal needs a cell with code to measure\n{USAGE}")
+            code, default = cell, f"In[{self.shell.execution_count}]"
+        name = str(opts.get("n", default)).strip().strip("'\"") or default
+        return name, repeat, "o" in opts, code
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext frugal``: registers the ``%frugal`` and ``%%frugal`` magics."""
+    ipython.register_magics(FrugalMagics)
