@@ -364,7 +364,7 @@ def test_scaling_bad_input_names_the_argument(kwargs, argument):
         frugal.scaling(**args)
 
 
-def test_import_frugal_stays_light():
+def test_compare_needs_no_scipy():
     """Using compare imports scipy nowhere: the statistics need numpy only."""
     import subprocess
 
