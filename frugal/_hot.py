@@ -237,6 +237,7 @@ def _start(spec: _Spec, nest: bool = True) -> tuple | None:
     ``nest=False`` for generators: their region spans the caller's code between yields,
     so it must not become the caller's parent (nor stay so if never closed).
     """
+    token = o = None
     try:
         if spec.summary:  # a summarised region is nobody's parent: it stays cheap
             t0 = _perf()
@@ -258,11 +259,15 @@ def _start(spec: _Spec, nest: bool = True) -> tuple | None:
         else:
             t0 = _perf()
             ru = _getrusage(spec.who)
-            o = None
         ch = _getrusage(_CHILDREN) if spec.children else None
         m = meter.read() if meter is not None else None
         return token, parent_id, depth, o, ru, ch, m, t0, _fork_gen
     except Exception as exc:
+        # Leave nothing half started: no parent for later regions, no open peak.
+        if token is not None:
+            _current.reset(token)
+        if o is not None:
+            _open.pop(o, None)
         _measurement_failed("start", exc)
         return None
 

@@ -131,3 +131,24 @@ def test_forked_child_measures_its_own_memory_and_keeps_parent_regions_out():
     assert child_names == "child"  # the block opened before the fork is not recorded twice
     assert spanning.result.pid == os.getpid()
     assert list(frugal.results()["name"]) == ["spans-fork"]
+
+
+def test_a_failing_meter_never_breaks_the_call_nor_later_regions():
+    """A meter that fails at start is reported once; the call runs and later regions nest right."""
+    from frugal import _hot
+
+    class BrokenMeter:
+        def read(self):
+            raise OSError("counter vanished")
+
+    saved = _hot.meter
+    _hot.meter = BrokenMeter()
+    try:
+        with pytest.warns(RuntimeWarning, match="could not start"):
+            assert frugal.measure(name="f")(lambda: 7)() == 7
+    finally:
+        _hot.meter = saved
+    with frugal.measure("after") as m:
+        pass
+    assert m.result.parent is None and m.result.depth == 0
+    assert not _hot._open
