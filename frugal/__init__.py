@@ -71,19 +71,25 @@ class _Package(types.ModuleType):
 sys.modules[__name__].__class__ = _Package
 
 
+# Submodules reachable as attributes after a bare ``import frugal``.
+_SUBMODULES = {"plot", "stats", "dask"}
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"frugal.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'frugal' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __all__ = ["FrugalError", "Measurement", "Region", "clear", "measure", "results", *_LAZY]
