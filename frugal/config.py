@@ -1,0 +1,330 @@
+"""Settings: what frugal assumes (grid, PUE, hardware, meters), kept as immutable snapshots.
+
+Each measured call records the index of the snapshot in force (``frugal._hot.settings_id``);
+energy and carbon are derived later, when results are read, with that snapshot. Snapshot 0
+is the defaults plus the ``FRUGAL_*`` environment variables; ``configure(...)`` validates
+everything it is given before it changes anything, then appends a snapshot (or reuses an
+equal one) and puts its meter in force. Standard library only: ``import frugal`` loads this.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from frugal import _hot
+from frugal.errors import FrugalError
+
+ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")
+EMBODIED_CHOICES = ("auto", "laptop", "desktop", "server")
+MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One snapshot of the settings. Units: gCO2e/kWh, W, W/GB (GiB), gCO2e, years."""
+
+    country: str | None = None             # ISO 3166 alpha-3, resolved from any accepted spelling
+    region: str | None = None              # key of a region of `country` in the bundled data
+    intensity_g_per_kwh: float | None = None   # explicit grid intensity; wins over country
+    pue: float = 1.0                       # power usage effectiveness, multiplies all energy
+    embodied: str = "auto"                 # preset: auto, laptop, desktop, server
+    embodied_total_g: float | None = None  # TE override, gCO2e for the whole machine
+    lifetime_years: float | None = None    # lifetime override
+    cpu_tdp_w: float | None = None         # TDP override, W per CPU package
+    ram_w_per_gb: float = 0.3725           # Green Algorithms (Lannelongue et al. 2021)
+    energy: str = "auto"                   # auto, model, rapl, codecarbon
+    powercap_root: str = "/sys/class/powercap"
+    gpu: bool = True                       # read NVIDIA GPUs through NVML when present
+    store: str | None = None               # default store path (frugal.store)
+
+
+SETTINGS = tuple(f.name for f in dataclasses.fields(Settings))
+
+# --- validation: each returns the normalised value or raises naming the setting ----------
+
+
+def _number(name: str, value: Any, lo: float, hi: float, *, optional: bool, lo_open: bool = False,
+             unit: str = "") -> float | None:
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = "a number or None" if optional else "a number"
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
+    v = float(value)
+    ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
+    if not ok:
+        low = f"> {lo:g}" if lo_open else f">= {lo:g}"
+        high = f" and <= {hi:g}" if math.isfinite(hi) else ""
+        raise ValueError(f"{name}={value!r} is out of range: accepted a finite number {low}{high}{unit}"
+                         + (" (or None)" if optional else ""))
+    return v
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {', '.join(map(repr, choices))}; got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not accepted: one of {', '.join(map(repr, choices))}")
+    return value
+
+
+def _path(name: str, value: Any, *, optional: bool) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike){' or None' if optional else ''}, "
+                        f"got {type(value).__name__}")
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
+    return text
+
+
+def _validate(given: Mapping[str, Any], base: Settings) -> dict[str, Any]:
+    """Check every given setting against ``base``; returns the changes, raises before any is applied."""
+    unknown = [k for k in given if k not in SETTINGS]
+    if unknown:
+        import difflib
+
+        hints = [m for k in unknown for m in difflib.get_close_matches(k, SETTINGS, n=1)]
+        hint = f"; did you mean {', '.join(map(repr, hints))}?" if hints else ""
+        raise TypeError(f"unknown setting {', '.join(map(repr, unknown))}{hint} "
+                        f"(settings: {', '.join(SETTINGS)})")
+    out: dict[str, Any] = {}
+    if "country" in given:
+        value = given["country"]
+        if value is None:
+            out["country"] = None
+        else:
+            from frugal.energy.intensity import resolve_country
+
+            out["country"] = resolve_country(value, "country")
+    country = out.get("country", base.country)
+    if "region" in given:
+        value = given["region"]
+        if value is None:
+            out["region"] = None
+        else:
+            from frugal.energy.intensity import resolve_region
+
+            out["region"] = resolve_region(country, value, "region")
+    elif "country" in out and out["country"] != base.country:
+        out["region"] = None  # a region belongs to its country
+    if "intensity_g_per_kwh" in given:
+        out["intensity_g_per_kwh"] = _number("intensity_g_per_kwh", given["intensity_g_per_kwh"], 0, 2000,
+                                             optional=True, unit=" gCO2e/kWh")
+    if "pue" in given:
+        out["pue"] = _number("pue", given["pue"], 1.0, 10.0, optional=False)
+    if "embodied" in given:
+        out["embodied"] = _choice("embodied", given["embodied"], EMBODIED_CHOICES)
+    if "embodied_total_g" in given:
+        out["embodied_total_g"] = _number("embodied_total_g", given["embodied_total_g"], 0, math.inf,
+                                          optional=True, unit=" gCO2e")
+    if "lifetime_years" in given:
+        out["lifetime_years"] = _number("lifetime_years", given["lifetime_years"], 0, 100,
+                                        optional=True, lo_open=True, unit=" years")
+    if "cpu_tdp_w" in given:
+        out["cpu_tdp_w"] = _number("cpu_tdp_w", given["cpu_tdp_w"], 0, 10_000, optional=True,
+                                   lo_open=True, unit=" W per CPU package")
+    if "ram_w_per_gb" in given:
+        out["ram_w_per_gb"] = _number("ram_w_per_gb", given["ram_w_per_gb"], 0, 100, optional=False,
+                                      unit=" W/GB")
+    if "energy" in given:
+        out["energy"] = _choice("energy", given["energy"], ENERGY_CHOICES)
+    if "powercap_root" in given:
+        out["powercap_root"] = _path("powercap_root", given["powercap_root"], optional=False)
+    if "gpu" in given:
+        if not isinstance(given["gpu"], bool):
+            raise TypeError(f"gpu must be True or False, got {type(given['gpu']).__name__}")
+        out["gpu"] = given["gpu"]
+    if "store" in given:
+        out["store"] = _path("store", given["store"], optional=True)
+    return out
+
+
+# --- snapshots and the meters in force ------------------------------------------------------
+
+SNAPSHOTS: list[Settings] = []                 # index = settings_id recorded with each call
+_index: dict[Settings, int] = {}
+_meters: dict[int, tuple[Any, dict[str, str]]] = {}      # settings_id -> (meter, why per meter)
+_meter_cache: dict[tuple, tuple[Any, dict[str, str]]] = {}
+_lock = threading.RLock()
+
+
+def _meter_key(s: Settings) -> tuple:
+    return (s.energy, s.powercap_root, s.gpu)
+
+
+def _meter_for(s: Settings) -> tuple[Any, dict[str, str]]:
+    key = _meter_key(s)
+    hit = _meter_cache.get(key)
+    if hit is None:
+        from frugal.energy.meter import build
+
+        country = s.country
+        if country is None and s.energy == "codecarbon":
+            from frugal.energy.intensity import country_from_timezone, system_timezone
+
+            country = country_from_timezone(system_timezone())
+        hit = build(s.energy, s.powercap_root, s.gpu, country)
+        _meter_cache[key] = hit
+    return hit
+
+
+def _set_store(path: str | None) -> None:
+    import importlib
+    import importlib.util
+
+    if importlib.util.find_spec("frugal.store") is None:
+        return
+    set_default = getattr(importlib.import_module("frugal.store"), "set_default_store", None)
+    if set_default is not None:
+        set_default(path)
+
+
+def _commit(new: Settings, meter_state: tuple[Any, dict[str, str]]) -> int:
+    index = _index.get(new)
+    if index is None:
+        if len(SNAPSHOTS) >= MAX_SNAPSHOTS:
+            raise FrugalError(f"more than {MAX_SNAPSHOTS} distinct settings in one process")
+        index = len(SNAPSHOTS)
+        SNAPSHOTS.append(new)
+        _index[new] = index
+    _meters[index] = meter_state
+    _hot.meter = meter_state[0]
+    _hot.settings_id = index
+    return index
+
+
+def _after_fork() -> None:
+    meter = _hot.meter
+    if meter is not None and hasattr(meter, "after_fork"):
+        meter.after_fork()
+
+
+def _parse_bool(text: str) -> bool:
+    low = text.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a boolean: accepted 1/0, true/false, yes/no, on/off")
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the FRUGAL_* variables give, parsed (validation happens after)."""
+    out: dict[str, Any] = {}
+    for name in SETTINGS:
+        var = f"FRUGAL_{name.upper()}"
+        raw = environ.get(var)
+        if raw is None or raw.strip() == "":
+            continue
+        kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+        try:
+            if name == "gpu":
+                out[name] = _parse_bool(raw)
+            elif "float" in str(kind):
+                out[name] = float(raw)
+            else:
+                out[name] = raw.strip()
+        except ValueError as exc:
+            raise ValueError(f"{var}={raw!r}: {exc}") from None
+    return out
+
+
+def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Make snapshot 0 from the defaults and the FRUGAL_* variables, and put its meter in force.
+
+    Called once, when frugal is imported; later calls return snapshot 0 unchanged. An
+    invalid FRUGAL_* value raises ValueError (or TypeError) naming the variable: a silent
+    fallback would give numbers computed with settings the user did not ask for.
+    """
+    with _lock:
+        if SNAPSHOTS:
+            return SNAPSHOTS[0]
+        environ = os.environ if environ is None else environ
+        given = _from_env(environ)
+        try:
+            changes = _validate(given, Settings())
+            settings = dataclasses.replace(Settings(), **changes)
+            state = _meter_for(settings)
+        except (TypeError, ValueError) as exc:
+            text = str(exc)
+            var = next((f"FRUGAL_{k.upper()}" for k in given
+                        if text.startswith((f"{k}=", f"{k} "))), None)
+            if var is None:
+                var = " / ".join(f"FRUGAL_{k.upper()}" for k in given)
+            raise type(exc)(f"{var}: {exc}") from None
+        if settings.store is not None:
+            _set_store(settings.store)
+        _commit(settings, state)
+        _hot._fork_hooks.append(_after_fork)
+        return settings
+
+
+def current() -> Settings:
+    """The settings in force now."""
+    if not SNAPSHOTS:
+        init_from_env()
+    return SNAPSHOTS[_hot.settings_id]
+
+
+def snapshot(settings_id: int) -> Settings | None:
+    """The settings a call recorded with ``settings_id`` was measured under (None if unknown here)."""
+    if not SNAPSHOTS:
+        init_from_env()
+    return SNAPSHOTS[settings_id] if 0 <= settings_id < len(SNAPSHOTS) else None
+
+
+def meter_state(settings_id: int | None = None) -> tuple[Any, dict[str, str]]:
+    """(meter, why for each meter) of a snapshot, the one in force by default."""
+    current()
+    return _meters[_hot.settings_id if settings_id is None else settings_id]
+
+
+def configure(**settings: Any) -> Settings:
+    """Change settings for the calls measured from now on; returns the settings in force.
+
+    Settings (units): country (ISO 3166 alpha-2/alpha-3 or English name), region (US state,
+    Canadian or Chinese province, Swedish/Norwegian bidding zone), intensity_g_per_kwh
+    (gCO2e/kWh, 0-2000, wins over country), pue (1-10), embodied ('auto', 'laptop',
+    'desktop', 'server'), embodied_total_g (gCO2e), lifetime_years (0-100], cpu_tdp_w
+    (W per package), ram_w_per_gb (W/GB), energy ('auto', 'model', 'rapl', 'codecarbon'),
+    powercap_root (path), gpu (bool), store (path or None). Everything is checked first: a
+    ValueError (bad value, with the accepted range) or TypeError (wrong type, unknown name)
+    leaves the settings as they were. Calls already measured keep the settings they had.
+    With no argument, returns the settings in force.
+    """
+    with _lock:
+        base = current()
+        if not settings:
+            return base
+        changes = _validate(settings, base)
+        new = dataclasses.replace(base, **changes)
+        state = _meter_for(new)
+        if new.store != base.store:
+            _set_store(new.store)
+        _commit(new, state)
+        return new
+
+
+def environment() -> Any:
+    """What frugal detected and which data and model are in force (a dict-like report).
+
+    Keys include the CPU model, its TDP and where it came from, logical CPUs, the meters
+    found and why the others were not, the grid intensity and its source, PUE, the embodied
+    preset, and the versions of the data sets.
+    """
+    from frugal.energy.environment import build
+
+    settings = current()
+    meter, reasons = meter_state()
+    return build(settings, _hot.settings_id, meter, reasons)
+
+
+__all__ = ["SNAPSHOTS", "Settings", "configure", "current", "environment", "init_from_env", "snapshot"]

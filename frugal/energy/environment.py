@@ -1,0 +1,104 @@
+"""``frugal.environment()``: what was detected, which data and model are in force, and why.
+
+A read-only mapping with a plain-text ``str`` (aligned ``key: value`` lines) and an HTML
+table for notebooks. Standard library only.
+"""
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any, Iterator
+
+from frugal.energy import cpu as cpu_model
+from frugal.energy import data, embodied, intensity
+
+
+class Environment(Mapping):
+    """The report of ``frugal.environment()``: a mapping of str to values (nested dicts for meters and data)."""
+
+    def __init__(self, items: dict[str, Any]) -> None:
+        self._items = dict(items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain nested dict (JSON-ready: every leaf is a str, number or bool)."""
+        return {k: dict(v) if isinstance(v, Mapping) else v for k, v in self._items.items()}
+
+    def __str__(self) -> str:
+        width = max(map(len, self._items)) if self._items else 0
+        lines = []
+        for key, value in self._items.items():
+            if isinstance(value, Mapping):
+                lines.append(f"{key}:")
+                inner = max(map(len, value)) if value else 0
+                lines += [f"  {k:<{inner}}  {v}" for k, v in value.items()]
+            else:
+                lines.append(f"{key:<{width}}  {value}")
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for key, value in self._items.items():
+            if isinstance(value, Mapping):
+                inner = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
+                                for k, v in value.items())
+                cell = f"<table>{inner}</table>"
+            else:
+                cell = html.escape(str(value))
+            rows.append(f"<tr><th style='text-align:left'>{html.escape(key)}</th><td style='text-align:left'>{cell}</td></tr>")
+        return f"<table class='frugal-environment'>{''.join(rows)}</table>"
+
+
+def _memory_probe() -> str:
+    from frugal import _hot
+
+    return f"{_hot._probe.name}: {_hot._probe.why}"
+
+
+def build(settings: Any, settings_id: int, meter: Any, reasons: dict[str, str]) -> Environment:
+    """The report for a settings snapshot and the meter in force with it."""
+    power = cpu_model.cpu_power(settings.cpu_tdp_w)
+    g, source = intensity.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
+    emb = embodied.resolve(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
+    where = intensity.describe(settings.country, settings.region)
+    meters = dict(reasons)
+    if meter is not None:
+        meters["in use"] = meter.describe()
+    return Environment({
+        "cpu_model": power.brand or "(unknown)",
+        "logical_cpus": power.logical_cpus,
+        "cpu_packages": power.sockets,
+        "cpu_tdp_w": power.tdp_w if power.tdp_w is not None else "unknown",
+        "cpu_w_per_logical_cpu": round(power.watts_per_cpu, 4),
+        "cpu_power_source": power.source,
+        "memory_probe": _memory_probe(),
+        "ram_w_per_gb": settings.ram_w_per_gb,
+        "energy": settings.energy,
+        "energy_method": meter.method if meter is not None else "model",
+        "meters": meters,
+        "country": where["country"] or (f"(from time zone) {where['country_from_time_zone']}"
+                                        if where["country_from_time_zone"] else "(none)"),
+        "region": where["region"] or "(none)",
+        "time_zone": where["time_zone"] or "(unknown)",
+        "intensity_g_per_kwh": round(g, 3),
+        "intensity_source": source,
+        "pue": settings.pue,
+        "embodied_preset": emb.preset,
+        "embodied_total_g": emb.total_g,
+        "lifetime_years": emb.lifetime_years,
+        "embodied_source": emb.source,
+        "gpu": settings.gpu,
+        "store": settings.store or "(none)",
+        "settings_id": settings_id,
+        "data": data.versions(),
+    })

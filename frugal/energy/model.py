@@ -1,0 +1,140 @@
+"""From raw columns to energy and carbon: the model, the meters' readings, intensity, embodied.
+
+Per row, with the settings snapshot the row was measured under (one vectorised pass per
+snapshot):
+
+    energy_cpu_j = cpu_s x W per logical CPU               (model; RAPL package when metered)
+    energy_ram_j = ram_w_per_gb x peak_rss GiB x wall_s    (model; RAPL dram when metered)
+    energy_gpu_j = NVML counter delta                       (NaN when no GPU meter)
+    energy_j     = (cpu + ram + gpu, the known parts) x PUE
+    carbon_g     = energy_j / 3.6e6 x intensity_g_per_kwh
+    embodied_g   = TE x wall_s / lifetime x min(1, cpu_s / (wall_s x logical CPUs))
+
+Summary rows carry totals (wall_s, cpu_s summed over calls), so the same formulas give the
+totals. numpy is imported here, when results are read, never on the measured call.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from frugal import config
+from frugal.energy import cpu as cpu_model
+from frugal.energy import embodied, intensity
+
+GIB = float(1 << 30)
+J_PER_KWH = 3.6e6
+
+OUTPUTS = ("energy_cpu_j", "energy_ram_j", "energy_gpu_j", "energy_j", "carbon_g", "embodied_g",
+           "energy_method", "intensity_g_per_kwh", "intensity_source")
+
+
+@dataclass(frozen=True)
+class Params:
+    """The constants one settings snapshot gives the formulas."""
+
+    watts_per_cpu: float        # W per logical CPU at full load
+    ram_w_per_gib: float
+    pue: float
+    intensity_g_per_kwh: float
+    intensity_source: str
+    embodied_g_per_s: float     # TE / lifetime, gCO2e per second of the whole machine
+    logical_cpus: int
+
+
+@functools.lru_cache(maxsize=256)
+def params(settings: config.Settings) -> Params:
+    """The constants for a snapshot (cached: snapshots are immutable, the data are too)."""
+    power = cpu_model.cpu_power(settings.cpu_tdp_w)
+    g, source = intensity.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
+    emb = embodied.resolve(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
+    return Params(
+        watts_per_cpu=power.watts_per_cpu,
+        ram_w_per_gib=settings.ram_w_per_gb,
+        pue=settings.pue,
+        intensity_g_per_kwh=g,
+        intensity_source=source,
+        embodied_g_per_s=emb.total_g / (emb.lifetime_years * embodied.SECONDS_PER_YEAR),
+        logical_cpus=power.logical_cpus,
+    )
+
+
+def derive(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, np.ndarray]:
+    """The energy and carbon columns for raw columns (see the module docstring for formulas).
+
+    ``cols`` needs wall_s, cpu_s, peak_rss_bytes (NaN: unknown, then no RAM energy),
+    ``_t0_ns`` and ``_settings_id``; ``meters`` maps a row's ``_t0_ns`` to
+    ``(meter, start counters, end counters)`` for rows measured with a meter in force.
+    """
+    wall = np.asarray(cols["wall_s"], dtype="f8")
+    n = len(wall)
+    cpu = np.asarray(cols["cpu_s"], dtype="f8")
+    peak = np.asarray(cols["peak_rss_bytes"], dtype="f8")
+    sid = np.asarray(cols["_settings_id"], dtype="i8")
+    cpu_j, ram_j, gpu_j = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    pue, g_kwh, emb = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    method = np.full(n, None, dtype=object)
+    source = np.full(n, None, dtype=object)
+    if n:
+        first = sid[0]
+        groups = [(first, slice(None))] if (sid == first).all() else [(s, sid == s) for s in np.unique(sid)]
+        for s, sel in groups:
+            settings = config.snapshot(int(s))
+            if settings is None:
+                source[sel] = f"settings snapshot {int(s)} is unknown in this process"
+                continue
+            p = params(settings)
+            w = wall[sel]
+            c = cpu[sel]
+            cpu_j[sel] = c * p.watts_per_cpu
+            ram_j[sel] = peak[sel] * (p.ram_w_per_gib / GIB) * w
+            # TE x wall/lifetime x min(1, cpu/(wall x n)) = TE/lifetime x min(wall, cpu/n)
+            emb[sel] = p.embodied_g_per_s * np.minimum(w, c / p.logical_cpus)
+            pue[sel] = p.pue
+            g_kwh[sel] = p.intensity_g_per_kwh
+            source[sel] = p.intensity_source
+            method[sel] = "model"
+        if meters:
+            _apply_meters(meters, np.asarray(cols["_t0_ns"], dtype="i8"), cpu, cpu_j, ram_j, gpu_j, method)
+    known = np.nan_to_num(cpu_j) + np.nan_to_num(ram_j) + np.nan_to_num(gpu_j)
+    energy = np.where(np.isnan(cpu_j) & np.isnan(ram_j) & np.isnan(gpu_j), np.nan, known) * pue
+    return {
+        "energy_cpu_j": cpu_j,
+        "energy_ram_j": ram_j,
+        "energy_gpu_j": gpu_j,
+        "energy_j": energy,
+        "carbon_g": energy / J_PER_KWH * g_kwh,
+        "embodied_g": emb,
+        "energy_method": method,
+        "intensity_g_per_kwh": g_kwh,
+        "intensity_source": source,
+    }
+
+
+def _apply_meters(meters: dict[int, tuple], t0: np.ndarray, cpu: np.ndarray, cpu_j: np.ndarray,
+                  ram_j: np.ndarray, gpu_j: np.ndarray, method: np.ndarray) -> None:
+    """Overwrite the modelled parts that a meter measured, row by row of the same meter."""
+    keys = np.fromiter(meters.keys(), dtype="i8", count=len(meters))
+    items = list(meters.values())
+    order = np.argsort(t0, kind="stable")
+    pos = np.minimum(np.searchsorted(t0, keys, sorter=order), len(t0) - 1)
+    rows = order[pos]
+    found = t0[rows] == keys
+    by_meter: dict[int, tuple] = {}
+    for i, item in enumerate(items):
+        if found[i] and item[1] is not None and item[2] is not None:
+            by_meter.setdefault(id(item[0]), (item[0], []))[1].append(i)
+    for meter, idx in by_meter.values():
+        r = rows[idx]
+        start = np.array([items[i][1] for i in idx], dtype="f8")
+        end = np.array([items[i][2] for i in idx], dtype="f8")
+        c, m, g = meter.joules(start, end, cpu[r])
+        if c is not None:
+            cpu_j[r] = c
+        if m is not None:
+            ram_j[r] = m
+        if g is not None:
+            gpu_j[r] = g
+        method[r] = meter.method

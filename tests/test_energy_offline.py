@@ -1,0 +1,85 @@
+"""Nothing leaves the machine, and the CodeCarbon cross-check back-end works offline.
+
+Each check runs in a fresh interpreter with a PEP 578 audit hook installed before frugal
+is imported, recording every socket connection, send and name resolution it attempts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+_PRELUDE = """
+import json, sys
+events = []
+def hook(event, args):
+    if event in ("socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+                 "socket.gethostbyname", "socket.gethostbyaddr"):
+        events.append(f"{event} {args[-1] if event.startswith('socket.connect') else args[0]!r}")
+sys.addaudithook(hook)
+import time
+import frugal, frugal.config
+frugal.config.init_from_env()
+def busy(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+"""
+
+
+def _run(body: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FRUGAL_", "CODECARBON_"))}
+    out = subprocess.run([sys.executable, "-c", _PRELUDE + body], capture_output=True, text=True,
+                         env=env, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_measuring_configuring_and_environment_open_no_socket():
+    """Measuring, configuring, reading results and environment() attempt no network access at all."""
+    got = _run("""
+frugal.configure(country="FR", region=None, pue=1.2, embodied="laptop")
+@frugal.measure
+def work():
+    busy(0.05)
+work()
+with frugal.measure("block") as m:
+    busy(0.05)
+m.result
+frugal.results()
+str(frugal.environment())
+frugal.configure(country="USA", region="Texas")
+work()
+frugal.results()
+print(json.dumps({"events": events, "codecarbon": "codecarbon" in sys.modules}))
+""")
+    assert got["events"] == []
+    assert got["codecarbon"] is False  # the model path reads CodeCarbon's files, never imports it
+
+
+def test_codecarbon_backend_meters_regions_offline():
+    """energy='codecarbon' meters each region through one offline tracker, with no socket and no file."""
+    got = _run("""
+import os
+before = set(os.listdir("."))
+frugal.configure(energy="codecarbon", country="FR", pue=1.5)
+with frugal.measure("busy") as m:
+    busy(0.3)
+with frugal.measure("nested-outer") as outer:
+    with frugal.measure("nested-inner") as inner:
+        busy(0.1)
+r, o, i = m.result, outer.result, inner.result
+from frugal.energy.codecarbon_backend import shared_meter
+print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy_cpu_j,
+                  "ram_j": r.energy_ram_j, "energy_j": r.energy_j, "outer": o.energy_j, "inner": i.energy_j,
+                  "same_tracker": shared_meter() is frugal._hot.meter,
+                  "new_files": sorted(set(os.listdir(".")) - before)}))
+""")
+    assert got["events"] == [] and got["new_files"] == []
+    assert got["method"] == "codecarbon" and got["same_tracker"]
+    assert got["cpu_j"] > 0 and got["ram_j"] > 0
+    assert got["energy_j"] == pytest.approx((got["cpu_j"] + got["ram_j"]) * 1.5)
+    assert got["outer"] >= got["inner"] > 0  # nested regions difference the same cumulative counters
