@@ -11,8 +11,6 @@ from frugal import _records
 from frugal.pytest_plugin.baseline import Threshold, parse_threshold
 from frugal.pytest_plugin.marks import BUDGETS, Limit, parse_marks
 
-pytest_plugins = ["pytester"]
-
 BUSY = """
 import time
 
