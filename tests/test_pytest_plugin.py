@@ -367,3 +367,12 @@ def test_threshold_breach_relative_absolute_and_zero() -> None:
     ab = Threshold("peak_memory_bytes", 10e6, False)
     assert ab.breach({"peak_memory_bytes": 25e6}, {"peak_memory_bytes": 10e6}, "b") == (
         "peak_memory_bytes grew 15 MB over baseline 'b' (10 MB -> 25 MB), allowed 10 MB")
+
+
+def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An invalid FRUGAL_* variable stops a measuring run at start, naming the variable."""
+    pytester.makepyfile("def test_a():\n    pass\n")
+    monkeypatch.setenv("FRUGAL_PUE", "abc")
+    result = pytester.runpytest_subprocess("--frugal")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "FRUGAL_PUE='abc'" in result.stderr.str()

@@ -89,6 +89,10 @@ class FrugalPlugin:
         if opt.frugal_compare:
             path = baselines.baseline_path(config.rootpath, opt.frugal_compare, "--frugal-compare")
             self.baseline = baselines.load(path, "--frugal-compare")
+        if self.measure_all:
+            import frugal
+
+            frugal.configure()  # bad FRUGAL_* settings stop the run now, not in every test
 
     # --- collection: bad budgets fail the collection of their module -----------------
     @pytest.hookimpl(wrapper=True)
