@@ -437,12 +437,13 @@ class _Writer:
     def _flush_summary(self) -> int:
         from frugal._derive import add_energy, summary_columns
 
-        current = {k: list(v) for k, v in LOG.summary.items()}   # lists are copied item by item
+        # (name id, thread id) -> aggregate; list() copies the dict in one C call
+        current = {k: list(v) for k, v in list(LOG.summary.items())}
         delta = {}
-        for nid, agg in current.items():
-            base = self.summary_base.get(nid)
+        for key, agg in current.items():
+            base = self.summary_base.get(key)
             if base is None or base[S_T0] != agg[S_T0] or agg[S_CALLS] < base[S_CALLS]:
-                delta[nid] = agg                                # new since the last flush (or cleared)
+                delta[key] = agg                                # new since the last flush (or cleared)
                 continue
             calls = agg[S_CALLS] - base[S_CALLS]
             if calls <= 0:
@@ -455,7 +456,7 @@ class _Writer:
             if agg[S_UNITS] is not None:
                 d[S_UNITS] = agg[S_UNITS] - (base[S_UNITS] or 0.0)
             d[S_T0] = self.summary_t0
-            delta[nid] = d
+            delta[key] = d
         now = time.perf_counter_ns()
         n = 0
         if delta:
@@ -476,7 +477,7 @@ class _Writer:
         """The writer of a forked child: a new run, starting after the rows it inherited."""
         run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
         end = len(LOG.rows)
-        base = {k: list(v) for k, v in LOG.summary.items()}   # one thread after fork: no lock needed
+        base = {k: list(v) for k, v in list(LOG.summary.items())}   # one thread after fork: no lock needed
         return _Writer(self.store, run, end - end % ROW_SIZE, base)
 
 
@@ -503,7 +504,7 @@ def set_default_store(path: str | os.PathLike | None) -> None:
         return
     if _ever:
         end = len(LOG.rows)
-        cursor, base = end - end % ROW_SIZE, {k: list(v) for k, v in LOG.summary.items()}
+        cursor, base = end - end % ROW_SIZE, {k: list(v) for k, v in list(LOG.summary.items())}
     else:
         cursor, base = 0, {}
     writer = _Writer(store, new_run(), cursor, base)

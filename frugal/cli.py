@@ -1,0 +1,761 @@
+"""The ``frugal`` command line: measure commands, compare them, publish a dashboard, run the demo.
+
+``frugal run -- CMD``, ``frugal compare 'CMD A' 'CMD B'``, ``frugal dashboard``, ``frugal info``
+and ``frugal demo``. User mistakes end in one line on stderr and a non-zero exit status,
+never a traceback (``FRUGAL_DEBUG=1`` shows it for a bug report).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from frugal.dashboard import fmt
+from frugal.errors import FrugalError
+
+DEFAULT_STORE = "frugal.db"
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 127       # as a POSIX shell: command not found
+EXIT_NOT_EXECUTABLE = 126  # as a POSIX shell: found but cannot be run
+
+
+class UserError(Exception):
+    """A mistake in what was asked: one line on stderr, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and a pointer to --help), not the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{message} (see '{self.prog} --help')")
+
+
+# --- measuring one command --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One run of a command, as the kernel accounted for it when it was waited for.
+
+    CPU times and peak memory come from ``wait4``: the command's own, plus those of the
+    descendants it waited for (exact, no sampling). ``returncode`` follows ``subprocess``:
+    negative for a signal.
+    """
+
+    argv: tuple[str, ...]
+    pid: int
+    started_ns: int          # UTC wall clock at start, ns since the epoch
+    t0_ns: int               # perf_counter_ns at start (key of the meter readings)
+    wall_s: float
+    user_s: float
+    system_s: float
+    peak_rss_bytes: int
+    returncode: int
+    meter: tuple | None      # (meter, start reading, end reading) when a meter is present
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.returncode == 0 else "interrupted" if self.returncode < 0 else "error"
+
+    @property
+    def error(self) -> str | None:
+        if self.returncode == 0:
+            return None
+        if self.returncode < 0:
+            return _signal_name(-self.returncode)
+        return f"exit status {self.returncode}"
+
+    @property
+    def exit_status(self) -> int:
+        """What a shell would report: the exit code, or 128 + the signal number."""
+        return 128 - self.returncode if self.returncode < 0 else self.returncode
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class CommandNotFound(Exception):
+    def __init__(self, argv0: str, status: int, reason: str) -> None:
+        super().__init__(f"{argv0}: {reason}")
+        self.status = status
+
+
+def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = None) -> ProcessRun:
+    """Run ``argv`` (no shell) to its end and return what it cost, as the kernel counted it.
+
+    ``quiet`` sends the command's output to /dev/null; ``stdout`` is a file descriptor for
+    its standard output. While it runs, Ctrl-C reaches the command (same process group) and
+    frugal waits for it to end, so an interrupted command is recorded as such (status
+    "interrupted"). Raises ``CommandNotFound`` (status 127 or 126, as a shell) when the
+    command cannot be found or run. Wall time includes starting it (about a millisecond).
+    """
+    from frugal import _hot
+
+    path = _resolve(argv[0])
+    meter = _hot.meter
+    devnull = os.open(os.devnull, os.O_WRONLY) if quiet else None
+    out = devnull if quiet else stdout
+    err = devnull if quiet else None
+    previous = signal.signal(signal.SIGINT, _ignore_while_waiting)
+    try:
+        started_ns = time.time_ns()
+        m0 = meter.read() if meter is not None else None
+        t0 = time.perf_counter_ns()
+        pid, status, usage = _spawn_and_wait(path, list(argv), out, err)
+        t1 = time.perf_counter_ns()
+        m1 = meter.read() if meter is not None else None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if devnull is not None:
+            os.close(devnull)
+    return ProcessRun(
+        argv=tuple(argv), pid=pid, started_ns=started_ns, t0_ns=t0, wall_s=(t1 - t0) / 1e9,
+        user_s=usage.ru_utime, system_s=usage.ru_stime,
+        peak_rss_bytes=usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
+        returncode=os.waitstatus_to_exitcode(status),
+        meter=(meter, m0, m1) if m0 is not None and m1 is not None else None)
+
+
+def _resolve(argv0: str) -> str:
+    """The executable a shell would run for ``argv0``, or ``CommandNotFound`` (127/126)."""
+    import shutil
+
+    if os.sep in argv0:
+        if not os.path.exists(argv0):
+            raise CommandNotFound(argv0, EXIT_NOT_FOUND, "no such file")
+        if os.path.isdir(argv0) or not os.access(argv0, os.X_OK):
+            raise CommandNotFound(argv0, EXIT_NOT_EXECUTABLE, "permission denied (not an executable file)")
+        return argv0
+    found = shutil.which(argv0)
+    if found is None:
+        raise CommandNotFound(argv0, EXIT_NOT_FOUND, "command not found")
+    return found
+
+
+# Started by a small shell, the command does not inherit this Python process's memory:
+# the kernel keeps, in a process's ru_maxrss, the resident high-water mark of the memory
+# image it had before exec, and a child forked (or vforked) from Python carries Python's.
+# The shell forks the command, hands its pid over fd 9 and exits at once; as a child
+# subreaper, this process inherits the command and waits for it itself.
+_LAUNCH = 'exec 8<&0; "$@" <&8 8<&- 9>&- & echo $! >&9; exit 0'
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _subreaper(on: bool) -> bool:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any]:
+    """Start the command, wait for it; returns (pid, wait status, rusage of the command)."""
+    shell = "/bin/sh"
+    if sys.platform.startswith("linux") and os.access(shell, os.X_OK) and _subreaper(True):
+        try:
+            return _via_shell(shell, path, argv, out, err)
+        finally:
+            _subreaper(False)
+    proc = subprocess.Popen([path, *argv[1:]], executable=path, stdout=out, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)      # retried by Python after a signal (PEP 475)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.pid, status, usage
+
+
+def _via_shell(shell: str, path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any]:
+    r, w = os.pipe()
+    if w == 9:                         # dup2(9, 9) would keep close-on-exec set
+        w2 = os.dup(w)
+        os.close(w)
+        w = w2
+    actions = [(os.POSIX_SPAWN_DUP2, w, 9)]
+    if out is not None:
+        actions.append((os.POSIX_SPAWN_DUP2, out, 1))
+    if err is not None:
+        actions.append((os.POSIX_SPAWN_DUP2, err, 2))
+    try:
+        launcher = os.posix_spawn(shell, ["sh", "-c", _LAUNCH, "sh", path, *argv[1:]], os.environ,
+                                  file_actions=actions)
+    finally:
+        os.close(w)
+    data = b""
+    try:
+        while not data.endswith(b"\n"):
+            chunk = os.read(r, 64)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(r)
+    os.waitpid(launcher, 0)
+    try:
+        pid = int(data)
+    except ValueError:
+        raise FrugalError(f"could not start {argv[0]!r} through {shell}") from None
+    _, status, usage = os.wait4(pid, 0)
+    return pid, status, usage
+
+
+def _ignore_while_waiting(signum: int, frame: Any) -> None:
+    """Ctrl-C while a command runs: the command gets it too; frugal waits for its end."""
+
+
+def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> dict[str, Any]:
+    """The column dict of ``frugal._derive`` for whole-process runs, energy and carbon derived
+    with the settings in force (measured by a meter where present, modelled otherwise)."""
+    import numpy as np
+
+    from frugal import _hot
+    from frugal._derive import add_energy
+
+    n = len(runs)
+    names = [name] * n if isinstance(name, str) else list(name)
+    wall = np.array([r.wall_s for r in runs], dtype="f8")
+    user = np.array([r.user_s for r in runs], dtype="f8")
+    system = np.array([r.system_s for r in runs], dtype="f8")
+    cpu = user + system
+    t0 = np.array([r.t0_ns for r in runs], dtype="i8")
+    cols: dict[str, Any] = {
+        "name": np.array(names, dtype=object),
+        "started_at": np.array([r.started_ns for r in runs], dtype="i8").astype("datetime64[ns]"),
+        "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
+        "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
+        "peak_rss_bytes": np.array([r.peak_rss_bytes for r in runs], dtype="f8"),
+        "rss_delta_bytes": np.full(n, np.nan),
+        "units": np.full(n, np.nan),
+        "status": np.array([r.status for r in runs], dtype=object),
+        "error": np.array([r.error for r in runs], dtype=object),
+        "parent": np.full(n, None, dtype=object),
+        "depth": np.zeros(n, dtype="i8"),
+        "scope": np.full(n, "process", dtype=object),
+        "children": np.ones(n, dtype=bool),
+        "calls": np.ones(n, dtype="i8"),
+        "wall_min_s": wall, "wall_max_s": wall,
+        "pid": np.array([r.pid for r in runs], dtype="i8"),
+        "_t0_ns": t0,
+        "_settings_id": np.full(n, _hot.settings_id, dtype="i8"),
+    }
+    meters = {r.t0_ns: r.meter for r in runs if r.meter is not None}
+    return add_energy(cols, meters)
+
+
+def _frame_of(cols: dict[str, Any]):
+    from frugal.frame import frame_from_columns
+
+    return frame_from_columns(cols)
+
+
+# --- showing numbers ----------------------------------------------------------------------
+
+_UNIT_OF = {"wall_s": "s", "cpu_s": "s", "cpu_user_s": "s", "cpu_system_s": "s", "peak_rss_bytes": "B",
+            "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e"}
+_LABEL = {"wall_s": "wall", "cpu_s": "CPU", "cpu_user_s": "user", "cpu_system_s": "system",
+          "peak_rss_bytes": "peak mem", "energy_j": "energy", "carbon_g": "carbon", "embodied_g": "embodied"}
+
+
+def fmt_ci(median: Any, low: Any, high: Any, unit: str) -> str:
+    """``12.1 [12, 12.2] ms``: a median and its CI, the unit said once when they share it."""
+    m, lo, hi = fmt(median, unit), fmt(low, unit), fmt(high, unit)
+    if lo == "n/a" or hi == "n/a":
+        return m
+    parts = [x.rsplit(" ", 1) for x in (m, lo, hi)]
+    if all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
+        return f"{parts[0][0]} [{parts[1][0]}, {parts[2][0]}] {parts[0][1]}"
+    return f"{m} [{lo}, {hi}]"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain text table, columns aligned, first column left and the rest right."""
+    widths = [max(len(str(x)) for x in col) for col in zip(headers, *rows)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
+
+
+class Progress:
+    """``label [#####.....] 3/10`` on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total: int, label: str) -> None:
+        try:
+            self.on = total > 1 and sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            self.on = False
+        self.total, self.done, self.label, self.width = total, 0, label, 0
+
+    def step(self, note: str = "") -> None:
+        self.done += 1
+        if self.on:
+            filled = 24 * self.done // self.total
+            text = f"{self.label} [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} {note}"[:100]
+            sys.stderr.write("\r" + text.ljust(self.width))
+            sys.stderr.flush()
+            self.width = len(text)
+
+    def close(self) -> None:
+        if self.on and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
+def _json_value(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is not None and type(value).__name__ == "NAType":
+        return None
+    return value
+
+
+def records(frame: Any) -> list[dict[str, Any]]:
+    """A DataFrame as JSON-ready dicts (NaN and NA become null, times ISO 8601)."""
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+# --- the store of the command line --------------------------------------------------------
+
+def store_path(arg: str | None) -> Path:
+    """``--store``, else ``FRUGAL_STORE``, else ./frugal.db."""
+    return Path(arg or os.environ.get("FRUGAL_STORE") or DEFAULT_STORE)
+
+
+def _store_runs(path: Path, cols: dict[str, Any], program: str) -> None:
+    from frugal import store
+
+    run = store.new_run(program=program)
+    run["settings"] = store.settings_json()
+    store.Store(path).append(run, cols)
+
+
+# --- frugal run ---------------------------------------------------------------------------
+
+def _command(args: argparse.Namespace) -> list[str]:
+    cmd = list(args.cmd)
+    if cmd and cmd[0] == "--":
+        cmd = cmd[1:]
+    if not cmd:
+        raise UserError("no command given: frugal run [options] -- CMD ARGS...")
+    return cmd
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cmd = _command(args)
+    name = args.name or shlex.join(cmd)
+    path = None if args.no_store else store_path(args.store)
+    if path is not None:
+        from frugal import store
+
+        store.Store(path).open()       # refuse a foreign file before running anything
+    runs: list[ProcessRun] = []
+    bar = Progress(args.repeat, "frugal run")
+    try:
+        for _ in range(args.repeat):
+            try:
+                r = run_process(cmd, stdout=2 if args.json else None)
+            except CommandNotFound as exc:
+                print(f"frugal run: {exc}", file=sys.stderr)
+                return exc.status
+            runs.append(r)
+            bar.step(f"exit {r.exit_status}")
+            if r.returncode == -signal.SIGINT:
+                break                   # the user pressed Ctrl-C: stop repeating
+    finally:
+        bar.close()
+    cols = process_columns(runs, name)
+    if path is not None:
+        _store_runs(path, cols, program="frugal run")
+    frame = _frame_of(cols)
+    status = next((r.exit_status for r in runs if r.exit_status != 0), 0)
+    if args.json:
+        print(json.dumps({"name": name, "command": cmd, "exit_status": status,
+                          "store": None if path is None else str(path), "runs": records(frame)}, indent=2))
+        return status
+    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g"]
+    rows = [[str(i + 1), r.error or "ok"] + [fmt(frame[m].iloc[i], _UNIT_OF[m]) for m in metrics]
+            for i, r in enumerate(runs)]
+    if len(runs) > 1:
+        ok = frame[frame["status"] == "ok"]
+        rows.append(["median", f"{len(ok)} ok"] + [fmt(ok[m].astype("Float64").median(), _UNIT_OF[m]) for m in metrics])
+    print(f"frugal run: {name}", file=sys.stderr)
+    print(table(["run", "status"] + [_LABEL[m] for m in metrics], rows), file=sys.stderr)
+    method = frame["energy_method"].dropna().unique()
+    print(f"energy: {', '.join(map(str, method)) or 'not derived'}; CPU time and peak memory: the "
+          f"kernel's accounting of the command and the children it waited for", file=sys.stderr)
+    if path is not None:
+        print(f"stored in {path}", file=sys.stderr)
+    return status
+
+
+# --- frugal compare -----------------------------------------------------------------------
+
+def _compare_names(args: argparse.Namespace) -> list[str]:
+    names = list(args.name or [])
+    if len(names) > len(args.commands):
+        raise UserError(f"{len(names)} --name for {len(args.commands)} commands")
+    names += args.commands[len(names):]
+    if len(set(names)) != len(names):
+        raise UserError("two commands have the same name: give each a distinct --name")
+    return names
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from frugal.compare import Comparison
+
+    if len(args.commands) < 2:
+        raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
+    argvs = []
+    for command in args.commands:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise UserError(f"cannot split the command {command!r}: {exc}") from None
+        if not argv:
+            raise UserError("an empty command was given")
+        try:
+            _resolve(argv[0])
+        except CommandNotFound as exc:
+            raise UserError(str(exc)) from None
+        argvs.append(argv)
+    names = _compare_names(args)
+    baseline = args.baseline or names[0]
+    if baseline not in names:
+        raise UserError(f"--baseline {baseline!r} is not one of the commands' names {names}")
+    path = None if args.no_store else store_path(args.store)
+    if path is not None:
+        from frugal import store
+
+        store.Store(path).open()
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
+    order = [i for i in range(len(argvs)) for _ in range(args.runs)]
+    random.Random(seed).shuffle(order)
+    bar = Progress(len(argvs) * args.warmup + len(order), "frugal compare")
+    runs: list[tuple[int, int, ProcessRun]] = []   # (variant index, run, order)
+    counts = [0] * len(argvs)
+    try:
+        for i, argv in enumerate(argvs):
+            for _ in range(args.warmup):
+                _run_or_fail(argv, not args.show_output)
+                bar.step(f"warm-up {names[i]}")
+        for position, i in enumerate(order):
+            r = _run_or_fail(argvs[i], not args.show_output)
+            runs.append((i, counts[i], r))
+            counts[i] += 1
+            bar.step(names[i])
+            if r.returncode == -signal.SIGINT:
+                raise KeyboardInterrupt
+    finally:
+        bar.close()
+    runs.sort(key=lambda t: (t[0], t[1]))
+    cols = process_columns([r for _, _, r in runs], [names[i] for i, _, _ in runs])
+    if path is not None:
+        _store_runs(path, cols, program="frugal compare")
+    frame = _frame_of(cols)
+    import pandas as pd
+
+    frame.insert(0, "variant", pd.array([names[i] for i, _, _ in runs], dtype="string"))
+    frame.insert(1, "run", [n for _, n, _ in runs])
+    frame.insert(2, "order", [order_pos for order_pos in _positions(order, runs)])
+    cmp = Comparison(frame, baseline, seed=seed % (2**32))
+    summary, ratios = cmp.summary(), cmp.ratios()
+    result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
+              "warmup": args.warmup, "seed": seed, "summary": records(pd.DataFrame(summary)),
+              "ratios": records(pd.DataFrame(ratios)), "warnings": list(cmp.warnings),
+              "store": None if path is None else str(path)}
+    if args.export_json:
+        _write(args.export_json, json.dumps({**result, "runs": records(frame)}, indent=2))
+    if args.export_csv:
+        _write(args.export_csv, pd.DataFrame(summary).to_csv(index=False))
+    if args.export_markdown:
+        _write(args.export_markdown, markdown(summary, ratios, cmp.warnings, baseline))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(text_report(summary, ratios, cmp.warnings, baseline))
+        if path is not None:
+            print(f"\nstored in {path}", file=sys.stderr)
+    return 0
+
+
+def _positions(order: list[int], runs: list[tuple[int, int, ProcessRun]]) -> list[int]:
+    """The position in the interleaved order of each (variant, run)."""
+    seen: dict[int, int] = {}
+    where: dict[tuple[int, int], int] = {}
+    for position, i in enumerate(order):
+        where[i, seen.get(i, 0)] = position
+        seen[i] = seen.get(i, 0) + 1
+    return [where[i, n] for i, n, _ in runs]
+
+
+def _run_or_fail(argv: list[str], quiet: bool) -> ProcessRun:
+    try:
+        return run_process(argv, quiet=quiet)
+    except CommandNotFound as exc:
+        raise UserError(str(exc)) from None
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+_SHOWN = ("wall_s", "cpu_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g")
+
+
+def _summary_cells(summary: Any, variant: str) -> list[str]:
+    cells = []
+    for metric in _SHOWN:
+        row = summary[(summary["variant"] == variant) & (summary["metric"] == metric)]
+        if not len(row):
+            cells.append("n/a")
+            continue
+        r = row.iloc[0]
+        cells.append(fmt_ci(r["median"], r["ci_low"], r["ci_high"], _UNIT_OF[metric]))
+    return cells
+
+
+def text_report(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) -> str:
+    """What ``frugal compare`` prints: medians with 95% CIs, then one verdict per line."""
+    variants = list(dict.fromkeys(summary["variant"]))
+    rows = [[v + (" (baseline)" if v == baseline else "")] + _summary_cells(summary, v) for v in variants]
+    out = ["median [95% CI] per run", table(["command"] + [_LABEL[m] for m in _SHOWN], rows), ""]
+    out += [f"- {v}" for v in ratios["verdict"]]
+    if warnings:
+        out += ["", "warnings:"] + [f"- {w}" for w in warnings]
+    return "\n".join(out)
+
+
+def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) -> str:
+    """The comparison as a Markdown table and a list of verdicts (for a pull request)."""
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    variants = list(dict.fromkeys(summary["variant"]))
+    head = ["Command"] + [_LABEL[m] for m in _SHOWN]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * len(_SHOWN)]
+    for v in variants:
+        name = f"`{cell(v)}`" + (" (baseline)" if v == baseline else "")
+        lines.append("| " + " | ".join([name] + [cell(c) for c in _summary_cells(summary, v)]) + " |")
+    lines += ["", "Medians per run with 95% bootstrap confidence intervals.", ""]
+    lines += [f"- {cell(v)}" for v in ratios["verdict"]]
+    if warnings:
+        lines += ["", "Warnings:", ""] + [f"- {w}" for w in warnings]
+    return "\n".join(lines) + "\n"
+
+
+# --- frugal dashboard, info, demo ---------------------------------------------------------
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from frugal import store
+    from frugal.dashboard import report
+
+    path = store_path(args.store)
+    frame = store.load(path, name=args.name or None, since=args.since)
+    if len(frame) == 0:
+        raise UserError(f"{path} holds no measurements" + (" matching the filters" if args.name or args.since else ""))
+    out = report(frame, args.output, title=args.title, baseline=args.baseline, store=path)
+    if args.json:
+        print(json.dumps({"dashboard": str(out), "store": str(path), "measurements": len(frame)}))
+    else:
+        print(f"dashboard: {out} ({len(frame)} measurements from {path})")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from frugal import store
+
+    info: dict[str, Any] = {}
+    try:
+        from frugal.config import environment
+    except ImportError:
+        environment = None
+    if environment is not None:
+        env = json.loads(store.settings_json() or "{}")
+        info.update(env if isinstance(env, dict) else {"environment": env})
+    else:
+        info["environment"] = "frugal.config is not available in this installation"
+    run = store.new_run(program="frugal info")
+    for key in ("host", "platform", "cpu", "logical_cpus", "python", "frugal_version", "git_commit", "git_branch"):
+        info.setdefault(key, run[key])
+    if args.json:
+        print(json.dumps(info, indent=2, default=str))
+        return 0
+    for line in _flatten(info):
+        print(line)
+    return 0
+
+
+def _flatten(value: Any, prefix: str = "") -> list[str]:
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            out += _flatten(v, f"{prefix}{k}." if isinstance(v, dict) else f"{prefix}{k}")
+        return out
+    if isinstance(value, list):
+        value = ", ".join(map(str, value))
+    return [f"{prefix.rstrip('.')}: {value}"]
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from frugal.demo import run_demo
+
+    result = run_demo(Path(args.out), repeat=args.repeat, size=args.size)
+    if args.json:
+        print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in result.items()}, indent=2))
+        return 0
+    print(result["text"])
+    print(f"\nresults stored in:  {result['store']}")
+    print(f"dashboard written:  {result['dashboard']}")
+    print(f"open it: file://{Path(result['dashboard']).resolve()}")
+    return 0
+
+
+# --- the parser ----------------------------------------------------------------------------
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number >= 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {value}")
+    return value
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", metavar="PATH", help=f"SQLite store to append to (default: $FRUGAL_STORE, else ./{DEFAULT_STORE})")
+    p.add_argument("--no-store", action="store_true", help="do not store the runs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from frugal import __version__
+
+    parser = _Parser(prog="frugal", description="Measure what code costs: time, CPU, memory, energy, carbon.")
+    parser.add_argument("--version", action="version", version=f"frugal {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("run", help="measure a command as a whole process (with its children)",
+                       description="Run a command, measure it as a whole process with the children it waits "
+                                   "for (CPU time and peak memory from the kernel), derive energy and carbon, "
+                                   "print a table, store the runs and exit with the command's exit status.")
+    p.add_argument("--name", help="name of the measurement (default: the command line)")
+    p.add_argument("--repeat", type=_positive_int, default=1, metavar="N", help="run it N times (default 1)")
+    _add_store(p)
+    p.add_argument("--json", action="store_true", help="print JSON on stdout (the command's stdout goes to stderr)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compare", help="compare commands: interleaved runs, CIs, ratios, verdicts",
+                       description="Run each command --runs times, interleaved in a random order, after "
+                                   "--warmup unmeasured runs; print medians with 95% bootstrap CIs, ratios "
+                                   "to the baseline and verdicts (Mann-Whitney U). Commands are split like "
+                                   "a shell would split them but not run by one: use sh -c '...' for pipes.")
+    p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
+    p.add_argument("--runs", type=_positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
+    p.add_argument("--warmup", type=_count, default=1, metavar="K", help="unmeasured runs first (default 1)")
+    p.add_argument("-n", "--name", action="append", metavar="NAME", help="name of a command, in order (repeatable)")
+    p.add_argument("--baseline", metavar="NAME", help="what the others are compared with (default: the first)")
+    p.add_argument("--seed", type=_count, metavar="S", help="seed of the run order and the bootstrap")
+    p.add_argument("--show-output", action="store_true", help="let the commands print (default: discarded)")
+    p.add_argument("--export-json", metavar="FILE", help="write the summary, ratios and every run as JSON")
+    p.add_argument("--export-csv", metavar="FILE", help="write the summary table as CSV")
+    p.add_argument("--export-markdown", metavar="FILE", help="write the table and verdicts as Markdown")
+    _add_store(p)
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("dashboard", help="write the single-file HTML dashboard of a store",
+                       description="Write one self-contained HTML file (no request leaves it) from a store.")
+    p.add_argument("store", nargs="?", help=f"the store (default: $FRUGAL_STORE, else ./{DEFAULT_STORE})")
+    p.add_argument("-o", "--output", default="dashboard.html", metavar="FILE", help="where to write it (default dashboard.html)")
+    p.add_argument("--title", help="title of the page")
+    p.add_argument("--baseline", metavar="NAME", help="name the others are compared with")
+    p.add_argument("--name", action="append", metavar="NAME", help="keep only this name (repeatable)")
+    p.add_argument("--since", metavar="WHEN", help="keep measurements from this ISO 8601 date or time on")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("info", help="what frugal detected and which data and model it uses",
+                       description="The environment: hardware, meters, energy model, grid intensity and sources.")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="compare sorting algorithms, store the results, write a dashboard",
+                       description="Compare sorted(), a heap sort (heapq) and an insertion sort on the same "
+                                   "small lists with frugal.compare; keep the results in an embedded SQLite "
+                                   "file and write the dashboard next to it. Runs again append to the same "
+                                   "store, and the dashboard then shows the trend.")
+    p.add_argument("--out", default="frugal-demo", metavar="DIR", help="folder for frugal.db and dashboard.html (default ./frugal-demo)")
+    p.add_argument("--repeat", type=_positive_int, default=20, metavar="N", help="measured runs per algorithm (default 20)")
+    p.add_argument("--size", type=_positive_int, default=300, metavar="N", help="elements per list (default 300)")
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``frugal`` console script; returns the exit status."""
+    parser = build_parser()
+    command = "frugal"
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        command = f"frugal {args.command}"
+        return args.func(args)
+    except UserError as exc:
+        print(f"{command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (FrugalError, ValueError) as exc:
+        if os.environ.get("FRUGAL_DEBUG"):
+            raise
+        print(f"{command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\n{command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:
+        # the reader of our output went away (| head): not an error of ours
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("FRUGAL_DEBUG"):
+            raise
+        print(f"{command}: internal error: {type(exc).__name__}: {exc} "
+              "(FRUGAL_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 70
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
