@@ -216,61 +216,87 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(f"{text!r} is not a boolean: accepted 1/0, true/false, yes/no, on/off")
 
 
-def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
-    """The settings the FRUGAL_* variables give, parsed (validation happens after)."""
+def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """(settings parsed from the FRUGAL_* variables, their raw text, errors naming each bad variable)."""
     out: dict[str, Any] = {}
+    raw_text: dict[str, str] = {}
+    errors: list[str] = []
+    kinds = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
     for name in SETTINGS:
         var = f"FRUGAL_{name.upper()}"
         raw = environ.get(var)
         if raw is None or raw.strip() == "":
             continue
-        kind = {f.name: f.type for f in dataclasses.fields(Settings)}[name]
+        raw_text[name] = raw
         try:
             if name == "gpu":
                 out[name] = _parse_bool(raw)
-            elif "float" in str(kind):
+            elif "float" in kinds[name]:
                 out[name] = float(raw)
             else:
                 out[name] = raw.strip()
         except ValueError as exc:
-            raise ValueError(f"{var}={raw!r}: {exc}") from None
-    return out
+            detail = str(exc) if name == "gpu" else f"{name} must be a number"
+            errors.append(f"{var}={raw!r}: {detail}")
+    return out, raw_text, errors
+
+
+_env_error: str | None = None   # the invalid FRUGAL_* variables found at import, if any
+
+
+def _check_env() -> None:
+    if _env_error is not None:
+        raise ValueError(_env_error)
 
 
 def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Make snapshot 0 from the defaults and the FRUGAL_* variables, and put its meter in force.
 
     Called once, when frugal is imported; later calls return snapshot 0 unchanged. An
-    invalid FRUGAL_* value raises ValueError (or TypeError) naming the variable: a silent
-    fallback would give numbers computed with settings the user did not ask for.
+    invalid FRUGAL_* value does not make the import fail (the pytest plugin's entry point
+    imports frugal in every pytest run of the environment): the first call that needs the
+    settings (``configure()``, ``environment()``, reading results) raises ValueError naming
+    each bad variable and what it accepts. Numbers are never computed with settings that
+    nobody asked for; the measured calls themselves go on being recorded.
     """
+    global _env_error
     with _lock:
         if SNAPSHOTS:
             return SNAPSHOTS[0]
         environ = os.environ if environ is None else environ
-        given = _from_env(environ)
+        given, raw, errors = _from_env(environ)
+        changes: dict[str, Any] = {}
+        for name, value in given.items():   # one by one: a bad variable leaves the others valid
+            try:
+                changes.update(_validate({name: value}, dataclasses.replace(Settings(), **changes)))
+            except (TypeError, ValueError) as exc:
+                errors.append(f"FRUGAL_{name.upper()}={raw[name]!r}: {exc}")
+        settings = dataclasses.replace(Settings(), **changes)
         try:
-            changes = _validate(given, Settings())
-            settings = dataclasses.replace(Settings(), **changes)
             state = _meter_for(settings)
-        except (TypeError, ValueError) as exc:
-            text = str(exc)
-            var = next((f"FRUGAL_{k.upper()}" for k in given
-                        if text.startswith((f"{k}=", f"{k} "))), None)
-            if var is None:
-                var = " / ".join(f"FRUGAL_{k.upper()}" for k in given)
-            raise type(exc)(f"{var}: {exc}") from None
+        except ValueError as exc:
+            errors.append(f"FRUGAL_ENERGY={raw.get('energy', settings.energy)!r}: {exc}")
+            settings = dataclasses.replace(settings, energy="auto")
+            state = _meter_for(settings)
         if settings.store is not None:
-            _set_store(settings.store)
+            try:
+                _set_store(settings.store)
+            except (FrugalError, OSError, ValueError, TypeError) as exc:
+                errors.append(f"FRUGAL_STORE={raw['store']!r}: {exc}")
+                settings = dataclasses.replace(settings, store=None)
+        if errors:
+            _env_error = ("invalid FRUGAL_* environment variable(s); fix them and restart: "
+                          + "; ".join(errors))
         _commit(settings, state)
         _hot._fork_hooks.append(_after_fork)
         return settings
 
 
 def current() -> Settings:
-    """The settings in force now."""
+    """The settings in force now (ValueError if a FRUGAL_* variable was invalid)."""
     if not SNAPSHOTS:
         init_from_env()
+    _check_env()
     return SNAPSHOTS[_hot.settings_id]
 
 
@@ -278,6 +304,7 @@ def snapshot(settings_id: int) -> Settings | None:
     """The settings a call recorded with ``settings_id`` was measured under (None if unknown here)."""
     if not SNAPSHOTS:
         init_from_env()
+    _check_env()
     return SNAPSHOTS[settings_id] if 0 <= settings_id < len(SNAPSHOTS) else None
 
 

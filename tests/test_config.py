@@ -188,8 +188,35 @@ def test_env_vars_make_snapshot_zero():
     ("FRUGAL_EMBODIED_TOTAL_G", "-3", ["FRUGAL_EMBODIED_TOTAL_G", ">= 0"]),
 ])
 def test_invalid_env_var_raises_naming_the_variable(var, value, words):
-    """An invalid FRUGAL_* value stops initialisation with an error naming the variable."""
+    """An invalid FRUGAL_* value makes the first configure() raise ValueError naming the variable."""
     out = _run(_SHOW, **{var: value})
-    assert out.returncode != 0
+    assert out.returncode != 0 and "ValueError" in out.stderr
     for word in words:
         assert word in out.stderr
+
+
+def test_invalid_env_var_never_breaks_import_or_measuring():
+    """With a bad FRUGAL_* value, import and measuring go on; configure, environment and results raise."""
+    code = """
+import frugal, frugal.config as c
+c.init_from_env()
+with frugal.measure("kept") as m:
+    sum(range(1000))
+failures = []
+for call in (frugal.configure, frugal.environment, frugal.results):
+    try:
+        call()
+    except ValueError as exc:
+        failures.append("FRUGAL_PUE" in str(exc) and "FRUGAL_COUNTRY" in str(exc))
+print(len(frugal._records.LOG.rows) > 0, failures)
+"""
+    out = _run(code, FRUGAL_PUE="0.5", FRUGAL_COUNTRY="Atlantis", FRUGAL_EMBODIED="server")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "[True,", "True,", "True]"]
+
+
+def test_env_energy_rapl_without_rapl_names_the_variable(tmp_path):
+    """FRUGAL_ENERGY=rapl where no RAPL counter can be read makes configure() raise naming FRUGAL_ENERGY."""
+    out = _run(_SHOW, FRUGAL_ENERGY="rapl", FRUGAL_POWERCAP_ROOT=str(tmp_path / "none"))
+    assert out.returncode != 0
+    assert "FRUGAL_ENERGY" in out.stderr and "no powercap tree" in out.stderr

@@ -61,7 +61,7 @@ print(json.dumps({"events": events, "codecarbon": "codecarbon" in sys.modules}))
 
 
 def test_codecarbon_backend_meters_regions_offline():
-    """energy='codecarbon' meters each region through one offline tracker, with no socket and no file."""
+    """energy='codecarbon' meters regions through one offline tracker (no socket, no file); a forked child models."""
     got = _run("""
 import os
 before = set(os.listdir("."))
@@ -73,13 +73,21 @@ with frugal.measure("nested-outer") as outer:
         busy(0.1)
 r, o, i = m.result, outer.result, inner.result
 from frugal.energy.codecarbon_backend import shared_meter
+read_end, write_end = os.pipe()
+if os.fork() == 0:  # the parent's tracker is not the child's: the child's regions are modelled
+    with frugal.measure("in-child") as c:
+        busy(0.01)
+    os.write(write_end, c.result.energy_method.encode())
+    os._exit(0)
+os.wait()
+child_method = os.read(read_end, 100).decode()
 print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy_cpu_j,
                   "ram_j": r.energy_ram_j, "energy_j": r.energy_j, "outer": o.energy_j, "inner": i.energy_j,
-                  "same_tracker": shared_meter() is frugal._hot.meter,
+                  "same_tracker": shared_meter() is frugal._hot.meter, "child": child_method,
                   "new_files": sorted(set(os.listdir(".")) - before)}))
 """)
     assert got["events"] == [] and got["new_files"] == []
-    assert got["method"] == "codecarbon" and got["same_tracker"]
+    assert got["method"] == "codecarbon" and got["same_tracker"] and got["child"] == "model"
     assert got["cpu_j"] > 0 and got["ram_j"] > 0
     assert got["energy_j"] == pytest.approx((got["cpu_j"] + got["ram_j"]) * 1.5)
     assert got["outer"] >= got["inner"] > 0  # nested regions difference the same cumulative counters

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -115,21 +116,30 @@ def derive(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, n
 
 def _apply_meters(meters: dict[int, tuple], t0: np.ndarray, cpu: np.ndarray, cpu_j: np.ndarray,
                   ram_j: np.ndarray, gpu_j: np.ndarray, method: np.ndarray) -> None:
-    """Overwrite the modelled parts that a meter measured, row by row of the same meter."""
-    keys = np.fromiter(meters.keys(), dtype="i8", count=len(meters))
+    """Overwrite the modelled parts that a meter measured, in one pass per meter object."""
+    count = len(meters)
+    keys = np.fromiter(meters.keys(), dtype="i8", count=count)
     items = list(meters.values())
     order = np.argsort(t0, kind="stable")
     pos = np.minimum(np.searchsorted(t0, keys, sorter=order), len(t0) - 1)
     rows = order[pos]
-    found = t0[rows] == keys
-    by_meter: dict[int, tuple] = {}
-    for i, item in enumerate(items):
-        if found[i] and item[1] is not None and item[2] is not None:
-            by_meter.setdefault(id(item[0]), (item[0], []))[1].append(i)
-    for meter, idx in by_meter.values():
+    usable = (t0[rows] == keys) & np.fromiter(
+        (it[1] is not None and it[2] is not None for it in items), dtype=bool, count=count)
+    owners = {id(it[0]): it[0] for it in items}
+    for meter in owners.values():
+        if len(owners) == 1:
+            idx = np.flatnonzero(usable)
+        else:
+            idx = np.flatnonzero(usable & np.fromiter((it[0] is meter for it in items), dtype=bool, count=count))
+        if not len(idx):
+            continue
+        width = len(items[idx[0]][1])
+        chosen = [items[i] for i in idx]
+        start = np.fromiter(chain.from_iterable(it[1] for it in chosen), dtype="f8",
+                            count=len(idx) * width).reshape(len(idx), width)
+        end = np.fromiter(chain.from_iterable(it[2] for it in chosen), dtype="f8",
+                          count=len(idx) * width).reshape(len(idx), width)
         r = rows[idx]
-        start = np.array([items[i][1] for i in idx], dtype="f8")
-        end = np.array([items[i][2] for i in idx], dtype="f8")
         c, m, g = meter.joules(start, end, cpu[r])
         if c is not None:
             cpu_j[r] = c
