@@ -220,3 +220,38 @@ def test_nan_free_for_zero_wall():
     """A zero-length region gives zero energy and zero embodied, not NaN."""
     out = derive(cols([0.0], [0.0], [0.0], 0), {})
     assert out["energy_j"][0] == 0.0 and out["embodied_g"][0] == 0.0 and not math.isnan(out["carbon_g"][0])
+
+
+def test_every_measuring_path_carries_energy(restore):
+    """Decorator, context manager, async function, generator and summary rows all get energy and carbon."""
+    import asyncio
+
+    frugal.configure(energy="model")
+    frugal.clear()
+
+    @frugal.measure(name="sync")
+    def sync():
+        return sum(range(10_000))
+
+    @frugal.measure(name="coro")
+    async def coro():
+        await asyncio.sleep(0)
+        return sum(range(10_000))
+
+    @frugal.measure(name="gen")
+    def gen():
+        yield from range(3)
+
+    sync()
+    asyncio.run(coro())
+    list(gen())
+    with frugal.measure("block"):
+        sum(range(10_000))
+    hot = frugal.measure(lambda: None, name="summary", record="summary")
+    hot()
+    hot()
+    frame = frugal.results().set_index("name")
+    assert set(frame.index) == {"sync", "coro", "gen", "block", "summary"}
+    assert (frame["energy_method"] == "model").all()
+    assert frame[["energy_j", "carbon_g", "embodied_g", "intensity_g_per_kwh"]].notna().all().all()
+    frugal.clear()
