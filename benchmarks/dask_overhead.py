@@ -1,0 +1,85 @@
+"""What frugal.dask.track costs per task: tiny (~1 ms) tasks with and without tracking, in one run.
+
+Runs rounds of N tasks on a LocalCluster (worker processes, one thread each, loopback),
+alternating untracked and tracked rounds so that drift on a shared machine hits both,
+and prints the median time per task of each, the difference (overhead per task) and the
+ratio. Also prints the cost of the measuring wrapper alone, timed in-process.
+
+    .venv/bin/python benchmarks/dask_overhead.py [--tasks 2000] [--rounds 5] [--workers 2]
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def spin(x: int) -> int:
+    """About 1 ms of CPU work."""
+    end = time.perf_counter() + 0.001
+    while time.perf_counter() < end:
+        pass
+    return x
+
+
+def run_round(client, n: int) -> float:
+    t0 = time.perf_counter()
+    client.gather(client.map(spin, range(n), pure=False))
+    return time.perf_counter() - t0
+
+
+def wrapper_cost(n: int = 20000) -> float:
+    """Seconds per call that the in-thread measuring wrapper adds, timed without Dask."""
+    from frugal.dask import _worker
+
+    c = _worker._Collector(None, "bench", 1.0)  # the event loop's side is timed by the rounds
+    fn = lambda: {"op": "task-finished"}  # noqa: E731
+    t0 = time.perf_counter()
+    for _ in range(n):
+        fn()
+    bare = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for i in range(n):
+        c.run("spin-0123", fn, (), {})
+        if i % 1000 == 999:
+            c.pending.clear()
+    return (time.perf_counter() - t0 - bare) / n
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    import frugal.dask
+
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster, Client(cluster) as client:
+        run_round(client, 200)  # warm-up: imports, connections
+        with frugal.dask.track(client):
+            run_round(client, 200)
+        plain, tracked, recorded = [], [], 0
+        for _ in range(args.rounds):
+            plain.append(run_round(client, args.tasks))
+            with frugal.dask.track(client) as tracker:
+                tracked.append(run_round(client, args.tasks))
+            recorded += len(tracker.results())
+        n = args.tasks
+        p = statistics.median(plain) / n
+        t = statistics.median(tracked) / n
+        print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~1 ms, "
+              f"{args.rounds} rounds each, alternated")
+        print(f"untracked: {p * 1e6:8.1f} us per task (median round {statistics.median(plain):.3f} s)")
+        print(f"tracked:   {t * 1e6:8.1f} us per task (median round {statistics.median(tracked):.3f} s)")
+        print(f"overhead:  {(t - p) * 1e6:8.1f} us per task of wall time, ratio {t / p:.3f}")
+        print(f"records:   {recorded} of {n * args.rounds} tasks")
+    print(f"wrapper alone (in the worker thread): {wrapper_cost() * 1e6:.2f} us per task")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Inside the cluster: measure each task in the thread that runs it and push the records out.
+
+This module runs on Dask workers and on the scheduler (it imports ``distributed``); the
+client side lives in ``frugal.dask._tracker``. Records travel as events on the tracker's
+topic, over the worker's batched stream, to a scheduler plugin that keeps them until the
+client pulls them.
+"""
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import contextvars
+import logging
+import os
+import socket
+import uuid
+from typing import Any, Callable
+
+from dask.utils import key_split
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+from tornado.ioloop import PeriodicCallback
+
+from frugal import _hot
+from frugal._derive import ENERGY_FIELDS, add_energy, raw_columns
+from frugal._records import EPOCH_NS, LOG, ROW, ROW_SIZE, RSS_KNOWN
+
+logger = logging.getLogger("frugal.dask")
+
+# The task key whose Worker.execute is submitting to an executor (set in the execute task).
+_running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
+
+
+
+class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
+    """Wraps a worker's thread pool: a task's callable runs inside a measured region.
+
+    The class name keeps "ThreadPoolExecutor": ``Worker.execute`` checks it to run tasks
+    through its thread path (thread state, context variables).
+    """
+
+    def __init__(self, inner: concurrent.futures.Executor, collector: "_Collector") -> None:
+        self._inner = inner
+        self._collector = collector
+
+    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+        key = _running_key.get()
+        if key is None:  # not a task: something else of the worker's
+            return self._inner.submit(fn, *args, **kwargs)
+        return self._inner.submit(self._collector.run, key, fn, args, kwargs)
+
+    def shutdown(self, wait: bool = True, **kwargs: Any) -> None:
+        self._inner.shutdown(wait=wait, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Collector:
+    """One worker's measured tasks: filled by executor threads, shipped by the event loop.
+
+    Raw records (time, CPU, memory, status) leave just ahead of the task's own "finished"
+    message, in the same write to the scheduler: a task the scheduler knows as finished
+    has its record there too. Energy and carbon are derived here, with
+    this worker's settings, every ``interval`` seconds and when the plugin is removed.
+    """
+
+    def __init__(self, worker: Any, topic: str, interval: float) -> None:
+        self.worker = worker
+        self.topic = topic
+        self.interval = interval
+        self.incarnation = uuid.uuid4().hex
+        self.pending: collections.deque = collections.deque()   # thread -> loop
+        self.seq = 0                      # records sent so far
+        self.underived: list[tuple] = []  # (seq, row, meters) awaiting energy, loop only
+        self.specs: dict[str, _hot._Spec] = {}
+        self.closed = False
+        self.periodic: PeriodicCallback | None = None
+        self.saved: dict[str, Any] = {}
+
+    # --- in the executor thread ---------------------------------------------------
+    def run(self, key: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
+        """Run one task's callable in a thread-scope region; queue its record."""
+        prefix = key_split(key)
+        spec = self.specs.get(prefix)
+        if spec is None:
+            spec = self.specs[prefix] = _hot._Spec(prefix, None, "thread", False, "calls")
+        state = _hot._start(spec)
+        try:
+            msg = fn(*args, **kwargs)
+        except BaseException as exc:  # SystemExit and friends pass through Worker.execute
+            self._record(key, prefix, spec, state, exc)
+            raise
+        exc = None
+        if type(msg) is dict and msg.get("op") == "task-erred":  # the task raised
+            exc = msg.get("actual_exception")
+        self._record(key, prefix, spec, state, exc)
+        return msg
+
+    def _record(self, key: Any, prefix: str, spec: _hot._Spec, state: Any,
+                exc: BaseException | None) -> None:
+        row = _hot._stop(spec, state, exc, None)
+        if row is None:  # the measurement failed and said so; the task went on
+            return
+        _drop_from_log(row)
+        fields = ROW.unpack(row)
+        meters = LOG.meters.pop(fields[1], None)  # keyed by t0_ns
+        if self.closed:  # finished after the block ended: not this tracker's
+            return
+        # the region's resident set at start, in kB (state[3] is the hot path's open region)
+        rss0 = getattr(state[3], "rss0", -1) if fields[9] & RSS_KNOWN else -1
+        error = None if exc is None else type(exc).__qualname__
+        # Shipped by the plugin's transition hook, in the same write as the task's result.
+        self.pending.append((row, str(key), prefix, error, rss0, meters))
+
+    # --- on the event loop ---------------------------------------------------------
+    def send(self) -> None:
+        """Ship the queued raw records as one event."""
+        recs = []
+        pending = self.pending
+        while pending:
+            recs.append(pending.popleft())
+        if not recs:
+            return
+        first = self.seq
+        self.seq += len(recs)
+        self.underived.extend((first + i, r[0], r[5]) for i, r in enumerate(recs))
+        self.worker.log_event(self.topic, {
+            "kind": "rows", "inc": self.incarnation, "seq": first, "epoch_ns": EPOCH_NS,
+            "rows": b"".join(r[0] for r in recs), "keys": [r[1] for r in recs],
+            "prefixes": [r[2] for r in recs], "errors": [r[3] for r in recs],
+            "rss0_kb": [r[4] for r in recs],
+        })
+
+    def tick(self) -> None:
+        """Every ``interval`` seconds: stragglers out, then energy for what was sent."""
+        self.send()
+        self.send_energy()
+
+    def send_energy(self) -> None:
+        """Derive energy and carbon for the records sent so far, with this worker's model."""
+        batch, self.underived = self.underived, []
+        if not batch:
+            return
+        first = batch[0][0]
+        try:
+            values = _derive(batch)
+        except Exception:
+            # The records stay, with energy unknown; the reason goes to the worker's log.
+            logger.exception("frugal: could not derive energy for %d Dask tasks", len(batch))
+            values = {f: [None] * len(batch) for f in ENERGY_FIELDS}
+        self.worker.log_event(self.topic, {"kind": "energy", "inc": self.incarnation,
+                                           "seq": first, "values": values})
+
+    def hello(self) -> None:
+        worker = self.worker
+        self.worker.log_event(self.topic, {
+            "kind": "hello", "inc": self.incarnation, "worker": worker.address,
+            "host": socket.gethostname(), "pid": os.getpid(),
+            "nthreads": getattr(getattr(worker, "state", None), "nthreads", None),
+        })
+
+    def bye(self) -> None:
+        self.worker.log_event(self.topic, {"kind": "bye", "inc": self.incarnation, "count": self.seq})
+
+
+def _drop_from_log(row: bytes) -> None:
+    """Keep the worker's own log from growing with every task: the record travels instead."""
+    rows = LOG.rows
+    i = rows.rfind(row)
+    if i >= 0 and i % ROW_SIZE == 0:
+        del rows[i:i + ROW_SIZE]
+
+
+def _derive(batch: list[tuple]) -> dict[str, list]:
+    meters = {}
+    for _, row, m in batch:
+        if m is not None:
+            meters[ROW.unpack(row)[1]] = m
+    cols = raw_columns(b"".join(r for _, r, _ in batch), {}, list(LOG.names), list(LOG.errors),
+                       os.getpid())
+    cols = add_energy(cols, meters)
+    out = {}
+    for field in ENERGY_FIELDS:
+        values = cols[field].tolist()
+        out[field] = [None if isinstance(v, float) and v != v else v for v in values]
+    return out
+
+
+class TaskPlugin(WorkerPlugin):
+    """Measures every task a worker runs and pushes the records to a tracker's topic."""
+
+    def __init__(self, topic: str, interval: float) -> None:
+        self.topic = topic
+        self.interval = interval
+        self.collector: _Collector | None = None
+
+    def setup(self, worker: Any) -> None:
+        c = self.collector = _Collector(worker, self.topic, self.interval)
+        wrapped: dict[int, _MeteredThreadPoolExecutor] = {}
+        for name, executor in worker.executors.items():
+            # Worker.execute sends tasks through its thread path for executors so named;
+            # actors and process pools run elsewhere.
+            if name == "actor" or "ThreadPoolExecutor" not in str(type(executor)):
+                continue
+            if id(executor) not in wrapped:
+                wrapped[id(executor)] = _MeteredThreadPoolExecutor(executor, c)
+            c.saved[name] = executor
+            worker.executors[name] = wrapped[id(executor)]
+        original = worker.execute
+
+        async def execute(key: Any, **kwargs: Any) -> Any:
+            token = _running_key.set(key)
+            try:
+                return await original(key, **kwargs)
+            finally:
+                _running_key.reset(token)
+
+        c.saved["execute"] = worker.__dict__.get("execute")
+        worker.execute = execute
+        c.periodic = PeriodicCallback(c.tick, self.interval * 1000)
+        c.periodic.start()
+        c.hello()
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        # Called while the worker's state machine handles the task's end, before it queues
+        # the "task-finished" message: the record leaves in the same write, just ahead of it.
+        c = self.collector
+        if c is not None and c.pending:
+            c.send()
+
+    def teardown(self, worker: Any) -> None:
+        c = self.collector
+        if c is None:
+            return
+        c.periodic.stop()
+        for name, executor in list(c.saved.items()):
+            if name != "execute":
+                worker.executors[name] = executor
+        if c.saved["execute"] is None:
+            worker.__dict__.pop("execute", None)
+        else:
+            worker.execute = c.saved["execute"]
+        c.closed = True  # tasks still running are not recorded: they end after the block
+        c.tick()
+        c.bye()
+
+
+class Inbox(SchedulerPlugin):
+    """On the scheduler: keeps the records workers send, and notes workers that leave.
+
+    The records come as events on the tracker's topic (the plugin sees every event); the
+    client pulls them. Nothing is forwarded per task, so the client costs nothing while
+    the cluster runs.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+        self.scheduler: Any = None
+        self.messages: list[dict] = []
+
+    async def start(self, scheduler: Any) -> None:
+        self.scheduler = scheduler
+
+    def log_event(self, topic: str, msg: Any) -> None:
+        if topic == self.topic:
+            self.messages.append(msg)
+        elif topic == "all" and isinstance(msg, dict) and msg.get("action") == "remove-worker":
+            self.messages.append({
+                "kind": "removed", "worker": msg.get("worker"),
+                "processing": sorted(str(k) for k in msg.get("processing-tasks", ())),
+                "expected": bool(msg.get("expected", False)),
+            })
+
+
+def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict]:
+    """Run on the scheduler by ``client.run_on_scheduler``: hand over the kept messages.
+
+    The topic's own event log is emptied too (the plugin holds the messages). With
+    ``detach``, the plugin is removed as well, after its last messages are taken.
+    """
+    plugin = dask_scheduler.plugins.get(name)
+    if plugin is None:
+        return []
+    messages, plugin.messages = plugin.messages, []
+    broker = getattr(dask_scheduler, "_broker", None)  # private; without it the log is bounded
+    if broker is not None:
+        broker.truncate(plugin.topic)
+    if detach:
+        dask_scheduler.remove_plugin(name)
+    return messages
+
+
+def flush(dask_worker: Any, name: str) -> tuple[str, int] | None:
+    """Run on a worker by ``client.run``: send everything now; returns (incarnation, count)."""
+    plugin = dask_worker.plugins.get(name)
+    if plugin is None or plugin.collector is None:
+        return None
+    c = plugin.collector
+    c.tick()
+    return c.incarnation, c.seq

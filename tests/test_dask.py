@@ -1,0 +1,214 @@
+"""frugal.dask on a real LocalCluster: two worker processes, one thread each, on loopback."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import frugal  # noqa: E402
+import frugal.dask  # noqa: E402
+
+
+def inc(x):
+    return x + 1
+
+
+def double(x):
+    return 2 * x
+
+
+def burn(cpu_s):
+    """Spin until this thread has used ``cpu_s`` of CPU, however loaded the machine is."""
+    end = time.thread_time() + cpu_s
+    while time.thread_time() < end:
+        pass
+    return cpu_s
+
+
+def nap(wall_s):
+    time.sleep(wall_s)
+    return wall_s
+
+
+def fail(x):
+    raise ValueError(x)
+
+
+def die_once(marker):
+    """Kill this worker process the first time only: the rerun elsewhere succeeds."""
+    if not os.path.exists(marker):
+        open(marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "survived"
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, host="127.0.0.1") as cluster:
+        with distributed.Client(cluster) as c:
+            c.wait_for_workers(2, timeout=120)
+            yield c
+
+
+def workers(client):
+    return sorted(client.scheduler_info()["workers"])
+
+
+def test_import_loads_no_dask():
+    """`import frugal` and `import frugal.dask` load none of dask, distributed or pandas."""
+    code = ("import sys, frugal, frugal.dask; "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed', 'pandas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_bad_arguments_name_the_argument(client):
+    """A non-Client, or an interval that is not a positive number, is refused by name."""
+    with pytest.raises(TypeError, match="client"):
+        frugal.dask.track(object())
+    with pytest.raises(ValueError, match="interval"):
+        frugal.dask.track(client, interval=0)
+    with pytest.raises(TypeError, match="interval"):
+        frugal.dask.track(client, interval="1")
+
+
+def test_one_row_per_task_with_worker_key_and_prefix(client):
+    """Every task run in the block has one row, with its key, prefix, worker and host."""
+    before = datetime.now(timezone.utc)
+    with frugal.dask.track(client) as tracker:
+        a = client.map(inc, range(40))
+        b = client.map(double, range(10))
+        client.gather(a + b)
+    after = datetime.now(timezone.utc)
+    df = tracker.results()
+    assert len(df) == 50
+    assert set(df["key"]) == {f.key for f in a + b}
+    assert df["key_prefix"].value_counts().to_dict() == {"inc": 40, "double": 10}
+    assert (df["name"] == df["key_prefix"]).all()
+    assert set(df["worker"]) <= set(workers(client))
+    assert df["host"].notna().all() and (df["scope"] == "thread").all()
+    assert (df["status"] == "ok").all()
+    # started_at is the worker's clock anchored on the worker, not the client's
+    assert df["started_at"].min() >= before and df["started_at"].max() <= after
+    assert (df["rss_end_bytes"] - df["rss_start_bytes"] == df["rss_delta_bytes"]).all()
+    assert (df["peak_rss_bytes"] >= df["rss_start_bytes"]).all()
+    assert list(df.columns[:4]) == ["worker", "host", "key", "key_prefix"]
+
+
+def test_summary_totals_per_prefix_worker_and_cluster(client):
+    """summary() sums the tasks per key prefix, per worker and for the whole cluster."""
+    with frugal.dask.track(client) as tracker:
+        client.gather(client.map(inc, range(12)) + client.map(double, range(8)))
+    df = tracker.results()
+    table = tracker.summary()
+    assert table.loc[("cluster", "all"), "tasks"] == 20
+    assert table.loc[("key_prefix", "inc"), "tasks"] == 12
+    assert table.loc[("key_prefix", "double"), "tasks"] == 8
+    assert table.xs("worker")["tasks"].sum() == 20
+    assert table.loc[("cluster", "all"), "cpu_s"] == pytest.approx(df["cpu_s"].sum())
+
+
+def test_results_feed_indicators_and_charts(client):
+    """The results frame groups by key prefix or by worker in indicators and charts."""
+    from frugal import plot
+
+    with frugal.dask.track(client) as tracker:
+        client.gather(client.map(burn, [0.01] * 6, pure=False) + client.map(inc, range(6)))
+    df = tracker.results()
+    assert sorted(frugal.indicators(df, by="key_prefix").index) == ["burn", "inc"]
+    assert sorted(frugal.indicators(df, by="worker").index) == sorted(set(df["worker"]))
+    for by in ("key_prefix", "worker"):
+        fig = plot.compare(df, metric="cpu_s", by=by)
+        assert len(fig.axes[0].patches) == df[by].nunique()
+
+
+def test_busy_task_cpu_is_its_own(client):
+    """A CPU-bound task gets its thread's CPU; a sleeping task beside it or after it does not."""
+    a, b = workers(client)
+    with frugal.dask.track(client) as tracker:
+        busy = client.submit(burn, 0.3, workers=[a], pure=False)
+        beside = client.submit(nap, 0.3, workers=[b], pure=False)
+        after = client.submit(nap, 0.1, workers=[a], pure=False)
+        client.gather([busy, beside, after])
+    df = tracker.results().set_index("key")
+    assert df.loc[busy.key, "cpu_s"] >= 0.3
+    assert df.loc[beside.key, "cpu_s"] < 0.05
+    assert df.loc[after.key, "cpu_s"] < 0.05
+    assert df.loc[beside.key, "wall_s"] >= 0.3
+
+
+def test_energy_is_derived_with_each_workers_settings(client):
+    """Each worker derives energy and carbon with its own settings (here its grid intensity)."""
+    a, b = workers(client)
+    client.run(frugal.configure, intensity_g_per_kwh=50.0, workers=[a])
+    client.run(frugal.configure, intensity_g_per_kwh=700.0, workers=[b])
+    with frugal.dask.track(client, interval=0.2) as tracker:
+        client.gather([client.submit(burn, 0.05, workers=[w], pure=False) for w in (a, b) for _ in range(3)])
+    df = tracker.results()
+    assert df.groupby("worker")["intensity_g_per_kwh"].unique().map(list).to_dict() == {a: [50.0], b: [700.0]}
+    assert df["energy_method"].notna().all()
+    assert (df["energy_j"] > 0).all()
+
+
+def test_failed_tasks_are_recorded_with_their_error(client):
+    """A task that raises has a row with status "error" and the exception type."""
+    with frugal.dask.track(client) as tracker:
+        bad = client.map(fail, range(3))
+        good = client.map(inc, range(3))
+        distributed.wait(bad + good)
+    df = tracker.results().set_index("key")
+    assert (df.loc[[f.key for f in bad], "status"] == "error").all()
+    assert (df.loc[[f.key for f in bad], "error"] == "ValueError").all()
+    assert (df.loc[[f.key for f in good], "status"] == "ok").all()
+    assert tracker.summary().loc[("key_prefix", "fail"), "errors"] == 3
+
+
+def test_leaving_the_block_removes_the_plugins(client):
+    """After the block no worker or scheduler plugin, wrapper or hook is left, and nothing is recorded."""
+    with frugal.dask.track(client) as tracker:
+        client.gather(client.map(inc, range(4)))
+    name = tracker._name
+
+    def leftovers(dask_worker, name):
+        return (name in dask_worker.plugins, "execute" in vars(dask_worker),
+                sorted(type(e).__name__ for e in dask_worker.executors.values()))
+
+    for plugged, patched, kinds in client.run(leftovers, name=name).values():
+        assert not plugged and not patched
+        assert "_MeteredThreadPoolExecutor" not in kinds
+    assert client.run_on_scheduler(lambda dask_scheduler: name in dask_scheduler.plugins) is False
+    client.gather(client.map(inc, range(10, 14)))
+    assert len(tracker.results()) == 4
+    assert tracker.lost_workers == ()
+
+
+def test_a_killed_worker_is_reported_and_loses_only_unfinished_tasks(client, tmp_path):
+    """A worker killed mid-run is named lost; its finished tasks keep their rows; a new worker is tracked."""
+    victim, other = workers(client)
+    with frugal.dask.track(client) as tracker:
+        done = client.map(inc, range(20), workers=[victim])
+        client.gather(done)
+        killer = client.submit(die_once, str(tmp_path / "marker"), workers=[victim],
+                               allow_other_workers=True, pure=False)
+        assert killer.result(timeout=120) == "survived"
+        client.wait_for_workers(2, timeout=120)
+        newcomer = (set(workers(client)) - {other}).pop()
+        late = client.map(double, range(5), workers=[newcomer])
+        client.gather(late)
+    df = tracker.results()
+    lost = tracker.lost_workers
+    assert [w.address for w in lost] == [victim]
+    assert killer.key in lost[0].unfinished
+    assert lost[0].recorded == 20 and lost[0].pid is not None
+    assert set(df.loc[df["worker"] == victim, "key"]) == {f.key for f in done}
+    rerun = df[df["key"] == killer.key]
+    assert len(rerun) == 1 and rerun["worker"].iloc[0] != victim and rerun["status"].iloc[0] == "ok"
+    assert set(df.loc[df["worker"] == newcomer, "key"]) == {f.key for f in late}
