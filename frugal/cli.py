@@ -100,7 +100,8 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     its standard output. While it runs, Ctrl-C reaches the command (same process group) and
     frugal waits for it to end, so an interrupted command is recorded as such (status
     "interrupted"). Raises ``CommandNotFound`` (status 127 or 126, as a shell) when the
-    command cannot be found or run. Wall time includes starting it (about a millisecond).
+    command cannot be found or run. Wall time runs from the exec of the command (Linux) to
+    the end of the wait; the meter, when present, is read around the whole launch.
     """
     from frugal import _hot
 
@@ -111,11 +112,11 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     err = devnull if quiet else None
     previous = signal.signal(signal.SIGINT, _ignore_while_waiting)
     try:
-        started_ns = time.time_ns()
         m0 = meter.read() if meter is not None else None
-        t0 = time.perf_counter_ns()
-        pid, status, usage = _spawn_and_wait(path, list(argv), out, err)
+        before_ns, before = time.time_ns(), time.perf_counter_ns()
+        pid, status, usage, t0 = _spawn_and_wait(path, list(argv), out, err)
         t1 = time.perf_counter_ns()
+        started_ns = before_ns + (t0 - before)
         m1 = meter.read() if meter is not None else None
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -148,9 +149,14 @@ def _resolve(argv0: str) -> str:
 # Started by a small shell, the command does not inherit this Python process's memory:
 # the kernel keeps, in a process's ru_maxrss, the resident high-water mark of the memory
 # image it had before exec, and a child forked (or vforked) from Python carries Python's.
-# The shell forks the command, hands its pid over fd 9 and exits at once; as a child
-# subreaper, this process inherits the command and waits for it itself.
-_LAUNCH = 'exec 8<&0; "$@" <&8 8<&- 9>&- & echo $! >&9; exit 0'
+# The shell forks a subshell (a copy of the shell: about 1 MiB), prints its pid on fd 9 and
+# exits; this process, a child subreaper, inherits the subshell, then says "go" on fd 7, and
+# the subshell execs the command: it cannot end before it is ours to wait for. A background
+# subshell ignores SIGINT and SIGQUIT for good, so env(1) gives them back to the command:
+# Ctrl-C reaches it as it would reach any command run in the foreground.
+_LAUNCH = ('exec 8<&0; (exec 9>&-; read go <&7 || exit 126; exec 7<&-; '
+           'exec "$0" --default-signal=INT,QUIT -- "$@" <&8 8<&-) & echo $! >&9; exit 0')
+_launcher: tuple[str, str] | None | bool = False     # (sh, env) once checked; None: not usable here
 _PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -164,52 +170,86 @@ def _subreaper(on: bool) -> bool:
         return False
 
 
-def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any]:
-    """Start the command, wait for it; returns (pid, wait status, rusage of the command)."""
-    shell = "/bin/sh"
-    if sys.platform.startswith("linux") and os.access(shell, os.X_OK) and _subreaper(True):
+def _launcher_paths() -> tuple[str, str] | None:
+    """(/bin/sh, env) when this system can start commands through the launcher, else None."""
+    global _launcher
+    if _launcher is False:
+        import shutil
+
+        env = shutil.which("env")
+        ok = (sys.platform.startswith("linux") and os.access("/bin/sh", os.X_OK) and env is not None
+              and subprocess.run([env, "--default-signal=INT,QUIT", "--", "true"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0)
+        _launcher = ("/bin/sh", env) if ok else None
+    return _launcher  # type: ignore[return-value]
+
+
+def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any, int]:
+    """Start the command, wait for it; returns (pid, wait status, rusage, perf_counter_ns at its start).
+
+    Where the launcher cannot be used (no GNU env, not Linux), the command is started
+    directly, and its peak memory is at least this process's resident set at the start.
+    """
+    paths = _launcher_paths()
+    if paths is not None and _subreaper(True):
         try:
-            return _via_shell(shell, path, argv, out, err)
+            return _via_shell(paths[0], paths[1], argv, out, err)
         finally:
             _subreaper(False)
-    proc = subprocess.Popen([path, *argv[1:]], executable=path, stdout=out, stderr=err)
+    t0 = time.perf_counter_ns()
+    proc = subprocess.Popen(argv, executable=path, stdout=out, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)      # retried by Python after a signal (PEP 475)
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.pid, status, usage
+    return proc.pid, status, usage, t0
 
 
-def _via_shell(shell: str, path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any]:
-    r, w = os.pipe()
-    if w == 9:                         # dup2(9, 9) would keep close-on-exec set
-        w2 = os.dup(w)
-        os.close(w)
-        w = w2
-    actions = [(os.POSIX_SPAWN_DUP2, w, 9)]
+def _high_pipe() -> tuple[int, int]:
+    """A pipe whose ends are above fd 9, so that dup2 to 7 and 9 in the child never collides."""
+    import fcntl
+
+    ends = []
+    for fd in os.pipe():
+        high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(fd)
+        ends.append(high)
+    return ends[0], ends[1]
+
+
+def _via_shell(shell: str, env: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any, int]:
+    pid_r, pid_w = _high_pipe()
+    go_r, go_w = _high_pipe()
+    actions = []
     if out is not None:
         actions.append((os.POSIX_SPAWN_DUP2, out, 1))
     if err is not None:
         actions.append((os.POSIX_SPAWN_DUP2, err, 2))
+    actions += [(os.POSIX_SPAWN_DUP2, go_r, 7), (os.POSIX_SPAWN_DUP2, pid_w, 9)]
     try:
-        launcher = os.posix_spawn(shell, ["sh", "-c", _LAUNCH, "sh", path, *argv[1:]], os.environ,
-                                  file_actions=actions)
-    finally:
-        os.close(w)
-    data = b""
-    try:
+        try:
+            # argv as given: the shell finds it on PATH as _resolve did, and argv[0] stays the user's
+            launcher = os.posix_spawn(shell, ["sh", "-c", _LAUNCH, env, *argv], os.environ,
+                                      file_actions=actions)
+        finally:
+            os.close(pid_w)
+            os.close(go_r)
+        data = b""
         while not data.endswith(b"\n"):
-            chunk = os.read(r, 64)
+            chunk = os.read(pid_r, 64)
             if not chunk:
                 break
             data += chunk
+        os.waitpid(launcher, 0)
+        try:
+            pid = int(data)
+        except ValueError:
+            raise FrugalError(f"could not start {argv[0]!r} through {shell}") from None
+        t0 = time.perf_counter_ns()
+        os.write(go_w, b"go\n")
     finally:
-        os.close(r)
-    os.waitpid(launcher, 0)
-    try:
-        pid = int(data)
-    except ValueError:
-        raise FrugalError(f"could not start {argv[0]!r} through {shell}") from None
+        os.close(pid_r)
+        os.close(go_w)
     _, status, usage = os.wait4(pid, 0)
-    return pid, status, usage
+    return pid, status, usage, t0
 
 
 def _ignore_while_waiting(signum: int, frame: Any) -> None:
@@ -580,39 +620,50 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+_INFO_SECTIONS = (
+    ("Hardware", ("host", "platform", "cpu_model", "logical_cpus", "cpu_packages", "memory_probe")),
+    ("Meters", ("energy", "energy_method", "meters", "gpu")),
+    ("Energy model", ("cpu_tdp_w", "cpu_w_per_logical_cpu", "cpu_power_source", "ram_w_per_gb", "pue")),
+    ("Grid carbon intensity", ("country", "region", "time_zone", "intensity_g_per_kwh", "intensity_source")),
+    ("Embodied carbon", ("embodied_preset", "embodied_total_g", "lifetime_years", "embodied_source")),
+    ("Data sources", ("data",)),
+    ("frugal", ("frugal_version", "python", "store", "settings_id", "git_commit", "git_branch")),
+)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     from frugal import store
 
-    info: dict[str, Any] = {}
-    try:
-        from frugal.config import environment
-    except ImportError:
-        environment = None
-    if environment is not None:
-        env = json.loads(store.settings_json() or "{}")
-        info.update(env if isinstance(env, dict) else {"environment": env})
-    else:
-        info["environment"] = "frugal.config is not available in this installation"
+    text = store.settings_json()
+    if text is None:
+        raise FrugalError("frugal.config is not available in this installation: nothing to report")
+    info = json.loads(text)
+    if not isinstance(info, dict):
+        info = {"environment": info}
     run = store.new_run(program="frugal info")
-    for key in ("host", "platform", "cpu", "logical_cpus", "python", "frugal_version", "git_commit", "git_branch"):
+    for key in ("host", "platform", "python", "frugal_version", "git_commit", "git_branch"):
         info.setdefault(key, run[key])
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
-    for line in _flatten(info):
-        print(line)
+    placed = {k for _, keys in _INFO_SECTIONS for k in keys}
+    sections = [(title, [k for k in keys if k in info]) for title, keys in _INFO_SECTIONS]
+    sections.append(("Other", [k for k in info if k not in placed]))
+    out = []
+    for title, keys in sections:
+        lines = [line for k in keys for line in _flatten(info[k], k)]
+        if lines:
+            out += [title] + [f"  {line}" for line in lines] + [""]
+    print("\n".join(out).rstrip())
     return 0
 
 
-def _flatten(value: Any, prefix: str = "") -> list[str]:
+def _flatten(value: Any, key: str) -> list[str]:
     if isinstance(value, dict):
-        out = []
-        for k, v in value.items():
-            out += _flatten(v, f"{prefix}{k}." if isinstance(v, dict) else f"{prefix}{k}")
-        return out
+        return [line for k, v in value.items() for line in _flatten(v, f"{key}.{k}")]
     if isinstance(value, list):
         value = ", ".join(map(str, value))
-    return [f"{prefix.rstrip('.')}: {value}"]
+    return [f"{key}: {'n/a' if value is None else value}"]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -334,8 +334,8 @@ def _runs_table(frame: Any, runs: Any) -> str:
     return "<h3>Runs</h3>" + P.table(head, rows)
 
 
-def _settings(runs: Any) -> str:
-    """The methodology settings recorded with the latest run (JSON), or this process's."""
+def _recorded_settings(runs: Any) -> dict[str, Any] | None:
+    """The methodology settings recorded with the latest run, or this process's (a dict)."""
     text = None
     if runs is not None and len(runs) and "settings" in runs.columns:
         known = runs["settings"].dropna()
@@ -345,13 +345,33 @@ def _settings(runs: Any) -> str:
         from frugal.store import settings_json
 
         text = settings_json()
-    if not text:
-        return ""
     try:
-        pretty = json.dumps(json.loads(text), indent=2, sort_keys=True, default=str)
+        value = json.loads(text) if text else None
     except ValueError:
-        pretty = text
-    return ("<details><summary>Settings and data sources in force (frugal.environment())</summary>"
+        return {"settings": text}
+    return value if isinstance(value, dict) else None
+
+
+_SETTING_LABELS = (("cpu_model", "CPU"), ("cpu_power_source", "CPU power"), ("memory_probe", "Memory probe"),
+                   ("embodied_source", "Embodied preset"), ("pue", "PUE"))
+
+
+def _settings_pairs(settings: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not settings:
+        return []
+    pairs = [(label, str(settings[k])) for k, label in _SETTING_LABELS if settings.get(k) is not None]
+    for group, label in (("meters", "Meter"), ("data", "Data")):
+        values = settings.get(group)
+        if isinstance(values, dict):
+            pairs += [(f"{label}: {k}", str(v)) for k, v in values.items()]
+    return pairs
+
+
+def _settings_details(settings: dict[str, Any] | None) -> str:
+    if not settings:
+        return ""
+    pretty = json.dumps(settings, indent=2, sort_keys=True, default=str)
+    return ("<details><summary>All settings in force when measured (frugal.environment())</summary>"
             f"<pre>{e(pretty)}</pre></details>")
 
 
@@ -373,10 +393,12 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
         ("Time, CPU, memory", "measured: monotonic clock, the kernel's CPU time (getrusage / wait4) and "
                               "resident high-water mark."),
     ]
+    settings = _recorded_settings(runs)
+    pairs += _settings_pairs(settings)
     pairs += [(f"{k}", v) for k, v in PROVENANCE.items()]
     pairs += [(f"Equivalent: {v['label']}", f"{v['g_per']:.4g} gCO2e each. {v['source']}") for v in EQUIVALENTS.values()]
     pairs += [("Generated", generated)] + [(f"Version: {k}", v) for k, v in _versions()]
-    return P.definitions(pairs) + _runs_table(frame, runs) + _settings(runs)
+    return P.definitions(pairs) + _runs_table(frame, runs) + _settings_details(settings)
 
 
 # --- the page ---------------------------------------------------------------------------------

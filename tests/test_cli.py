@@ -1,0 +1,307 @@
+"""The frugal command line: whole-process measurement, comparisons, exit statuses, errors, demo."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import frugal
+from frugal import cli
+
+PY = sys.executable
+FRUGAL = [PY, "-m", "frugal"]
+ALLOC_60MB = f"{PY} -c 'x = bytearray(60 * 2**20); x[::4096] = b\"1\" * len(x[::4096])'"
+
+
+def frugal_cmd(*args: str, cwd: Path | None = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*FRUGAL, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, **kw)
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
+
+
+# --- frugal run --------------------------------------------------------------------------------
+
+def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
+    """frugal run returns the command's own exit status and stores its run, error and all."""
+    db = tmp_path / "f.db"
+    proc = frugal_cmd("run", "--store", str(db), "--name", "three", "--", "sh", "-c", "exit 3")
+    assert proc.returncode == 3, proc.stderr
+    row = frugal.load(db).iloc[0]
+    assert (row["name"], row["status"], row["error"]) == ("three", "error", "exit status 3")
+    assert row["children"] and row["scope"] == "process"
+    assert row["program"] == "frugal run"
+
+
+def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
+    """Peak memory and CPU include a grandchild that the command waited for."""
+    db = tmp_path / "f.db"
+    proc = frugal_cmd("run", "--store", str(db), "--", "sh", "-c", ALLOC_60MB)
+    assert proc.returncode == 0, proc.stderr
+    row = frugal.load(db).iloc[0]
+    assert row["peak_rss_bytes"] >= 60 * 2**20
+    assert row["cpu_s"] == pytest.approx(row["cpu_user_s"] + row["cpu_system_s"])
+    assert row["cpu_s"] > 0
+
+
+def test_run_peak_memory_is_the_commands_not_frugals(tmp_path, capfd):
+    """A small command measured from a process holding 300 MiB reports its own small peak."""
+    ballast = bytearray(300 * 2**20)
+    ballast[::4096] = b"1" * len(ballast[::4096])     # resident, not just reserved
+    db = tmp_path / "f.db"
+    assert cli.main(["run", "--store", str(db), "--", "true"]) == 0
+    peak = frugal.load(db)["peak_rss_bytes"].iloc[0]
+    assert 0 < peak < 32 * 2**20
+    del ballast
+
+
+def test_run_repeat_json_and_output_routing(tmp_path):
+    """--repeat N stores N runs under one run id; --json keeps stdout for JSON alone."""
+    db = tmp_path / "f.db"
+    proc = frugal_cmd("run", "--repeat", "3", "--json", "--store", str(db), "--", "echo", "hello")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["exit_status"] == 0 and len(data["runs"]) == 3
+    assert {r["status"] for r in data["runs"]} == {"ok"}
+    assert proc.stderr.count("hello") == 3
+    stored = frugal.load(db)
+    assert len(stored) == 3 and stored["run_id"].nunique() == 1
+
+
+def test_run_prints_a_table(tmp_path):
+    """Without --json, a table with the run's figures goes to stderr."""
+    proc = frugal_cmd("run", "--no-store", "--", "true")
+    assert proc.returncode == 0
+    assert "peak mem" in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
+    assert not (tmp_path / "frugal.db").exists()
+
+
+@pytest.mark.parametrize("command, status, words", [
+    (["no-such-command-frugal"], 127, "command not found"),
+    (["./data.txt"], 126, "permission denied"),
+    (["./missing/tool"], 127, "no such file"),
+])
+def test_a_command_that_cannot_start_exits_as_a_shell_does(tmp_path, command, status, words):
+    """Not found exits 127, not executable 126, with one line on stderr and nothing stored."""
+    db = tmp_path / "f.db"
+    (tmp_path / "data.txt").write_text("not a program\n")     # mode 644: not executable
+    proc = frugal_cmd("run", "--store", str(db), "--", *command, cwd=tmp_path)
+    assert proc.returncode == status
+    assert words in one_line_error(proc)
+    assert len(frugal.load(db)) == 0
+
+
+def test_a_command_killed_by_a_signal_is_recorded_as_such(tmp_path):
+    """SIGKILL: exit status 128 + 9 and a stored run with status interrupted, error SIGKILL."""
+    db = tmp_path / "f.db"
+    proc = frugal_cmd("run", "--store", str(db), "--", "sh", "-c", "kill -KILL $$")
+    assert proc.returncode == 128 + signal.SIGKILL
+    row = frugal.load(db).iloc[0]
+    assert (row["status"], row["error"]) == ("interrupted", "SIGKILL")
+
+
+def test_ctrl_c_reaches_the_command_and_is_recorded(tmp_path):
+    """Ctrl-C (SIGINT to the process group) ends the command; frugal records it and exits 130."""
+    db = tmp_path / "f.db"
+    proc = subprocess.Popen([*FRUGAL, "run", "--store", str(db), "--", "sleep", "60"],
+                            start_new_session=True, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _has_sleep_descendant(proc.pid):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    row = frugal.load(db).iloc[0]
+    assert (row["status"], row["error"]) == ("interrupted", "SIGINT")
+
+
+def _has_sleep_descendant(pgid: int) -> bool:
+    """Whether `sleep 60` runs in the process group ``pgid`` (the command has started)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "cmdline").read_bytes() == b"sleep\x0060\x00" and os.getpgid(int(entry.name)) == pgid:
+                return True
+        except (OSError, ProcessLookupError):
+            continue
+    return False
+
+
+def test_a_foreign_store_is_refused_before_the_command_runs(tmp_path):
+    """--store pointing at a file that is not a store: one line, exit 1, command never run."""
+    target = tmp_path / "notes.txt"
+    target.write_text("my notes\n")
+    marker = tmp_path / "ran"
+    proc = frugal_cmd("run", "--store", str(target), "--", "touch", str(marker))
+    assert proc.returncode == 1
+    assert "not a SQLite database" in one_line_error(proc)
+    assert not marker.exists()
+    assert target.read_text() == "my notes\n"
+
+
+def test_frugal_store_variable_is_the_default_store(tmp_path):
+    """Without --store, runs go to $FRUGAL_STORE."""
+    db = tmp_path / "env.db"
+    proc = frugal_cmd("run", "--", "true", env={**os.environ, "FRUGAL_STORE": str(db)})
+    assert proc.returncode == 0, proc.stderr
+    assert frugal.load(db)["name"].tolist() == ["true"]
+
+
+# --- frugal compare ----------------------------------------------------------------------------
+
+def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
+    """compare gives summary, ratios and verdicts, in JSON, CSV and Markdown, and stores the runs."""
+    db = tmp_path / "f.db"
+    out = {k: tmp_path / f"c.{k}" for k in ("json", "csv", "md")}
+    proc = frugal_cmd("compare", "true", ALLOC_60MB, "--runs", "4", "--warmup", "1", "--seed", "7",
+                      "-n", "tiny", "-n", "big", "--store", str(db),
+                      "--export-json", str(out["json"]), "--export-csv", str(out["csv"]),
+                      "--export-markdown", str(out["md"]))
+    assert proc.returncode == 0, proc.stderr
+    assert "big uses" in proc.stdout and "peak memory" in proc.stdout
+    data = json.loads(out["json"].read_text())
+    assert data["baseline"] == "tiny" and len(data["runs"]) == 8
+    assert sorted(r["order"] for r in data["runs"]) == list(range(8))
+    sequence = [r["variant"] for r in sorted(data["runs"], key=lambda r: r["order"])]
+    assert sequence != sorted(sequence) and sequence != sorted(sequence, reverse=True)
+    memory = next(r for r in data["ratios"] if r["metric"] == "peak_rss_bytes")
+    assert memory["ratio"] > 5 and memory["verdict"].startswith("big uses")
+    rows = list(csv.DictReader(out["csv"].open()))
+    assert {r["variant"] for r in rows} == {"tiny", "big"} and "ci_low" in rows[0]
+    md = out["md"].read_text()
+    assert md.startswith("| Command |") and "(baseline)" in md
+    stored = frugal.load(db)
+    assert stored.groupby("name").size().to_dict() == {"big": 4, "tiny": 4}
+
+
+def test_compare_json_on_stdout(tmp_path):
+    """--json prints the comparison as JSON and nothing else on stdout."""
+    proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert {r["metric"] for r in data["ratios"]} >= {"wall_s", "cpu_s", "peak_rss_bytes"}
+    assert data["store"] is None
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compare", "true"], "at least two commands"),
+    (["compare", "true", "no-such-command-frugal"], "command not found"),
+    (["compare", "true", "false", "--baseline", "other"], "--baseline"),
+    (["compare", "true", "true"], "same name"),
+    (["compare", "true", "false", "--runs", "0"], "--runs"),
+    (["compare", "true", "'unclosed"], "cannot split"),
+    (["run", "--repeat", "zero", "--", "true"], "--repeat"),
+    (["run"], "no command"),
+    (["dashboard", "/nonexistent/f.db"], "does not exist"),
+    (["nonsense"], "invalid choice"),
+])
+def test_user_errors_are_one_line_and_a_nonzero_exit(tmp_path, args, words):
+    """Mistakes give one line on stderr naming the problem, a non-zero exit, no traceback."""
+    proc = frugal_cmd(*args, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert words in one_line_error(proc)
+    assert not (tmp_path / "frugal.db").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["compare"], ["dashboard"], ["info"], ["demo"]])
+def test_every_command_has_help(command):
+    """--help works on the program and on every command."""
+    proc = frugal_cmd(*command, "--help")
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("usage: frugal")
+
+
+def test_version_and_console_script():
+    """--version names frugal's version, through python -m frugal and the console script."""
+    proc = frugal_cmd("--version")
+    assert proc.stdout.strip() == f"frugal {frugal.__version__}"
+    script = Path(PY).with_name("frugal")
+    if script.exists():
+        assert subprocess.run([str(script), "--version"], capture_output=True, text=True).stdout == proc.stdout
+
+
+# --- dashboard, info, demo ---------------------------------------------------------------------
+
+def test_dashboard_command_writes_the_page_of_a_store(tmp_path):
+    """frugal dashboard STORE -o FILE writes one HTML file with the stored names."""
+    db = tmp_path / "f.db"
+    for name in ("first", "second"):
+        assert frugal_cmd("run", "--store", str(db), "--name", name, "--repeat", "2", "--", "true").returncode == 0
+    page = tmp_path / "out" / "d.html"
+    proc = frugal_cmd("dashboard", str(db), "-o", str(page), "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"dashboard": str(page), "store": str(db), "measurements": 4}
+    text = page.read_text()
+    assert "second" in text and "<svg" in text and "Methodology and provenance" in text
+
+
+def test_info_reports_meters_model_and_sources():
+    """frugal info lists the environment in sections; --json gives the same as a dict."""
+    proc = frugal_cmd("info")
+    assert proc.returncode == 0, proc.stderr
+    for section in ("Hardware", "Meters", "Energy model", "Grid carbon intensity", "Data sources"):
+        assert f"\n{section}\n" in f"\n{proc.stdout}"
+    data = json.loads(frugal_cmd("info", "--json").stdout)
+    assert data["intensity_g_per_kwh"] > 0 and data["intensity_source"]
+    assert data["frugal_version"] == frugal.__version__
+
+
+def test_demo_as_the_readme_runs_it(tmp_path):
+    """`frugal demo` compares three sorts, stores them in ./frugal-demo/frugal.db and writes the dashboard."""
+    script = Path(PY).with_name("frugal")
+    command = [str(script), "demo"] if script.exists() else [*FRUGAL, "demo"]
+    proc = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    db, page = tmp_path / "frugal-demo" / "frugal.db", tmp_path / "frugal-demo" / "dashboard.html"
+    assert str(Path("frugal-demo") / "frugal.db") in proc.stdout
+    assert str(Path("frugal-demo") / "dashboard.html") in proc.stdout
+    stored = frugal.load(db)
+    assert stored.groupby("name").size().to_dict() == {"heapq": 20, "insertion_sort": 20, "sorted": 20}
+    assert (stored["units"] == 300).all()
+    text = page.read_text()
+    assert "insertion_sort" in text and "<svg" in text
+    assert "insertion_sort uses" in proc.stdout
+
+
+def test_demo_again_appends_and_shows_a_trend(tmp_path):
+    """A second demo run appends to the same store; the dashboard then has a trend section."""
+    for _ in range(2):
+        proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "4", "--size", "50")
+        assert proc.returncode == 0, proc.stderr
+    assert frugal.load(tmp_path / "frugal.db")["run_id"].nunique() == 2
+    assert "<h2>Trend</h2>" in (tmp_path / "dashboard.html").read_text()
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, unit, text", [
+    (0.0121, "s", "12.1 ms"), (2.5e-7, "J", "250 nJ"), (3 * 2**20, "B", "3 MiB"),
+    (1500.0, "gCO2e", "1.5 kgCO2e"), (float("nan"), "J", "n/a"), (None, "s", "n/a"), (0.25, "%", "25 %"),
+])
+def test_values_are_shown_with_readable_units(value, unit, text):
+    """Numbers are printed with an SI or binary prefix and their unit; unknown is n/a."""
+    assert cli.fmt(value, unit) == text
+
+
+def test_a_median_and_its_interval_share_their_unit():
+    """fmt_ci says the unit once when median and bounds share it."""
+    assert cli.fmt_ci(0.0121, 0.012, 0.0122, "s") == "12.1 [12, 12.2] ms"
+    assert cli.fmt_ci(0.9e-3, 0.8e-3, 1.2e-3, "s") == "900 µs [800 µs, 1.2 ms]"
+
+
+def test_shell_is_present_for_exact_child_memory():
+    """The launcher that keeps frugal's memory out of the command's peak needs /bin/sh."""
+    assert shutil.which("sh") and os.access("/bin/sh", os.X_OK)
