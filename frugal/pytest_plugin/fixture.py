@@ -7,7 +7,7 @@ from typing import Any, Iterator
 import pytest
 
 from frugal.pytest_plugin.marks import limits
-from frugal.pytest_plugin.session import REGIONS, FrugalPlugin, Rss, footprint
+from frugal.pytest_plugin.session import REGIONS, Rss, footprint
 
 
 class RegionMeter:
@@ -48,4 +48,4 @@ def frugal_measure(request: pytest.FixtureRequest) -> RegionMeter:
     return RegionMeter(request.node)
 
 
-__all__ = ["FrugalPlugin", "RegionMeter", "frugal_measure"]
+__all__ = ["RegionMeter", "frugal_measure"]
