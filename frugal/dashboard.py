@@ -195,7 +195,8 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
                 text += " " + P.grade_badge(row[grade])
             cells.append(text)
         if baseline is not None:
-            cells.append(e(_gain_text(row)))
+            same = baseline in table.index and table.loc[baseline, "unit"] == row["unit"]
+            cells.append(e(_gain_text(row) if same else f"n/a (per {row['unit']})"))
         cells.append(e(f"{int(row['n_runs']):,}"))
         rows.append(cells)
     parts = [P.table(headers, rows)]
@@ -213,8 +214,13 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
 def _verdicts(table: Any, baseline: str) -> Iterable[str]:
     gain_of = table.attrs.get("gain_of", "energy_per_unit_j")
     noun = {"energy_per_unit_j": "energy per unit"}.get(gain_of, gain_of)
+    base_unit = table.loc[baseline, "unit"] if baseline in table.index else None
     for group, row in table.iterrows():
         if str(group) == str(baseline):
+            continue
+        if row["unit"] != base_unit:
+            yield (f"{group} is not compared with {baseline}: one is counted per {row['unit']}, "
+                   f"the other per {base_unit} (give both the same units=...)")
             continue
         gain, p = row.get("gain", math.nan), row.get("gain_p", math.nan)
         if not (isinstance(gain, float) and math.isfinite(gain)):

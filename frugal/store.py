@@ -535,6 +535,8 @@ def _on_clear() -> None:
 
 def _before_fork() -> None:
     # No flush may be half-way through at fork: the child would inherit SQLite's state mid-write.
+    # A fork therefore waits for a flush in progress (milliseconds; longer only while another
+    # process holds the store's write lock).
     writer = _writer
     if writer is not None:
         writer.lock.acquire()
@@ -632,8 +634,13 @@ def _connect_read(path: Path) -> sqlite3.Connection:
 
 
 def _query(path: Path, sql: str, params: list) -> tuple[list[str], list[tuple]]:
+    """Run ``sql``; ``{m}`` in it becomes the measurement columns (NULL for fields that a store
+    written by an older frugal lacks)."""
     conn = _connect_read(path)
     try:
+        if "{m}" in sql:
+            have = {row[1] for row in conn.execute("PRAGMA table_info(measurements)")}
+            sql = sql.replace("{m}", ", ".join(f"m.{f}" if f in have else f"NULL AS {f}" for f in FIELDS))
         cur = conn.execute(sql, params)
         return [d[0] for d in cur.description], cur.fetchall()
     except sqlite3.DatabaseError as exc:
@@ -661,8 +668,7 @@ def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since
     file = _as_path(path, "path")
     names, since_ns = _names(name), _since_ns(since)
     run_cols = ", ".join(f"r.{src} AS {dst}" for src, dst in RUN_COLUMNS.items() if src != "run_id")
-    sql = f"SELECT m.run_id AS run_id, {', '.join('m.' + f for f in FIELDS)}, {run_cols} " \
-          "FROM measurements m JOIN runs r ON r.run_id = m.run_id"
+    sql = f"SELECT m.run_id AS run_id, {{m}}, {run_cols} FROM measurements m JOIN runs r ON r.run_id = m.run_id"
     where, params = [], []
     if names is not None:
         where.append(f"m.name IN ({', '.join('?' * len(names))})")

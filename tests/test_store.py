@@ -394,3 +394,30 @@ def test_importing_the_store_loads_no_pandas():
     """The store module itself is light: pandas is imported only by load()."""
     proc = run_py("import sys, frugal.store; print('pandas' in sys.modules, 'numpy' in sys.modules)")
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+def test_a_store_from_an_older_frugal_is_read_and_extended(tmp_path):
+    """A store lacking a newer Measurement column loads (as missing values) and gains the column."""
+    path = tmp_path / "old.db"
+    store.Store(path).open()
+    conn = sqlite3.connect(path)
+    conn.execute("ALTER TABLE measurements DROP COLUMN wall_max_s")
+    conn.commit()
+    conn.close()
+    assert "wall_max_s" in frugal.load(path).columns
+    frugal.clear()
+    store.set_default_store(path)
+    try:
+        with frugal.measure("after_upgrade"):
+            pass
+        frugal.flush()
+    finally:
+        store.set_default_store(None)
+        frugal.clear()
+    row = frugal.load(path).iloc[0]
+    assert row["name"] == "after_upgrade" and row["wall_max_s"] == row["wall_s"]
+
+
+def test_flush_and_load_are_public():
+    """frugal.flush and frugal.load are the store's functions."""
+    assert frugal.flush is store.flush and frugal.load is store.load

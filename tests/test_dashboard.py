@@ -1,0 +1,200 @@
+"""The single-file dashboard: content, escaping, trend, errors, and a real headless Chromium."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import frugal
+from frugal import store
+from frugal.dashboard import fmt, render, report
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+EVIL = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    """Three real variants compared (sorting small lists), one of them with a hostile name."""
+    data = list(range(200, 0, -1))
+    return frugal.compare({"sorted": lambda: sorted(data), "reverse": lambda: data[::-1],
+                           EVIL: lambda: [x for x in sorted(data)]}, repeat=6, warmup=1, seed=3)
+
+
+@pytest.fixture(scope="module")
+def two_run_store(tmp_path_factory):
+    """A store written by two separate processes: two runs of the same measured names."""
+    path = tmp_path_factory.mktemp("store") / "frugal.db"
+    code = textwrap.dedent(f"""
+        import frugal
+        from frugal import store
+        store.set_default_store({str(path)!r})
+        for i in range(5):
+            with frugal.measure("build", units=100):
+                sum(range(20_000))
+            with frugal.measure({EVIL!r}):
+                sorted(range(5_000), key=lambda x: -x)
+    """)
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    return path
+
+
+def test_the_page_has_every_section(comparison, tmp_path):
+    """Headlines, indicators with grades, comparison charts as inline SVG and provenance."""
+    out = report(comparison, tmp_path / "d.html", title="Sorting")
+    text = out.read_text()
+    for words in ("Energy", "Carbon (SCI total)", "Embodied share", "Like driving",
+                  "Frugality indicators by variant", 'class="grade"', "Comparison",
+                  "Methodology and provenance", "Grid intensity", "Version: frugal", "Generated"):
+        assert words in text, words
+    assert text.count("<svg") >= 5
+    assert "against the baseline" in text.lower() and "reverse uses" in text or "no significant" in text
+    assert "<h2>Trend</h2>" not in text          # one process: nothing to trend
+
+
+def test_nothing_on_the_page_can_load_anything(comparison, tmp_path):
+    """No script, stylesheet link, font, image source or remote URL; a CSP forbids them too."""
+    text = report(comparison, tmp_path / "d.html").read_text()
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert not re.search(r"<script|<link|<iframe|<img|@import|@font-face", text, re.IGNORECASE)
+    assert not re.search(r"""(src|href)\s*=\s*["'](?!#)""", text, re.IGNORECASE)
+    assert not re.search(r"url\(\s*['\"]?(?!#)", text, re.IGNORECASE)
+
+
+def test_every_name_is_escaped_in_text_and_charts(comparison, tmp_path):
+    """A variant named <script>...</script> appears only escaped, in tables and in the SVG."""
+    text = report(comparison, tmp_path / "d.html").read_text()
+    assert EVIL not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    svgs = re.findall(r"<svg.*?</svg>", text, re.DOTALL)
+    assert svgs and not any("<script" in s.lower() for s in svgs)
+    assert "<!--" not in "".join(svgs)           # matplotlib's text comments are dropped
+
+
+def test_trend_and_runs_appear_with_several_stored_runs(two_run_store, tmp_path):
+    """A store with two runs gives figures for the latest run and a trend across both."""
+    frame = frugal.load(two_run_store)
+    text = report(frame, tmp_path / "d.html", store=two_run_store, baseline="build").read_text()
+    assert "<h2>Trend</h2>" in text and "across runs" in text
+    assert "the latest of 2 runs" in text
+    assert "<h3>Runs</h3>" in text and "CPython" in text
+    assert "All settings in force when measured" in text
+
+
+def test_many_names_are_all_in_the_table_but_charts_keep_the_costliest(tmp_path):
+    """With more names than a chart can hold, the table lists all and charts the costliest."""
+    frugal.clear()
+    for i in range(15):
+        with frugal.measure(f"step_{i:02d}"):
+            sum(range(1000 * (i + 1)))
+    text = render(frugal.results(), by="name")
+    frugal.clear()
+    assert all(f"step_{i:02d}" in text for i in range(15))
+    assert "Charts show the 12 names that cost the most of 15" in text
+
+
+def test_a_chart_that_cannot_be_drawn_says_why(tmp_path):
+    """Without energy values the energy charts say why they are missing; the page still renders."""
+    frugal.clear()
+    for _ in range(3):
+        with frugal.measure("no_energy"):
+            sum(range(1000))
+    frame = frugal.results()
+    frugal.clear()
+    for column in ("energy_j", "energy_cpu_j", "energy_ram_j", "energy_gpu_j", "carbon_g", "embodied_g"):
+        frame[column] = float("nan")
+    text = render(frame)
+    assert "Not drawn:" in text and "energy_j" in text
+    assert "Wall time per call" in text and "<svg" in text
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"data": [1, 2]}, TypeError, "data"),
+    ({"baseline": "nope"}, ValueError, "baseline"),
+    ({"by": "missing"}, ValueError, "by"),
+])
+def test_bad_arguments_name_themselves(comparison, tmp_path, kwargs, error, match):
+    """report() raises TypeError/ValueError naming the argument."""
+    data = kwargs.pop("data", comparison)
+    with pytest.raises(error, match=match):
+        report(data, tmp_path / "d.html", **kwargs)
+
+
+def test_an_empty_frame_or_a_folder_path_is_refused(comparison, tmp_path):
+    """An empty frame and a directory as the output path are ValueErrors."""
+    with pytest.raises(ValueError, match="no measurements"):
+        report(comparison.frame.iloc[0:0], tmp_path / "d.html")
+    with pytest.raises(ValueError, match="directory"):
+        report(comparison, tmp_path)
+
+
+def test_report_is_the_public_name():
+    """frugal.report is the dashboard writer."""
+    assert frugal.report is report
+
+
+@pytest.mark.parametrize("value, unit, text", [
+    (91.9e-3, "J", "91.9 mJ"), (3.37e-11, "gCO2e", "33.7 pgCO2e"), (0.9, "%", "90 %"), (77 * 2**20, "B", "77 MiB"),
+])
+def test_numbers_carry_a_readable_unit(value, unit, text):
+    """Dashboard numbers use SI (or binary) prefixes."""
+    assert fmt(value, unit) == text
+
+
+# --- a real browser ----------------------------------------------------------------------------
+
+def _browser_or_skip():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install chromium); .ci/run installs it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    return sync_api
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
+    """Chromium loads the page with no console error and no request beyond the file itself,
+    shows the hostile name as text, fits the screen width, and a screenshot is taken."""
+    sync_api = _browser_or_skip()
+    page_path = report(frugal.load(two_run_store), tmp_path / "dashboard.html", store=two_run_store).resolve()
+    shot = tmp_path / f"shot-{width}.png"
+    requests, problems = [], []
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.on("console", lambda m: problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
+            page.on("pageerror", lambda exc: problems.append(f"pageerror: {exc}"))
+            page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
+
+            def record(route):
+                requests.append(route.request.url)
+                if route.request.url.startswith("file://"):
+                    route.continue_()
+                else:
+                    route.abort()
+
+            page.route("**/*", record)
+            page.goto(page_path.as_uri(), wait_until="load")
+            assert page.locator("script").count() == 0
+            assert EVIL in page.inner_text("body")
+            assert page.locator("svg").count() >= 5
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert requests == [page_path.as_uri()]
+    assert problems == []
+    assert overflow <= 0
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
+    width_px, height_px = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert width_px == width and height_px > height
