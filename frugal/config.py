@@ -12,6 +12,7 @@ import dataclasses
 import math
 import numbers
 import os
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -160,10 +161,22 @@ def _meter_key(s: Settings) -> tuple:
     return (s.energy, s.powercap_root, s.gpu)
 
 
-def _meter_for(s: Settings) -> tuple[Any, dict[str, str]]:
+def _no_meter_possible(s: Settings) -> bool:
+    """True when 'auto' can find no meter: no powercap tree, no NVIDIA driver (two stat calls)."""
+    if s.energy != "auto" or os.path.isdir(s.powercap_root):
+        return False
+    return not s.gpu or (sys.platform.startswith("linux") and not os.path.exists("/dev/nvidiactl"))
+
+
+def _meter_for(s: Settings, explain: bool = False) -> tuple[Any, dict[str, str] | None]:
+    """(meter, why for each meter); without ``explain``, a machine with no meter skips the probes
+    (the reasons, None, are worked out when ``environment()`` asks)."""
     key = _meter_key(s)
     hit = _meter_cache.get(key)
-    if hit is None:
+    if hit is None or (explain and hit[1] is None):
+        if not explain and _no_meter_possible(s):
+            _meter_cache[key] = (None, None)
+            return None, None
         from frugal.energy.meter import build
 
         country = s.country
@@ -311,7 +324,13 @@ def snapshot(settings_id: int) -> Settings | None:
 def meter_state(settings_id: int | None = None) -> tuple[Any, dict[str, str]]:
     """(meter, why for each meter) of a snapshot, the one in force by default."""
     current()
-    return _meters[_hot.settings_id if settings_id is None else settings_id]
+    index = _hot.settings_id if settings_id is None else settings_id
+    meter, reasons = _meters[index]
+    if reasons is None:
+        with _lock:
+            reasons = _meter_for(SNAPSHOTS[index], explain=True)[1]
+            _meters[index] = (meter, reasons)
+    return meter, reasons
 
 
 def configure(**settings: Any) -> Settings:
