@@ -53,15 +53,11 @@ def overhead_us(fn, calls: int, repeat: int) -> float:
 
 
 def synthetic_powercap(root: str) -> str:
-    """A powercap tree like a one-socket Intel machine's: package, core and dram zones."""
-    zone = os.path.join(root, "intel-rapl:0")
-    for path, name in ((zone, "package-0"), (os.path.join(zone, "intel-rapl:0:0"), "core"),
-                       (os.path.join(zone, "intel-rapl:0:1"), "dram")):
-        os.makedirs(path, exist_ok=True)
-        for file, value in (("name", name), ("energy_uj", "123456789"),
-                            ("max_energy_range_uj", "262143328850")):
-            with open(os.path.join(path, file), "w") as f:
-                f.write(value + "\n")
+    """A powercap tree like a one-socket machine's: package and dram zones."""
+    from frugal.probes.rapl import write_tree
+
+    write_tree(root, [("intel-rapl:0", "package-0", 123456789, 2**32),
+                      ("intel-rapl:0:2", "dram", 12345678, 2**32)])
     return root
 
 

@@ -13,6 +13,9 @@ from frugal._hot import Region, measure
 from frugal._records import LOG as _LOG
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
+from frugal import config as _config
+
+_config.init_from_env()
 
 __version__ = "0.1.0"
 
