@@ -2,14 +2,17 @@
 
 Runs rounds of N tasks on a LocalCluster (worker processes, one thread each, loopback),
 alternating untracked and tracked rounds so that drift on a shared machine hits both,
-and prints the median time per task of each, the difference (overhead per task) and the
-ratio. Also prints the cost of the measuring wrapper alone, timed in-process.
+and prints the median wall time per task of each, the difference (overhead per task)
+and the ratio; then the same for the CPU time of the whole cluster (scheduler and client
+in this process, plus the worker processes), which other load on the machine disturbs
+less than wall time. Also prints the cost of the measuring wrapper alone, in-process.
 
     .venv/bin/python benchmarks/dask_overhead.py [--tasks 2000] [--rounds 5] [--workers 2]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
@@ -22,10 +25,25 @@ def spin(x: int) -> int:
     return x
 
 
-def run_round(client, n: int) -> float:
-    t0 = time.perf_counter()
+def cluster_cpu_s() -> float:
+    """CPU time so far of this process (scheduler, client) and its children (workers, nanny)."""
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_round(client, n: int) -> tuple[float, float]:
+    """(wall s, cluster CPU s) to run n tiny tasks and gather their results."""
+    c0, t0 = cluster_cpu_s(), time.perf_counter()
     client.gather(client.map(spin, range(n), pure=False))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, cluster_cpu_s() - c0
 
 
 def wrapper_cost(n: int = 20000) -> float:
@@ -70,14 +88,14 @@ def main() -> None:
                 tracked.append(run_round(client, args.tasks))
             recorded += len(tracker.results())
         n = args.tasks
-        p = statistics.median(plain) / n
-        t = statistics.median(tracked) / n
         print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~1 ms, "
-              f"{args.rounds} rounds each, alternated")
-        print(f"untracked: {p * 1e6:8.1f} us per task (median round {statistics.median(plain):.3f} s)")
-        print(f"tracked:   {t * 1e6:8.1f} us per task (median round {statistics.median(tracked):.3f} s)")
-        print(f"overhead:  {(t - p) * 1e6:8.1f} us per task of wall time, ratio {t / p:.3f}")
-        print(f"records:   {recorded} of {n * args.rounds} tasks")
+              f"{args.rounds} rounds each, alternated; {os.cpu_count()} logical CPUs")
+        for i, what in ((0, "wall time"), (1, "cluster CPU")):
+            p = statistics.median(r[i] for r in plain) / n
+            t = statistics.median(r[i] for r in tracked) / n
+            print(f"{what:11s}  untracked {p * 1e6:8.1f} us/task   tracked {t * 1e6:8.1f} us/task   "
+                  f"overhead {(t - p) * 1e6:7.1f} us/task   ratio {t / p:.3f}")
+        print(f"records: {recorded} of {n * args.rounds} tasks")
     print(f"wrapper alone (in the worker thread): {wrapper_cost() * 1e6:.2f} us per task")
 
 

@@ -158,6 +158,31 @@ def test_energy_is_derived_with_each_workers_settings(client):
     assert (df["energy_j"] > 0).all()
 
 
+def _break_energy(broken):
+    from frugal import energy
+
+    if broken:
+        def derive(cols, meters):
+            raise RuntimeError("no model here")
+        energy._derive, energy.derive = energy.derive, derive
+    else:
+        energy.derive = energy._derive
+
+
+def test_a_failing_energy_model_keeps_the_records(client):
+    """When a worker cannot derive energy, its tasks keep their rows with energy unknown (NaN)."""
+    client.run(_break_energy, True)
+    try:
+        with frugal.dask.track(client) as tracker:
+            client.gather(client.map(inc, range(6)))
+        df = tracker.results()
+    finally:
+        client.run(_break_energy, False)
+    assert len(df) == 6 and (df["status"] == "ok").all()
+    assert df["energy_j"].isna().all() and df["energy_method"].isna().all()
+    assert (df["cpu_s"] >= 0).all()
+
+
 def test_failed_tasks_are_recorded_with_their_error(client):
     """A task that raises has a row with status "error" and the exception type."""
     with frugal.dask.track(client) as tracker:
@@ -188,6 +213,35 @@ def test_leaving_the_block_removes_the_plugins(client):
     client.gather(client.map(inc, range(10, 14)))
     assert len(tracker.results()) == 4
     assert tracker.lost_workers == ()
+
+
+def _refuse_setup(refuse):
+    from frugal.dask import _worker
+
+    if refuse:
+        def setup(self, worker):
+            raise RuntimeError("this worker refuses frugal")
+        _worker.TaskPlugin._setup, _worker.TaskPlugin.setup = _worker.TaskPlugin.setup, setup
+    else:
+        _worker.TaskPlugin.setup = _worker.TaskPlugin._setup
+
+
+def test_a_refused_plugin_raises_and_leaves_nothing(client):
+    """When a worker cannot install the plugin, track raises and no plugin stays registered."""
+    before = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins),
+                                                             sorted(dask_scheduler.worker_plugins)))
+    client.run(_refuse_setup, True)
+    try:
+        with pytest.raises(RuntimeError, match="refuses"):
+            with frugal.dask.track(client):
+                pass
+    finally:
+        client.run(_refuse_setup, False)
+    after = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins),
+                                                            sorted(dask_scheduler.worker_plugins)))
+    assert after == before
+    assert not any(name.startswith("frugal-") for names in client.run(lambda dask_worker: list(dask_worker.plugins)).values()
+                   for name in names)
 
 
 def test_a_killed_worker_is_reported_and_loses_only_unfinished_tasks(client, tmp_path):

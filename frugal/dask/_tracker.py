@@ -74,7 +74,6 @@ class Tracker:
         self._name = f"frugal-{uuid.uuid4().hex[:12]}"
         self._lock = threading.Lock()
         self._incs: dict[str, dict[str, Any]] = {}      # worker incarnation -> what it sent
-        self._removed: dict[str, dict[str, Any]] = {}   # worker address -> scheduler's notice
         self._state = "new"
 
     # --- the block --------------------------------------------------------------------
@@ -109,11 +108,11 @@ class Tracker:
     def _wait_for_last_records(self, addresses: list[str]) -> None:
         """Each worker sends "bye" after its last records; wait for it (tasks may still run)."""
         def missing() -> list[str]:
-            latest = {}
+            latest = {}  # the newest process at each address (a restarted worker may reuse it)
             for inc in self._incs.values():
                 latest[inc["worker"]] = inc
             return [a for a in addresses
-                    if a not in self._removed and (a not in latest or latest[a]["bye"] is None)]
+                    if a not in latest or (latest[a]["bye"] is None and latest[a]["removed"] is None)]
 
         deadline = time.monotonic() + _WAIT_S
         while True:
@@ -138,16 +137,20 @@ class Tracker:
 
     def _take(self, msg: dict) -> None:
         kind = msg.get("kind")
-        if kind == "removed":
-            self._removed[msg["worker"]] = msg
+        if kind == "removed":  # comes after everything the departed worker sent
+            for inc in self._incs.values():
+                if inc["worker"] == msg["worker"] and inc["removed"] is None:
+                    inc["removed"] = msg
             return
         inc = self._incs.get(msg["inc"])
         if inc is None:
-            inc = self._incs[msg["inc"]] = {"worker": None, "host": None, "pid": None,
-                                            "rows": {}, "energy": {}, "bye": None}
+            inc = self._incs[msg["inc"]] = {"worker": None, "host": None, "pid": None, "rows": {},
+                                            "energy": {}, "bye": None, "removed": None}
         if kind == "hello":
             inc.update(worker=msg["worker"], host=msg["host"], pid=msg["pid"])
-        elif kind == "rows":
+        elif inc["worker"] is None:  # the scheduler stamps each worker's events with its address
+            inc["worker"] = msg.get("worker")
+        if kind == "rows":
             inc["rows"][msg["seq"]] = msg
         elif kind == "energy":
             inc["energy"][msg["seq"]] = msg["values"]
@@ -181,14 +184,11 @@ class Tracker:
         if self._state == "active":
             self._pull()
         with self._lock:
-            out = []
-            for address, notice in self._removed.items():
-                for inc in self._incs.values():
-                    if inc["worker"] == address and inc["bye"] is None:
-                        out.append(LostWorker(address, inc["host"], inc["pid"],
-                                              sum(len(b["keys"]) for b in inc["rows"].values()),
-                                              tuple(notice["processing"]), notice["expected"]))
-            return tuple(out)
+            return tuple(
+                LostWorker(inc["worker"], inc["host"], inc["pid"], _received(inc, "rows"),
+                           tuple(inc["removed"]["processing"]), inc["removed"]["expected"])
+                for inc in self._incs.values() if inc["removed"] is not None and inc["bye"] is None
+            )
 
     def results(self):
         """One row per measured task (pandas DataFrame), oldest first.

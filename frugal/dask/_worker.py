@@ -29,6 +29,7 @@ logger = logging.getLogger("frugal.dask")
 # The task key whose Worker.execute is submitting to an executor (set in the execute task).
 _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
 
+_TEXT_FIELDS = ("energy_method", "intensity_source")
 
 
 class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
@@ -75,7 +76,9 @@ class _Collector:
         self.specs: dict[str, _hot._Spec] = {}
         self.closed = False
         self.periodic: PeriodicCallback | None = None
-        self.saved: dict[str, Any] = {}
+        self.executors: dict[str, Any] = {}   # the worker's own, to put back
+        self.execute: Any = None              # the worker's own instance attribute, if any
+        self.patched = False
 
     # --- in the executor thread ---------------------------------------------------
     def run(self, key: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
@@ -179,10 +182,13 @@ def _derive(batch: list[tuple]) -> dict[str, list]:
     cols = raw_columns(b"".join(r for _, r, _ in batch), {}, list(LOG.names), list(LOG.errors),
                        os.getpid())
     cols = add_energy(cols, meters)
+    # plain str / float / None only: the message must pack with msgpack
     out = {}
     for field in ENERGY_FIELDS:
-        values = cols[field].tolist()
-        out[field] = [None if isinstance(v, float) and v != v else v for v in values]
+        if field in _TEXT_FIELDS:
+            out[field] = [None if v is None else str(v) for v in cols[field]]
+        else:
+            out[field] = [None if v is None or v != v else float(v) for v in cols[field].tolist()]
     return out
 
 
@@ -204,7 +210,7 @@ class TaskPlugin(WorkerPlugin):
                 continue
             if id(executor) not in wrapped:
                 wrapped[id(executor)] = _MeteredThreadPoolExecutor(executor, c)
-            c.saved[name] = executor
+            c.executors[name] = executor
             worker.executors[name] = wrapped[id(executor)]
         original = worker.execute
 
@@ -215,8 +221,9 @@ class TaskPlugin(WorkerPlugin):
             finally:
                 _running_key.reset(token)
 
-        c.saved["execute"] = worker.__dict__.get("execute")
+        c.execute = worker.__dict__.get("execute")
         worker.execute = execute
+        c.patched = True
         c.periodic = PeriodicCallback(c.tick, self.interval * 1000)
         c.periodic.start()
         c.hello()
@@ -232,14 +239,14 @@ class TaskPlugin(WorkerPlugin):
         c = self.collector
         if c is None:
             return
-        c.periodic.stop()
-        for name, executor in list(c.saved.items()):
-            if name != "execute":
-                worker.executors[name] = executor
-        if c.saved["execute"] is None:
-            worker.__dict__.pop("execute", None)
-        else:
-            worker.execute = c.saved["execute"]
+        if c.periodic is not None:
+            c.periodic.stop()
+        worker.executors.update(c.executors)
+        if c.patched:
+            if c.execute is None:
+                worker.__dict__.pop("execute", None)
+            else:
+                worker.execute = c.execute
         c.closed = True  # tasks still running are not recorded: they end after the block
         c.tick()
         c.bye()
