@@ -13,13 +13,15 @@ from frugal._hot import Region, measure
 from frugal._records import LOG as _LOG
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
-from frugal import config as _config
-
-_config.init_from_env()
 
 __version__ = "0.1.0"
 
 _clear_hooks: list = []
+
+# After the names above: FRUGAL_STORE makes init_from_env import frugal.store, which uses them.
+from frugal import config as _config  # noqa: E402
+
+_config.init_from_env()
 
 
 def clear() -> None:
