@@ -421,3 +421,18 @@ def test_a_store_from_an_older_frugal_is_read_and_extended(tmp_path):
 def test_flush_and_load_are_public():
     """frugal.flush and frugal.load are the store's functions."""
     assert frugal.flush is store.flush and frugal.load is store.load
+
+
+def test_frugal_store_variable_stores_a_program_that_never_asks(tmp_path):
+    """With FRUGAL_STORE set, a program that only measures has its calls stored at exit."""
+    path = tmp_path / "env.db"
+    proc = run_py("""
+        import sys, frugal
+        for _ in range(3):
+            with frugal.measure("from_env"):
+                pass
+        print("pandas" in sys.modules)
+    """, env={"FRUGAL_STORE": str(path)})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False"
+    assert frugal.load(path)["name"].tolist() == ["from_env"] * 3
