@@ -6,12 +6,10 @@ import re
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
 import frugal
-from frugal import store
 from frugal.dashboard import fmt, render, report
 
 CHROMIUM = "/usr/bin/chromium"
