@@ -253,7 +253,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     frame.insert(0, "variant", pd.array([names[i] for i, _, _ in runs], dtype="string"))
     frame.insert(1, "run", [n for _, n, _ in runs])
-    frame.insert(2, "order", [order_pos for order_pos in _positions(order, runs)])
+    frame.insert(2, "order", _positions(order, runs))
     cmp = Comparison(frame, baseline, seed=seed % (2**32))
     summary, ratios = cmp.summary(), cmp.ratios()
     result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
@@ -272,7 +272,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(text_report(summary, ratios, cmp.warnings, baseline))
         if path is not None:
             print(f"\nstored in {path}", file=sys.stderr)
-    return 0
+    failed = int((frame["status"] != "ok").sum())
+    if failed:
+        print(f"frugal compare: {failed} run(s) failed (see the warnings); exit status 1", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _positions(order: list[int], runs: list[tuple[int, int, ProcessRun]]) -> list[int]:
@@ -470,7 +473,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run each command --runs times, interleaved in a random order, after "
                                    "--warmup unmeasured runs; print medians with 95% bootstrap CIs, ratios "
                                    "to the baseline and verdicts (Mann-Whitney U). Commands are split like "
-                                   "a shell would split them but not run by one: use sh -c '...' for pipes.")
+                                   "a shell would split them but not run by one: use sh -c '...' for pipes. "
+                                   "Exits 1 when a run failed (failed runs are left out of the statistics).")
     p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
     p.add_argument("--runs", type=_positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
     p.add_argument("--warmup", type=_count, default=1, metavar="K", help="unmeasured runs first (default 1)")

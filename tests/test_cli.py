@@ -305,3 +305,12 @@ def test_a_median_and_its_interval_share_their_unit():
 def test_shell_is_present_for_exact_child_memory():
     """The launcher that keeps frugal's memory out of the command's peak needs /bin/sh."""
     assert shutil.which("sh") and os.access("/bin/sh", os.X_OK)
+
+
+def test_compare_exits_1_when_a_run_fails(tmp_path):
+    """A command that fails is reported, left out of the statistics, and makes compare exit 1."""
+    proc = frugal_cmd("compare", "true", "false", "--runs", "3", "--no-store", "--json")
+    assert proc.returncode == 1
+    data = json.loads(proc.stdout)
+    assert any("3 of 3 runs of 'false' failed" in w for w in data["warnings"])
+    assert "failed" in proc.stderr
