@@ -98,6 +98,7 @@ def test_one_row_per_task_with_worker_key_and_prefix(client):
     assert (df["status"] == "ok").all()
     # started_at is the worker's clock anchored on the worker, not the client's
     assert df["started_at"].min() >= before and df["started_at"].max() <= after
+    assert df["rss_start_bytes"].notna().all() and (df["rss_start_bytes"] > 0).all()
     assert (df["rss_end_bytes"] - df["rss_start_bytes"] == df["rss_delta_bytes"]).all()
     assert (df["peak_rss_bytes"] >= df["rss_start_bytes"]).all()
     assert list(df.columns[:4]) == ["worker", "host", "key", "key_prefix"]

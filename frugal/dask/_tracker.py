@@ -10,7 +10,10 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _WAIT_S = 30.0  # longest wait for workers' last records
 _POLL_S = 0.05
@@ -190,7 +193,7 @@ class Tracker:
                 for inc in self._incs.values() if inc["removed"] is not None and inc["bye"] is None
             )
 
-    def results(self):
+    def results(self) -> pd.DataFrame:
         """One row per measured task (pandas DataFrame), oldest first.
 
         Columns: ``worker`` (address), ``host``, ``key``, ``key_prefix`` (the task's
@@ -209,7 +212,7 @@ class Tracker:
                     for inc in self._incs.values()]
         return tracker_frame(incs)
 
-    def summary(self):
+    def summary(self) -> pd.DataFrame:
         """Totals per key prefix, per worker and for the whole cluster (pandas DataFrame).
 
         Indexed by (``level``, ``group``) with level ``"key_prefix"``, ``"worker"`` or

@@ -158,7 +158,7 @@ class _Collector:
         worker = self.worker
         self.worker.log_event(self.topic, {
             "kind": "hello", "inc": self.incarnation, "worker": worker.address,
-            "host": socket.gethostname(), "pid": os.getpid(),
+            "host": socket.gethostname(), "pid": os.getpid(),  # the kernel's name: no network
             "nthreads": getattr(getattr(worker, "state", None), "nthreads", None),
         })
 
@@ -294,6 +294,8 @@ def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict]:
         broker.truncate(plugin.topic)
     if detach:
         dask_scheduler.remove_plugin(name)
+        if broker is not None:
+            getattr(broker, "_topics", {}).pop(plugin.topic, None)
     return messages
 
 
