@@ -19,6 +19,8 @@ from frugal import _dashboard_page as P
 from frugal._dashboard_page import e
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
+CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
+BOOT_ROWS = 20_000    # above this many rows in a group, the gains' bootstrap uses fewer resamples
 MAX_RUNS_LISTED = 30
 
 _SI = ((1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
@@ -252,20 +254,44 @@ def _chart(make: Any, prefix: str, title: str) -> str:
     return f'<figure class="chart" role="img" aria-label="{label}"><h3>{e(title)}</h3>{svg}</figure>'
 
 
+def _sample(frame: Any, by: str, size: int | None = None) -> tuple[Any, bool]:
+    """At most ``size`` (CHART_SAMPLE) rows of each group, drawn at random (seeded), and whether any was cut."""
+    import numpy as np
+
+    size = CHART_SAMPLE if size is None else size
+    groups = frame.groupby(by, sort=False, dropna=False).indices
+    if max(len(idx) for idx in groups.values()) <= size:
+        return frame, False
+    rng = np.random.default_rng(0)
+    keep = [idx if len(idx) <= size else rng.choice(idx, size, replace=False) for idx in groups.values()]
+    return frame.iloc[np.sort(np.concatenate(keep))], True
+
+
+def _n_boot(frame: Any, by: str) -> int:
+    """Bootstrap resamples for the gains: 2,000, fewer for very large groups (the cost is rows x resamples)."""
+    largest = int(frame.groupby(by, sort=False, dropna=False).size().max())
+    return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
+
+
 def _charts_section(current: Any, by: str, baseline: str | None) -> str:
     from frugal import plot
 
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]
-    note = ""
+    notes = []
     if current[by].nunique() > len(names):
-        note = (f'<p class="missing">Charts show the {len(names)} {by}s that cost the most of '
-                f'{current[by].nunique()}; the table above lists all.</p>')
+        notes.append(f"Charts show the {len(names)} {by}s that cost the most of {current[by].nunique()}; "
+                     "the table above lists all.")
+    sample, cut = _sample(shown, by)
+    if cut:
+        notes.append(f"Median charts use a random sample of {CHART_SAMPLE:,} measurements per {by}; "
+                     "the other charts and the table use all of them.")
+    note = "".join(f'<p class="missing">{e(n)}</p>' for n in notes)
     base = baseline if baseline in names else None
     charts = [
-        (lambda: plot.compare(shown, metric="energy_j", by=by, baseline=base), "Energy per call"),
-        (lambda: plot.compare(shown, metric="wall_s", by=by, baseline=base), "Wall time per call"),
-        (lambda: plot.compare(shown, metric="peak_rss_bytes", by=by, baseline=base), "Peak memory"),
+        (lambda: plot.compare(sample, metric="energy_j", by=by, baseline=base), "Energy per call"),
+        (lambda: plot.compare(sample, metric="wall_s", by=by, baseline=base), "Wall time per call"),
+        (lambda: plot.compare(sample, metric="peak_rss_bytes", by=by, baseline=base), "Peak memory"),
         (lambda: plot.profile(shown, by=by, baseline=base), "Frugality profile"),
         (lambda: plot.breakdown(shown, by=by), "Energy and carbon breakdown"),
         (lambda: plot.pareto(shown, by=by), "Time against energy"),
@@ -421,7 +447,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     current, history, key, scope = _scope(frame)
     if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
         baseline = None          # not in the latest run: gains cannot be computed there
-    table = indicators(current, by=by, baseline=baseline)
+    table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by))
     title = title or "Frugality dashboard"
     n_groups = current[by].nunique()
     body = [

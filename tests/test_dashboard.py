@@ -196,3 +196,23 @@ def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
     width_px, height_px = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert width_px == width and height_px > height
+
+
+def test_large_groups_are_sampled_for_the_median_charts(monkeypatch):
+    """Median charts bootstrap a seeded sample of each large group; the page says so."""
+    from frugal import dashboard
+
+    frugal.clear()
+    for _ in range(40):
+        with frugal.measure("many"):
+            pass
+    with frugal.measure("few"):
+        pass
+    frame = frugal.results()
+    frugal.clear()
+    sample, cut = dashboard._sample(frame, "name", 10)
+    assert cut and sample.groupby("name").size().to_dict() == {"many": 10, "few": 1}
+    kept, cut = dashboard._sample(frame, "name", 40)
+    assert kept is frame and not cut
+    monkeypatch.setattr(dashboard, "CHART_SAMPLE", 10)
+    assert "random sample of 10 measurements per name" in render(frame)
