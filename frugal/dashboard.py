@@ -53,6 +53,38 @@ def fmt(value: Any, unit: str, digits: int = 3) -> str:
     return f"{v:.{digits}g} {unit}"
 
 
+class _Progress:
+    """``frugal dashboard [#####...] 3/9 Peak memory`` on stderr, redrawn in place."""
+
+    def __init__(self, total: int, enabled: bool | None) -> None:
+        import sys
+
+        if enabled is None:
+            try:
+                enabled = sys.stderr is not None and sys.stderr.isatty()
+            except (AttributeError, ValueError):
+                enabled = False
+        self.on, self.total, self.done, self.width = bool(enabled), total, 0, 0
+
+    def step(self, note: str) -> None:
+        import sys
+
+        self.done += 1
+        if self.on:
+            filled = 24 * min(self.done, self.total) // self.total
+            line = f"frugal dashboard [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} {note}"[:100]
+            sys.stderr.write("\r" + line.ljust(self.width))
+            sys.stderr.flush()
+            self.width = len(line)
+
+    def close(self) -> None:
+        import sys
+
+        if self.on and self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+
+
 # --- what to show ---------------------------------------------------------------------------
 
 def _unpack(data: Any, by: str | None, baseline: str | None) -> tuple[Any, str, str | None]:
@@ -238,10 +270,12 @@ def _verdicts(table: Any, baseline: str) -> Iterable[str]:
             yield f"no significant difference in {noun} between {group} and {baseline} ({ratio:.3g}x, {ci}, {p_text})"
 
 
-def _chart(make: Any, prefix: str, title: str) -> str:
+def _chart(make: Any, prefix: str, title: str, bar: _Progress | None = None) -> str:
     """One chart as inline SVG, or a sentence saying why it is not drawn."""
     from frugal import plot
 
+    if bar is not None:
+        bar.step(title)
     try:
         fig = make()
     except (ValueError, TypeError) as exc:
@@ -273,7 +307,7 @@ def _n_boot(frame: Any, by: str) -> int:
     return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
 
 
-def _charts_section(current: Any, by: str, baseline: str | None) -> str:
+def _charts_section(current: Any, by: str, baseline: str | None, bar: _Progress) -> str:
     from frugal import plot
 
     names = _top_groups(current, by)
@@ -296,10 +330,10 @@ def _charts_section(current: Any, by: str, baseline: str | None) -> str:
         (lambda: plot.breakdown(shown, by=by), "Energy and carbon breakdown"),
         (lambda: plot.pareto(shown, by=by), "Time against energy"),
     ]
-    return note + "".join(_chart(make, f"c{i}", title) for i, (make, title) in enumerate(charts))
+    return note + "".join(_chart(make, f"c{i}", title, bar) for i, (make, title) in enumerate(charts))
 
 
-def _trend_section(history: Any, key: str, by: str) -> str:
+def _trend_section(history: Any, key: str, by: str, bar: _Progress) -> str:
     from frugal import plot
 
     names = _top_groups(history, by)
@@ -308,7 +342,7 @@ def _trend_section(history: Any, key: str, by: str) -> str:
     label = "commit" if key == "git_commit" else "run"
     shown = shown.rename(columns={"_point": label})
     return _chart(lambda: plot.trend(shown, metric=metric, by=by, x=label), "trend",
-                  f"{'Energy' if metric == 'energy_j' else 'Wall time'} per call across {label}s")
+                  f"{'Energy' if metric == 'energy_j' else 'Wall time'} per call across {label}s", bar)
 
 
 def _has(frame: Any, column: str) -> bool:
@@ -436,36 +470,44 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
 # --- the page ---------------------------------------------------------------------------------
 
 def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: str | None = None,
-           runs: Any = None) -> str:
+           runs: Any = None, progress: bool | None = None) -> str:
     """The dashboard's HTML (a str) for a frame with the columns of ``frugal.results()``.
 
     ``runs``: the store's runs (``frugal.store.load_runs``), for the recorded settings.
+    ``progress``: a bar on stderr, by default when stderr is a terminal.
     """
-    from frugal.indicators import indicators
+    from frugal.indicators import energy_basis, indicators
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     current, history, key, scope = _scope(frame)
-    if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
-        baseline = None          # not in the latest run: gains cannot be computed there
-    table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by))
-    title = title or "Frugality dashboard"
-    n_groups = current[by].nunique()
-    body = [
-        f"<header><h1>{e(title)}</h1><p>{e(f'{n_groups} {by}s; figures for {scope}.')}</p>"
-        f"<p>{e('Energy and carbon are ' + str(table['energy_basis'].iloc[0]) if len(table) else '')}"
-        f"{e('; time, CPU and memory are measured.')}</p></header>",
-        _headlines(current, table),
-        f"<section><h2>Frugality indicators by {e(by)}</h2>{_indicators_section(table, by, baseline)}</section>",
-        f"<section><h2>Comparison</h2>{_charts_section(current, by, baseline)}</section>",
-    ]
-    if history is not None:
-        body.append(f"<section><h2>Trend</h2>{_trend_section(history, key, by)}</section>")
-    body.append(f"<section><h2>Methodology and provenance</h2>{_methodology(frame, current, table, runs, generated)}</section>")
+    bar = _Progress(8 if history is not None else 7, progress)
+    try:
+        bar.step("indicators")
+        if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
+            baseline = None          # not in the latest run: gains cannot be computed there
+        table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by))
+        title = title or "Frugality dashboard"
+        methods = {str(m) for m in current["energy_method"].dropna().unique()} if "energy_method" in current else set()
+        basis = energy_basis(methods)
+        body = [
+            f"<header><h1>{e(title)}</h1><p>{e(f'{current[by].nunique()} {by}s; figures for {scope}.')}</p>"
+            f"<p>{e(f'Energy is {basis}, carbon modelled; time, CPU and memory are measured.')}</p></header>",
+            _headlines(current, table),
+            f"<section><h2>Frugality indicators by {e(by)}</h2>{_indicators_section(table, by, baseline)}</section>",
+            f"<section><h2>Comparison</h2>{_charts_section(current, by, baseline, bar)}</section>",
+        ]
+        if history is not None:
+            body.append(f"<section><h2>Trend</h2>{_trend_section(history, key, by, bar)}</section>")
+        body.append("<section><h2>Methodology and provenance</h2>"
+                    f"{_methodology(frame, current, table, runs, generated)}</section>")
+    finally:
+        bar.close()
     return P.page(title, "\n".join(body), generated)
 
 
 def report(data: Any, path: str | os.PathLike = "dashboard.html", *, title: str | None = None,
-           baseline: str | None = None, by: str | None = None, store: str | os.PathLike | None = None) -> Path:
+           baseline: str | None = None, by: str | None = None, store: str | os.PathLike | None = None,
+           progress: bool | None = None) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 
     ``data``: a frame with the columns of ``frugal.results()`` (``frugal.load()`` adds the
@@ -474,7 +516,8 @@ def report(data: Any, path: str | os.PathLike = "dashboard.html", *, title: str 
     commit or run when there are several. Time, CPU and memory are measured; energy is
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
     others are compared with. ``store``: the store the frame came from, for the settings
-    recorded with its runs. Returns the path written.
+    recorded with its runs. ``progress``: a bar on stderr, by default when stderr is a
+    terminal. Returns the path written.
     """
     frame, by, baseline = _unpack(data, by, baseline)
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
@@ -487,7 +530,7 @@ def report(data: Any, path: str | os.PathLike = "dashboard.html", *, title: str 
         from frugal.store import load_runs
 
         runs = load_runs(store)
-    text = render(frame, by=by, baseline=baseline, title=title, runs=runs)
+    text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=out.parent)
     try:

@@ -216,3 +216,11 @@ def test_large_groups_are_sampled_for_the_median_charts(monkeypatch):
     assert kept is frame and not cut
     monkeypatch.setattr(dashboard, "CHART_SAMPLE", 10)
     assert "random sample of 10 measurements per name" in render(frame)
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(comparison, capsys):
+    """progress=True draws a bar on stderr; by default (stderr not a terminal) nothing is drawn."""
+    render(comparison.frame, by="variant", progress=True)
+    assert "frugal dashboard [" in capsys.readouterr().err
+    render(comparison.frame, by="variant")
+    assert capsys.readouterr().err == ""
