@@ -27,7 +27,7 @@ header h1 { font-size: clamp(1.35rem, 4vw, 2rem); margin: 0.5rem 0 0.25rem; }
 header p { margin: 0.2rem 0; color: var(--muted); }
 h2 { font-size: 1.25rem; margin: 2.2rem 0 0.6rem; padding-bottom: 0.25rem; border-bottom: 1px solid var(--line); }
 h3 { font-size: 1.05rem; margin: 1.4rem 0 0.4rem; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(9.5rem, 1fr)); gap: 0.75rem; align-items: start; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(max(10.5rem, 30%), 1fr)); gap: 0.75rem; align-items: start; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 0.75rem 0.9rem; }
 .card .label { font-size: 0.8rem; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); }
 .card .value { font-size: 1.45rem; font-weight: 650; margin: 0.15rem 0; overflow-wrap: anywhere; }
@@ -35,12 +35,12 @@ h3 { font-size: 1.05rem; margin: 1.4rem 0 0.4rem; }
 .tag { display: inline-block; font-size: 0.72rem; padding: 0 0.4rem; border-radius: 999px; border: 1px solid var(--line);
        background: #fff; color: var(--muted); vertical-align: middle; }
 .scroll { overflow-x: auto; -webkit-overflow-scrolling: touch; border: 1px solid var(--line); border-radius: 8px; }
-table { border-collapse: collapse; width: 100%; font-size: 0.88rem; }
-th, td { padding: 0.4rem 0.6rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; font-size: 0.84rem; }
+th, td { padding: 0.35rem 0.45rem; border-bottom: 1px solid var(--line); text-align: right; white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; position: sticky; left: 0; background: #fff; }
 thead th { background: var(--card); font-weight: 600; }
 thead th:first-child { background: var(--card); }
-td.name { max-width: 22rem; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.84rem; }
+td.name { max-width: 16rem; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.84rem; }
 td.text { text-align: left; white-space: normal; min-width: 12rem; }
 .grade { display: inline-block; min-width: 1.6rem; text-align: center; font-weight: 700; border-radius: 4px; padding: 0 0.3rem; }
 .chart { margin: 1rem 0 1.5rem; }

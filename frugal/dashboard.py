@@ -198,27 +198,28 @@ def _headlines(current: Any, table: Any) -> str:
 
 
 _TABLE_COLUMNS = (  # indicator, header, unit, grade column
-    ("energy_per_unit_j", "Energy / unit", "J", "grade_energy"),
-    ("carbon_per_unit_g", "Carbon / unit (SCI)", "gCO2e", "grade_carbon"),
-    ("embodied_share", "Embodied share", "%", None),
-    ("peak_rss_per_unit_bytes", "Peak memory / unit", "B", "grade_memory"),
-    ("time_per_unit_s", "Time / unit", "s", "grade_time"),
+    ("energy_per_unit_j", "Energy/unit", "J", "grade_energy"),
+    ("carbon_per_unit_g", "SCI/unit", "gCO2e", "grade_carbon"),
+    ("embodied_share", "Embodied", "%", None),
+    ("peak_rss_per_unit_bytes", "Memory/unit", "B", "grade_memory"),
+    ("time_per_unit_s", "Time/unit", "s", "grade_time"),
     ("cpu_util", "CPU use", "x", None),
 )
 
 
-def _gain_text(row: Any) -> str:
+def _ratio_text(row: Any) -> str:
+    """Energy per unit as a multiple of the baseline's, with its 95% CI: ``2.13x [1.79, 2.48]``."""
     gain = row.get("gain", math.nan)
     if not isinstance(gain, float) or not math.isfinite(gain):
         return "n/a"
-    low, high = row.get("gain_ci_low", math.nan), row.get("gain_ci_high", math.nan)
-    ci = f" [{low:+.0%}, {high:+.0%}]" if math.isfinite(low) and math.isfinite(high) else ""
-    return f"{gain:+.0%}{ci}"
+    low, high = 1.0 - row.get("gain_ci_high", math.nan), 1.0 - row.get("gain_ci_low", math.nan)
+    ci = f" [{low:.3g}, {high:.3g}]" if math.isfinite(low) and math.isfinite(high) else ""
+    return f"{1.0 - gain:.3g}x{ci}"
 
 
 def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
     headers = [by, "Grade"] + [h for _, h, _, _ in _TABLE_COLUMNS] + \
-              (["Gain vs baseline [95% CI]"] if baseline is not None else []) + ["Runs"]
+              (["x baseline [95% CI]"] if baseline is not None else []) + ["Runs"]
     rows = []
     for group, row in table.iterrows():
         name = str(group) + (" (baseline)" if baseline is not None and str(group) == str(baseline) else "")
@@ -230,7 +231,8 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
             cells.append(text)
         if baseline is not None:
             same = baseline in table.index and table.loc[baseline, "unit"] == row["unit"]
-            cells.append(e(_gain_text(row) if same else f"n/a (per {row['unit']})"))
+            cells.append(e(("baseline" if str(group) == str(baseline) else _ratio_text(row)) if same
+                           else f"n/a (per {row['unit']})"))
         cells.append(e(f"{int(row['n_runs']):,}"))
         rows.append(cells)
     parts = [P.table(headers, rows)]
@@ -238,7 +240,10 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
     if verdicts:
         parts.append("<h3>Against the baseline</h3>" + P.bullet_list(verdicts, "verdicts"))
     notes = [table.attrs.get("unit_note", ""),
-             "Gain: 1 - value / baseline value of the energy per unit; positive is more frugal."] \
+             "SCI/unit: carbon per unit, operational + embodied (the SCI score). Embodied: the embodied share. "
+             "Memory/unit: peak resident memory x calls / units. CPU use: CPU time / wall time.",
+             "x baseline: energy per unit as a multiple of the baseline's (below 1 is more frugal), "
+             "with a 95% bootstrap CI."] \
         + table.attrs.get("grade_scale_text", "").splitlines()
     parts.append("<details><summary>How the grades and units are set</summary>"
                  + P.bullet_list(n for n in notes if n) + "</details>")

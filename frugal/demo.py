@@ -77,7 +77,7 @@ def _text(cmp: Any, size: int) -> str:
                for m in ("energy_j", "wall_s", "carbon_g")}
         values = {m: (float(v.iloc[0]) if len(v) else float("nan")) for m, v in row.items()}
         lines.append(f"  {variant:<15} energy {fmt(values['energy_j'], 'J'):>10}   time {fmt(values['wall_s'], 's'):>10}"
-                     f"   carbon {fmt(values['carbon_g'], 'gCO2e'):>13}")
+                     f"   operational carbon {fmt(values['carbon_g'], 'gCO2e'):>13}")
     ratios = cmp.ratios()
     lines += [""] + [f"- {v}" for v in ratios[ratios["metric"].isin(["energy_j", "wall_s"])]["verdict"]]
     return "\n".join(lines)
