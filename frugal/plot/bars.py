@@ -69,7 +69,8 @@ def compare(cmp_or_frame: Any, metric: str = "energy_j", by: str | None = None,
     ax.set_ylabel(axis_label(label + per_run, shown))
     ax.set_ylim(0, np.nanmax(tops) * 1.22 if np.isfinite(np.nanmax(tops)) and np.nanmax(tops) > 0 else 1)
     ax.set_title(f"{label}{per_run} by {by}: median and 95% CI")
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:  # no baseline and no CI: nothing to explain
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     return fig
