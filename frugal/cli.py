@@ -376,8 +376,9 @@ _INFO_SECTIONS = (
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from frugal import store
+    from frugal import config, store
 
+    config.environment()  # a bad FRUGAL_* setting is this command's error, said in one line
     text = store.settings_json()
     if text is None:
         raise FrugalError("frugal.config is not available in this installation: nothing to report")

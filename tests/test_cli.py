@@ -259,6 +259,13 @@ def test_info_reports_meters_model_and_sources():
     assert data["frugal_version"] == frugal.__version__
 
 
+def test_info_with_a_bad_setting_is_one_line_and_a_nonzero_exit():
+    """An invalid FRUGAL_* variable makes frugal info fail in one line that names it."""
+    proc = frugal_cmd("info", env={**os.environ, "FRUGAL_PUE": "-1"})
+    assert proc.returncode != 0
+    assert "FRUGAL_PUE" in one_line_error(proc)
+
+
 def test_demo_as_the_readme_runs_it(tmp_path):
     """`frugal demo` compares three sorts, stores them in ./frugal-demo/frugal.db and writes the dashboard."""
     script = Path(PY).with_name("frugal")
