@@ -82,6 +82,9 @@ _fork_gen = 0  # bumped in a forked child: regions the parent opened are the par
 def _after_fork_in_child() -> None:
     global _clear_fd, _statm_fd, _retained_kb, _fork_gen
     _fork_gen += 1
+    # The inherited records are the parent's (it keeps and stores them): the child's results
+    # must not show them again, under the child's pid.
+    LOG.clear()
     _probe.reopen()
     if _exact:
         _clear_fd, _statm_fd = _probe.clear_fd, _probe.statm_fd
