@@ -392,20 +392,26 @@ class _Writer:
             if now - self.last_summary >= SUMMARY_EVERY_S:
                 self.flush(summary=True)
 
-    def flush(self, summary: bool = True) -> int:
-        """Store what is new in the log; a failure warns (once per kind) and keeps the rows."""
+    def flush(self, summary: bool = True, last: str | None = None) -> int:
+        """Store what is new in the log; returns how many rows were stored.
+
+        A failure warns and keeps the rows in the log: once per kind of failure until a flush
+        succeeds again (a failure after a recovery is news), and always when ``last`` says
+        what becomes of the rows next (the process ends, ``clear()`` drops them).
+        """
         with self.lock:
             try:
                 n = self._flush_rows()
                 if summary:
                     n += self._flush_summary()
+                self.failures.clear()
                 return n
             except Exception as exc:
                 key = type(exc).__name__
-                if key not in self.failures:
+                if last is not None or key not in self.failures:
                     self.failures.add(key)
                     warnings.warn(f"frugal: could not store measurements in {self.store.path} ({exc}); "
-                                  "they stay in frugal.results()", RuntimeWarning, stacklevel=2)
+                                  f"{last or 'they stay in frugal.results()'}", RuntimeWarning, stacklevel=2)
                 return 0
             finally:
                 self.last_flush = time.monotonic()
@@ -503,7 +509,7 @@ def set_default_store(path: str | os.PathLike | None) -> None:
     old, _writer = _writer, None
     if old is not None:
         old.stop()
-        old.flush()
+        old.flush(last="they are not stored (the store was changed) but stay in frugal.results()")
     if path is None:
         return
     if _ever:
@@ -534,7 +540,7 @@ def flush() -> int:
 def _on_clear() -> None:
     writer = _writer
     if writer is not None:
-        writer.flush(summary=True)
+        writer.flush(summary=True, last="clear() drops them now")
 
 
 def _before_fork() -> None:
@@ -567,7 +573,7 @@ def _at_exit() -> None:
     writer = _writer
     if writer is not None:
         writer.stop()
-        writer.flush(summary=True)
+        writer.flush(summary=True, last="they are lost with this process")
 
 
 def _after_multiprocessing_fork(_: Any) -> None:
@@ -629,28 +635,43 @@ def _names(name: Any) -> list[str] | None:
     raise TypeError(f"name must be a str or a list of str, got {type(name).__name__}")
 
 
-def _connect_read(path: Path) -> sqlite3.Connection:
+def _connect_read(path: Path, immutable: bool = False) -> sqlite3.Connection:
     _check_file(path, create=False)
     try:
-        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro{'&immutable=1' if immutable else ''}", uri=True)
     except sqlite3.Error as exc:
         raise FrugalError(f"cannot open the frugal store {path}: {exc}") from None
+
+
+def _on_read_only_medium(path: Path) -> bool:
+    """True when the store's folder cannot be written and no write-ahead log waits beside it.
+
+    SQLite then cannot create the ``-shm`` index that reading a WAL store needs; the file
+    alone holds every committed row, and nobody can be writing it through this folder.
+    """
+    wal = Path(f"{path}-wal")
+    return not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0)
 
 
 def _query(path: Path, sql: str, params: list) -> tuple[list[str], list[tuple]]:
     """Run ``sql``; ``{m}`` in it becomes the measurement columns (NULL for fields that a store
     written by an older frugal lacks)."""
-    conn = _connect_read(path)
-    try:
-        if "{m}" in sql:
-            have = {row[1] for row in conn.execute("PRAGMA table_info(measurements)")}
-            sql = sql.replace("{m}", ", ".join(f"m.{f}" if f in have else f"NULL AS {f}" for f in FIELDS))
-        cur = conn.execute(sql, params)
-        return [d[0] for d in cur.description], cur.fetchall()
-    except sqlite3.DatabaseError as exc:
-        raise FrugalError(f"the frugal store {path} is corrupt or unreadable: {exc}") from None
-    finally:
-        conn.close()
+    immutable = False
+    while True:
+        conn = _connect_read(path, immutable)
+        try:
+            if "{m}" in sql:
+                have = {row[1] for row in conn.execute("PRAGMA table_info(measurements)")}
+                sql = sql.replace("{m}", ", ".join(f"m.{f}" if f in have else f"NULL AS {f}" for f in FIELDS))
+            cur = conn.execute(sql, params)
+            return [d[0] for d in cur.description], cur.fetchall()
+        except sqlite3.DatabaseError as exc:
+            if not immutable and "unable to open" in str(exc) and _on_read_only_medium(path):
+                immutable = True    # a store on read-only media (an archive, a read-only mount)
+                continue
+            raise FrugalError(f"the frugal store {path} is corrupt or unreadable: {exc}") from None
+        finally:
+            conn.close()
 
 
 def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since: Any = None):
