@@ -11,6 +11,7 @@ import json
 import math
 import os
 import random
+import re
 import shlex
 import signal
 import sys
@@ -59,6 +60,16 @@ def fmt_ci(median: Any, low: Any, high: Any, unit: str) -> str:
     if all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
         return f"{parts[0][0]} [{parts[1][0]}, {parts[2][0]}] {parts[0][1]}"
     return f"{m} [{lo}, {hi}]"
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def shown(text: str) -> str:
+    """``text`` for a terminal or a Markdown line: control characters (newline, tab, escape
+    sequences that could drive the terminal) and lone surrogates (undecodable bytes of a
+    command line) written as Python escapes, all else unchanged."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -175,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if len(runs) > 1:
         ok = frame[frame["status"] == "ok"]
         rows.append(["median", f"{len(ok)} ok"] + [fmt(ok[m].astype("Float64").median(), _UNIT_OF[m]) for m in metrics])
-    print(f"frugal run: {name}", file=sys.stderr)
+    print(f"frugal run: {shown(name)}", file=sys.stderr)
     print(table(["run", "status"] + [_LABEL[m] for m in metrics], rows), file=sys.stderr)
     method = frame["energy_method"].dropna().unique()
     print(f"energy: {', '.join(map(str, method)) or 'not derived'}; CPU time and peak memory: the "
@@ -297,7 +308,7 @@ def _run_or_fail(argv: list[str], quiet: bool) -> ProcessRun:
 
 def _write(path: str, text: str) -> None:
     try:
-        Path(path).write_text(text, encoding="utf-8")
+        Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -320,29 +331,40 @@ def _summary_cells(summary: Any, variant: str) -> list[str]:
 def text_report(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) -> str:
     """What ``frugal compare`` prints: medians with 95% CIs, then one verdict per line."""
     variants = list(dict.fromkeys(summary["variant"]))
-    rows = [[v + (" (baseline)" if v == baseline else "")] + _summary_cells(summary, v) for v in variants]
+    rows = [[shown(v) + (" (baseline)" if v == baseline else "")] + _summary_cells(summary, v) for v in variants]
     out = ["median [95% CI] per run", table(["command"] + [_LABEL[m] for m in _SHOWN], rows), ""]
-    out += [f"- {v}" for v in ratios["verdict"]]
+    out += [f"- {shown(v)}" for v in ratios["verdict"]]
     if warnings:
-        out += ["", "warnings:"] + [f"- {w}" for w in warnings]
+        out += ["", "warnings:"] + [f"- {shown(w)}" for w in warnings]
     return "\n".join(out)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!~&])")
 
 
 def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) -> str:
     """The comparison as a Markdown table and a list of verdicts (for a pull request)."""
     def cell(text: str) -> str:
-        return text.replace("|", "\\|")
+        # Markdown's punctuation escaped: a name can neither break the table nor become HTML or a link.
+        return _MD_SPECIAL.sub(r"\\\1", shown(text))
+
+    def code(text: str) -> str:
+        # a code span fenced by more backticks than the name holds in a row (CommonMark)
+        text = shown(text).replace("|", "\\|")
+        fence = "`" * (max((len(r) for r in re.findall("`+", text)), default=0) + 1)
+        pad = " " if text.startswith("`") or text.endswith("`") else ""
+        return f"{fence}{pad}{text}{pad}{fence}"
 
     variants = list(dict.fromkeys(summary["variant"]))
     head = ["Command"] + [_LABEL[m] for m in _SHOWN]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * len(_SHOWN)]
     for v in variants:
-        name = f"`{cell(v)}`" + (" (baseline)" if v == baseline else "")
-        lines.append("| " + " | ".join([name] + [cell(c) for c in _summary_cells(summary, v)]) + " |")
+        name = code(v) + (" (baseline)" if v == baseline else "")
+        lines.append("| " + " | ".join([name] + _summary_cells(summary, v)) + " |")
     lines += ["", "Medians per run with 95% bootstrap confidence intervals.", ""]
     lines += [f"- {cell(v)}" for v in ratios["verdict"]]
     if warnings:
-        lines += ["", "Warnings:", ""] + [f"- {w}" for w in warnings]
+        lines += ["", "Warnings:", ""] + [f"- {cell(w)}" for w in warnings]
     return "\n".join(lines) + "\n"
 
 

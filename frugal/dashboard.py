@@ -474,6 +474,22 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
 
 # --- the page ---------------------------------------------------------------------------------
 
+def _drawable(frame: Any, by: str) -> Any:
+    """The frame with names that are not valid Unicode (lone surrogates, from undecodable bytes)
+    written as their ``\\udcxx`` escapes, as the store keeps them: no chart can draw them."""
+    import pandas as pd
+
+    from frugal.store import storable_text
+
+    values = frame[by].tolist()
+    fixed = storable_text(values)
+    if fixed is values:
+        return frame
+    frame = frame.copy()
+    frame[by] = pd.Series(fixed, index=frame.index, dtype=frame[by].dtype)
+    return frame
+
+
 def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: str | None = None,
            runs: Any = None, progress: bool | None = None) -> str:
     """The dashboard's HTML (a str) for a frame with the columns of ``frugal.results()``.
@@ -484,6 +500,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     from frugal.indicators import energy_basis, indicators
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    frame = _drawable(frame, by)
     current, history, key, scope = _scope(frame)
     bar = _Progress(8 if history is not None else 7, progress)
     try:
@@ -539,7 +556,8 @@ def report(data: Any, path: str | os.PathLike = "dashboard.html", *, title: str 
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+        # a name that is not valid Unicode (lone surrogates) is written as its \udcxx escape
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)

@@ -260,7 +260,8 @@ class Store:
         key = self._runs.get(run["run_id"])
         if key is None:
             conn.execute(f"INSERT OR IGNORE INTO runs ({', '.join(RUN_FIELDS)}) "
-                         f"VALUES ({', '.join('?' * len(RUN_FIELDS))})", [run.get(f) for f in RUN_FIELDS])
+                         f"VALUES ({', '.join('?' * len(RUN_FIELDS))})",
+                         storable_text([run.get(f) for f in RUN_FIELDS]))
             key = conn.execute("SELECT id FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()[0]
             self._runs[run["run_id"]] = key
         return key
@@ -278,8 +279,26 @@ def _column_values(cols: dict[str, Any]) -> list[list]:
         elif field == "children":
             col = np.asarray(col).astype("i8")
         # SQLite stores a float NaN as NULL by itself: no per-value Python work here.
-        values.append(col.tolist() if hasattr(col, "tolist") else list(col))
+        items = col.tolist() if hasattr(col, "tolist") else list(col)
+        values.append(storable_text(items) if field in _TEXT else items)
     return values
+
+
+def storable_text(values: list) -> list:
+    """``values`` with every str made valid UTF-8, as SQLite's text must be.
+
+    A str holding lone surrogates (what ``os.fsdecode`` makes of bytes that are not UTF-8,
+    e.g. a file name in a command line) is stored with them written as ``\\udcff`` escapes;
+    without this one such name would make every later flush fail. Checks each distinct value once.
+    """
+    fixed = {}
+    for value in set(values):
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                fixed[value] = value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return [fixed.get(v, v) for v in values] if fixed else values
 
 
 # --- what a run is --------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """What every frugal chart shares: the palette, labels with units, the caption, the figure."""
 from __future__ import annotations
 
+import functools
 import io
 import math
 import re
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 from frugal.indicators import energy_basis
 
@@ -153,6 +155,25 @@ def new_figure(width: float = 7.5, height: float = 4.6, caption: str = "", ncols
         fig.text(0.01, 0.01, "\n".join(lines), fontsize=7.5, color="#333333", ha="left", va="bottom",
                  gid="frugal-caption")
     return fig, axes
+
+
+def literal_text(chart):
+    """Decorates a chart function: names from the data are drawn as written.
+
+    matplotlib reads the text between two ``$`` as math: a name such as ``echo $A $B`` would
+    lose its dollars, and one such as ``$\\x$`` would fail to draw. frugal writes no math of its
+    own (only the axis formatters do, as ``\\mathdefault``), so math is turned off in every
+    other text holding a ``$``.
+    """
+    @functools.wraps(chart)
+    def wrapper(*args, **kwargs):
+        fig = chart(*args, **kwargs)
+        for text in fig.findobj(Text):
+            content = text.get_text()
+            if "$" in content and "\\mathdefault" not in content:
+                text.set_parse_math(False)
+        return fig
+    return wrapper
 
 
 def caption_of(fig: Figure) -> str:

@@ -9,10 +9,11 @@ from matplotlib.figure import Figure
 
 from frugal.indicators import GRADED, indicators, per_unit
 from frugal.plot._data import comparison_medians, group_column, medians, need, unpack
-from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, metric_info, new_figure,
-                                palette, provenance, scale)
+from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, literal_text, metric_info,
+                                new_figure, palette, provenance, scale)
 
 
+@literal_text
 def compare(cmp_or_frame: Any, metric: str = "energy_j", by: str | None = None,
             baseline: str | None = None) -> Figure:
     """Bars of ``metric`` per variant: the median per run, 95% bootstrap CI whiskers, baseline marked.
@@ -88,6 +89,7 @@ PROFILE = {
 }
 
 
+@literal_text
 def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = None,
             grades: str | Mapping[str, Sequence[float]] = "relative") -> Figure:
     """The frugality profile: every indicator divided by its largest value, variants side by side.
@@ -145,6 +147,7 @@ COMPONENTS = (("energy_cpu_j", "CPU", OKABE_ITO[0]), ("energy_ram_j", "RAM", OKA
               ("energy_gpu_j", "GPU", OKABE_ITO[2]))
 
 
+@literal_text
 def breakdown(frame_or_cmp: Any, by: str | None = None) -> Figure:
     """Energy per unit split into CPU, RAM and GPU (left), carbon per unit split into
     operational and embodied (right), stacked, one bar per group.

@@ -11,8 +11,8 @@ from matplotlib.figure import Figure
 from frugal import stats
 from frugal.indicators import indicators
 from frugal.plot._data import floats, group_column, need, per_call, successful, unpack
-from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, metric_info, new_figure,
-                                palette, provenance, scale)
+from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, literal_text,
+                                metric_info, new_figure, palette, provenance, scale)
 
 _SOURCE_COLUMN = {"energy_per_unit_j": "energy_j", "carbon_per_unit_g": "carbon_g",
                   "time_per_unit_s": "wall_s", "peak_rss_per_unit_bytes": "peak_rss_bytes"}
@@ -29,6 +29,7 @@ def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array(front, dtype=int)
 
 
+@literal_text
 def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
            y: str = "energy_per_unit_j", size: str = "peak_rss_per_unit_bytes") -> Figure:
     """Time against energy per unit, one bubble per group, bubble area for peak memory per
@@ -86,6 +87,7 @@ def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
     return fig
 
 
+@literal_text
 def scaling(sc: Any, metric: str = "cpu_s") -> Figure:
     """How ``metric`` grows with the input size, on log-log axes, with the fitted power law.
 
@@ -132,6 +134,7 @@ def scaling(sc: Any, metric: str = "cpu_s") -> Figure:
     return fig
 
 
+@literal_text
 def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "started_at") -> Figure:
     """``metric`` over stored runs (``x="started_at"``, a time axis) or over commits (``x`` a
     column such as ``commit``: one point per value, the median of its runs, in run order).
