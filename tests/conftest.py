@@ -1,62 +1,67 @@
 """Suite-wide fixtures: pytester for the plugin tests, and the no-network guard.
 
-The guard is an audit hook (PEP 578) installed before any test runs: any attempt of this
-test process to connect, send to, or resolve an address that is not loopback raises and
-is recorded, and the session fails if one happened, even where the code under test
-swallowed the exception. Subprocesses (Dask workers, Chromium) are checked by their own
-tests: Dask binds to 127.0.0.1, and the browser test records every request of the page.
+The guard is an audit hook (PEP 578, ``tests/_netguard/frugal_netguard.py``) installed before
+any test runs: any attempt to connect, send to, or resolve an address that is not loopback
+raises and is recorded, and the session fails if one happened, even where the code under
+test swallowed the exception. Every Python process the tests start gets the same guard:
+``tests/_netguard`` goes first on ``PYTHONPATH``, its ``sitecustomize`` installs the hook at
+start-up and reports attempts to a file that the session reads at its end (subprocesses,
+multiprocessing and Dask workers, Jupyter kernels, the ``frugal`` command). A child started
+with ``-S``, ``-E`` or ``-I``, or with an environment built from nothing, escapes it; Chromium
+is not Python: the browser test records every request of the page instead.
 """
 from __future__ import annotations
 
-import ipaddress
-import socket
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["pytester"]
 
+_GUARD_DIR = Path(__file__).parent / "_netguard"
+sys.path.insert(0, str(_GUARD_DIR))
+import frugal_netguard  # noqa: E402
+
+sys.path.remove(str(_GUARD_DIR))
+
 _ATTEMPTS: list[str] = []
-_LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "", None}
+_CHILD_LOG_DIR = tempfile.mkdtemp(prefix="frugal-netguard-")
+CHILD_LOG = os.path.join(_CHILD_LOG_DIR, "attempts.log")
+
+frugal_netguard.install(_ATTEMPTS.append)
+os.environ[frugal_netguard.LOG_VARIABLE] = CHILD_LOG
+os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 
-def _is_loopback(host) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode(errors="replace")
-    if host in _LOCAL_NAMES or host == socket.gethostname():
-        return True
+def child_attempts() -> list[str]:
+    """The attempts reported by child processes so far."""
     try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-def _guard(event: str, args: tuple) -> None:
-    if event in ("socket.connect", "socket.sendto", "socket.sendmsg"):
-        sock, address = args[0], args[-1]
-        if getattr(sock, "family", None) not in (socket.AF_INET, socket.AF_INET6):
-            return
-        host = address[0] if isinstance(address, tuple) else address
-    elif event in ("socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr"):
-        host = args[0]
-    else:
-        return
-    if not _is_loopback(host):
-        _ATTEMPTS.append(f"{event} {host!r}")
-        raise ConnectionRefusedError(f"frugal test guard: {event} to non-loopback {host!r}")
-
-
-sys.addaudithook(_guard)
+        with open(CHILD_LOG, encoding="utf-8", errors="replace") as f:
+            return [line.rstrip("\n") for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if _ATTEMPTS:
+    attempts = sorted(set(_ATTEMPTS)) + [f"(child) {line}" for line in child_attempts()]
+    shutil.rmtree(_CHILD_LOG_DIR, ignore_errors=True)
+    if attempts:
         session.exitstatus = 1
         sys.stderr.write("\nNETWORK GUARD: non-loopback network use during the tests:\n  "
-                         + "\n  ".join(sorted(set(_ATTEMPTS))) + "\n")
+                         + "\n  ".join(attempts) + "\n")
 
 
 @pytest.fixture
 def network_attempts() -> list[str]:
-    """The non-loopback attempts recorded so far (for tests of the guard itself)."""
+    """The non-loopback attempts recorded so far in this process (for tests of the guard itself)."""
     return _ATTEMPTS
+
+
+@pytest.fixture
+def child_network_log() -> Path:
+    """The file where child processes report non-loopback attempts (for tests of the guard itself)."""
+    return Path(CHILD_LOG)
