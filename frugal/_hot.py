@@ -161,7 +161,10 @@ def _clean_units(value: Any, name: str) -> float | None:
         warnings.warn(f"frugal: units for {name!r} must be a number, got {type(value).__name__}; recorded as None",
                       RuntimeWarning, stacklevel=4)
         return None
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:       # an int beyond a float's range: not a count frugal can keep
+        value = math.inf
     if not math.isfinite(value) or value < 0:
         warnings.warn(f"frugal: units for {name!r} must be a finite number >= 0, got {value}; recorded as None",
                       RuntimeWarning, stacklevel=4)
@@ -204,12 +207,21 @@ def _validate(name: Any, units: Any, scope: Any, children: Any, record: Any) -> 
         isinstance(units, bool) or not isinstance(units, numbers.Real) or not units >= 0
     ):
         raise TypeError(f"measure(units=...) must be a number >= 0 or a callable, got {units!r}")
+    if units is not None and not callable(units) and not _finite(units):
+        raise ValueError(f"measure(units=...) must be a finite number, got {units!r}")
     if scope not in ("process", "thread"):
         raise ValueError(f"measure(scope=...) must be 'process' or 'thread', got {scope!r}")
     if not isinstance(children, bool):
         raise TypeError(f"measure(children=...) must be a bool, got {type(children).__name__}")
     if record not in ("calls", "summary"):
         raise ValueError(f"measure(record=...) must be 'calls' or 'summary', got {record!r}")
+
+
+def _finite(value: numbers.Real) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:       # an int too large for a float
+        return False
 
 
 def _qualname(func: Callable) -> str:

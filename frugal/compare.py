@@ -137,7 +137,11 @@ def _named_variants(variants: Any) -> dict[str, Callable[[], Any]]:
 def _positive(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (0 < value < math.inf):
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:       # an int beyond a float's range
+        raise ValueError(f"{name} must be a finite number > 0 (a float), got an int of "
+                         f"{value.bit_length()} bits") from None
 
 
 def _units_map(units: Any, names: Iterable[str]) -> dict[str, float | None]:
@@ -602,7 +606,7 @@ def scaling(func: Callable[[Any], Any], sizes: Iterable[float], make_input: Call
     finally:
         bar.close()
     rows = [(n, run, pos, m) for n in sizes for run, (pos, m) in enumerate(done[n])]
-    integral = all(isinstance(n, numbers.Integral) for n in sizes)
+    integral = all(isinstance(n, numbers.Integral) and n < 2**63 for n in sizes)   # else int64 overflows
     frame = _frame({"size": np.array([r[0] for r in rows], dtype="i8" if integral else "f8"),
                     "run": np.array([r[1] for r in rows], dtype="i8"),
                     "order": np.array([r[2] for r in rows], dtype="i8")}, [r[3] for r in rows])

@@ -56,7 +56,10 @@ def _number(name: str, value: Any, lo: float, hi: float, *, optional: bool, lo_o
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         kind = "a number or None" if optional else "a number"
         raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:       # an int beyond a float's range
+        v = math.inf if value > 0 else -math.inf
     ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
     if not ok:
         low = f"> {lo:g}" if lo_open else f">= {lo:g}"
@@ -83,6 +86,8 @@ def _path(name: str, value: Any, *, optional: bool) -> str | None:
     text = os.fspath(value)
     if not isinstance(text, str) or not text:
         raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
+    if "\x00" in text:
+        raise ValueError(f"{name}={value!r} is not accepted: a path cannot hold a NUL character")
     return text
 
 

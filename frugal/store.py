@@ -145,6 +145,8 @@ def _as_path(value: Any, argument: str) -> Path:
     path = Path(os.fspath(value)).expanduser()
     if not str(value):
         raise ValueError(f"{argument} must not be empty")
+    if "\x00" in str(value):
+        raise ValueError(f"{argument} must be a path, and a path cannot hold a NUL character: {str(value)!r}")
     return path
 
 
@@ -211,7 +213,8 @@ class Store:
                     self._add_missing_columns(conn)
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:     # else the real error would hide behind "cannot rollback"
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:

@@ -29,7 +29,7 @@ def parse_size(value: object, what: str = "size") -> int:
         raise TypeError(f"{what} must be a size such as '50 MB' or a number of bytes, "
                         f"got {type(value).__name__}")
     if isinstance(value, numbers.Real):
-        number, factor = float(value), 1
+        number, factor = _float(value), 1
     else:
         match = _SIZE.match(value)
         if match is None or match.group(2).lower() not in _SIZE_FACTORS:
@@ -46,10 +46,18 @@ def parse_number(value: object, what: str) -> float:
     """A finite number >= 0 (not a bool); ``what`` names the argument in the error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{what} must be a number, got {value!r}")
-    number = float(value)
+    number = _float(value)
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
     return number
+
+
+def _float(value: numbers.Real) -> float:
+    """``float(value)``, with an int beyond a float's range read as infinite (then refused)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def format_bytes(value: float | None) -> str:
