@@ -449,7 +449,9 @@ class Comparison:
         rows = self.frame[(self.frame["variant"] == variant) & (self.frame["status"] == "ok")]
         v = rows[metric].to_numpy(dtype="f8", na_value=np.nan)
         if self.per_unit:
-            v = v / rows["units"].to_numpy(dtype="f8", na_value=np.nan)
+            # a run with no work done (units 0, or unknown) has no value per unit
+            units = rows["units"].to_numpy(dtype="f8", na_value=np.nan)
+            v = np.divide(v, units, out=np.full_like(v, np.nan), where=units > 0)
         return v[~np.isnan(v)]
 
     def summary(self) -> pd.DataFrame:

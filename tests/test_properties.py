@@ -339,3 +339,20 @@ def test_more_charts_on_any_frame(frame, chart, metric):
         if fig is not None:
             svg = plot.to_svg(fig)                      # drawing, where matplotlib parses the text
             assert svg.startswith("<svg") and "<script" not in svg
+
+
+@FAST
+@given(frame=hostile_frames(), baseline=st.one_of(st.none(), st.sampled_from(HOSTILE_NAMES + ["a"]), WILD),
+       per_unit=st.booleans(), seed=st.one_of(st.integers(0, 2**40), WILD))
+def test_comparison_of_any_frame(frame, baseline, per_unit, seed):
+    """A Comparison rebuilt from any frame gives its summary, ratios and text, or an error naming what is wrong."""
+    frame = frame.assign(variant=frame["name"], run=range(len(frame)), order=range(len(frame)))
+    cmp = works_or_says_why(lambda: frugal.Comparison(frame, baseline, seed=seed, per_unit=per_unit),
+                            "baseline", "seed", "column", "frame", "units")
+    if cmp is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            summary, ratios = cmp.summary(), cmp.ratios()
+        assert set(summary["variant"]) == set(frame["variant"])
+        assert set(ratios["variant"]) <= set(frame["variant"]) - {cmp.baseline}
+        assert cmp.baseline in str(cmp)
