@@ -29,12 +29,10 @@ from frugal.measurement import FIELDS
 def quiet_writer():
     """Sets a store as the default with its background thread stopped: only explicit flushes write."""
     frugal.clear()
-    made = []
 
     def use(path: Path) -> Path:
         store.set_default_store(path)
         store._writer.stop()
-        made.append(path)
         return path
 
     yield use
@@ -105,10 +103,9 @@ def test_a_full_disk_warns_keeps_results_and_stores_them_once_space_is_back(smal
     assert frugal.flush() == 50
     before = stored(path)
     filler = small_disk / "filler"
-    with pytest.raises(OSError) as full, open(filler, "wb") as f:
+    with pytest.raises(OSError) as full, open(filler, "wb", buffering=0) as f:
         while True:
             f.write(b"\0" * 65536)
-            f.flush()
     assert full.value.errno == 28            # ENOSPC: the disk is really full
     measure("during", 400)
     assert flush_warns(r"could not store measurements .*(full|disk)") == 0
@@ -120,10 +117,9 @@ def test_a_full_disk_warns_keeps_results_and_stores_them_once_space_is_back(smal
     assert after.iloc[:50].equals(before)
     assert counts(after) == counts(frugal.results()) == {"before": 50, "during": 400}
     # full again after the recovery: said again, not silently
-    with open(filler, "wb") as f, contextlib.suppress(OSError):
+    with open(filler, "wb", buffering=0) as f, contextlib.suppress(OSError):
         while True:
             f.write(b"\0" * 65536)
-            f.flush()
     measure("again", 400)
     assert flush_warns("could not store measurements") == 0
     assert counts(stored(path)) == {"before": 50, "during": 400}
