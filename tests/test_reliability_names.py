@@ -165,14 +165,19 @@ def test_frugal_compare_and_dashboard_keep_names_in_every_output_and_escape_them
     csv = pd.read_csv(out["csv"], keep_default_na=False, dtype=str)
     assert set(csv["variant"]) == set(NAMES)
     assert frugal.load(db).groupby("name").size().to_dict() == {n: 2 for n in NAMES}
-    _check_markdown(out["md"].read_text(encoding="utf-8"))
+    md = out["md"].read_text(encoding="utf-8")
+    assert sum(line.startswith("| ") for line in md.splitlines()) == 1 + len(NAMES)   # a row each, whole
+    assert "\\<script\\>" in md                     # outside code spans, escaped (rendered: see below)
     page = tmp_path / "cmp.html"
     assert cli.main(["dashboard", str(db), "-o", str(page)]) == 0
     check_page(page, NAMES)
 
 
-def _check_markdown(md: str) -> None:
+def test_the_markdown_export_renders_each_name_as_written_and_nothing_else():
+    """Rendered by a CommonMark parser that passes HTML through, the Markdown shows each name, whole, and no markup."""
     markdown_it = pytest.importorskip("markdown_it")
+    cmp = frugal.compare({name: (lambda: None) for name in NAMES}, repeat=2, warmup=0, seed=1, progress=False)
+    md = cli.markdown(cmp.summary(), cmp.ratios(), cmp.warnings, cmp.baseline)
     rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(md)   # raw HTML allowed
     page = Page(rendered)
     assert "script" not in page.tags and "a" not in page.tags and "b" not in page.tags
