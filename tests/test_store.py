@@ -317,6 +317,8 @@ def test_a_store_that_breaks_warns_and_keeps_results(db):
         assert frugal.flush() == 0
     assert db.read_text() == "replaced by something else"
     assert frugal.results()["name"].tolist() == ["kept_in_memory"]
+    with pytest.warns(RuntimeWarning, match="not stored"):  # leaving the broken store says so again
+        store.set_default_store(None)
 
 
 def test_load_filters_by_name_and_time(db):
