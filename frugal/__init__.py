@@ -51,8 +51,8 @@ _LAZY = {
     "environment": "frugal.config",
     "compare": "frugal.compare",
     "Comparison": "frugal.compare",
-    "scaling": "frugal.compare",
-    "Scaling": "frugal.compare",
+    "scaling": "frugal.scaling",
+    "Scaling": "frugal.scaling",
     "indicators": "frugal.indicators",
     "report": "frugal.dashboard",
     "load": "frugal.store",
@@ -61,7 +61,7 @@ _LAZY = {
 
 
 class _Package(types.ModuleType):
-    """Keeps ``frugal.compare`` and ``frugal.indicators`` the public functions.
+    """Keeps ``frugal.compare``, ``frugal.scaling`` and ``frugal.indicators`` the public functions.
 
     Importing a submodule sets it as an attribute of its package; where a public function
     bears its module's name, the function wins (``from frugal.compare import X`` still works).
