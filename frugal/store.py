@@ -21,36 +21,29 @@ File format: tables ``meta``, ``runs`` (one per process, or per ``frugal run``) 
 ``run``, the integer key of its row in ``runs``; ``runs.run_id`` is a UUID). ``PRAGMA application_id`` marks the file as frugal's; ``PRAGMA user_version``
 is the schema version. Triggers refuse UPDATE and DELETE: the store is append-only.
 Any file that is not frugal's store is refused with a ``FrugalError`` and never written.
+
+This module is the store's face (opening, checking, appending, reading back, the default
+store); the writer thread is ``frugal._store_writer`` and a run's metadata ``frugal._run_info``.
 """
 from __future__ import annotations
 
 import atexit
-import json
 import os
-import platform
-import socket
 import sqlite3
-import subprocess
-import sys
-import threading
-import time
-import uuid
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
 from frugal import _hot
-from frugal._records import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
+from frugal._records import LOG, ROW_SIZE
+# Re-exported: the run metadata and the writer's timing are part of this module's face.
+from frugal._run_info import _cpu_name, _git, git_info, new_run, settings_json  # noqa: F401
+from frugal._store_writer import FLUSH_EVERY_S, FLUSH_ROWS, POLL_S, SUMMARY_EVERY_S, _Writer  # noqa: F401
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
 
 APPLICATION_ID = 0x46525547      # "FRUG", in the SQLite header of every frugal store
 SCHEMA_VERSION = 1
-FLUSH_EVERY_S = 1.0              # call rows reach the store at least this often
-FLUSH_ROWS = 5_000               # ... or as soon as this many wait
-SUMMARY_EVERY_S = 60.0           # summary aggregates reach the store at least this often
-POLL_S = 0.1                     # how often the writer thread looks at the log
 BATCH_ROWS = 50_000              # rows per transaction, at most
 BUSY_TIMEOUT_S = 120.0           # how long a writer waits for another process's transaction
 
@@ -304,214 +297,7 @@ def storable_text(values: list) -> list:
     return [fixed.get(v, v) for v in values] if fixed else values
 
 
-# --- what a run is --------------------------------------------------------------------
-
-def _git(*args: str) -> str | None:
-    try:
-        out = subprocess.run(["git", *args], capture_output=True, text=True, timeout=2,
-                             stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    value = out.stdout.strip()
-    return value if out.returncode == 0 and value else None
-
-
-def _cpu_name() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def git_info() -> tuple[str | None, str | None]:
-    """(commit, branch) of the repository around the working directory, or (None, None).
-
-    A detached checkout (as CI makes) takes its branch from the CI's variables when set.
-    """
-    commit = _git("rev-parse", "HEAD")
-    if commit is None:
-        return None, None
-    branch = _git("rev-parse", "--abbrev-ref", "HEAD")
-    if branch in (None, "HEAD"):
-        branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
-                  or os.environ.get("CI_COMMIT_REF_NAME") or None)
-    return commit, branch
-
-
-def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
-    """Metadata of a new run of this process: host, CPU, Python, frugal, git, start time."""
-    import frugal
-
-    commit, branch = git_info() if git is None else git
-    return {
-        "run_id": uuid.uuid4().hex,
-        "started_at": time.time_ns(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "program": program if program is not None else os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else None,
-        "platform": platform.platform(),
-        "cpu": _cpu_name(),
-        "logical_cpus": os.cpu_count(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "frugal_version": frugal.__version__,
-        "git_commit": commit,
-        "git_branch": branch,
-        "settings": None,
-    }
-
-
-def settings_json() -> str | None:
-    """The methodology in force (``frugal.environment()``) as JSON, or None if unknown."""
-    try:
-        from frugal.config import environment
-    except ImportError:
-        return None
-    try:
-        env = environment()
-    except Exception as exc:  # the run is still worth storing without its settings
-        return json.dumps({"error": f"environment() failed: {type(exc).__name__}: {exc}"})
-    if hasattr(env, "to_dict"):
-        env = env.to_dict()
-    elif hasattr(env, "__dataclass_fields__"):
-        import dataclasses
-
-        env = dataclasses.asdict(env)
-    return json.dumps(env, default=str, sort_keys=True)
-
-
-# --- the background writer --------------------------------------------------------------
-
-class _Writer:
-    """Moves this process's new rows from the in-memory log to one store, off the hot path."""
-
-    def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: dict[int, list]) -> None:
-        self.store = store
-        self.run = run
-        self.cursor = cursor
-        self.last_row = bytes(LOG.rows[cursor - ROW_SIZE:cursor]) if cursor else b""
-        self.summary_base = summary_base
-        self.summary_t0 = time.perf_counter_ns()
-        self.lock = threading.RLock()
-        self.stopped = threading.Event()
-        self.last_flush = self.last_summary = time.monotonic()
-        self.failures: set[str] = set()
-        self.thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self.thread = threading.Thread(target=self._loop, name="frugal-store", daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while not self.stopped.wait(POLL_S):
-            now = time.monotonic()
-            pending = (len(LOG.rows) - self.cursor) // ROW_SIZE
-            if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S) or pending < 0:
-                self.flush(summary=False)
-            if now - self.last_summary >= SUMMARY_EVERY_S:
-                self.flush(summary=True)
-
-    def flush(self, summary: bool = True, last: str | None = None) -> int:
-        """Store what is new in the log; returns how many rows were stored.
-
-        A failure warns and keeps the rows in the log: once per kind of failure until a flush
-        succeeds again (a failure after a recovery is news), and always when ``last`` says
-        what becomes of the rows next (the process ends, ``clear()`` drops them).
-        """
-        with self.lock:
-            try:
-                n = self._flush_rows()
-                if summary:
-                    n += self._flush_summary()
-                self.failures.clear()
-                return n
-            except Exception as exc:
-                key = type(exc).__name__
-                if last is not None or key not in self.failures:
-                    self.failures.add(key)
-                    warnings.warn(f"frugal: could not store measurements in {self.store.path} ({exc}); "
-                                  f"{last or 'they stay in frugal.results()'}", RuntimeWarning, stacklevel=2)
-                return 0
-            finally:
-                self.last_flush = time.monotonic()
-                if summary:
-                    self.last_summary = self.last_flush
-
-    def _resync(self) -> None:
-        # The log was cleared (frugal.clear()) since the last flush: start again at its beginning.
-        rows = LOG.rows
-        if self.cursor and (len(rows) < self.cursor or bytes(rows[self.cursor - ROW_SIZE:self.cursor]) != self.last_row):
-            self.cursor, self.last_row = 0, b""
-
-    def _flush_rows(self) -> int:
-        from frugal._derive import add_energy, raw_columns
-
-        self._resync()
-        rows = LOG.rows
-        end = len(rows)
-        end -= end % ROW_SIZE
-        if end <= self.cursor:
-            return 0
-        data = bytes(rows[self.cursor:end])     # one C call: a consistent copy under the GIL
-        names, errors = list(LOG.names), list(LOG.errors)
-        cols = raw_columns(data, LOG.units, names, errors, os.getpid())
-        meters = LOG.meters
-        if meters:
-            meters = {t: meters[t] for t in cols["_t0_ns"].tolist() if t in meters}
-        add_energy(cols, meters)
-        n = self.store.append(self._run(), cols)
-        self.cursor, self.last_row = end, data[-ROW_SIZE:]
-        return n
-
-    def _flush_summary(self) -> int:
-        from frugal._derive import add_energy, summary_columns
-
-        # (name id, thread id) -> aggregate; list() copies the dict in one C call
-        current = {k: list(v) for k, v in list(LOG.summary.items())}
-        delta = {}
-        for key, agg in current.items():
-            base = self.summary_base.get(key)
-            if base is None or base[S_T0] != agg[S_T0] or agg[S_CALLS] < base[S_CALLS]:
-                delta[key] = agg                                # new since the last flush (or cleared)
-                continue
-            calls = agg[S_CALLS] - base[S_CALLS]
-            if calls <= 0:
-                continue
-            d = list(agg)
-            d[S_CALLS] = calls
-            d[S_ERRORS] = agg[S_ERRORS] - base[S_ERRORS]
-            d[S_WALL] = agg[S_WALL] - base[S_WALL]
-            d[S_CPU] = agg[S_CPU] - base[S_CPU]
-            if agg[S_UNITS] is not None:
-                d[S_UNITS] = agg[S_UNITS] - (base[S_UNITS] or 0.0)
-            d[S_T0] = self.summary_t0
-            delta[key] = d
-        now = time.perf_counter_ns()
-        n = 0
-        if delta:
-            cols = add_energy(summary_columns(delta, list(LOG.names), os.getpid()), {})
-            n = self.store.append(self._run(), cols)
-        self.summary_base, self.summary_t0 = current, now
-        return n
-
-    def _run(self) -> dict[str, Any]:
-        if self.run.get("settings") is None:
-            self.run["settings"] = settings_json()
-        return self.run
-
-    def stop(self) -> None:
-        self.stopped.set()
-
-    def forked(self) -> "_Writer":
-        """The writer of a forked child: a new run, starting after the rows it inherited."""
-        run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
-        end = len(LOG.rows)
-        base = {k: list(v) for k, v in list(LOG.summary.items())}   # one thread after fork: no lock needed
-        return _Writer(self.store, run, end - end % ROW_SIZE, base)
-
+# --- the default store: one writer per process, and its hooks ----------------------------
 
 _writer: _Writer | None = None
 _ever = False      # a default store was set in this process at some point
