@@ -11,18 +11,8 @@ import pytest
 
 import frugal
 from frugal.compare import Comparison, Scaling
+from frugal.demo import insertion_sort
 from frugal.measurement import FIELDS
-
-
-def insertion_sort(a: list) -> list:
-    for i in range(1, len(a)):
-        x = a[i]
-        j = i - 1
-        while j >= 0 and a[j] > x:
-            a[j + 1] = a[j]
-            j -= 1
-        a[j + 1] = x
-    return a
 
 
 def work(n: int = 20_000) -> int:
