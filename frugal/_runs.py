@@ -10,7 +10,6 @@ import numbers
 import os
 import random
 import resource
-import sys
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -96,40 +95,6 @@ def _positive(name: str, value: Any) -> float:
 
 
 # --- running ---------------------------------------------------------------------------
-
-class _Progress:
-    """A one-line progress bar on stderr, redrawn at most ten times a second."""
-
-    def __init__(self, total: int, label: str, enabled: bool | None) -> None:
-        if enabled is None:
-            try:
-                enabled = bool(sys.stderr is not None and sys.stderr.isatty())
-            except (AttributeError, ValueError):
-                enabled = False
-        self.on = enabled
-        self.total, self.done, self.label = total, 0, label
-        self._last = -1.0
-        self._width = 0
-
-    def step(self, note: str = "") -> None:
-        self.done += 1
-        if not self.on:
-            return
-        now = time.perf_counter()
-        if self.done < self.total and now - self._last < 0.1:
-            return
-        self._last = now
-        filled = self.total and 24 * self.done // self.total
-        line = f"{self.label} [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} {note}"
-        sys.stderr.write("\r" + line + " " * max(0, self._width - len(line)))
-        sys.stderr.flush()
-        self._width = len(line)
-
-    def close(self) -> None:
-        if self.on and self._width:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
 
 def _run_once(region: Any, fn: Callable[[], Any]) -> Measurement:
     """One measured run; an exception is recorded in the Measurement (status, error)."""

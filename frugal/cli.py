@@ -21,6 +21,7 @@ from typing import Any, Sequence
 from frugal.dashboard import fmt
 from frugal.errors import FrugalError
 from frugal.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
+from frugal.progress import Progress
 
 DEFAULT_STORE = "frugal.db"
 EXIT_USAGE = 2
@@ -80,31 +81,6 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(headers), "  ".join("-" * w for w in widths)] + [line(r) for r in rows])
 
 
-class Progress:
-    """``label [#####.....] 3/10`` on stderr, only when stderr is a terminal."""
-
-    def __init__(self, total: int, label: str) -> None:
-        try:
-            self.on = total > 1 and sys.stderr.isatty()
-        except (AttributeError, ValueError):
-            self.on = False
-        self.total, self.done, self.label, self.width = total, 0, label, 0
-
-    def step(self, note: str = "") -> None:
-        self.done += 1
-        if self.on:
-            filled = 24 * self.done // self.total
-            text = f"{self.label} [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} {note}"[:100]
-            sys.stderr.write("\r" + text.ljust(self.width))
-            sys.stderr.flush()
-            self.width = len(text)
-
-    def close(self) -> None:
-        if self.on and self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
-
-
 def _json_value(value: Any) -> Any:
     if hasattr(value, "item"):
         value = value.item()
@@ -157,7 +133,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         store.Store(path).open()       # refuse a foreign file before running anything
     runs: list[ProcessRun] = []
-    bar = Progress(args.repeat, "frugal run")
+    bar = Progress(args.repeat, "frugal run", None if args.repeat > 1 else False)
     try:
         for _ in range(args.repeat):
             try:
@@ -238,7 +214,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
     order = [i for i in range(len(argvs)) for _ in range(args.runs)]
     random.Random(seed).shuffle(order)
-    bar = Progress(len(argvs) * args.warmup + len(order), "frugal compare")
+    total = len(argvs) * args.warmup + len(order)
+    bar = Progress(total, "frugal compare", None if total > 1 else False)
     runs: list[tuple[int, int, ProcessRun]] = []   # (variant index, run, order)
     counts = [0] * len(argvs)
     try:

@@ -19,9 +19,10 @@ from frugal import stats
 from frugal._hot import _qualname, measure
 from frugal._present import (CONFIDENCE, _UNITS, _failed_runs, _metrics_of, _short_runs, _Table,
                              _warnings_html, _warnings_text, verdict)
-from frugal._runs import (_callable, _frame, _int_at_least, _positive, _Progress, _progress_flag,
+from frugal._runs import (_callable, _frame, _int_at_least, _positive, _progress_flag,
                           _run_once, _seed, _warmup_notes)
 from frugal.measurement import Measurement
+from frugal.progress import Progress
 from frugal.stats import Fit
 
 # Defined elsewhere since the split; still importable from here.
@@ -112,7 +113,7 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
     if interleave:
         random.Random(seed).shuffle(order)
     regions = {name: measure(name, units=unit_of[name]) for name in named}
-    bar = _Progress(len(named) * warmup + len(order), "frugal.compare", _progress_flag(progress))
+    bar = Progress(len(named) * warmup + len(order), "frugal.compare", _progress_flag(progress), keep=True)
     failures: Counter = Counter()
     done: dict[str, list[tuple[int, Measurement]]] = {name: [] for name in named}
     try:

@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from frugal import _dashboard_page as P
 from frugal._dashboard_page import e
+from frugal.progress import Progress
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
@@ -51,38 +52,6 @@ def fmt(value: Any, unit: str, digits: int = 3) -> str:
         if abs(v) >= size:
             return f"{v / size:.{digits}g} {prefix}{unit}"
     return f"{v:.{digits}g} {unit}"
-
-
-class _Progress:
-    """``frugal dashboard [#####...] 3/9 Peak memory`` on stderr, redrawn in place."""
-
-    def __init__(self, total: int, enabled: bool | None) -> None:
-        import sys
-
-        if enabled is None:
-            try:
-                enabled = sys.stderr is not None and sys.stderr.isatty()
-            except (AttributeError, ValueError):
-                enabled = False
-        self.on, self.total, self.done, self.width = bool(enabled), total, 0, 0
-
-    def step(self, note: str) -> None:
-        import sys
-
-        self.done += 1
-        if self.on:
-            filled = 24 * min(self.done, self.total) // self.total
-            line = f"frugal dashboard [{'#' * filled}{'.' * (24 - filled)}] {self.done}/{self.total} {note}"[:100]
-            sys.stderr.write("\r" + line.ljust(self.width))
-            sys.stderr.flush()
-            self.width = len(line)
-
-    def close(self) -> None:
-        import sys
-
-        if self.on and self.width:
-            sys.stderr.write("\r" + " " * self.width + "\r")
-            sys.stderr.flush()
 
 
 # --- what to show ---------------------------------------------------------------------------
@@ -275,7 +244,7 @@ def _verdicts(table: Any, baseline: str) -> Iterable[str]:
             yield f"no significant difference in {noun} between {group} and {baseline} ({ratio:.3g}x, {ci}, {p_text})"
 
 
-def _chart(make: Any, prefix: str, title: str, bar: _Progress | None = None) -> str:
+def _chart(make: Any, prefix: str, title: str, bar: Progress | None = None) -> str:
     """One chart as inline SVG, or a sentence saying why it is not drawn."""
     from frugal import plot
 
@@ -312,7 +281,7 @@ def _n_boot(frame: Any, by: str) -> int:
     return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
 
 
-def _charts_section(current: Any, by: str, baseline: str | None, bar: _Progress) -> str:
+def _charts_section(current: Any, by: str, baseline: str | None, bar: Progress) -> str:
     from frugal import plot
 
     names = _top_groups(current, by)
@@ -338,7 +307,7 @@ def _charts_section(current: Any, by: str, baseline: str | None, bar: _Progress)
     return note + "".join(_chart(make, f"c{i}", title, bar) for i, (make, title) in enumerate(charts))
 
 
-def _trend_section(history: Any, key: str, by: str, bar: _Progress) -> str:
+def _trend_section(history: Any, key: str, by: str, bar: Progress) -> str:
     from frugal import plot
 
     names = _top_groups(history, by)
@@ -502,7 +471,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
     current, history, key, scope = _scope(frame)
-    bar = _Progress(8 if history is not None else 7, progress)
+    bar = Progress(8 if history is not None else 7, "frugal dashboard", progress)
     try:
         bar.step("indicators")
         if baseline is not None and baseline not in set(current[by].astype("string").dropna()):

@@ -20,9 +20,10 @@ from frugal import stats
 from frugal._hot import _qualname, measure
 from frugal._present import (CONFIDENCE, _failed_runs, _metrics_of, _short_runs, _Table,
                              _warnings_html, _warnings_text)
-from frugal._runs import (_callable, _frame, _int_at_least, _positive, _Progress, _progress_flag,
+from frugal._runs import (_callable, _frame, _int_at_least, _positive, _progress_flag,
                           _run_once, _seed, _warmup_notes)
 from frugal.measurement import Measurement
+from frugal.progress import Progress
 from frugal.stats import Fit
 
 __all__ = ["Fit", "Scaling", "scaling"]
@@ -66,7 +67,7 @@ def scaling(func: Callable[[Any], Any], sizes: Iterable[float], make_input: Call
     name = name or _qualname(func)
     seed = _seed(seed)
     rng = random.Random(seed)
-    bar = _Progress(len(sizes) * (warmup + repeat), "frugal.scaling", _progress_flag(progress))
+    bar = Progress(len(sizes) * (warmup + repeat), "frugal.scaling", _progress_flag(progress), keep=True)
     failures: Counter = Counter()
     done: dict[float, list[tuple[int, Measurement]]] = {n: [] for n in sizes}
     regions = {n: measure(name, units=n) for n in sizes}
