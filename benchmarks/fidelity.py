@@ -83,7 +83,7 @@ def main() -> None:
           f"({env['intensity_source']})")
     hardware = ", ".join(str(h) for h in getattr(tracker, "_hardware", []))
     ram_w = next((h.total_power().W for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "RAM"), None)
-    print(f"codecarbon: {frugal.energy.data.version('codecarbon')}, hardware {hardware}; RAM power now "
+    print(f"codecarbon: {frugal.data.version('codecarbon')}, hardware {hardware}; RAM power now "
           f"{ram_w if ram_w is None else round(ram_w, 2)} W")
 
 

@@ -1,100 +1,106 @@
 """frugal: what Python code costs (time, CPU, memory, energy, carbon, embodied carbon), per call.
 
-``import frugal`` loads none of pandas, matplotlib, scipy or CodeCarbon; the functions that
-need them import them on first use.
+``import frugal`` loads none of pandas, numpy, matplotlib or CodeCarbon: the public names
+whose modules need them are resolved on first use (PEP 562). This module is the top of the
+layers (ARCHITECTURE.md): it wires the services a lower layer asks of a higher one (how a
+region's result is derived, where charts come from, what a new store setting does), then
+reads the ``FRUGAL_*`` settings.
 """
-from __future__ import annotations
+import importlib as _importlib
 
-import sys
-import types
-from typing import Any
-
+from frugal import _deprecated, _hot, config as _config, hooks as _hooks
 from frugal._hot import Region, measure
 from frugal._records import LOG as _LOG
+from frugal._version import __version__
+from frugal.config import configure
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
 
-__version__ = "0.1.0"
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
-_clear_hooks: list = []
+    from frugal.comparison import Comparison, compare
+    from frugal.complexity import Scaling, scaling
+    from frugal.dashboard import report
+    from frugal.energy.environment import environment
+    from frugal.frame import results
+    from frugal.frugality import indicators
+    from frugal.store import flush, load
 
-# After the names above: FRUGAL_STORE makes init_from_env import frugal.store, which uses them.
-from frugal import config as _config  # noqa: E402
 
+def _read_result(row: bytes, units: "float | None", meters: "Any") -> Measurement:
+    from frugal.columns import measurement_from_row
+
+    return measurement_from_row(row, units, meters)
+
+
+def _chart(kind: str) -> "Callable[..., Any]":
+    from frugal import plot
+
+    chart: Callable[..., Any] = getattr(plot, kind)
+    return chart
+
+
+def _store_changed(path: "str | None") -> None:
+    from frugal.store import set_default_store
+
+    set_default_store(path)
+
+
+_hot.set_result_reader(_read_result)
+_hooks.set_chart_provider(_chart)
+_config.on_store_change(_store_changed)
+_deprecated.install()
 _config.init_from_env()
 
 
 def clear() -> None:
     """Forget every measurement of this process (stored ones stay in the store)."""
-    for hook in list(_clear_hooks):
-        hook()
     _LOG.clear()
 
 
-def results():
-    """A pandas DataFrame, one row per measurement (see ``frugal.Measurement``)."""
-    from frugal.frame import results as _results
-
-    return _results()
-
-
-def load_ipython_extension(ipython: Any) -> None:
+def load_ipython_extension(ipython: "Any") -> None:
     """``%load_ext frugal``: registers the ``%frugal`` / ``%%frugal`` magics."""
-    from frugal.ipython import load_ipython_extension as _load
+    from frugal.ipython import load_ipython_extension as load
 
-    _load(ipython)
+    load(ipython)
 
 
 # Public names whose modules import heavy libraries: resolved on first use.
 _LAZY = {
-    "configure": "frugal.config",
-    "environment": "frugal.config",
-    "compare": "frugal.compare",
-    "Comparison": "frugal.compare",
-    "scaling": "frugal.scaling",
-    "Scaling": "frugal.scaling",
-    "indicators": "frugal.indicators",
+    "results": "frugal.frame",
+    "environment": "frugal.energy.environment",
+    "compare": "frugal.comparison",
+    "Comparison": "frugal.comparison",
+    "scaling": "frugal.complexity",
+    "Scaling": "frugal.complexity",
+    "indicators": "frugal.frugality",
     "report": "frugal.dashboard",
     "load": "frugal.store",
     "flush": "frugal.store",
 }
-
-
-class _Package(types.ModuleType):
-    """Keeps ``frugal.compare``, ``frugal.scaling`` and ``frugal.indicators`` the public functions.
-
-    Importing a submodule sets it as an attribute of its package; where a public function
-    bears its module's name, the function wins (``from frugal.compare import X`` still works).
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _LAZY.get(name) == value.__name__ and hasattr(value, name):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 # Submodules reachable as attributes after a bare ``import frugal``.
-_SUBMODULES = {"plot", "stats", "dask"}
+_SUBMODULES = ("plot", "stats", "dask")
+
+__all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
+           "configure", "environment", "flush", "indicators", "load", "measure", "report",
+           "results", "scaling"]
 
 
-def __getattr__(name: str) -> Any:
-    import importlib
-
+def __getattr__(name: str) -> "Any":
     if name in _SUBMODULES:
-        return importlib.import_module(f"frugal.{name}")
+        return _importlib.import_module(f"frugal.{name}")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'frugal' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+    return sorted([*__all__, *_SUBMODULES, "__version__", "load_ipython_extension"])
 
 
-__all__ = ["FrugalError", "Measurement", "Region", "clear", "measure", "results", *_LAZY]
+del TYPE_CHECKING

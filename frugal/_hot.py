@@ -2,6 +2,10 @@
 
 Nothing here imports pandas or allocates beyond the row. ``measure`` returns either a
 wrapped function (decorator) or a ``Region`` (context manager, also usable as decorator).
+What the hot path needs from the layers above it, it owns and is handed: the settings in
+force as one immutable ``Active`` snapshot (``activate``, called by ``frugal.config``), what
+to do after a fork (``on_fork``), and how to turn a row into a Measurement
+(``set_result_reader``, set by the package).
 """
 from __future__ import annotations
 
@@ -15,23 +19,47 @@ import resource
 import threading
 import time
 import warnings
-from typing import Any, Callable
+from collections import namedtuple
+from collections.abc import Callable
 
 from frugal import _records, probes
 from frugal._records import (
-    CHILDREN, LOG, PEAK_KNOWN, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS, S_FLAGS,
-    S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, THREAD_SCOPE,
+    CHILDREN, LOG, PEAK_KNOWN, RSS_KNOWN, S_CALLS, S_CPU, S_ERRORS, S_MAX, S_MIN, S_RSS, S_UNITS,
+    S_WALL, SEQ_MASK, THREAD_SCOPE,
 )
+from frugal.errors import FrugalError
+from frugal.measurement import Measurement
+from frugal.probes.procfs import ProcfsMemoryProbe
+from frugal.units import check_bool, check_choice, check_number, check_text
+
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple, TypeAlias
+
+    from frugal._records import MeterReading
+
+    class Active(NamedTuple):
+        settings_id: int
+        meter: Any
+
+    # what ``start`` read, for ``stop``: token, parent, depth, open peak, rusage, children's
+    # rusage, meter reading, t0, fork generation, and the settings in force (their id and meter)
+    State: TypeAlias = tuple[Any, ...]
+    # what one finished region left: its packed row, its units and its meter readings
+    Record: TypeAlias = tuple[bytes, "float | None", "MeterReading | None"]
+    ResultReader: TypeAlias = Callable[[bytes, "float | None", "MeterReading | None"], Measurement]
+else:
+    Active = namedtuple("Active", "settings_id meter")
 
 _perf = time.perf_counter_ns
 _getrusage = resource.getrusage
 _SELF = resource.RUSAGE_SELF
 _THREAD = getattr(resource, "RUSAGE_THREAD", None)
 _CHILDREN = resource.RUSAGE_CHILDREN
-_pack = _records.pack
-_rows = LOG.rows
-_units_side = LOG.units
-_meters_side = LOG.meters
+_pack = _records.ROW.pack
+_append = LOG.append
+_extend = LOG.rows.extend
+_next_seq = _records.next_seq
 _write = os.write
 _pread = os.pread
 
@@ -43,9 +71,17 @@ _current: contextvars.ContextVar[tuple[int, int] | None] = contextvars.ContextVa
 # --- memory probe state -----------------------------------------------------------
 _probe = probes.select()
 _exact = _probe.name == "procfs"
+_procfs = _probe if isinstance(_probe, ProcfsMemoryProbe) else None  # whose files the hot path reads
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024 if hasattr(os, "sysconf") else 4
-_clear_fd = _probe.clear_fd if _exact else -1
-_statm_fd = _probe.statm_fd if _exact else -1
+_clear_fd = _procfs.clear_fd if _procfs is not None else -1
+_statm_fd = _procfs.statm_fd if _procfs is not None else -1
+
+
+def _hwm_kb() -> int:
+    """``VmHWM``, read only where the probe is exact (procfs), which read it when it was made."""
+    return _probe.mark_kb() or 0
+
+
 _SLACK_KB = 512  # the kernel's per-CPU RSS counters drift by a few pages between readers
 
 
@@ -53,6 +89,8 @@ class _Open:
     """A region whose peak is being tracked: resets by others fold the mark into it."""
 
     __slots__ = ("peak", "rss0")
+    peak: int
+    rss0: int
 
 
 _open: dict[_Open, None] = {}
@@ -84,10 +122,10 @@ def _after_fork_in_child() -> None:
     _fork_gen += 1
     # The inherited records are the parent's (it keeps and stores them): the child's results
     # must not show them again, under the child's pid.
-    LOG.clear()
+    LOG.forget()
     _probe.reopen()
-    if _exact:
-        _clear_fd, _statm_fd = _probe.clear_fd, _probe.statm_fd
+    if _procfs is not None:
+        _clear_fd, _statm_fd = _procfs.clear_fd, _procfs.statm_fd
     _open.clear()
     _retained_kb = _retained_mark_kb()
     for hook in _fork_hooks:
@@ -98,9 +136,42 @@ _fork_hooks: list[Callable[[], None]] = []
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
-# --- settings snapshot and meters (filled by frugal.config / frugal.energy) -------
-settings_id = 0          # index of the settings in force, recorded with each call
-meter: Any = None        # object with .read() -> tuple, or None (model only)
+
+def on_fork(hook: Callable[[], None]) -> None:
+    """Call ``hook`` in a forked child, after the hot path has reset its own state."""
+    _fork_hooks.append(hook)
+
+
+def memory_probe() -> probes.MemoryProbe:
+    """The memory probe the hot path reads (for reports of what was detected)."""
+    return _probe
+
+
+# --- the settings in force: one immutable snapshot, handed in by frugal.config ----------
+
+Active.__doc__ = ("What a measured call needs of the settings: their index (``settings_id``), recorded with "
+                  "each call, and the ``meter`` to read (``read() -> tuple``), or None (energy modelled).")
+_active = Active(0, None)
+
+
+def activate(settings_id: int, meter: Any) -> None:
+    """Put a settings snapshot in force for the calls that start from now on."""
+    global _active
+    _active = Active(settings_id, meter)
+
+
+def active() -> Active:
+    """The settings snapshot in force now."""
+    return _active
+
+
+_result_reader: ResultReader | None = None
+
+
+def set_result_reader(reader: ResultReader) -> None:
+    """How ``Region.result`` turns its row into a Measurement (energy is derived above this layer)."""
+    global _result_reader
+    _result_reader = reader
 
 
 def _statm_kb() -> int:
@@ -111,7 +182,7 @@ def _fold_open() -> None:
     """Another region is about to reset the shared mark: fold it into every open region."""
     mark = _getrusage(_SELF).ru_maxrss
     if mark <= _retained_kb:
-        mark = _probe.mark_kb()
+        mark = _hwm_kb()
     for o in list(_open):
         if mark > o.peak:
             o.peak = mark
@@ -137,8 +208,8 @@ def _slow_mark(o: _Open, mark: int, rss: int) -> tuple[int, bool]:
     """
     global _retained_kb
     if mark <= _retained_kb:
-        return _probe.mark_kb(), True
-    hwm = _probe.mark_kb()
+        return _hwm_kb(), True
+    hwm = _hwm_kb()
     if hwm + _SLACK_KB < o.rss0:
         _retained_kb = max(_retained_kb, o.rss0)
         o.peak = hwm
@@ -162,17 +233,17 @@ def _clean_units(value: Any, name: str) -> float | None:
                       RuntimeWarning, stacklevel=4)
         return None
     try:
-        value = float(value)
+        number = float(value)
     except OverflowError:       # an int beyond a float's range: not a count frugal can keep
-        value = math.inf
-    if not math.isfinite(value) or value < 0:
-        warnings.warn(f"frugal: units for {name!r} must be a finite number >= 0, got {value}; recorded as None",
+        number = math.inf
+    if not math.isfinite(number) or number < 0:
+        warnings.warn(f"frugal: units for {name!r} must be a finite number >= 0, got {number}; recorded as None",
                       RuntimeWarning, stacklevel=4)
         return None
-    return value
+    return number
 
 
-class _Spec:
+class Spec:
     """What one measure(...) call asked for, validated once."""
 
     __slots__ = ("name", "name_id", "units", "who", "clock", "flags", "children", "summary", "peak")
@@ -180,7 +251,7 @@ class _Spec:
     def __init__(self, name: str, units: Any, scope: str, children: bool, record: str) -> None:
         self.name = name
         self.name_id = LOG.name_id(name)
-        self.units = units
+        self.units: float | Callable[..., Any] | None = units
         if scope == "thread":
             if _THREAD is None:
                 raise ValueError("measure(scope='thread') needs RUSAGE_THREAD, which this platform lacks")
@@ -199,32 +270,18 @@ class _Spec:
 
 
 def _validate(name: Any, units: Any, scope: Any, children: Any, record: Any) -> None:
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"measure(name=...) must be a str, got {type(name).__name__}")
-    if name is not None and not name:
-        raise ValueError("measure(name=...) must not be empty")
-    if units is not None and not callable(units) and (
-        isinstance(units, bool) or not isinstance(units, numbers.Real) or not units >= 0
-    ):
-        raise TypeError(f"measure(units=...) must be a number >= 0 or a callable, got {units!r}")
-    if units is not None and not callable(units) and not _finite(units):
-        raise ValueError(f"measure(units=...) must be a finite number, got {units!r}")
-    if scope not in ("process", "thread"):
-        raise ValueError(f"measure(scope=...) must be 'process' or 'thread', got {scope!r}")
-    if not isinstance(children, bool):
-        raise TypeError(f"measure(children=...) must be a bool, got {type(children).__name__}")
-    if record not in ("calls", "summary"):
-        raise ValueError(f"measure(record=...) must be 'calls' or 'summary', got {record!r}")
+    check_text("measure(name=...)", name, optional=True)
+    if units is not None and not callable(units):
+        if isinstance(units, bool) or not isinstance(units, numbers.Real):
+            raise TypeError(f"measure(units=...) must be a number >= 0 or a callable, got {units!r}")
+        check_number("measure(units=...)", units)
+    check_choice("measure(scope=...)", scope, ("process", "thread"))
+    check_bool("measure(children=...)", children)
+    check_choice("measure(record=...)", record, ("calls", "summary"))
 
 
-def _finite(value: numbers.Real) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:       # an int too large for a float
-        return False
-
-
-def _qualname(func: Callable) -> str:
+def qualified_name(func: Callable[..., Any]) -> str:
+    """``module.qualname`` of a function (its bare qualname in ``__main__``): a region's default name."""
     module = getattr(func, "__module__", None)
     qual = getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func)
     if module and module not in ("__main__", "builtins"):
@@ -246,17 +303,18 @@ def _measurement_failed(where: str, exc: BaseException) -> None:
                       "the measured code ran unchanged", RuntimeWarning, stacklevel=3)
 
 
-def _start(spec: _Spec, nest: bool = True) -> tuple | None:
-    """Read the probes at region start; the state is what ``_stop`` needs (None on failure).
+def start(spec: Spec, nest: bool = True) -> State | None:
+    """Read the probes at region start; the state is what ``stop`` needs (None on failure).
 
     ``nest=False`` for generators: their region spans the caller's code between yields,
     so it must not become the caller's parent (nor stay so if never closed).
     """
     token = o = None
+    settings_id, meter = _active
     try:
         if spec.summary:  # a summarised region is nobody's parent: it stays cheap
             t0 = _perf()
-            return None, 0, 0, None, spec.clock(), None, None, t0, _fork_gen
+            return None, 0, 0, None, spec.clock(), None, None, t0, _fork_gen, settings_id, meter
         parent = _current.get()
         if parent is None:
             parent_id = depth = 0
@@ -276,7 +334,7 @@ def _start(spec: _Spec, nest: bool = True) -> tuple | None:
             ru = _getrusage(spec.who)
         ch = _getrusage(_CHILDREN) if spec.children else None
         m = meter.read() if meter is not None else None
-        return token, parent_id, depth, o, ru, ch, m, t0, _fork_gen
+        return token, parent_id, depth, o, ru, ch, m, t0, _fork_gen, settings_id, meter
     except Exception as exc:
         # Leave nothing half started: no parent for later regions, no open peak.
         if token is not None:
@@ -287,18 +345,22 @@ def _start(spec: _Spec, nest: bool = True) -> tuple | None:
         return None
 
 
-def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
-          units: float | None) -> bytes | None:
-    """Read the probes again and append the row; returns the packed row (None in summary mode)."""
+def stop(spec: Spec, state: State | None, exc: BaseException | None, units: float | None,
+         append: Callable[[bytes, int, float | None, MeterReading | None], None] | None = _append,
+         ) -> Record | None:
+    """Read the probes again and hand the row to ``append`` (the log's door; None: to nobody).
+
+    Returns the record (None in summary mode, or when the measurement failed).
+    """
     if state is None:
         return None
     o = None
     try:
-        token, parent_id, depth, o, ru0, ch0, m0, t0, gen = state
+        token, parent_id, depth, o, ru0, ch0, m0, t0, gen, settings_id, meter = state
         if gen != _fork_gen:  # opened before a fork: the parent process records it
             return None
         if spec.summary:
-            _summarise(spec, t0, ru0, exc is not None, units)
+            _summarise(spec, t0, ru0, exc is not None, units, settings_id)
             return None
         ru1 = _getrusage(spec.who)
         t1 = _perf()
@@ -330,14 +392,15 @@ def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
             drss = rss1 - o.rss0
         else:
             peak = drss = 0
-        if m0 is not None:
-            _meters_side[t0] = (meter, m0, meter.read())
-        if units is not None:
-            _units_side[t0] = units
-        row = _pack(spec.name_id, t0, t1 - t0, user, system, peak, drss,
+        meters = (meter, m0, meter.read()) if m0 is not None else None
+        seq = _next_seq() & SEQ_MASK
+        row = _pack(seq, spec.name_id, t0, t1 - t0, user, system, peak, drss,
                     parent_id, depth if depth < 255 else 255, flags, err, settings_id)
-        _rows.extend(row)
-        return row
+        if append is _append and units is None and meters is None:
+            _extend(row)        # the log's door when a row has no side data: one C call
+        elif append is not None:
+            append(row, seq, units, meters)
+        return row, units, meters
     except Exception as exc:
         if o is not None:
             _open.pop(o, None)
@@ -345,9 +408,8 @@ def _stop(spec: _Spec, state: tuple | None, exc: BaseException | None,
         return None
 
 
-
-
-def _summarise(spec: _Spec, t0: int, cpu0: int, failed: bool, units: float | None) -> None:
+def _summarise(spec: Spec, t0: int, cpu0: int, failed: bool, units: float | None,
+               settings_id: int) -> None:
     """Add one call to its name's aggregate for this thread (summary mode)."""
     cpu = spec.clock() - cpu0
     wall = _perf() - t0
@@ -381,7 +443,7 @@ _get_ident = threading.get_ident
 
 # --- the public face ----------------------------------------------------------------
 
-def _units_for(spec: _Spec, args: tuple, kwargs: dict) -> float | None:
+def _units_for(spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> float | None:
     """Evaluate the units callable on the call's arguments, outside the measured region."""
     units = spec.units
     if not callable(units):
@@ -395,13 +457,13 @@ def _units_for(spec: _Spec, args: tuple, kwargs: dict) -> float | None:
     return _clean_units(value, spec.name)
 
 
-def _decorate(func: Callable, spec: _Spec) -> Callable:
-    start, stop = _start, _stop
+def _decorate(func: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
     has_units = spec.units is not None
+    wrapper: Callable[..., Any]
 
     if inspect.iscoroutinefunction(func):
         @functools.wraps(func)
-        async def async_wrapper(*args, **kwargs):
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             u = _units_for(spec, args, kwargs) if has_units else None
             state = start(spec)
             try:
@@ -414,7 +476,7 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
         wrapper = async_wrapper
     elif inspect.isasyncgenfunction(func):
         @functools.wraps(func)
-        async def asyncgen_wrapper(*args, **kwargs):
+        async def asyncgen_wrapper(*args: Any, **kwargs: Any) -> Any:
             u = _units_for(spec, args, kwargs) if has_units else None
             agen = func(*args, **kwargs)
             state = start(spec, False)
@@ -447,7 +509,7 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
         wrapper = asyncgen_wrapper
     elif inspect.isgeneratorfunction(func):
         @functools.wraps(func)
-        def gen_wrapper(*args, **kwargs):
+        def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
             u = _units_for(spec, args, kwargs) if has_units else None
             gen = func(*args, **kwargs)
             state = start(spec, False)
@@ -466,20 +528,21 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
         clock, summarise = spec.clock, _summarise
 
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def summary_wrapper(*args: Any, **kwargs: Any) -> Any:
             u = _units_for(spec, args, kwargs) if has_units else None
             t0 = _perf()
             c0 = clock()
             try:
                 result = func(*args, **kwargs)
             except BaseException:
-                summarise(spec, t0, c0, True, u)
+                summarise(spec, t0, c0, True, u, _active.settings_id)
                 raise
-            summarise(spec, t0, c0, False, u)
+            summarise(spec, t0, c0, False, u, _active.settings_id)
             return result
+        wrapper = summary_wrapper
     else:
         @functools.wraps(func)
-        def wrapper(*args, **kwargs):
+        def call_wrapper(*args: Any, **kwargs: Any) -> Any:
             u = _units_for(spec, args, kwargs) if has_units else None
             state = start(spec)
             try:
@@ -489,7 +552,8 @@ def _decorate(func: Callable, spec: _Spec) -> Callable:
                 raise
             stop(spec, state, None, u)
             return result
-    wrapper.__frugal_name__ = spec.name  # type: ignore[attr-defined]
+        wrapper = call_wrapper
+    setattr(wrapper, "__frugal_name__", spec.name)  # an attribute no function type declares
     return wrapper
 
 
@@ -501,67 +565,67 @@ class Region:
     ``m.units`` may be set inside the block once the amount of work is known.
     """
 
-    __slots__ = ("_args", "_spec", "_states", "_row", "_units_side", "units")
+    __slots__ = ("_args", "_spec", "_states", "_record", "units")
 
     def __init__(self, name: str | None, units: Any, scope: str, children: bool, record: str) -> None:
         self._args = (units, scope, children, record)
-        self._spec = None if name is None else _Spec(name, units, scope, children, record)
-        self._states: list = []
-        self._row: bytes | None = None
+        self._spec = None if name is None else Spec(name, units, scope, children, record)
+        self._states: list[State | None] = []
+        self._record: Record | None = None
         self.units = None if callable(units) else units
 
     @property
     def name(self) -> str | None:
         return None if self._spec is None else self._spec.name
 
-    def __call__(self, func: Callable) -> Callable:
+    def __call__(self, func: Callable[..., Any]) -> Any:
         return measure(func, name=self.name, units=self._args[0], scope=self._args[1],
                        children=self._args[2], record=self._args[3])
 
-    def __enter__(self) -> "Region":
+    def _spec_for_block(self) -> Spec:
         if self._spec is None:
             raise TypeError("frugal.measure() used as a context manager needs a name: "
                             "with frugal.measure('load') as m: ...")
         if callable(self._spec.units):
             raise TypeError("measure(units=...) must be a number in a with block; "
                             "set m.units inside the block instead")
-        self._states.append(_start(self._spec))
+        return self._spec
+
+    def __enter__(self) -> Region:
+        self._states.append(start(self._spec_for_block()))
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
-        units = _clean_units(self.units, self._spec.name)
-        self._row = _stop(self._spec, self._states.pop(), exc, units)
-        self._units_side = units
-        return None
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        spec = self._spec_for_block()
+        units = _clean_units(self.units, spec.name)
+        self._record = stop(spec, self._states.pop(), exc, units)
 
-    async def __aenter__(self) -> "Region":
+    async def __aenter__(self) -> Region:
         return self.__enter__()
 
-    async def __aexit__(self, exc_type, exc, tb) -> None:
-        return self.__exit__(exc_type, exc, tb)
+    async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        self.__exit__(exc_type, exc, tb)
 
     @property
-    def result(self):
+    def result(self) -> Measurement:
         """The ``Measurement`` of the last completed block."""
-        from frugal.errors import FrugalError
-
         if self._states:
             raise FrugalError(f"m.result for region {self.name!r} is read inside its own block: "
                               "it exists once the block has ended")
-        if self._row is None:
+        if self._record is None:
             if self._spec is not None and self._spec.summary:
                 raise FrugalError(f"region {self.name!r} records a summary (record='summary'): "
                                   "read it with frugal.results()")
             raise FrugalError(f"region {self.name!r} has not been measured yet: use it in a with block first")
-        from frugal._derive import measurement_from_row
-
-        return measurement_from_row(self._row, self._units_side)
+        if _result_reader is None:
+            raise FrugalError("frugal was not imported as a package: no reader of results is set")
+        return _result_reader(*self._record)
 
     def __repr__(self) -> str:
         return f"<frugal.Region {self.name!r}>"
 
 
-def measure(func: Callable | str | None = None, /, *, name: str | None = None, units: Any = None,
+def measure(func: Callable[..., Any] | str | None = None, /, *, name: str | None = None, units: Any = None,
             scope: str = "process", children: bool = False, record: str = "calls") -> Any:
     """Measure a function (bare or configured decorator) or a block (context manager).
 
@@ -586,5 +650,5 @@ def measure(func: Callable | str | None = None, /, *, name: str | None = None, u
                         "decorate its methods instead")
     if not callable(func):
         raise TypeError(f"measure() needs a callable or a region name, got {type(func).__name__}")
-    spec = _Spec(name or _qualname(func), units, scope, children, record)
+    spec = Spec(name or qualified_name(func), units, scope, children, record)
     return _decorate(func, spec)

@@ -1,21 +1,31 @@
-"""Where measured calls go: packed rows of raw numbers, not an object per call.
+"""The row log: where measured calls go, as packed rows of raw numbers, not an object per call.
 
-One call appends 54 bytes to a bytearray (one C call, atomic under the GIL); names,
-error types and settings are interned in small tables. Rarely used extras (units, meter
-readings) live in side tables keyed by the call's start time in ns. Everything derived
-(Measurement objects, energy, carbon) is computed when results are read.
+One call appends 58 bytes to a bytearray (one C call, atomic under the GIL); names, error
+types and settings are interned in small tables. Every row carries its own identity,
+``seq``, drawn from one process-wide counter: the rarely used extras of a call (its units,
+its meter readings) live in side tables keyed by it. ``Log.append`` is the one door into the
+log. Everything derived (Measurement objects, energy, carbon) is computed when results are read.
 """
 from __future__ import annotations
 
+import itertools
 import struct
 import threading
 import time
+from collections.abc import Callable
 
-# name_id, t0_ns, wall_ns, cpu_user_s, cpu_system_s, peak_kb, rss_delta_kb,
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any, TypeAlias
+
+    # A meter's readings for one region: (meter, counters at start, counters at end).
+    MeterReading: TypeAlias = tuple[Any, Any, Any]
+
+# seq, name_id, t0_ns, wall_ns, cpu_user_s, cpu_system_s, peak_kb, rss_delta_kb,
 # parent_id (name_id + 1, 0 = none), depth, flags, error_id, settings_id
-ROW = struct.Struct("<IqqddIiIBBHH")
+ROW = struct.Struct("<IIqqddIiIBBHH")
 ROW_SIZE = ROW.size
-pack = ROW.pack
+SEQ_MASK = 0xFFFF_FFFF       # seq is packed in 32 bits: unique among the rows a log can hold
 
 # flags
 STATUS_MASK = 0b11          # 0 ok, 1 error, 2 interrupted
@@ -28,6 +38,10 @@ STATUS_NAMES = ("ok", "error", "interrupted")
 # Anchor to turn perf_counter_ns into UTC wall-clock time when results are read.
 EPOCH_NS = time.time_ns() - time.perf_counter_ns()
 
+_counter = itertools.count()
+next_seq = _counter.__next__
+"""The next row identity (a C call: atomic under the GIL); mask it with ``SEQ_MASK``."""
+
 
 class Log:
     """The process's measured calls since the last ``clear()``."""
@@ -38,10 +52,23 @@ class Log:
         self.name_ids: dict[str, int] = {}
         self.errors: list[str] = [""]
         self.error_ids: dict[str, int] = {"": 0}
-        self.units: dict[int, float] = {}       # t0_ns -> units
-        self.meters: dict[int, tuple] = {}      # t0_ns -> (meter, start reading, end reading)
-        self.summary: dict[tuple[int, int], list] = {}  # (name_id, thread id) -> aggregate
+        self.units: dict[int, float] = {}               # seq -> units
+        self.meters: dict[int, MeterReading] = {}       # seq -> meter readings
+        self.summary: dict[tuple[int, int], list[Any]] = {}  # (name_id, thread id) -> aggregate
         self.lock = threading.Lock()
+        self.clear_listeners: list[Callable[[], None]] = []   # told before the log is cleared
+
+    def append(self, row: bytes, seq: int, units: float | None = None,
+               meters: MeterReading | None = None) -> None:
+        """Add one packed row (``ROW``) and its extras: the one door into the log.
+
+        The extras go in first, so whoever sees the row sees them too.
+        """
+        if units is not None:
+            self.units[seq] = units
+        if meters is not None:
+            self.meters[seq] = meters
+        self.rows.extend(row)
 
     def name_id(self, name: str) -> int:
         nid = self.name_ids.get(name)
@@ -74,8 +101,21 @@ class Log:
         data = bytes(self.rows)
         return data[: len(data) - len(data) % ROW_SIZE]
 
+    def on_clear(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` before each ``clear()`` (the store writes what is pending)."""
+        self.clear_listeners.append(listener)
+
     def clear(self) -> None:
-        # Names stay interned: decorated functions hold their name ids for life.
+        """Tell the listeners, then forget every row and aggregate (``frugal.clear()``)."""
+        for listener in list(self.clear_listeners):
+            listener()
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget every row and aggregate, telling nobody (a forked child's copy of the parent's log).
+
+        Names stay interned: decorated functions hold their name ids for life.
+        """
         del self.rows[:]
         self.units.clear()
         self.meters.clear()

@@ -12,6 +12,10 @@ import time
 import uuid
 from typing import Any
 
+from frugal._version import __version__
+from frugal.energy.environment import environment
+from frugal.hardware import brand_string
+
 
 def _git(*args: str) -> str | None:
     try:
@@ -21,17 +25,6 @@ def _git(*args: str) -> str | None:
         return None
     value = out.stdout.strip()
     return value if out.returncode == 0 and value else None
-
-
-def _cpu_name() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
 
 
 def git_info() -> tuple[str | None, str | None]:
@@ -51,8 +44,6 @@ def git_info() -> tuple[str | None, str | None]:
 
 def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
     """Metadata of a new run of this process: host, CPU, Python, frugal, git, start time."""
-    import frugal
-
     commit, branch = git_info() if git is None else git
     return {
         "run_id": uuid.uuid4().hex,
@@ -61,30 +52,20 @@ def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | 
         "pid": os.getpid(),
         "program": program if program is not None else os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else None,
         "platform": platform.platform(),
-        "cpu": _cpu_name(),
+        "cpu": brand_string() or None,
         "logical_cpus": os.cpu_count(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "frugal_version": frugal.__version__,
+        "frugal_version": __version__,
         "git_commit": commit,
         "git_branch": branch,
         "settings": None,
     }
 
 
-def settings_json() -> str | None:
-    """The methodology in force (``frugal.environment()``) as JSON, or None if unknown."""
+def settings_json() -> str:
+    """The methodology in force (``frugal.environment()``) as JSON."""
     try:
-        from frugal.config import environment
-    except ImportError:
-        return None
-    try:
-        env = environment()
+        env = environment().to_dict()
     except Exception as exc:  # the run is still worth storing without its settings
         return json.dumps({"error": f"environment() failed: {type(exc).__name__}: {exc}"})
-    if hasattr(env, "to_dict"):
-        env = env.to_dict()
-    elif hasattr(env, "__dataclass_fields__"):
-        import dataclasses
-
-        env = dataclasses.asdict(env)
     return json.dumps(env, default=str, sort_keys=True)

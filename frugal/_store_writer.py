@@ -21,10 +21,11 @@ SUMMARY_EVERY_S = 60.0           # summary aggregates reach the store at least t
 POLL_S = 0.1                     # how often the writer thread looks at the log
 
 
-class _Writer:
+class Writer:
     """Moves this process's new rows from the in-memory log to one store, off the hot path."""
 
-    def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: dict[int, list]) -> None:
+    def __init__(self, store: Store, run: dict[str, Any], cursor: int,
+                 summary_base: dict[tuple[int, int], list[Any]]) -> None:
         self.store = store
         self.run = run
         self.cursor = cursor
@@ -83,7 +84,7 @@ class _Writer:
             self.cursor, self.last_row = 0, b""
 
     def _flush_rows(self) -> int:
-        from frugal._derive import add_energy, raw_columns
+        from frugal.columns import add_energy, raw_columns
 
         self._resync()
         rows = LOG.rows
@@ -96,18 +97,18 @@ class _Writer:
         cols = raw_columns(data, LOG.units, names, errors, os.getpid())
         meters = LOG.meters
         if meters:
-            meters = {t: meters[t] for t in cols["_t0_ns"].tolist() if t in meters}
+            meters = {s: meters[s] for s in cols["_seq"].tolist() if s in meters}
         add_energy(cols, meters)
         n = self.store.append(self._run(), cols)
         self.cursor, self.last_row = end, data[-ROW_SIZE:]
         return n
 
     def _flush_summary(self) -> int:
-        from frugal._derive import add_energy, summary_columns
+        from frugal.columns import add_energy, summary_columns
 
         # (name id, thread id) -> aggregate; list() copies the dict in one C call
         current = {k: list(v) for k, v in list(LOG.summary.items())}
-        delta = {}
+        delta: dict[tuple[int, int], list[Any]] = {}
         for key, agg in current.items():
             base = self.summary_base.get(key)
             if base is None or base[S_T0] != agg[S_T0] or agg[S_CALLS] < base[S_CALLS]:
@@ -141,9 +142,9 @@ class _Writer:
     def stop(self) -> None:
         self.stopped.set()
 
-    def forked(self) -> "_Writer":
+    def forked(self) -> Writer:
         """The writer of a forked child: a new run, starting after the rows it inherited."""
         run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
         end = len(LOG.rows)
         base = {k: list(v) for k, v in list(LOG.summary.items())}   # one thread after fork: no lock needed
-        return _Writer(self.store, run, end - end % ROW_SIZE, base)
+        return Writer(self.store, run, end - end % ROW_SIZE, base)

@@ -10,18 +10,21 @@ import argparse
 import json
 import math
 import os
-import random
 import re
 import shlex
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from frugal.dashboard import fmt
+from frugal._version import __version__
 from frugal.errors import FrugalError
 from frugal.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
 from frugal.progress import Progress
+from frugal.units import check_int, format_ci, format_quantity, unit_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_STORE = "frugal.db"
 EXIT_USAGE = 2
@@ -38,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
-def _frame_of(cols: dict[str, Any]):
+def _frame_of(cols: dict[str, Any]) -> pd.DataFrame:
     from frugal.frame import frame_from_columns
 
     return frame_from_columns(cols)
@@ -46,21 +49,8 @@ def _frame_of(cols: dict[str, Any]):
 
 # --- showing numbers ----------------------------------------------------------------------
 
-_UNIT_OF = {"wall_s": "s", "cpu_s": "s", "cpu_user_s": "s", "cpu_system_s": "s", "peak_rss_bytes": "B",
-            "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e"}
 _LABEL = {"wall_s": "wall", "cpu_s": "CPU", "cpu_user_s": "user", "cpu_system_s": "system",
           "peak_rss_bytes": "peak mem", "energy_j": "energy", "carbon_g": "carbon", "embodied_g": "embodied"}
-
-
-def fmt_ci(median: Any, low: Any, high: Any, unit: str) -> str:
-    """``12.1 [12, 12.2] ms``: a median and its CI, the unit said once when they share it."""
-    m, lo, hi = fmt(median, unit), fmt(low, unit), fmt(high, unit)
-    if lo == "n/a" or hi == "n/a":
-        return m
-    parts = [x.rsplit(" ", 1) for x in (m, lo, hi)]
-    if all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
-        return f"{parts[0][0]} [{parts[1][0]}, {parts[2][0]}] {parts[0][1]}"
-    return f"{m} [{lo}, {hi}]"
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -157,11 +147,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "store": None if path is None else str(path), "runs": records(frame)}, indent=2))
         return status
     metrics = ["wall_s", "cpu_user_s", "cpu_system_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g"]
-    rows = [[str(i + 1), r.error or "ok"] + [fmt(frame[m].iloc[i], _UNIT_OF[m]) for m in metrics]
+    rows = [[str(i + 1), r.error or "ok"] + [format_quantity(frame[m].iloc[i], unit_of(m)) for m in metrics]
             for i, r in enumerate(runs)]
     if len(runs) > 1:
         ok = frame[frame["status"] == "ok"]
-        rows.append(["median", f"{len(ok)} ok"] + [fmt(ok[m].astype("Float64").median(), _UNIT_OF[m]) for m in metrics])
+        rows.append(["median", f"{len(ok)} ok"] + [format_quantity(ok[m].astype("Float64").median(), unit_of(m)) for m in metrics])
     print(f"frugal run: {shown(name)}", file=sys.stderr)
     print(table(["run", "status"] + [_LABEL[m] for m in metrics], rows), file=sys.stderr)
     method = frame["energy_method"].dropna().unique()
@@ -185,7 +175,8 @@ def _compare_names(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from frugal.compare import Comparison
+    from frugal.comparison import Comparison
+    from frugal.runner import check_seed, run_plan
 
     if len(args.commands) < 2:
         raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
@@ -211,38 +202,32 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from frugal import store
 
         store.Store(path).open()
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**32)
-    order = [i for i in range(len(argvs)) for _ in range(args.runs)]
-    random.Random(seed).shuffle(order)
-    total = len(argvs) * args.warmup + len(order)
-    bar = Progress(total, "frugal compare", None if total > 1 else False)
-    runs: list[tuple[int, int, ProcessRun]] = []   # (variant index, run, order)
-    counts = [0] * len(argvs)
-    try:
-        for i, argv in enumerate(argvs):
-            for _ in range(args.warmup):
-                _run_or_fail(argv, not args.show_output)
-                bar.step(f"warm-up {names[i]}")
-        for position, i in enumerate(order):
-            r = _run_or_fail(argvs[i], not args.show_output)
-            runs.append((i, counts[i], r))
-            counts[i] += 1
-            bar.step(names[i])
-            if r.returncode == -signal.SIGINT:
-                raise KeyboardInterrupt
-    finally:
-        bar.close()
-    runs.sort(key=lambda t: (t[0], t[1]))
-    cols = process_columns([r for _, _, r in runs], [names[i] for i, _, _ in runs])
+    seed = check_seed(args.seed)
+    quiet = not args.show_output
+
+    def run(i: int) -> ProcessRun:
+        r = _run_or_fail(argvs[i], quiet)
+        if r.returncode == -signal.SIGINT:
+            raise KeyboardInterrupt
+        return r
+
+    def warm(i: int) -> None:
+        _run_or_fail(argvs[i], quiet)
+
+    total = len(argvs) * (args.warmup + args.runs)
+    runs = run_plan(range(len(argvs)), run, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
+                    progress=None if total > 1 else False, label="frugal compare",
+                    describe=lambda i: names[i]).rows()
+    cols = process_columns([r[3] for r in runs], [names[r[0]] for r in runs])
     if path is not None:
         _store_runs(path, cols, program="frugal compare")
     frame = _frame_of(cols)
     import pandas as pd
 
-    frame.insert(0, "variant", pd.array([names[i] for i, _, _ in runs], dtype="string"))
-    frame.insert(1, "run", [n for _, n, _ in runs])
-    frame.insert(2, "order", _positions(order, runs))
-    cmp = Comparison(frame, baseline, seed=seed % (2**32))
+    frame.insert(0, "variant", pd.array([names[r[0]] for r in runs], dtype="string"))
+    frame.insert(1, "run", [r[1] for r in runs])
+    frame.insert(2, "order", [r[2] for r in runs])
+    cmp = Comparison(frame, baseline, seed=seed)
     summary, ratios = cmp.summary(), cmp.ratios()
     result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
               "warmup": args.warmup, "seed": seed, "summary": records(pd.DataFrame(summary)),
@@ -264,16 +249,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if failed:
         print(f"frugal compare: {failed} run(s) failed (see the warnings); exit status 1", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _positions(order: list[int], runs: list[tuple[int, int, ProcessRun]]) -> list[int]:
-    """The position in the interleaved order of each (variant, run)."""
-    seen: dict[int, int] = {}
-    where: dict[tuple[int, int], int] = {}
-    for position, i in enumerate(order):
-        where[i, seen.get(i, 0)] = position
-        seen[i] = seen.get(i, 0) + 1
-    return [where[i, n] for i, n, _ in runs]
 
 
 def _run_or_fail(argv: list[str], quiet: bool) -> ProcessRun:
@@ -301,7 +276,7 @@ def _summary_cells(summary: Any, variant: str) -> list[str]:
             cells.append("n/a")
             continue
         r = row.iloc[0]
-        cells.append(fmt_ci(r["median"], r["ci_low"], r["ci_high"], _UNIT_OF[metric]))
+        cells.append(format_ci(r["median"], r["ci_low"], r["ci_high"], unit_of(metric)))
     return cells
 
 
@@ -375,13 +350,11 @@ _INFO_SECTIONS = (
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from frugal import config, store
+    from frugal import store
+    from frugal.energy.environment import environment
 
-    config.environment()  # a bad FRUGAL_* setting is this command's error, said in one line
-    text = store.settings_json()
-    if text is None:
-        raise FrugalError("frugal.config is not available in this installation: nothing to report")
-    info = json.loads(text)
+    environment()  # a bad FRUGAL_* setting is this command's error, said in one line
+    info = json.loads(store.settings_json())
     if not isinstance(info, dict):
         info = {"environment": info}
     run = store.new_run(program="frugal info")
@@ -426,22 +399,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # --- the parser ----------------------------------------------------------------------------
 
-def _whole(text: str, minimum: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < minimum:
-        raise argparse.ArgumentTypeError(f"expected a number >= {minimum}, got {value}")
-    return value
+def _whole(minimum: int) -> Any:
+    """An argparse type: a whole number >= ``minimum`` (checked as every argument is)."""
+    def parse(text: str) -> int:
+        try:
+            return check_int("value", int(text), minimum)
+        except ValueError as exc:
+            detail = "expected a whole number" if "int()" in str(exc) else f"expected a number >= {minimum}"
+            raise argparse.ArgumentTypeError(f"{detail}, got {text!r}") from None
+    parse.__name__ = "whole number"
+    return parse
 
 
-def _positive_int(text: str) -> int:
-    return _whole(text, 1)
-
-
-def _count(text: str) -> int:
-    return _whole(text, 0)
+_positive_int, _count = _whole(1), _whole(0)
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:
@@ -450,8 +420,6 @@ def _add_store(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from frugal import __version__
-
     parser = _Parser(prog="frugal", description="Measure what code costs: time, CPU, memory, energy, carbon.")
     parser.add_argument("--version", action="version", version=f"frugal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -526,7 +494,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         command = f"frugal {args.command}"
-        return args.func(args)
+        status: int = args.func(args)   # each command returns its exit status
+        return status
     except UserError as exc:
         print(f"{command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

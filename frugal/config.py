@@ -1,27 +1,35 @@
 """Settings: what frugal assumes (grid, PUE, hardware, meters), kept as immutable snapshots.
 
-Each measured call records the index of the snapshot in force (``frugal._hot.settings_id``);
-energy and carbon are derived later, when results are read, with that snapshot. Snapshot 0
-is the defaults plus the ``FRUGAL_*`` environment variables; ``configure(...)`` validates
-everything it is given before it changes anything, then appends a snapshot (or reuses an
-equal one) and puts its meter in force. Standard library only: ``import frugal`` loads this.
+Each measured call records the index of the snapshot in force (handed to the hot path with
+``frugal._hot.activate``); energy and carbon are derived later, when results are read, with
+that snapshot. Snapshot 0 is the defaults plus the ``FRUGAL_*`` environment variables;
+``configure(...)`` validates everything it is given before it changes anything, then appends
+a snapshot (or reuses an equal one) and puts it and its meter in force. The store is above
+this layer: it registers with ``on_store_change`` to hear of a new ``store`` setting.
+Standard library only: ``import frugal`` loads this.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import os
 import sys
 import threading
 from dataclasses import dataclass
-from typing import Any, Mapping
+from types import ModuleType
+from collections.abc import Callable, Mapping
+
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any
 
 from frugal import _hot
 from frugal.errors import FrugalError
+from frugal.data import EMBODIED_PRESETS
+from frugal.units import check_bool, check_choice, check_number, check_path
 
-ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")
-EMBODIED_CHOICES = ("auto", "laptop", "desktop", "server")
+ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.probes.meter.build serves each
+EMBODIED_CHOICES = ("auto", *EMBODIED_PRESETS)
 MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field
 
 
@@ -46,50 +54,14 @@ class Settings:
 
 SETTINGS = tuple(f.name for f in dataclasses.fields(Settings))
 
+def _grid() -> ModuleType:
+    # the country tables are read when a country is first set, not at ``import frugal``
+    from frugal import grid
+
+    return grid
+
+
 # --- validation: each returns the normalised value or raises naming the setting ----------
-
-
-def _number(name: str, value: Any, lo: float, hi: float, *, optional: bool, lo_open: bool = False,
-             unit: str = "") -> float | None:
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        kind = "a number or None" if optional else "a number"
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
-    try:
-        v = float(value)
-    except OverflowError:       # an int beyond a float's range
-        v = math.inf if value > 0 else -math.inf
-    ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
-    if not ok:
-        low = f"> {lo:g}" if lo_open else f">= {lo:g}"
-        high = f" and <= {hi:g}" if math.isfinite(hi) else ""
-        raise ValueError(f"{name}={value!r} is out of range: accepted a finite number {low}{high}{unit}"
-                         + (" (or None)" if optional else ""))
-    return v
-
-
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, one of {', '.join(map(repr, choices))}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted: one of {', '.join(map(repr, choices))}")
-    return value
-
-
-def _path(name: str, value: Any, *, optional: bool) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike){' or None' if optional else ''}, "
-                        f"got {type(value).__name__}")
-    text = os.fspath(value)
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
-    if "\x00" in text:
-        raise ValueError(f"{name}={value!r} is not accepted: a path cannot hold a NUL character")
-    return text
-
 
 def _validate(given: Mapping[str, Any], base: Settings) -> dict[str, Any]:
     """Check every given setting against ``base``; returns the changes, raises before any is applied."""
@@ -104,65 +76,47 @@ def _validate(given: Mapping[str, Any], base: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "country" in given:
         value = given["country"]
-        if value is None:
-            out["country"] = None
-        else:
-            from frugal.energy.intensity import resolve_country
-
-            out["country"] = resolve_country(value, "country")
+        out["country"] = None if value is None else _grid().resolve_country(value, "country")
     country = out.get("country", base.country)
     if "region" in given:
         value = given["region"]
-        if value is None:
-            out["region"] = None
-        else:
-            from frugal.energy.intensity import resolve_region
-
-            out["region"] = resolve_region(country, value, "region")
+        out["region"] = None if value is None else _grid().resolve_region(country, value, "region")
     elif "country" in out and out["country"] != base.country:
         out["region"] = None  # a region belongs to its country
-    if "intensity_g_per_kwh" in given:
-        out["intensity_g_per_kwh"] = _number("intensity_g_per_kwh", given["intensity_g_per_kwh"], 0, 2000,
-                                             optional=True, unit=" gCO2e/kWh")
-    if "pue" in given:
-        out["pue"] = _number("pue", given["pue"], 1.0, 10.0, optional=False)
-    if "embodied" in given:
-        out["embodied"] = _choice("embodied", given["embodied"], EMBODIED_CHOICES)
-    if "embodied_total_g" in given:
-        out["embodied_total_g"] = _number("embodied_total_g", given["embodied_total_g"], 0, math.inf,
-                                          optional=True, unit=" gCO2e")
-    if "lifetime_years" in given:
-        out["lifetime_years"] = _number("lifetime_years", given["lifetime_years"], 0, 100,
-                                        optional=True, lo_open=True, unit=" years")
-    if "cpu_tdp_w" in given:
-        out["cpu_tdp_w"] = _number("cpu_tdp_w", given["cpu_tdp_w"], 0, 10_000, optional=True,
-                                   lo_open=True, unit=" W per CPU package")
-    if "ram_w_per_gb" in given:
-        out["ram_w_per_gb"] = _number("ram_w_per_gb", given["ram_w_per_gb"], 0, 100, optional=False,
-                                      unit=" W/GB")
-    if "energy" in given:
-        out["energy"] = _choice("energy", given["energy"], ENERGY_CHOICES)
-    if "powercap_root" in given:
-        out["powercap_root"] = _path("powercap_root", given["powercap_root"], optional=False)
-    if "gpu" in given:
-        if not isinstance(given["gpu"], bool):
-            raise TypeError(f"gpu must be True or False, got {type(given['gpu']).__name__}")
-        out["gpu"] = given["gpu"]
-    if "store" in given:
-        out["store"] = _path("store", given["store"], optional=True)
+    for name, value in given.items():
+        check = _CHECKS.get(name)
+        if check is not None:
+            out[name] = check(name, value)
     return out
+
+
+# One check per setting (country and region above: they depend on each other).
+_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "intensity_g_per_kwh": lambda n, v: check_number(n, v, 0, 2000, optional=True, unit=" gCO2e/kWh"),
+    "pue": lambda n, v: check_number(n, v, 1.0, 10.0),
+    "embodied": lambda n, v: check_choice(n, v, EMBODIED_CHOICES),
+    "embodied_total_g": lambda n, v: check_number(n, v, 0, math.inf, optional=True, unit=" gCO2e"),
+    "lifetime_years": lambda n, v: check_number(n, v, 0, 100, optional=True, low_open=True, unit=" years"),
+    "cpu_tdp_w": lambda n, v: check_number(n, v, 0, 10_000, optional=True, low_open=True,
+                                           unit=" W per CPU package"),
+    "ram_w_per_gb": lambda n, v: check_number(n, v, 0, 100, unit=" W/GB"),
+    "energy": lambda n, v: check_choice(n, v, ENERGY_CHOICES),
+    "powercap_root": lambda n, v: check_path(n, v),
+    "gpu": lambda n, v: check_bool(n, v),
+    "store": lambda n, v: check_path(n, v, optional=True),
+}
 
 
 # --- snapshots and the meters in force ------------------------------------------------------
 
 SNAPSHOTS: list[Settings] = []                 # index = settings_id recorded with each call
 _index: dict[Settings, int] = {}
-_meters: dict[int, tuple[Any, dict[str, str]]] = {}      # settings_id -> (meter, why per meter)
-_meter_cache: dict[tuple, tuple[Any, dict[str, str]]] = {}
+_meters: dict[int, tuple[Any, dict[str, str] | None]] = {}   # settings_id -> (meter, why per meter)
+_meter_cache: dict[tuple[str, str, bool], tuple[Any, dict[str, str] | None]] = {}
 _lock = threading.RLock()
 
 
-def _meter_key(s: Settings) -> tuple:
+def _meter_key(s: Settings) -> tuple[str, str, bool]:
     return (s.energy, s.powercap_root, s.gpu)
 
 
@@ -182,30 +136,33 @@ def _meter_for(s: Settings, explain: bool = False) -> tuple[Any, dict[str, str] 
         if not explain and _no_meter_possible(s):
             _meter_cache[key] = (None, None)
             return None, None
-        from frugal.energy.meter import build
-
         country = s.country
         if country is None and s.energy == "codecarbon":
-            from frugal.energy.intensity import country_from_timezone, system_timezone
+            grid = _grid()
+            country = grid.country_from_timezone(grid.system_timezone())
+        from frugal.probes.meter import build
 
-            country = country_from_timezone(system_timezone())
         hit = build(s.energy, s.powercap_root, s.gpu, country)
         _meter_cache[key] = hit
     return hit
 
 
+_store_listeners: list[Callable[[str | None], None]] = []
+
+
+def on_store_change(listener: Callable[[str | None], None]) -> None:
+    """Call ``listener(path)`` whenever the ``store`` setting changes (and at start-up when
+    ``FRUGAL_STORE`` is set). A listener that raises FrugalError, OSError, ValueError or
+    TypeError refuses the change: the settings stay as they were."""
+    _store_listeners.append(listener)
+
+
 def _set_store(path: str | None) -> None:
-    import importlib
-    import importlib.util
-
-    if importlib.util.find_spec("frugal.store") is None:
-        return
-    set_default = getattr(importlib.import_module("frugal.store"), "set_default_store", None)
-    if set_default is not None:
-        set_default(path)
+    for listener in list(_store_listeners):
+        listener(path)
 
 
-def _commit(new: Settings, meter_state: tuple[Any, dict[str, str]]) -> int:
+def _commit(new: Settings, meter_state: tuple[Any, dict[str, str] | None]) -> int:
     index = _index.get(new)
     if index is None:
         if len(SNAPSHOTS) >= MAX_SNAPSHOTS:
@@ -214,13 +171,12 @@ def _commit(new: Settings, meter_state: tuple[Any, dict[str, str]]) -> int:
         SNAPSHOTS.append(new)
         _index[new] = index
     _meters[index] = meter_state
-    _hot.meter = meter_state[0]
-    _hot.settings_id = index
+    _hot.activate(index, meter_state[0])
     return index
 
 
 def _after_fork() -> None:
-    meter = _hot.meter
+    meter = _hot.active().meter
     if meter is not None and hasattr(meter, "after_fork"):
         meter.after_fork()
 
@@ -306,7 +262,7 @@ def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             _env_error = ("invalid FRUGAL_* environment variable(s); fix them and restart: "
                           + "; ".join(errors))
         _commit(settings, state)
-        _hot._fork_hooks.append(_after_fork)
+        _hot.on_fork(_after_fork)
         return settings
 
 
@@ -315,7 +271,7 @@ def current() -> Settings:
     if not SNAPSHOTS:
         init_from_env()
     _check_env()
-    return SNAPSHOTS[_hot.settings_id]
+    return SNAPSHOTS[_hot.active().settings_id]
 
 
 def snapshot(settings_id: int) -> Settings | None:
@@ -329,11 +285,12 @@ def snapshot(settings_id: int) -> Settings | None:
 def meter_state(settings_id: int | None = None) -> tuple[Any, dict[str, str]]:
     """(meter, why for each meter) of a snapshot, the one in force by default."""
     current()
-    index = _hot.settings_id if settings_id is None else settings_id
+    index = _hot.active().settings_id if settings_id is None else settings_id
     meter, reasons = _meters[index]
     if reasons is None:
         with _lock:
             reasons = _meter_for(SNAPSHOTS[index], explain=True)[1]
+            assert reasons is not None  # explain=True always works the reasons out
             _meters[index] = (meter, reasons)
     return meter, reasons
 
@@ -364,18 +321,4 @@ def configure(**settings: Any) -> Settings:
         return new
 
 
-def environment() -> Any:
-    """What frugal detected and which data and model are in force (a dict-like report).
-
-    Keys include the CPU model, its TDP and where it came from, logical CPUs, the meters
-    found and why the others were not, the grid intensity and its source, PUE, the embodied
-    preset, and the versions of the data sets.
-    """
-    from frugal.energy.environment import build
-
-    settings = current()
-    meter, reasons = meter_state()
-    return build(settings, _hot.settings_id, meter, reasons)
-
-
-__all__ = ["SNAPSHOTS", "Settings", "configure", "current", "environment", "init_from_env", "snapshot"]
+__all__ = ["SNAPSHOTS", "Settings", "configure", "current", "init_from_env", "on_store_change", "snapshot"]

@@ -16,43 +16,15 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from frugal import _dashboard_page as P
+from frugal._version import __version__
 from frugal._dashboard_page import e
 from frugal.progress import Progress
+from frugal.units import format_count, format_p, format_quantity, format_ratio
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
 BOOT_ROWS = 20_000    # above this many rows in a group, the gains' bootstrap uses fewer resamples
 MAX_RUNS_LISTED = 30
-
-_SI = ((1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
-
-
-def fmt(value: Any, unit: str, digits: int = 3) -> str:
-    """A value with a readable prefix: ``1.23 ms``, ``45.6 MiB``, ``12 %``; ``n/a`` when unknown."""
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return "n/a"
-    if not math.isfinite(v):
-        return "n/a"
-    if unit == "%":
-        return f"{v * 100:.{digits}g} %"
-    if unit == "B":
-        for size, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-            if abs(v) >= size:
-                return f"{v / size:.{digits}g} {name}"
-        return f"{v:.0f} B"
-    if unit in ("", "x", "ratio"):
-        return f"{v:.{digits}g}{'x' if unit == 'x' else ''}"
-    if v == 0:
-        return f"0 {unit}"
-    if unit == "gCO2e" and abs(v) >= 1e3:
-        return f"{v / 1e3:.{digits}g} kgCO2e"
-    for size, prefix in _SI:
-        if abs(v) >= size:
-            return f"{v / size:.{digits}g} {prefix}{unit}"
-    return f"{v:.{digits}g} {unit}"
-
 
 # --- what to show ---------------------------------------------------------------------------
 
@@ -128,7 +100,7 @@ def _floats(series: Any) -> Any:
 def _headlines(current: Any, table: Any) -> str:
     import numpy as np
 
-    from frugal.indicators import EQUIVALENTS, energy_basis
+    from frugal.frugality import EQUIVALENTS, energy_basis
 
     energy = float(np.nansum(_floats(current["energy_j"]))) if np.isfinite(_floats(current["energy_j"])).any() else math.nan
     operational = float(np.nansum(_floats(current["carbon_g"]))) if np.isfinite(_floats(current["carbon_g"])).any() else math.nan
@@ -146,21 +118,20 @@ def _headlines(current: Any, table: Any) -> str:
                   for c, label in (("energy_cpu_j", "CPU"), ("energy_ram_j", "RAM"), ("energy_gpu_j", "GPU"))]
         parts = [f"{label} {share:.0%}" for label, share in shares if share > 0.005]
     cards = [
-        P.card("Energy", fmt(energy, "J"), ", ".join(parts) or "no energy derived", basis if basis != "none" else ""),
-        P.card("Carbon (SCI total)", fmt(carbon, "gCO2e"),
-               f"operational {fmt(operational, 'gCO2e')} + embodied {fmt(embodied, 'gCO2e')}", "modelled"),
-        P.card("Embodied share", fmt(embodied / carbon if carbon > 0 else math.nan, "%", 2),
+        P.card("Energy", format_quantity(energy, "J"), ", ".join(parts) or "no energy derived", basis if basis != "none" else ""),
+        P.card("Carbon (SCI total)", format_quantity(carbon, "gCO2e"),
+               f"operational {format_quantity(operational, 'gCO2e')} + embodied {format_quantity(embodied, 'gCO2e')}", "modelled"),
+        P.card("Embodied share", format_quantity(embodied / carbon if carbon > 0 else math.nan, "%"),
                "of that carbon: making the hardware", "modelled"),
     ]
     if math.isfinite(carbon) and carbon > 0:
         car_m = carbon / EQUIVALENTS["car_km"]["g_per"] * 1000
         phone = carbon / EQUIVALENTS["smartphone_charges"]["g_per"]
-        cards.append(P.card("Like driving", fmt(car_m, "m"),
-                            f"in a new car, or {fmt(phone * 100, '%', 2).replace(' %', '')} % of a phone "
-                            "charge (sources below)", "equivalent"))
+        cards.append(P.card("Like driving", format_quantity(car_m, "m"),
+                            f"in a new car, or {format_quantity(phone, '%')} of a phone charge (sources below)", "equivalent"))
     cards += [
-        P.card("Time", fmt(wall, "s"), f"CPU {fmt(cpu, 's')} over {calls:,} calls", "measured"),
-        P.card("Peak memory", fmt(np.nanmax(peak) if np.isfinite(peak).any() else math.nan, "B"),
+        P.card("Time", format_quantity(wall, "s"), f"CPU {format_quantity(cpu, 's')} over {format_count(calls)} calls", "measured"),
+        P.card("Peak memory", format_quantity(np.nanmax(peak) if np.isfinite(peak).any() else math.nan, "B"),
                "highest resident set of one measurement", "measured"),
     ]
     return f'<section aria-label="headline figures"><div class="cards">{"".join(cards)}</div></section>'
@@ -182,8 +153,8 @@ def _ratio_text(row: Any) -> str:
     if not isinstance(gain, float) or not math.isfinite(gain):
         return "n/a"
     low, high = 1.0 - row.get("gain_ci_high", math.nan), 1.0 - row.get("gain_ci_low", math.nan)
-    ci = f" [{low:.3g}, {high:.3g}]" if math.isfinite(low) and math.isfinite(high) else ""
-    return f"{1.0 - gain:.3g}x{ci}"
+    ci = f" [{format_ratio(low)}, {format_ratio(high)}]" if math.isfinite(low) and math.isfinite(high) else ""
+    return f"{format_ratio(1.0 - gain)}x{ci}"
 
 
 def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
@@ -194,7 +165,7 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
         name = str(group) + (" (baseline)" if baseline is not None and str(group) == str(baseline) else "")
         cells: list[Any] = [("name", f'<span title="{e(str(group))}">{e(name)}</span>'), P.grade_badge(row["grade"])]
         for column, _, unit, grade in _TABLE_COLUMNS:
-            text = e(fmt(row[column], unit))
+            text = e(format_quantity(row[column], unit))
             if grade is not None:
                 text += " " + P.grade_badge(row[grade])
             cells.append(text)
@@ -202,7 +173,7 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
             same = baseline in table.index and table.loc[baseline, "unit"] == row["unit"]
             cells.append(e(("baseline" if str(group) == str(baseline) else _ratio_text(row)) if same
                            else f"n/a (per {row['unit']})"))
-        cells.append(e(f"{int(row['n_runs']):,}"))
+        cells.append(e(format_count(row['n_runs'])))
         rows.append(cells)
     parts = [P.table(headers, rows)]
     verdicts = list(_verdicts(table, baseline)) if baseline is not None else []
@@ -235,13 +206,14 @@ def _verdicts(table: Any, baseline: str) -> Iterable[str]:
             continue
         ratio = 1.0 - gain
         low, high = 1.0 - row.get("gain_ci_high", math.nan), 1.0 - row.get("gain_ci_low", math.nan)
-        ci = f"95% CI {low:.3g}-{high:.3g}x" if math.isfinite(low) and math.isfinite(high) else "no CI"
-        p_text = ("p < 0.001" if p < 0.001 else f"p = {p:.2g}") if isinstance(p, float) and math.isfinite(p) else "no test"
+        ci = (f"95% CI {format_ratio(low)}-{format_ratio(high)}x" if math.isfinite(low) and math.isfinite(high)
+              else "no CI")
+        p_text = format_p(p)
         significant = isinstance(p, float) and math.isfinite(p) and p < 0.05
         if significant:
-            yield f"{group} uses {ratio:.3g}x the {noun} of {baseline} ({ci}, {p_text})"
+            yield f"{group} uses {format_ratio(ratio)}x the {noun} of {baseline} ({ci}, {p_text})"
         else:
-            yield f"no significant difference in {noun} between {group} and {baseline} ({ratio:.3g}x, {ci}, {p_text})"
+            yield f"no significant difference in {noun} between {group} and {baseline} ({format_ratio(ratio)}x, {ci}, {p_text})"
 
 
 def _chart(make: Any, prefix: str, title: str, bar: Progress | None = None) -> str:
@@ -329,10 +301,8 @@ def _versions() -> list[tuple[str, str]]:
     import platform
     from importlib import metadata
 
-    import frugal
-
-    out = [("frugal", frugal.__version__), ("Python", platform.python_version())]
-    for dist in ("numpy", "pandas", "matplotlib", "scipy", "codecarbon"):
+    out = [("frugal", __version__), ("Python", platform.python_version())]
+    for dist in ("numpy", "pandas", "matplotlib", "codecarbon"):
         try:
             out.append((dist, metadata.version(dist)))
         except metadata.PackageNotFoundError:
@@ -360,7 +330,7 @@ def _runs_table(frame: Any, runs: Any) -> str:
     if "run_started_at" in summary:
         summary = summary.sort_values("run_started_at", kind="stable")
     summary = summary.tail(MAX_RUNS_LISTED)
-    rows = []
+    rows: list[list[str | tuple[str, str]]] = []
     for i, (_, row) in enumerate(summary.iterrows()):
         started = row.get("run_started_at")
         number = i + 1 + max(0, grouped.ngroups - MAX_RUNS_LISTED)
@@ -369,7 +339,7 @@ def _runs_table(frame: Any, runs: Any) -> str:
                      ("name", e(_str(row.get("host")))), ("name", e(_str(row.get("program")))),
                      ("name", e(_str(row.get("cpu")))), e(_str(row.get("python"))),
                      e(_str(row.get("frugal_version"))), ("name", e(_str(row.get("git_commit"))[:12])),
-                     ("name", e(_str(row.get("git_branch")))), e(f"{int(row['measurements']):,}")])
+                     ("name", e(_str(row.get("git_branch")))), e(format_count(row['measurements']))])
     head = ["#", "Started (UTC)", "Host", "Program", "CPU", "Python", "frugal", "Commit", "Branch", "Measurements"]
     return "<h3>Runs</h3>" + P.table(head, rows)
 
@@ -416,10 +386,10 @@ def _settings_details(settings: dict[str, Any] | None) -> str:
 
 
 def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str) -> str:
-    from frugal.indicators import EQUIVALENTS, PROVENANCE, energy_basis
+    from frugal.frugality import EQUIVALENTS, PROVENANCE, energy_basis
 
     methods = sorted({str(m) for m in frame["energy_method"].dropna().unique()}) if "energy_method" in frame else []
-    intensities = sorted({f"{float(v):.4g}" for v in _floats(frame["intensity_g_per_kwh"]) if math.isfinite(v)}) \
+    intensities = sorted({format_quantity(v, "") for v in _floats(frame["intensity_g_per_kwh"]) if math.isfinite(v)}) \
         if "intensity_g_per_kwh" in frame else []
     sources = sorted({str(s) for s in frame["intensity_source"].dropna().unique()}) if "intensity_source" in frame else []
     pairs = [
@@ -436,7 +406,7 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
     settings = _recorded_settings(runs)
     pairs += _settings_pairs(settings)
     pairs += [(f"{k}", v) for k, v in PROVENANCE.items()]
-    pairs += [(f"Equivalent: {v['label']}", f"{v['g_per']:.4g} gCO2e each. {v['source']}") for v in EQUIVALENTS.values()]
+    pairs += [(f"Equivalent: {v['label']}", f"{format_quantity(v['g_per'], 'gCO2e')} each. {v['source']}") for v in EQUIVALENTS.values()]
     pairs += [("Generated", generated)] + [(f"Version: {k}", v) for k, v in _versions()]
     return P.definitions(pairs) + _runs_table(frame, runs) + _settings_details(settings)
 
@@ -466,7 +436,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     ``runs``: the store's runs (``frugal.store.load_runs``), for the recorded settings.
     ``progress``: a bar on stderr, by default when stderr is a terminal.
     """
-    from frugal.indicators import energy_basis, indicators
+    from frugal.frugality import energy_basis, indicators
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
@@ -488,6 +458,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
             f"<section><h2>Comparison</h2>{_charts_section(current, by, baseline, bar)}</section>",
         ]
         if history is not None:
+            assert key is not None  # _scope gives a history only with the key it follows
             body.append(f"<section><h2>Trend</h2>{_trend_section(history, key, by, bar)}</section>")
         body.append("<section><h2>Methodology and provenance</h2>"
                     f"{_methodology(frame, current, table, runs, generated)}</section>")
@@ -496,8 +467,8 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     return P.page(title, "\n".join(body), generated)
 
 
-def report(data: Any, path: str | os.PathLike = "dashboard.html", *, title: str | None = None,
-           baseline: str | None = None, by: str | None = None, store: str | os.PathLike | None = None,
+def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title: str | None = None,
+           baseline: str | None = None, by: str | None = None, store: str | os.PathLike[str] | None = None,
            progress: bool | None = None) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 

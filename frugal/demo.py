@@ -10,7 +10,9 @@ from __future__ import annotations
 import heapq
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from frugal.units import format_quantity
 
 
 def insertion_sort(values: list[int]) -> list[int]:
@@ -41,15 +43,15 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
     text to print (``text``). Time, CPU and memory are measured; energy and carbon are
     measured by a meter where one exists, modelled otherwise (the dashboard says which).
     """
-    import frugal
     from frugal import store
+    from frugal.comparison import compare
     from frugal.dashboard import report
 
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     db, page = folder / "frugal.db", folder / "dashboard.html"
     data = random.Random(seed).sample(range(size * 10), size)
-    variants = {
+    variants: dict[str, Callable[[], list[int]]] = {
         "sorted": lambda: sorted(data),
         "heapq": lambda: heap_sort(data),
         "insertion_sort": lambda: insertion_sort(data),
@@ -58,26 +60,25 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
     previous = store.default_store()
     store.set_default_store(db)
     try:
-        cmp = frugal.compare(variants, repeat=repeat, warmup=2, baseline="sorted", units=size, seed=seed)
-        frugal.flush()
+        cmp = compare(variants, repeat=repeat, warmup=2, baseline="sorted", units=size, seed=seed)
+        store.flush()
     finally:
         store.set_default_store(previous)
-    report(frugal.load(db, name=list(variants)), page, title="frugal demo: three ways to sort a list",
+    report(store.load(db, name=list(variants)), page, title="frugal demo: three ways to sort a list",
            baseline="sorted", store=db)
     return {"store": db, "dashboard": page, "comparison": cmp, "text": _text(cmp, size)}
 
 
 def _text(cmp: Any, size: int) -> str:
-    from frugal.dashboard import fmt
-
     summary = cmp.summary()
     lines = [f"Sorting {size} integers, {len(cmp.frame) // len(cmp.variants)} runs each, cost per element sorted:"]
     for variant in cmp.variants:
         row = {m: summary[(summary["variant"] == variant) & (summary["metric"] == m)]["median"]
                for m in ("energy_j", "wall_s", "carbon_g")}
         values = {m: (float(v.iloc[0]) if len(v) else float("nan")) for m, v in row.items()}
-        lines.append(f"  {variant:<15} energy {fmt(values['energy_j'], 'J'):>10}   time {fmt(values['wall_s'], 's'):>10}"
-                     f"   operational carbon {fmt(values['carbon_g'], 'gCO2e'):>13}")
+        lines.append(f"  {variant:<15} energy {format_quantity(values['energy_j'], 'J'):>10}   "
+                     f"time {format_quantity(values['wall_s'], 's'):>10}   "
+                     f"operational carbon {format_quantity(values['carbon_g'], 'gCO2e'):>13}")
     ratios = cmp.ratios()
     lines += [""] + [f"- {v}" for v in ratios[ratios["metric"].isin(["energy_j", "wall_s"])]["verdict"]]
     return "\n".join(lines)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal._derive import log_columns
+from frugal.columns import log_columns
 from frugal.measurement import FIELDS
 
 _DTYPES = {

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import html
 import statistics
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
 
+from frugal._hot import measure
 from frugal.measurement import Measurement
-from frugal.units import format_bytes, format_si
+from frugal.units import format_quantity
 
 USAGE = """\
 Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
@@ -27,7 +28,7 @@ Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
   -o         return the Footprint (its .measurements, .frame()) instead of showing it"""
 
 # (label, how to read it from a run, unit: "s", "J", "g" or "B")
-_ROWS = (
+_ROWS: tuple[tuple[str, Callable[[Measurement, int | None], float | None], str], ...] = (
     ("wall time", lambda m, held: m.wall_s, "s"),
     ("CPU time", lambda m, held: m.cpu_s, "s"),
     ("peak memory held", lambda m, held: held, "B"),
@@ -54,15 +55,16 @@ class Footprint:
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(label, median, min, max) per quantity, formatted with units; ``n/a`` when unknown."""
-        out = []
+        out: list[tuple[str, str, str, str]] = []
         for label, read, unit in _ROWS:
             values = [read(m, h) for m, h in zip(self.measurements, self.held)]
             known = [v for v in values if v is not None and v == v]
             if len(known) < len(values) or not known:
                 out.append((label, "n/a", "", ""))
                 continue
-            show = (lambda v: format_bytes(v)) if unit == "B" else (lambda v: format_si(v, unit))
-            out.append((label, show(statistics.median(known)), show(min(known)), show(max(known))))
+            median, low, high = (format_quantity(v, unit)
+                                 for v in (statistics.median(known), min(known), max(known)))
+            out.append((label, median, low, high))
         return out
 
     def source(self) -> str:
@@ -71,7 +73,7 @@ class Footprint:
         method = first.energy_method or "unknown (no meter and no model)"
         text = f"energy: {method}"
         if first.intensity_g_per_kwh is not None:
-            text += f"; grid intensity {first.intensity_g_per_kwh:.4g} gCO2e/kWh"
+            text += f"; grid intensity {format_quantity(first.intensity_g_per_kwh, 'gCO2e/kWh')}"
             if first.intensity_source:
                 text += f" ({first.intensity_source})"
         return text
@@ -133,7 +135,7 @@ class FrugalMagics(Magics):
 
     @needs_local_scope
     @line_cell_magic
-    def frugal(self, line: str, cell: str | None = None, local_ns: dict | None = None) -> Footprint | None:
+    def frugal(self, line: str, cell: str | None = None, local_ns: dict[str, Any] | None = None) -> Footprint | None:
         """Measure a statement (``%frugal``) or a cell (``%%frugal``): time, CPU, memory, energy, carbon.
 
         Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
@@ -141,17 +143,16 @@ class FrugalMagics(Magics):
         """
         name, repeat, give, code_text = self._parse(line, cell)
         shell = self.shell
-        transformed = shell.transform_cell(code_text)
+        assert shell is not None  # a magic runs in the shell that registered it
+        transformed = shell.transform_cell(code_text)  # type: ignore[no-untyped-call]  # not annotated in IPython
         # a cached cell file name, so that tracebacks show the measured code's lines
         filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code_text)
         code = shell.compile(transformed, filename, "exec")
-        import frugal
-
         rss = _rss()
         runs, held = [], []
         for _ in range(repeat):
             start = rss()
-            with frugal.measure(name) as region:
+            with measure(name) as region:
                 exec(code, shell.user_ns, local_ns)
             m = region.result
             runs.append(m)
@@ -162,7 +163,7 @@ class FrugalMagics(Magics):
             return result
         from IPython.display import display
 
-        display(result)
+        display(result)  # type: ignore[no-untyped-call]  # IPython's display() has no annotations
         return None
 
     def _parse(self, line: str, cell: str | None) -> tuple[str, int, bool, str]:
@@ -188,6 +189,7 @@ class FrugalMagics(Magics):
                 raise UsageError(f"%%frugal takes no statement on its own line, got {rest!r}\n{USAGE}")
             if not cell.strip():
                 raise UsageError(f"%%frugal needs a cell with code to measure\n{USAGE}")
+            assert self.shell is not None  # a magic runs in the shell that registered it
             code, default = cell, f"In[{self.shell.execution_count}]"
         name = str(opts.get("n", default)).strip().strip("'\"") or default
         return name, repeat, "o" in opts, code

@@ -1,6 +1,7 @@
 """The result value: one frozen record per measured region (or per name in summary mode).
 
-This module is a leaf: it imports nothing of frugal, so every other layer can depend on it.
+A leaf: it imports nothing of frugal but ``frugal.units`` (the unit of each field), so every
+other layer can depend on it.
 """
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import dataclasses
 import html
 from dataclasses import dataclass
 from datetime import datetime
+
+from frugal.units import format_quantity, unit_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +27,7 @@ class Measurement:
     time, CPU, energy and carbon are totals, ``wall_min_s``/``wall_max_s`` the extremes,
     and ``peak_rss_bytes`` the largest process high-water mark seen at the end of a call
     (an upper bound: summary mode does not reset the mark, to stay cheap).
+    The unit of each field is ``frugal.units.unit_of(field)``.
     """
 
     name: str
@@ -63,17 +67,14 @@ class Measurement:
             value = getattr(self, f.name)
             if value is None or f.name == "name":
                 continue
-            text = html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
-            unit = _UNITS.get(f.name)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                text = format_quantity(value, unit_of(f.name))
+            else:
+                text = str(value)
             rows.append(f"<tr><th style='text-align:left'>{f.name}</th>"
-                        f"<td style='text-align:right'>{text}{' ' + unit if unit else ''}</td></tr>")
+                        f"<td style='text-align:right'>{html.escape(text)}</td></tr>")
         return (f"<table class='frugal-measurement'><caption style='text-align:left'>"
                 f"Measurement {html.escape(self.name)}</caption>{''.join(rows)}</table>")
 
-
-_UNITS = {"wall_s": "s", "cpu_user_s": "s", "cpu_system_s": "s", "cpu_s": "s",
-          "peak_rss_bytes": "B", "rss_delta_bytes": "B", "energy_cpu_j": "J", "energy_ram_j": "J",
-          "energy_gpu_j": "J", "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e",
-          "intensity_g_per_kwh": "gCO2e/kWh", "wall_min_s": "s", "wall_max_s": "s"}
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Measurement))

@@ -13,9 +13,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
+from frugal import _hot
 from frugal.errors import FrugalError
+
+if TYPE_CHECKING:
+    from frugal._records import MeterReading
+    from frugal.columns import Columns
 
 EXIT_NOT_FOUND = 127       # as a POSIX shell: command not found
 EXIT_NOT_EXECUTABLE = 126  # as a POSIX shell: found but cannot be run
@@ -32,13 +37,13 @@ class ProcessRun:
     argv: tuple[str, ...]
     pid: int
     started_ns: int          # UTC wall clock at start, ns since the epoch
-    t0_ns: int               # perf_counter_ns at start (key of the meter readings)
+    t0_ns: int               # perf_counter_ns at start
     wall_s: float
     user_s: float
     system_s: float
     peak_rss_bytes: int
     returncode: int
-    meter: tuple | None      # (meter, start reading, end reading) when a meter is present
+    meter: MeterReading | None   # (meter, start reading, end reading) when a meter is present
 
     @property
     def status(self) -> str:
@@ -81,10 +86,8 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     command cannot be found or run. Wall time runs from the exec of the command (Linux) to
     the end of the wait; the meter, when present, is read around the whole launch.
     """
-    from frugal import _hot
-
     path = resolve(argv[0])
-    meter = _hot.meter
+    meter = _hot.active().meter
     devnull = os.open(os.devnull, os.O_WRONLY) if quiet else None
     out = devnull if quiet else stdout
     err = devnull if quiet else None
@@ -143,7 +146,8 @@ def _subreaper(on: bool) -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0) == 0
+        status: int = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1 if on else 0, 0, 0, 0)
+        return status == 0
     except (OSError, AttributeError):
         return False
 
@@ -158,7 +162,7 @@ def _launcher_paths() -> tuple[str, str] | None:
         ok = (sys.platform.startswith("linux") and os.access("/bin/sh", os.X_OK) and env is not None
               and subprocess.run([env, "--default-signal=INT,QUIT", "--", "true"], stdin=subprocess.DEVNULL,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0)
-        _launcher = ("/bin/sh", env) if ok else None
+        _launcher = ("/bin/sh", env) if ok and env is not None else None
     return _launcher  # type: ignore[return-value]
 
 
@@ -234,13 +238,12 @@ def _ignore_while_waiting(signum: int, frame: Any) -> None:
     """Ctrl-C while a command runs: the command gets it too; frugal waits for its end."""
 
 
-def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> dict[str, Any]:
-    """The column dict of ``frugal._derive`` for whole-process runs, energy and carbon derived
+def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Columns:
+    """The column dict of ``frugal.columns`` for whole-process runs, energy and carbon derived
     with the settings in force (measured by a meter where present, modelled otherwise)."""
     import numpy as np
 
-    from frugal import _hot
-    from frugal._derive import add_energy
+    from frugal.columns import add_energy
 
     n = len(runs)
     names = [name] * n if isinstance(name, str) else list(name)
@@ -248,7 +251,6 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> di
     user = np.array([r.user_s for r in runs], dtype="f8")
     system = np.array([r.system_s for r in runs], dtype="f8")
     cpu = user + system
-    t0 = np.array([r.t0_ns for r in runs], dtype="i8")
     cols: dict[str, Any] = {
         "name": np.array(names, dtype=object),
         "started_at": np.array([r.started_ns for r in runs], dtype="i8").astype("datetime64[ns]"),
@@ -266,8 +268,8 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> di
         "calls": np.ones(n, dtype="i8"),
         "wall_min_s": wall, "wall_max_s": wall,
         "pid": np.array([r.pid for r in runs], dtype="i8"),
-        "_t0_ns": t0,
-        "_settings_id": np.full(n, _hot.settings_id, dtype="i8"),
+        "_seq": np.arange(n, dtype="i8"),
+        "_settings_id": np.full(n, _hot.active().settings_id, dtype="i8"),
     }
-    meters = {r.t0_ns: r.meter for r in runs if r.meter is not None}
+    meters = {i: r.meter for i, r in enumerate(runs) if r.meter is not None}
     return add_energy(cols, meters)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+import numpy.typing as npt
 
 N_BOOT = 2000
 """Bootstrap resamples used by default (percentile CIs: the 2.5% and 97.5% quantiles)."""
@@ -20,7 +21,7 @@ ArrayLike = Sequence[float] | np.ndarray
 
 def _clean(x: ArrayLike, name: str = "x") -> np.ndarray:
     """The finite values of ``x`` as float64 (NaN marks a value that is not known)."""
-    a = np.asarray(x, dtype="f8").ravel()
+    a: npt.NDArray[np.float64] = np.asarray(x, dtype="f8").ravel()
     if np.isinf(a).any():
         raise ValueError(f"{name} holds infinite values")
     return a[~np.isnan(a)]

@@ -32,15 +32,22 @@ import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from frugal import _hot
 from frugal._records import LOG, ROW_SIZE
-# Re-exported: the run metadata and the writer's timing are part of this module's face.
-from frugal._run_info import _cpu_name, _git, git_info, new_run, settings_json  # noqa: F401
-from frugal._store_writer import FLUSH_EVERY_S, FLUSH_ROWS, POLL_S, SUMMARY_EVERY_S, _Writer  # noqa: F401
+# Re-exported (``name as name``): the run metadata and the writer's timing are part of this module's face.
+from frugal._run_info import git_info as git_info, new_run as new_run, settings_json as settings_json
+from frugal._store_writer import (
+    FLUSH_EVERY_S as FLUSH_EVERY_S, FLUSH_ROWS as FLUSH_ROWS, POLL_S as POLL_S,
+    SUMMARY_EVERY_S as SUMMARY_EVERY_S, Writer as Writer,
+)
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
+from frugal.units import check_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 APPLICATION_ID = 0x46525547      # "FRUG", in the SQLite header of every frugal store
 SCHEMA_VERSION = 1
@@ -133,14 +140,7 @@ def _check_file(path: Path, *, create: bool) -> None:
 
 
 def _as_path(value: Any, argument: str) -> Path:
-    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{argument} must be a path (str or os.PathLike), got {type(value).__name__}")
-    path = Path(os.fspath(value)).expanduser()
-    if not str(value):
-        raise ValueError(f"{argument} must not be empty")
-    if "\x00" in str(value):
-        raise ValueError(f"{argument} must be a path, and a path cannot hold a NUL character: {str(value)!r}")
-    return path
+    return Path(check_path(argument, value)).expanduser()
 
 
 class Store:
@@ -152,7 +152,7 @@ class Store:
     between writes, so a forked child never inherits one (SQLite's locks do not survive fork).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = _as_path(path, "store")
         _check_file(self.path, create=True)
         self._ready = False
@@ -263,7 +263,7 @@ class Store:
         return key
 
 
-def _column_values(cols: dict[str, Any]) -> list[list]:
+def _column_values(cols: dict[str, Any]) -> list[list[Any]]:
     """The FIELDS columns as lists of Python values ready for SQLite (NaN becomes NULL)."""
     import numpy as np
 
@@ -280,7 +280,7 @@ def _column_values(cols: dict[str, Any]) -> list[list]:
     return values
 
 
-def storable_text(values: list) -> list:
+def storable_text(values: list[Any]) -> list[Any]:
     """``values`` with every str made valid UTF-8, as SQLite's text must be.
 
     A str holding lone surrogates (what ``os.fsdecode`` makes of bytes that are not UTF-8,
@@ -299,11 +299,11 @@ def storable_text(values: list) -> list:
 
 # --- the default store: one writer per process, and its hooks ----------------------------
 
-_writer: _Writer | None = None
+_writer: Writer | None = None
 _ever = False      # a default store was set in this process at some point
 
 
-def set_default_store(path: str | os.PathLike | None) -> None:
+def set_default_store(path: str | os.PathLike[str] | None) -> None:
     """Store every measurement of this process in ``path`` (a SQLite file), or stop (None).
 
     The first store set in a process receives every measurement still in the log (since
@@ -325,7 +325,7 @@ def set_default_store(path: str | os.PathLike | None) -> None:
         cursor, base = end - end % ROW_SIZE, {k: list(v) for k, v in list(LOG.summary.items())}
     else:
         cursor, base = 0, {}
-    writer = _Writer(store, new_run(), cursor, base)
+    writer = Writer(store, new_run(), cursor, base)
     _writer, _ever = writer, True
     writer.start()
 
@@ -366,7 +366,7 @@ def _after_fork_in_parent() -> None:
         _held.pop().lock.release()
 
 
-_held: list[_Writer] = []
+_held: list[Writer] = []
 
 
 def _on_fork() -> None:
@@ -392,10 +392,8 @@ def _after_multiprocessing_fork(_: Any) -> None:
 
 
 def _register_hooks() -> None:
-    import frugal
-
-    frugal._clear_hooks.append(_on_clear)
-    _hot._fork_hooks.append(_on_fork)
+    LOG.on_clear(_on_clear)
+    _hot.on_fork(_on_fork)
     if hasattr(os, "register_at_fork"):
         os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
     atexit.register(_at_exit)
@@ -427,7 +425,7 @@ def _since_ns(since: Any) -> int | None:
         raise TypeError(f"since must be a datetime, an ISO 8601 string or a timedelta, got {type(since).__name__}")
     if since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)     # naive times are read as UTC
-    delta = since - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta: timedelta = since - datetime(1970, 1, 1, tzinfo=timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1000
 
 
@@ -461,7 +459,7 @@ def _on_read_only_medium(path: Path) -> bool:
     return not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0)
 
 
-def _query(path: Path, sql: str, params: list) -> tuple[list[str], list[tuple]]:
+def _query(path: Path, sql: str, params: list[Any]) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run ``sql``; ``{m}`` in it becomes the measurement columns (NULL for fields that a store
     written by an older frugal lacks)."""
     immutable = False
@@ -482,7 +480,7 @@ def _query(path: Path, sql: str, params: list) -> tuple[list[str], list[tuple]]:
             conn.close()
 
 
-def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since: Any = None):
+def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None) -> pd.DataFrame:
     """Every stored measurement as a pandas DataFrame, oldest first.
 
     Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
@@ -502,7 +500,8 @@ def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since
     names, since_ns = _names(name), _since_ns(since)
     run_cols = ", ".join(f"r.{src} AS {dst}" for src, dst in RUN_COLUMNS.items() if src != "run_id")
     sql = f"SELECT r.run_id AS run_id, {{m}}, {run_cols} FROM measurements m JOIN runs r ON r.id = m.run"
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if names is not None:
         where.append(f"m.name IN ({', '.join('?' * len(names))})")
         params += names
@@ -537,7 +536,7 @@ def load(path: str | os.PathLike, name: str | Iterable[str] | None = None, since
     return frame
 
 
-def load_runs(path: str | os.PathLike):
+def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
     """The runs of a store as a DataFrame (one row per process or ``frugal run``), oldest first,
     with their metadata and methodology settings (JSON) and how many measurements each holds."""
     import pandas as pd

@@ -1,14 +1,232 @@
-"""Quantities as people write and read them: parse sizes ("50 MB"), print values with units.
+"""Quantities as people write and read them: the one formatter, the unit of every column, and
+the checks every argument and setting goes through.
 
-Sizes follow the SI and IEC conventions: ``kB``/``MB``/``GB``/``TB`` are powers of 1000,
-``KiB``/``MiB``/``GiB``/``TiB`` powers of 1024 (case does not matter; ``K``, ``M``, ``G``
-alone mean the SI multiples of bytes). Nothing here imports numpy or pandas.
+Printing: ``format_quantity(value, unit)`` is the one way frugal turns a number into text,
+on every surface (terminal, dashboard, charts, notebooks, exports): three significant digits,
+no exponent, ``n/a`` for an unknown value. Memory is binary (B, KiB, MiB, GiB, TiB); energy is
+joules with SI prefixes up to kJ and kWh from 3.6 MJ; carbon is mg/g/kg/t CO2e; time is ns to s.
+``scale_for(values, unit)`` picks the same prefix for a whole axis of a chart.
+
+Parsing: sizes follow the SI and IEC conventions (``kB``/``MB`` powers of 1000, ``KiB``/``MiB``
+powers of 1024), so ``"100MB"`` and ``"100MiB"`` each mean what they say.
+
+Checking: ``check_*`` return the normalised value or raise a ``TypeError``/``ValueError``
+that names the argument or setting. Standard library only.
 """
 from __future__ import annotations
 
 import math
 import numbers
+import os
 import re
+from collections import namedtuple
+from collections.abc import Iterable, Sequence
+
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any, NamedTuple
+
+    class Quantity(NamedTuple):
+        label: str
+        unit: str
+else:
+    Quantity = namedtuple("Quantity", "label unit")
+Quantity.__doc__ = "What a column or indicator holds: a label for people and its unit."
+
+
+# The unit of every column frugal writes (Measurement's fields and the indicators).
+QUANTITIES: dict[str, Quantity] = {
+    "wall_s": Quantity("wall time", "s"),
+    "cpu_user_s": Quantity("user CPU time", "s"),
+    "cpu_system_s": Quantity("system CPU time", "s"),
+    "cpu_s": Quantity("CPU time", "s"),
+    "cpu_util": Quantity("CPU utilisation", "ratio"),
+    "peak_rss_bytes": Quantity("peak memory", "B"),
+    "rss_delta_bytes": Quantity("memory growth", "B"),
+    "energy_cpu_j": Quantity("CPU energy", "J"),
+    "energy_ram_j": Quantity("memory energy", "J"),
+    "energy_gpu_j": Quantity("GPU energy", "J"),
+    "energy_j": Quantity("energy", "J"),
+    "carbon_g": Quantity("operational carbon", "gCO2e"),
+    "embodied_g": Quantity("embodied carbon", "gCO2e"),
+    "units": Quantity("functional units", "units"),
+    "intensity_g_per_kwh": Quantity("grid carbon intensity", "gCO2e/kWh"),
+    "wall_min_s": Quantity("shortest call", "s"),
+    "wall_max_s": Quantity("longest call", "s"),
+    "energy_per_unit_j": Quantity("energy per unit", "J"),
+    "carbon_per_unit_g": Quantity("carbon per unit (SCI)", "gCO2e"),
+    "operational_per_unit_g": Quantity("operational carbon per unit", "gCO2e"),
+    "embodied_per_unit_g": Quantity("embodied carbon per unit", "gCO2e"),
+    "embodied_share": Quantity("embodied share", "ratio"),
+    "peak_rss_per_unit_bytes": Quantity("peak memory per unit", "B"),
+    "time_per_unit_s": Quantity("time per unit", "s"),
+    "cpu_per_unit_s": Quantity("CPU time per unit", "s"),
+    "car_km": Quantity("km driven by a new car", "km"),
+    "smartphone_charges": Quantity("smartphone charges", "charges"),
+    "tree_months": Quantity("months of a tree's uptake", "tree-months"),
+    "gain": Quantity("gain against the baseline", "ratio"),
+    "gain_ci_low": Quantity("gain, lower 95% bound", "ratio"),
+    "gain_ci_high": Quantity("gain, upper 95% bound", "ratio"),
+}
+
+
+def unit_of(column: str) -> str:
+    """The unit of a column or indicator ('' when frugal does not know it)."""
+    q = QUANTITIES.get(column)
+    return q.unit if q is not None else ""
+
+
+def label_of(column: str) -> str:
+    """What a column holds, in words (the column's own name when frugal does not know it)."""
+    q = QUANTITIES.get(column)
+    return q.label if q is not None else column
+
+
+# --- printing ------------------------------------------------------------------------------
+
+# (factor, prefix), largest first; a unit uses the slice of this ladder that suits it.
+_SI = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"),
+       (1e-9, "n"), (1e-12, "p"), (1e-15, "f"))
+_BINARY = ((2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B"))
+_ENERGY = ((3.6e9, "MWh"), (3.6e6, "kWh"), (1e3, "kJ"), (1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"),
+           (1e-9, "nJ"), (1e-12, "pJ"))
+_CARBON = ((1e6, "tCO2e"), (1e3, "kgCO2e"), (1.0, "gCO2e"), (1e-3, "mgCO2e"), (1e-6, "µgCO2e"),
+           (1e-9, "ngCO2e"), (1e-12, "pgCO2e"))
+_TIME = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+_PLAIN = ("", "ratio", "units", "charges", "tree-months", "km", "gCO2e/kWh")
+
+
+def _ladder(unit: str) -> tuple[tuple[float, str], ...] | None:
+    """The prefixes a unit is shown with, or None for a unit printed as it is."""
+    if unit == "B":
+        return _BINARY
+    if unit == "J":
+        return _ENERGY
+    if unit in ("gCO2e", "g"):
+        return _CARBON if unit == "gCO2e" else tuple((f, p + "g") for f, p in _SI if f <= 1e3)
+    if unit == "s":
+        return _TIME
+    if unit in _PLAIN or unit in ("%", "x"):
+        return None
+    return tuple((f, p + unit) for f, p in _SI)
+
+
+def _digits(value: float, digits: int = 3) -> str:
+    """``digits`` significant digits, no exponent, no trailing zeros: ``1.23``, ``12``, ``450``."""
+    if value == 0:
+        return "0"
+    magnitude = abs(value)
+    decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
+    text = f"{value:.{decimals}f}"
+    if float(text) != 0 and abs(float(text)) >= 10 ** digits:   # 999.6 rounds to 1000
+        text = f"{value:.0f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _known(value: Any) -> float | None:
+    """``value`` as a finite float, or None when it is unknown (None, NaN, pandas NA, text)."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def format_quantity(value: Any, unit: str, digits: int = 3) -> str:
+    """A value with its unit and a readable prefix: ``12.3 ms``, ``45.6 MiB``, ``1.2 kgCO2e``.
+
+    Three significant digits (``digits``); ``n/a`` when the value is unknown (None, NaN, NA).
+    ``unit`` is the column's unit (``unit_of``): ``B`` prints in binary multiples, ``J`` in
+    J with SI prefixes up to kJ then kWh, ``gCO2e`` from µg to t, ``s`` from ns to s, ``%``
+    as a percentage of a ratio (0.25 is 25%), ``x`` as a ratio (``2.13x``); a unit frugal
+    does not scale (``ratio``, counts) prints as the number alone or with its unit.
+    """
+    v = _known(value)
+    if v is None:
+        return "n/a"
+    if unit == "%":
+        return f"{_digits(v * 100, digits)}%"
+    if unit == "x":
+        return f"{format_ratio(v)}x"
+    ladder = _ladder(unit)
+    if ladder is None:
+        text = _digits(v, digits)
+        return text if unit in ("", "ratio") else f"{text} {unit}"
+    if v == 0:
+        return f"0 {unit}"
+    magnitude = abs(v)
+    for factor, name in ladder:
+        # the prefix whose value would round to >= 1 in three digits
+        if magnitude >= factor * (1 - 0.5 * 10 ** -digits):
+            return f"{_digits(v / factor, digits)} {name}"
+    factor, name = ladder[-1]
+    return f"{_digits(v / factor, digits)} {name}"
+
+
+def scale_for(values: Iterable[Any], unit: str) -> tuple[float, str]:
+    """``(factor, unit)`` to show a whole axis of values with one prefix: ``values * factor``.
+
+    The prefix is the one ``format_quantity`` gives the largest value, so an axis and the
+    labels beside it read alike.
+    """
+    finite = [abs(v) for v in (_known(x) for x in values) if v is not None and v != 0]
+    ladder = _ladder(unit)
+    if not finite or ladder is None:
+        return 1.0, unit
+    top = max(finite)
+    for factor, name in ladder:
+        if top >= factor * 0.9995:
+            return 1.0 / factor, name
+    factor, name = ladder[-1]
+    return 1.0 / factor, name
+
+
+def format_ratio(r: Any) -> str:
+    """A ratio: two significant digits, three near 1 where small differences matter (``1.04``)."""
+    v = _known(r)
+    if v is None:
+        return "n/a"
+    if v <= 0:
+        return _digits(v, 2)
+    return _digits(v, 3 if 0.8 <= v < 1.25 else 2)
+
+
+def format_interval(low: Any, high: Any, unit: str = "x") -> str:
+    """``[1.79, 2.48]``: the two bounds of an interval, in the same format as the value."""
+    if unit == "x":
+        lo, hi = format_ratio(low), format_ratio(high)
+        return f"[{lo}, {hi}]"
+    return f"[{format_quantity(low, unit)}, {format_quantity(high, unit)}]"
+
+
+def format_ci(value: Any, low: Any, high: Any, unit: str) -> str:
+    """``12.1 [12, 12.2] ms``: a value and its interval, the unit said once when they share it."""
+    m, lo, hi = format_quantity(value, unit), format_quantity(low, unit), format_quantity(high, unit)
+    if lo == "n/a" or hi == "n/a":
+        return m
+    parts = [x.rsplit(" ", 1) for x in (m, lo, hi)]
+    if all(len(p) == 2 for p in parts) and len({p[1] for p in parts}) == 1:
+        return f"{parts[0][0]} [{parts[1][0]}, {parts[2][0]}] {parts[0][1]}"
+    return f"{m} [{lo}, {hi}]"
+
+
+def format_p(p: Any) -> str:
+    """A p-value as people quote it: ``p < 0.001``, ``p = 0.042``; ``no test`` when unknown."""
+    v = _known(p)
+    if v is None:
+        return "no test"
+    return "p < 0.001" if v < 0.001 else f"p = {_digits(v, 2)}"
+
+
+def format_count(n: Any) -> str:
+    """A whole number with thousands separators: ``1,000,000``."""
+    v = _known(n)
+    return "n/a" if v is None else f"{int(round(v)):,}"
+
+
+# --- parsing -------------------------------------------------------------------------------
 
 _SIZE_FACTORS = {
     "": 1, "b": 1, "byte": 1, "bytes": 1,
@@ -42,68 +260,101 @@ def parse_size(value: object, what: str = "size") -> int:
     return int(round(number * factor))
 
 
-def parse_number(value: object, what: str) -> float:
-    """A finite number >= 0 (not a bool); ``what`` names the argument in the error."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {value!r}")
-    number = _float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}")
-    return number
-
-
 def _float(value: numbers.Real) -> float:
     """``float(value)``, with an int beyond a float's range read as infinite (then refused)."""
     try:
         return float(value)
     except OverflowError:
-        return math.inf if value > 0 else -math.inf
+        return -math.inf if value < 0 else math.inf
 
 
-def format_bytes(value: float | None) -> str:
-    """``61.2 MB``: decimal (SI) multiples, three significant digits; ``n/a`` when unknown."""
-    if value is None or value != value:
-        return "n/a"
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    for unit, factor in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if value >= factor:
-            return f"{sign}{_digits(value / factor)} {unit}"
-    return f"{sign}{value:.0f} B"
+# --- checking arguments and settings -------------------------------------------------------
 
+def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, *,
+                 low_open: bool = False, optional: bool = False, unit: str = "") -> Any:
+    """A finite real number in [low, high] (``(low, high]`` with ``low_open``) as a float.
 
-_PREFIXES = ((1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
-
-
-def format_si(value: float | None, unit: str) -> str:
-    """A value with an SI prefix and up to three significant digits: ``12.3 ms``, ``450 µJ``.
-
-    ``n/a`` when unknown (None or NaN); ``0 J`` for zero.
+    ``optional``: None is accepted and returned. A bool, a str or another type is a
+    ``TypeError``; a number out of range (or NaN, or infinite) a ``ValueError``; both name
+    ``name`` and say what is accepted.
     """
-    if value is None or value != value:
-        return "n/a"
-    if value == 0:
-        return f"0 {unit}"
-    magnitude = abs(value)
-    for factor, prefix in _PREFIXES:
-        if prefix == "k" and unit == "s":
-            continue  # 1200 s reads better than 1.2 ks
-        if magnitude >= factor * 0.9995:
-            return f"{_digits(value / factor)} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        kind = "a number or None" if optional else "a number"
+        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
+    v = _float(value)
+    if not (math.isfinite(v) and (low < v if low_open else low <= v) and v <= high):
+        bound = f"> {low:g}" if low_open else f">= {low:g}"
+        upper = f" and <= {high:g}" if math.isfinite(high) else ""
+        raise ValueError(f"{name}={value!r} is out of range: accepted a finite number {bound}{upper}"
+                         f"{unit}{' (or None)' if optional else ''}")
+    return v
 
 
-def format_plain(value: float | None, unit: str) -> str:
-    """A value as the user wrote it, with its unit: ``7.1 J``, ``0.25 s``; ``n/a`` when unknown."""
-    if value is None or value != value:
-        return "n/a"
-    return f"{value:.4g} {unit}"
+def parse_number(value: object, what: str) -> float:
+    """A finite number >= 0 (not a bool); ``what`` names the argument in the error."""
+    return float(check_number(what, value))
 
 
-def _digits(value: float) -> str:
-    """Up to three significant digits, no exponent, no trailing zeros (``1.23``, ``12``, ``450``)."""
-    magnitude = abs(value)
-    if magnitude >= 99.95:
-        return f"{value:.0f}"
-    text = f"{value:.1f}" if magnitude >= 9.995 else f"{value:.2f}"
-    return text.rstrip("0").rstrip(".")
+def check_int(name: str, value: Any, low: int = 0, high: int | None = None) -> int:
+    """A whole number (not a bool) in [low, high]; ``ValueError``/``TypeError`` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number >= {low}, got {type(value).__name__}")
+    if value < low or (high is not None and not value <= high):
+        upper = f" and <= {high}" if high is not None else ""
+        raise ValueError(f"{name} must be a whole number >= {low}{upper}, got {value!r}")
+    return int(value)
+
+
+def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
+    """One of ``choices`` (strings)."""
+    accepted = ", ".join(map(repr, choices))
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, one of {accepted}; got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not accepted: one of {accepted}")
+    return value
+
+
+def check_bool(name: str, value: Any, optional: bool = False) -> Any:
+    """True or False (None too with ``optional``); anything else is a ``TypeError``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False{' or None' if optional else ''}, "
+                        f"got {type(value).__name__}")
+    return value
+
+
+def check_text(name: str, value: Any, optional: bool = False) -> Any:
+    """A non-empty str (None too with ``optional``)."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str{' or None' if optional else ''}, got {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{name} must not be empty")
+    return value
+
+
+def check_path(name: str, value: Any, optional: bool = False) -> Any:
+    """A non-empty path (str or os.PathLike, not bytes) without NUL, as a str."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike){' or None' if optional else ''}, "
+                        f"got {type(value).__name__}")
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text:
+        raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
+    if "\x00" in text:
+        raise ValueError(f"{name}={value!r} is not accepted: a path cannot hold a NUL character")
+    return text
+
+
+def check_callable(name: str, value: Any) -> Any:
+    """A callable; a ``TypeError`` naming ``name`` otherwise."""
+    if not callable(value):
+        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
+    return value

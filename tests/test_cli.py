@@ -294,19 +294,6 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
 
 # --- helpers -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value, unit, text", [
-    (0.0121, "s", "12.1 ms"), (2.5e-7, "J", "250 nJ"), (3 * 2**20, "B", "3 MiB"),
-    (1500.0, "gCO2e", "1.5 kgCO2e"), (float("nan"), "J", "n/a"), (None, "s", "n/a"), (0.25, "%", "25 %"),
-])
-def test_values_are_shown_with_readable_units(value, unit, text):
-    """Numbers are printed with an SI or binary prefix and their unit; unknown is n/a."""
-    assert cli.fmt(value, unit) == text
-
-
-def test_a_median_and_its_interval_share_their_unit():
-    """fmt_ci says the unit once when median and bounds share it."""
-    assert cli.fmt_ci(0.0121, 0.012, 0.0122, "s") == "12.1 [12, 12.2] ms"
-    assert cli.fmt_ci(0.9e-3, 0.8e-3, 1.2e-3, "s") == "900 µs [800 µs, 1.2 ms]"
 
 
 def test_shell_is_present_for_exact_child_memory():

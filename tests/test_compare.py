@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal.compare import Comparison, Scaling
+from frugal.comparison import Comparison
+from frugal.complexity import Scaling
 from frugal.demo import insertion_sort
 from frugal.measurement import FIELDS
 
@@ -145,10 +146,10 @@ def test_a_variant_that_always_fails_cannot_be_compared():
 
 def test_a_run_without_a_measurement_is_kept_as_failed():
     """When the region yields no Measurement, the run is still a row: status error, nothing invented."""
-    from frugal.compare import _run_once
+    from frugal.runner import run_once
 
     region = frugal.measure(_unique("summary-only"), record="summary")  # m.result refuses summary regions
-    m = _run_once(region, work)
+    m = run_once(region, work)
     assert m.status == "error" and m.error.startswith("FrugalError") and m.wall_s != m.wall_s
 
 
@@ -219,26 +220,26 @@ async def _coroutine_function():
     return None
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"variants": {}}, "variants"),
-    ({"variants": []}, "variants"),
-    ({"variants": 42}, "variants"),
-    ({"variants": {"a": 3}}, "variants"),
-    ({"variants": [lambda: 1, lambda: 2]}, "variants"),
-    ({"variants": {"a": _coroutine_function}}, "variants"),
-    ({"variants": {"a": work}, "baseline": "b"}, "baseline"),
-    ({"variants": {"a": work}, "repeat": 1}, "repeat"),
-    ({"variants": {"a": work}, "repeat": 2.5}, "repeat"),
-    ({"variants": {"a": work}, "warmup": -1}, "warmup"),
-    ({"variants": {"a": work}, "units": -1}, "units"),
-    ({"variants": {"a": work, "b": work}, "units": {"a": 1}}, "units"),
-    ({"variants": {"a": work}, "seed": -3}, "seed"),
-    ({"variants": {"a": work}, "progress": "yes"}, "progress"),
-    ({"variants": {"a": work}, "interleave": 1}, "interleave"),
+@pytest.mark.parametrize("kwargs, error, argument", [
+    ({"variants": {}}, ValueError, "variants"),
+    ({"variants": []}, ValueError, "variants"),
+    ({"variants": 42}, TypeError, "variants"),
+    ({"variants": {"a": 3}}, TypeError, "variants"),
+    ({"variants": [lambda: 1, lambda: 2]}, ValueError, "variants"),
+    ({"variants": {"a": _coroutine_function}}, ValueError, "variants"),
+    ({"variants": {"a": work}, "baseline": "b"}, ValueError, "baseline"),
+    ({"variants": {"a": work}, "repeat": 1}, ValueError, "repeat"),
+    ({"variants": {"a": work}, "repeat": 2.5}, TypeError, "repeat"),
+    ({"variants": {"a": work}, "warmup": -1}, ValueError, "warmup"),
+    ({"variants": {"a": work}, "units": -1}, ValueError, "units"),
+    ({"variants": {"a": work, "b": work}, "units": {"a": 1}}, ValueError, "units"),
+    ({"variants": {"a": work}, "seed": -3}, ValueError, "seed"),
+    ({"variants": {"a": work}, "progress": "yes"}, TypeError, "progress"),
+    ({"variants": {"a": work}, "interleave": 1}, TypeError, "interleave"),
 ])
-def test_compare_bad_input_names_the_argument(kwargs, argument):
-    """Bad input is a ValueError naming the argument, before anything runs."""
-    with pytest.raises(ValueError, match=argument):
+def test_compare_bad_input_names_the_argument(kwargs, error, argument):
+    """Bad input is a ValueError (a wrong type: TypeError) naming the argument, before anything runs."""
+    with pytest.raises(error, match=argument):
         frugal.compare(**kwargs)
 
 
@@ -335,22 +336,22 @@ def test_exponent_of_a_metric_without_values_is_a_clear_error():
         sc.exponent("nonsense")
 
 
-@pytest.mark.parametrize("kwargs, argument", [
-    ({"sizes": []}, "sizes"),
-    ({"sizes": [10]}, "sizes"),
-    ({"sizes": [20, 10]}, "sizes"),
-    ({"sizes": [10, 10]}, "sizes"),
-    ({"sizes": [0, 10]}, "sizes"),
-    ({"sizes": 10}, "sizes"),
-    ({"func": "sorted"}, "func"),
-    ({"make_input": None}, "make_input"),
-    ({"repeat": 1}, "repeat"),
-    ({"warmup": -1}, "warmup"),
+@pytest.mark.parametrize("kwargs, error, argument", [
+    ({"sizes": []}, ValueError, "sizes"),
+    ({"sizes": [10]}, ValueError, "sizes"),
+    ({"sizes": [20, 10]}, ValueError, "sizes"),
+    ({"sizes": [10, 10]}, ValueError, "sizes"),
+    ({"sizes": [0, 10]}, ValueError, "sizes"),
+    ({"sizes": 10}, TypeError, "sizes"),
+    ({"func": "sorted"}, TypeError, "func"),
+    ({"make_input": None}, TypeError, "make_input"),
+    ({"repeat": 1}, ValueError, "repeat"),
+    ({"warmup": -1}, ValueError, "warmup"),
 ])
-def test_scaling_bad_input_names_the_argument(kwargs, argument):
-    """Bad input to scaling is a ValueError naming the argument."""
+def test_scaling_bad_input_names_the_argument(kwargs, error, argument):
+    """Bad input to scaling is a ValueError (a wrong type: TypeError) naming the argument."""
     args = {"func": sorted, "sizes": [10, 20], "make_input": random_list, **kwargs}
-    with pytest.raises(ValueError, match=argument):
+    with pytest.raises(error, match=argument):
         frugal.scaling(**args)
 
 
@@ -362,3 +363,12 @@ def test_compare_needs_no_scipy():
             "print('scipy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_frame_without_any_value_is_refused():
+    """A frame whose compared columns are all unknown is a ValueError, not a summary without rows."""
+    row = {f: np.nan for f in FIELDS}
+    row.update(name="a", started_at=pd.Timestamp("2026-01-01", tz="UTC"), status="ok", calls=1)
+    frame = pd.DataFrame([row]).assign(variant="a", run=0, order=0)
+    with pytest.raises(ValueError, match="no value in any compared column"):
+        Comparison(frame)

@@ -18,37 +18,37 @@ from frugal.probes.rapl import write_tree
 def restore():
     """Puts the settings in force before the test back in force after it (an equal snapshot is reused)."""
     saved = frugal.configure()
-    saved_id = _hot.settings_id
+    saved_id = _hot.active().settings_id
     yield saved
     frugal.configure(**dataclasses.asdict(saved))
-    assert _hot.settings_id == saved_id
+    assert _hot.active().settings_id == saved_id
 
 
 def test_configure_without_arguments_returns_settings_in_force():
     """configure() returns the frozen Settings in force and changes nothing."""
-    before = _hot.settings_id
+    before = _hot.active().settings_id
     s = frugal.configure()
     assert isinstance(s, config.Settings) and s is config.SNAPSHOTS[before]
-    assert _hot.settings_id == before
+    assert _hot.active().settings_id == before
     with pytest.raises(dataclasses.FrozenInstanceError):
         s.pue = 2.0
 
 
 def test_configure_appends_a_snapshot_and_sets_hot_globals(restore):
-    """A change appends a snapshot, records its index in _hot.settings_id, and normalises the country."""
+    """A change appends a snapshot, records its index in _hot.active().settings_id, and normalises the country."""
     s = frugal.configure(country="fr", pue=1.25)
     assert (s.country, s.pue) == ("FRA", 1.25)
-    assert config.SNAPSHOTS[_hot.settings_id] == s
-    assert _hot.meter is config.meter_state()[0]
+    assert config.SNAPSHOTS[_hot.active().settings_id] == s
+    assert _hot.active().meter is config.meter_state()[0]
 
 
 def test_equal_settings_reuse_their_snapshot(restore):
     """Configuring back to earlier settings reuses that snapshot's index instead of appending."""
     frugal.configure(pue=1.7)
-    first = _hot.settings_id
+    first = _hot.active().settings_id
     frugal.configure(pue=1.8)
     frugal.configure(pue=1.7)
-    assert _hot.settings_id == first
+    assert _hot.active().settings_id == first
 
 
 @pytest.mark.parametrize("setting, value, words", [
@@ -91,11 +91,11 @@ def test_unknown_setting_is_named_with_a_suggestion():
 
 def test_nothing_is_half_applied():
     """When one setting of a call is invalid, none of the call's settings is applied."""
-    before, before_id = frugal.configure(), _hot.settings_id
+    before, before_id = frugal.configure(), _hot.active().settings_id
     count = len(config.SNAPSHOTS)
     with pytest.raises(ValueError, match="pue"):
         frugal.configure(country="DE", intensity_g_per_kwh=100, pue=-1)
-    assert frugal.configure() == before and _hot.settings_id == before_id
+    assert frugal.configure() == before and _hot.active().settings_id == before_id
     assert len(config.SNAPSHOTS) == count
 
 
@@ -111,20 +111,20 @@ def test_region_belongs_to_its_country(restore):
 
 def test_rapl_requested_but_absent_is_refused(tmp_path):
     """energy='rapl' with no readable RAPL raises ValueError saying why, and changes nothing."""
-    before = _hot.settings_id
+    before = _hot.active().settings_id
     with pytest.raises(ValueError, match="energy='rapl'.*no powercap tree"):
         frugal.configure(energy="rapl", powercap_root=str(tmp_path / "none"))
-    assert _hot.settings_id == before
+    assert _hot.active().settings_id == before
 
 
 def test_rapl_tree_puts_a_meter_in_force(restore, tmp_path):
     """A readable powercap tree makes the RAPL meter the one the hot path reads."""
     write_tree(str(tmp_path), [("intel-rapl:0", "package-0", 5, 1000)])
     frugal.configure(energy="auto", powercap_root=tmp_path)
-    assert _hot.meter is not None and _hot.meter.method == "rapl"
-    assert len(_hot.meter.read()) == 2   # machine busy ticks, package
+    assert _hot.active().meter is not None and _hot.active().meter.method == "rapl"
+    assert len(_hot.active().meter.read()) == 2   # machine busy ticks, package
     frugal.configure(energy="model")
-    assert _hot.meter is None
+    assert _hot.active().meter is None
 
 
 def test_store_setting_calls_set_default_store(restore, monkeypatch, tmp_path):
@@ -141,10 +141,10 @@ def test_store_setting_calls_set_default_store(restore, monkeypatch, tmp_path):
         raise frugal.FrugalError("not a store")
 
     monkeypatch.setattr(frugal.store, "set_default_store", refuse)
-    before = _hot.settings_id
+    before = _hot.active().settings_id
     with pytest.raises(frugal.FrugalError):
         frugal.configure(store=tmp_path / "b.db", pue=2.0)
-    assert _hot.settings_id == before
+    assert _hot.active().settings_id == before
 
 
 def test_rows_keep_the_settings_they_were_measured_with(restore):

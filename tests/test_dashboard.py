@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import frugal
-from frugal.dashboard import fmt, render, report
+from frugal.dashboard import render, report
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -140,12 +140,6 @@ def test_report_is_the_public_name():
     assert frugal.report is report
 
 
-@pytest.mark.parametrize("value, unit, text", [
-    (91.9e-3, "J", "91.9 mJ"), (3.37e-11, "gCO2e", "33.7 pgCO2e"), (0.9, "%", "90 %"), (77 * 2**20, "B", "77 MiB"),
-])
-def test_numbers_carry_a_readable_unit(value, unit, text):
-    """Dashboard numbers use SI (or binary) prefixes."""
-    assert fmt(value, unit) == text
 
 
 # --- a real browser ----------------------------------------------------------------------------

@@ -11,9 +11,9 @@ import pytest
 import frugal
 from frugal import _hot, config
 from frugal._records import LOG
-from frugal.energy import cpu as cpu_model
-from frugal.energy import derive
-from frugal.energy.embodied import SECONDS_PER_YEAR
+from frugal import hardware as cpu_model
+from frugal.energy.model import derive
+from frugal.hardware import SECONDS_PER_YEAR
 from frugal.probes.rapl import write_tree
 
 GIB = 2.0 ** 30
@@ -45,7 +45,7 @@ def test_model_arithmetic_matches_hand_computation(restore):
                      intensity_g_per_kwh=300.0, embodied_total_g=1e6, lifetime_years=2.0)
     n = cpu_model.logical_cpus()
     c = cols(wall=[2.0, 0.5, 1.0], cpu=[1.0, 0.25, 4.0 * n], peak=[2 * GIB, np.nan, GIB],
-             sid=_hot.settings_id)
+             sid=_hot.active().settings_id)
     out = derive(c, {})
     p = w_per_cpu(100.0)
     cpu_j = np.array([1.0 * p, 0.25 * p, 4.0 * n * p])
@@ -67,9 +67,9 @@ def test_model_arithmetic_matches_hand_computation(restore):
 def test_each_row_uses_its_own_snapshot(restore):
     """Rows of several snapshots in one call are derived each with their own settings."""
     frugal.configure(intensity_g_per_kwh=100.0)
-    a = _hot.settings_id
+    a = _hot.active().settings_id
     frugal.configure(intensity_g_per_kwh=500.0, pue=2.0)
-    b = _hot.settings_id
+    b = _hot.active().settings_id
     out = derive(cols([1.0] * 4, [1.0] * 4, [0.0] * 4, [a, b, a, b]), {})
     np.testing.assert_allclose(out["intensity_g_per_kwh"], [100, 500, 100, 500])
     e = out["energy_j"]
@@ -97,7 +97,7 @@ def test_million_rows_match_the_formula(restore):
     wall = rng.uniform(1e-6, 1e-3, n)
     cpu = wall * rng.uniform(0, 1, n)
     peak = rng.uniform(1e7, 1e9, n)
-    out = derive(cols(wall, cpu, peak, _hot.settings_id), {})
+    out = derive(cols(wall, cpu, peak, _hot.active().settings_id), {})
     for i in rng.integers(0, n, 20):
         e = cpu[i] * w_per_cpu(80.0) + 0.3725 * peak[i] / GIB * wall[i]
         assert out["energy_j"][i] == pytest.approx(e)
@@ -161,7 +161,7 @@ def test_rapl_region_is_metered_with_wraparound(restore, tmp_path):
         _set(tmp_path, "intel-rapl:0", 4_000_000)      # wrapped: +5 J
         _set(tmp_path, "intel-rapl:0:2", 2_000_100)    # +2 J
     r = m.result
-    meter, start, end = LOG.meters[max(LOG.meters)]  # this region: the latest start
+    meter, start, end = LOG.meters[max(LOG.meters)]  # this region: the latest row
     assert r.energy_method == "rapl" and (start[1], end[1]) == (999_000_000, 4_000_000)
     busy_s = (end[0] - start[0]) / os.sysconf("SC_CLK_TCK")
     share = min(1.0, r.cpu_s / busy_s) if busy_s > 0 else 1.0
@@ -193,7 +193,7 @@ def test_environment_reports_what_is_in_force(restore):
     assert env["pue"] == 1.1 and env["embodied_preset"] == "desktop"
     assert "SE1" in env["intensity_source"]
     assert {"rapl", "nvml", "codecarbon"} <= set(env["meters"])
-    assert env["data"]["codecarbon"] == frugal.energy.data.version("codecarbon")
+    assert env["data"]["codecarbon"] == frugal.data.version("codecarbon")
     text = str(env)
     assert "intensity_source" in text and "\n" in text
     assert env._repr_html_().startswith("<table")
@@ -207,7 +207,7 @@ def test_model_path_adds_nothing_to_the_call():
     saved = frugal.configure()
     frugal.configure(energy="model")
     try:
-        assert _hot.meter is None
+        assert _hot.active().meter is None
         before = len(LOG.meters)
         with frugal.measure("plain"):
             pass

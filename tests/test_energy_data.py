@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from frugal.energy import cpu as cpu_model
-from frugal.energy import data, embodied, intensity
+from frugal import data, grid as intensity, hardware as cpu_model
+from frugal import hardware as embodied
 
 
 # --- CPU power ------------------------------------------------------------------------------
@@ -150,14 +150,14 @@ def test_valid_country_without_data_gets_world_average():
 @pytest.mark.parametrize("preset, te_kg", [("laptop", 240.5), ("desktop", 296.0), ("server", 1278.0)])
 def test_presets_have_documented_constants(preset, te_kg):
     """Each preset's TE and lifetime are the documented Boavizta medians (kgCO2e, 4 years)."""
-    e = embodied.resolve(preset, None, None)
+    e = embodied.embodied(preset, None, None)
     assert (e.total_g, e.lifetime_years) == (te_kg * 1000, 4.0)
     assert "Boavizta" in e.source
 
 
 def test_overrides_replace_preset_values():
     """embodied_total_g and lifetime_years replace the preset's TE and lifetime."""
-    e = embodied.resolve("server", 5e5, 7.0)
+    e = embodied.embodied("server", 5e5, 7.0)
     assert (e.total_g, e.lifetime_years, e.preset) == (5e5, 7.0, "server")
     assert "configured" in e.source
 
@@ -168,12 +168,12 @@ def test_auto_detection_from_system_files(tmp_path):
     (sys_root / "class" / "power_supply" / "BAT0").mkdir(parents=True)
     proc_root.mkdir()
     (proc_root / "cpuinfo").write_text("flags\t: fpu\n")
-    assert embodied.detect(str(sys_root), str(proc_root))[0] == "laptop"
+    assert embodied.detect_preset(str(sys_root), str(proc_root))[0] == "laptop"
     (sys_root / "class" / "power_supply" / "BAT0").rmdir()
     (sys_root / "class" / "dmi" / "id").mkdir(parents=True)
     (sys_root / "class" / "dmi" / "id" / "chassis_type").write_text("23\n")
-    assert embodied.detect(str(sys_root), str(proc_root))[0] == "server"
+    assert embodied.detect_preset(str(sys_root), str(proc_root))[0] == "server"
     (sys_root / "class" / "dmi" / "id" / "chassis_type").write_text("3\n")
-    assert embodied.detect(str(sys_root), str(proc_root))[0] == "desktop"
+    assert embodied.detect_preset(str(sys_root), str(proc_root))[0] == "desktop"
     (proc_root / "cpuinfo").write_text("flags\t: fpu hypervisor\n")
-    assert embodied.detect(str(sys_root), str(proc_root))[0] == "server"
+    assert embodied.detect_preset(str(sys_root), str(proc_root))[0] == "server"

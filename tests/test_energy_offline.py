@@ -72,7 +72,7 @@ with frugal.measure("nested-outer") as outer:
     with frugal.measure("nested-inner") as inner:
         busy(0.1)
 r, o, i = m.result, outer.result, inner.result
-from frugal.energy.codecarbon_backend import shared_meter
+from frugal.probes.codecarbon import shared_meter
 read_end, write_end = os.pipe()
 if os.fork() == 0:  # the parent's tracker is not the child's: the child's regions are modelled
     with frugal.measure("in-child") as c:
@@ -83,7 +83,7 @@ os.wait()
 child_method = os.read(read_end, 100).decode()
 print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy_cpu_j,
                   "ram_j": r.energy_ram_j, "energy_j": r.energy_j, "outer": o.energy_j, "inner": i.energy_j,
-                  "same_tracker": shared_meter() is frugal._hot.meter, "child": child_method,
+                  "same_tracker": shared_meter() is frugal._hot.active().meter, "child": child_method,
                   "new_files": sorted(set(os.listdir(".")) - before)}))
 """)
     assert got["events"] == [] and got["new_files"] == []

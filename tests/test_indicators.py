@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal.indicators import EQUIVALENTS, energy_basis, indicators, per_unit
+from frugal.frugality import EQUIVALENTS, energy_basis, indicators, per_unit
 from frugal.measurement import FIELDS
 
 
@@ -115,9 +115,9 @@ def test_absolute_thresholds_grade_on_the_given_scale():
     t = indicators(frame_of(rows), grades={"energy_per_unit_j": [1, 2, 3, 4, 5, 6]})
     assert list(t["grade_energy"]) == ["A", "B", "G"]
     assert t.attrs["grade_scale"]["energy_per_unit_j"] == {
-        "kind": "absolute", "thresholds": [1, 2, 3, 4, 5, 6], "unit": "J/unit"}
+        "kind": "absolute", "thresholds": [1, 2, 3, 4, 5, 6], "unit": "J"}
     assert t.attrs["grade_scale"]["time_per_unit_s"]["kind"] == "relative"
-    assert "absolute thresholds 1, 2, 3, 4, 5, 6 J/unit" in t.attrs["grade_scale_text"]
+    assert "absolute thresholds 1 J/unit, 2 J/unit, 3 J/unit, 4 J/unit, 5 J/unit, 6 J/unit" in t.attrs["grade_scale_text"]
 
 
 def test_overall_grade_is_the_rounded_mean_of_indicator_grades():

@@ -370,7 +370,7 @@ def test_summary_mode_counts_exactly_across_threads():
     (lambda: frugal.measure(scope="machine"), ValueError, "scope"),
     (lambda: frugal.measure(record="all"), ValueError, "record"),
     (lambda: frugal.measure(children="yes"), TypeError, "children"),
-    (lambda: frugal.measure(units=-1), TypeError, "units"),
+    (lambda: frugal.measure(units=-1), ValueError, "units"),
     (lambda: frugal.measure(units="many"), TypeError, "units"),
     (lambda: frugal.measure(colour="red"), TypeError, "colour"),
     (lambda: frugal.measure(int), TypeError, "class"),

@@ -12,7 +12,7 @@ import types
 import numpy as np
 import pytest
 
-from frugal.energy.meter import Meter
+from frugal.probes.meter import Meter
 from frugal.probes import nvml
 from frugal.probes.rapl import NullEnergyProbe
 

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pytest
 
-from frugal.energy.meter import Meter
+from frugal.probes.meter import Meter
 from frugal.probes import rapl
 from frugal.probes.rapl import NullEnergyProbe, RaplProbe, write_tree
 

@@ -141,13 +141,13 @@ def test_a_failing_meter_never_breaks_the_call_nor_later_regions():
         def read(self):
             raise OSError("counter vanished")
 
-    saved = _hot.meter
-    _hot.meter = BrokenMeter()
+    saved = _hot.active()
+    _hot.activate(saved.settings_id, BrokenMeter())
     try:
         with pytest.warns(RuntimeWarning, match="could not start"):
             assert frugal.measure(name="f")(lambda: 7)() == 7
     finally:
-        _hot.meter = saved
+        _hot.activate(*saved)
     with frugal.measure("after") as m:
         pass
     assert m.result.parent is None and m.result.depth == 0

@@ -267,7 +267,7 @@ def test_a_write_torn_by_a_crash_loses_only_the_transaction_being_written(tmp_pa
 
 
 def _one_row() -> dict:
-    from frugal._derive import log_columns
+    from frugal.columns import log_columns
 
     frugal.clear()
     with frugal.measure("later"):

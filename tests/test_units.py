@@ -1,15 +1,18 @@
-"""Parsing sizes and printing quantities with units."""
+"""The one formatter, the unit table and the checks: every surface prints and validates through them."""
 from __future__ import annotations
+
+import math
 
 import pytest
 
-from frugal.units import format_bytes, format_plain, format_si, parse_number, parse_size
+from frugal.units import (check_choice, check_int, check_number, check_path, format_ci, format_p,
+                          format_quantity, format_ratio, parse_number, parse_size, scale_for, unit_of)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("50 MB", 50_000_000), ("50MB", 50_000_000), ("50 mb", 50_000_000), ("1.5 GiB", 3 * 2**29),
     ("800 kB", 800_000), ("2 KiB", 2048), ("10", 10), ("10 B", 10), ("1e3 kB", 10**6),
-    ("3 G", 3 * 10**9), (4096, 4096), (2.5, 2), (0, 0),
+    ("3 G", 3 * 10**9), (4096, 4096), (2.5, 2), (0, 0), ("100MiB", 100 * 2**20), ("100MB", 10**8),
 ])
 def test_parse_size_good(text: object, expected: int) -> None:
     """Sizes are SI (kB, MB...) or IEC (KiB, MiB...) multiples of bytes, any case; numbers are bytes."""
@@ -37,25 +40,60 @@ def test_parse_number_bad(value: object, error: type) -> None:
 
 @pytest.mark.parametrize(("value", "unit", "text"), [
     (0.0123, "J", "12.3 mJ"), (1.0, "s", "1 s"), (4.5e-6, "s", "4.5 µs"), (1234.5, "J", "1.23 kJ"),
-    (1234.5, "s", "1234 s"), (0, "g", "0 g"), (None, "J", "n/a"), (float("nan"), "J", "n/a"),
-    (-0.25, "J", "-250 mJ"),
+    (1234.5, "s", "1234 s"), (0, "gCO2e", "0 gCO2e"), (None, "J", "n/a"), (float("nan"), "J", "n/a"),
+    (-0.25, "J", "-250 mJ"), (0.0121, "s", "12.1 ms"), (2.5e-7, "J", "250 nJ"), (3 * 2**20, "B", "3 MiB"),
+    (1500.0, "gCO2e", "1.5 kgCO2e"), (0.25, "%", "25%"), (91.9e-3, "J", "91.9 mJ"),
+    (3.37e-11, "gCO2e", "33.7 pgCO2e"), (0.9, "%", "90%"), (77 * 2**20, "B", "77 MiB"),
+    (61_234_567, "B", "58.4 MiB"), (123, "B", "123 B"), (-2048, "B", "-2 KiB"), (7.2e6, "J", "2 kWh"),
+    (3.6e6, "J", "1 kWh"), (999.96, "s", "1000 s"), (2.13, "x", "2.1x"), (1.04, "x", "1.04x"),
+    (56.0, "gCO2e/kWh", "56 gCO2e/kWh"), (0.5, "ratio", "0.5"), (float("inf"), "J", "n/a"),
 ])
-def test_format_si(value: float | None, unit: str, text: str) -> None:
-    """Values print with an SI prefix and up to three significant digits; unknown is n/a."""
-    assert format_si(value, unit) == text
+def test_format_quantity(value: float | None, unit: str, text: str) -> None:
+    """One rule for every surface: three significant digits, a prefix per unit, binary for memory."""
+    assert format_quantity(value, unit) == text
 
 
-@pytest.mark.parametrize(("value", "text"), [
-    (61_234_567, "61.2 MB"), (10e6, "10 MB"), (123, "123 B"), (1.5e9, "1.5 GB"), (None, "n/a"),
-    (-2048, "-2.05 kB"),
+def test_one_value_reads_the_same_on_an_axis_and_in_a_label() -> None:
+    """An axis scaled by scale_for carries the prefix format_quantity gives its largest value."""
+    for values, unit in (([1.2e-3, 4.5e-3], "J"), ([3 * 2**20, 2**19], "B"), ([1500.0, 20.0], "gCO2e"),
+                         ([0.2, 0.9], "s")):
+        factor, label = scale_for(values, unit)
+        top = max(values)
+        assert format_quantity(top, unit) == f"{format_quantity(top * factor, '')} {label}"
+
+
+def test_ratios_intervals_and_p_values() -> None:
+    """A ratio keeps three digits near 1, two elsewhere; a CI says its unit once; p as quoted."""
+    assert format_ratio(34.2) == "34" and format_ratio(1.004) == "1" and format_ratio(0.0512) == "0.051"
+    assert format_ratio(math.nan) == "n/a"
+    assert format_ci(0.0121, 0.012, 0.0122, "s") == "12.1 [12, 12.2] ms"
+    assert format_ci(0.9e-3, 0.8e-3, 1.2e-3, "s") == "900 µs [800 µs, 1.2 ms]"
+    assert format_p(0.0004) == "p < 0.001" and format_p(0.0423) == "p = 0.042" and format_p(None) == "no test"
+
+
+def test_every_measured_field_has_a_unit() -> None:
+    """The unit table covers every numeric field of a Measurement."""
+    from frugal.measurement import FIELDS
+
+    numeric = {"wall_s", "cpu_user_s", "cpu_system_s", "cpu_s", "cpu_util", "peak_rss_bytes",
+               "rss_delta_bytes", "energy_cpu_j", "energy_ram_j", "energy_gpu_j", "energy_j", "carbon_g",
+               "embodied_g", "units", "intensity_g_per_kwh", "wall_min_s", "wall_max_s"}
+    assert numeric <= set(FIELDS)
+    assert all(unit_of(f) for f in numeric)
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda: check_number("pue", "2"), TypeError, "pue must be a number"),
+    (lambda: check_number("pue", 0.5, 1, 10), ValueError, "pue=0.5 is out of range"),
+    (lambda: check_number("pue", 10**400, 1, 10), ValueError, "pue="),
+    (lambda: check_int("repeat", 1.5, 2), TypeError, "repeat must be a whole number"),
+    (lambda: check_int("repeat", 1, 2), ValueError, "repeat must be a whole number >= 2"),
+    (lambda: check_int("repeat", True, 2), TypeError, "repeat"),
+    (lambda: check_choice("energy", "solar", ("auto", "model")), ValueError, "energy='solar'"),
+    (lambda: check_path("store", b"x.db"), TypeError, "store must be a path"),
+    (lambda: check_path("store", "a\x00b"), ValueError, "NUL"),
 ])
-def test_format_bytes(value: float | None, text: str) -> None:
-    """Sizes print in decimal multiples, matching how '50 MB' is parsed."""
-    assert format_bytes(value) == text
-
-
-def test_format_plain_keeps_the_users_number() -> None:
-    """Budgets print as written (7.1 J, 0.01 s), with four significant digits at most."""
-    assert format_plain(7.1, "J") == "7.1 J"
-    assert format_plain(0.069843, "s") == "0.06984 s"
-    assert format_plain(None, "s") == "n/a"
+def test_checks_name_the_argument(call, error, match) -> None:
+    """Every check raises the right error type with the argument's name in it."""
+    with pytest.raises(error, match=match):
+        call()

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal._derive import ENERGY_FIELDS, ROW_DTYPE, raw_columns
+from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, raw_columns
 from frugal.frame import frame_from_columns
 
 LEADING = ("worker", "host", "key", "key_prefix")

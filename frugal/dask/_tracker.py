@@ -138,12 +138,12 @@ class Tracker:
             for msg in messages:
                 self._take(msg)
 
-    def _take(self, msg: dict) -> None:
+    def _take(self, msg: dict[str, Any]) -> None:
         kind = msg.get("kind")
         if kind == "removed":  # comes after everything the departed worker sent
-            for inc in self._incs.values():
-                if inc["worker"] == msg["worker"] and inc["removed"] is None:
-                    inc["removed"] = msg
+            for known in self._incs.values():
+                if known["worker"] == msg["worker"] and known["removed"] is None:
+                    known["removed"] = msg
             return
         inc = self._incs.get(msg["inc"])
         if inc is None:
@@ -229,7 +229,7 @@ class Tracker:
         return f"<frugal.dask.Tracker {self._state}: {n} tasks from {len(self._incs)} workers>"
 
 
-def _received(inc: dict, what: str) -> int:
+def _received(inc: dict[str, Any], what: str) -> int:
     if what == "rows":
         return sum(len(b["keys"]) for b in inc["rows"].values())
     return sum(len(v["energy_j"]) for v in inc["energy"].values())

@@ -14,15 +14,18 @@ import logging
 import os
 import socket
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from tornado.ioloop import PeriodicCallback
 
 from frugal import _hot
-from frugal._derive import ENERGY_FIELDS, add_energy, raw_columns
-from frugal._records import EPOCH_NS, LOG, ROW, ROW_SIZE, RSS_KNOWN
+from frugal._records import EPOCH_NS, LOG, ROW, RSS_KNOWN
+from frugal.columns import ENERGY_FIELDS, add_energy, raw_columns
+
+if TYPE_CHECKING:
+    from frugal._records import MeterReading
 
 logger = logging.getLogger("frugal.dask")
 
@@ -30,6 +33,10 @@ logger = logging.getLogger("frugal.dask")
 _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
 
 _TEXT_FIELDS = ("energy_method", "intensity_source")
+
+# a measured task's record: (row, key, prefix, error, rss0_kb, meters), then (seq, row, meters) once sent
+_Pending = tuple[bytes, str, str, "str | None", int, "MeterReading | None"]
+_Underived = tuple[int, bytes, "MeterReading | None"]
 
 
 class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
@@ -43,7 +50,7 @@ class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
         self._inner = inner
         self._collector = collector
 
-    def submit(self, fn: Callable, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
         key = _running_key.get()
         if key is None:  # not a task: something else of the worker's
             return self._inner.submit(fn, *args, **kwargs)
@@ -70,10 +77,10 @@ class _Collector:
         self.topic = topic
         self.interval = interval
         self.incarnation = uuid.uuid4().hex
-        self.pending: collections.deque = collections.deque()   # thread -> loop
+        self.pending: collections.deque[_Pending] = collections.deque()   # thread -> loop
         self.seq = 0                      # records sent so far
-        self.underived: list[tuple] = []  # (seq, row, meters) awaiting energy, loop only
-        self.specs: dict[str, _hot._Spec] = {}
+        self.underived: list[_Underived] = []  # (seq, row, meters) awaiting energy, loop only
+        self.specs: dict[str, _hot.Spec] = {}
         self.closed = False
         self.periodic: PeriodicCallback | None = None
         self.executors: dict[str, Any] = {}   # the worker's own, to put back
@@ -81,36 +88,36 @@ class _Collector:
         self.patched = False
 
     # --- in the executor thread ---------------------------------------------------
-    def run(self, key: Any, fn: Callable, args: tuple, kwargs: dict) -> Any:
+    def run(self, key: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Run one task's callable in a thread-scope region; queue its record."""
         prefix = key_split(key)
         spec = self.specs.get(prefix)
         if spec is None:
-            spec = self.specs[prefix] = _hot._Spec(prefix, None, "thread", False, "calls")
-        state = _hot._start(spec)
+            spec = self.specs[prefix] = _hot.Spec(prefix, None, "thread", False, "calls")
+        state = _hot.start(spec)
         try:
             msg = fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit and friends pass through Worker.execute
             self._record(key, prefix, spec, state, exc)
             raise
-        exc = None
+        failure: BaseException | None = None
         if type(msg) is dict and msg.get("op") == "task-erred":  # the task raised
-            exc = msg.get("actual_exception")
-        self._record(key, prefix, spec, state, exc)
+            failure = msg.get("actual_exception")
+        self._record(key, prefix, spec, state, failure)
         return msg
 
-    def _record(self, key: Any, prefix: str, spec: _hot._Spec, state: Any,
+    def _record(self, key: Any, prefix: str, spec: _hot.Spec, state: Any,
                 exc: BaseException | None) -> None:
-        row = _hot._stop(spec, state, exc, None)
-        if row is None:  # the measurement failed and said so; the task went on
+        # The record travels with the task instead of growing the worker's own log.
+        record = _hot.stop(spec, state, exc, None, append=None)
+        if record is None:  # the measurement failed and said so; the task went on
             return
-        _drop_from_log(row)
-        fields = ROW.unpack(row)
-        meters = LOG.meters.pop(fields[1], None)  # keyed by t0_ns
+        row, _, meters = record
         if self.closed:  # finished after the block ended: not this tracker's
             return
+        fields = ROW.unpack(row)
         # the region's resident set at start, in kB (state[3] is the hot path's open region)
-        rss0 = getattr(state[3], "rss0", -1) if fields[9] & RSS_KNOWN else -1
+        rss0 = getattr(state[3], "rss0", -1) if fields[10] & RSS_KNOWN else -1
         error = None if exc is None else type(exc).__qualname__
         # Shipped by the plugin's transition hook, in the same write as the task's result.
         self.pending.append((row, str(key), prefix, error, rss0, meters))
@@ -166,24 +173,16 @@ class _Collector:
         self.worker.log_event(self.topic, {"kind": "bye", "inc": self.incarnation, "count": self.seq})
 
 
-def _drop_from_log(row: bytes) -> None:
-    """Keep the worker's own log from growing with every task: the record travels instead."""
-    rows = LOG.rows
-    i = rows.rfind(row)
-    if i >= 0 and i % ROW_SIZE == 0:
-        del rows[i:i + ROW_SIZE]
-
-
-def _derive(batch: list[tuple]) -> dict[str, list]:
-    meters = {}
+def _derive(batch: list[_Underived]) -> dict[str, list[Any]]:
+    meters: dict[int, MeterReading] = {}
     for _, row, m in batch:
         if m is not None:
-            meters[ROW.unpack(row)[1]] = m
+            meters[ROW.unpack(row)[0]] = m        # keyed by the row's seq
     cols = raw_columns(b"".join(r for _, r, _ in batch), {}, list(LOG.names), list(LOG.errors),
                        os.getpid())
     cols = add_energy(cols, meters)
     # plain str / float / None only: the message must pack with msgpack
-    out = {}
+    out: dict[str, list[Any]] = {}
     for field in ENERGY_FIELDS:
         if field in _TEXT_FIELDS:
             out[field] = [None if v is None else str(v) for v in cols[field]]
@@ -263,7 +262,7 @@ class Inbox(SchedulerPlugin):
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.scheduler: Any = None
-        self.messages: list[dict] = []
+        self.messages: list[dict[str, Any]] = []
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
@@ -279,13 +278,13 @@ class Inbox(SchedulerPlugin):
             })
 
 
-def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict]:
+def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict[str, Any]]:
     """Run on the scheduler by ``client.run_on_scheduler``: hand over the kept messages.
 
     The topic's own event log is emptied too (the plugin holds the messages). With
     ``detach``, the plugin is removed as well, after its last messages are taken.
     """
-    plugin = dask_scheduler.plugins.get(name)
+    plugin: Inbox | None = dask_scheduler.plugins.get(name)
     if plugin is None:
         return []
     messages, plugin.messages = plugin.messages, []

@@ -1,22 +1,9 @@
-"""Energy and carbon: meters where present, a sourced model where not, grid intensity, embodied carbon.
+"""Energy and carbon from raw measurements: the model and the report of what is in force.
 
-Modules: ``data`` (CodeCarbon's, pycountry's and the tz database's files, read as data),
-``cpu`` (brand string -> TDP), ``intensity`` (country, region, time zone -> gCO2e/kWh),
-``embodied`` (SCI's M with Boavizta-derived presets), ``meter`` (RAPL + NVML counters),
-``codecarbon_backend`` (the ``energy="codecarbon"`` cross-check), ``model`` (``derive``,
-numpy), ``environment`` (the report). Importing this package imports no numpy: ``derive``
-loads the model on first use, when results are read.
+``model`` derives energy (J), operational carbon and embodied carbon (gCO2e) from the raw
+columns, with the settings each call was measured under (numpy, when results are read);
+``environment`` reports what was detected and which data and model are in force. The facts
+they use live below the settings: ``frugal.hardware`` (CPU power, embodied presets),
+``frugal.grid`` (grid intensity) and ``frugal.data`` (the tables). Importing this package
+imports nothing.
 """
-from __future__ import annotations
-
-from typing import Any
-
-
-def derive(cols: dict[str, Any], meters: dict[int, tuple]) -> dict[str, Any]:
-    """Energy (J), carbon (gCO2e) and their provenance for raw columns; see ``frugal.energy.model``."""
-    from frugal.energy.model import derive as _derive
-
-    return _derive(cols, meters)
-
-
-__all__ = ["derive"]

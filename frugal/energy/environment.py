@@ -9,11 +9,10 @@ import html
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from frugal.energy import cpu as cpu_model
-from frugal.energy import data, embodied, intensity
+from frugal import _hot, config, data, grid, hardware
 
 
-class Environment(Mapping):
+class Environment(Mapping[str, Any]):
     """The report of ``frugal.environment()``: a mapping of str to values (nested dicts for meters and data)."""
 
     def __init__(self, items: dict[str, Any]) -> None:
@@ -60,17 +59,29 @@ class Environment(Mapping):
 
 
 def _memory_probe() -> str:
-    from frugal import _hot
+    probe = _hot.memory_probe()
+    return f"{probe.name}: {probe.why}"
 
-    return f"{_hot._probe.name}: {_hot._probe.why}"
+
+def environment() -> Environment:
+    """What frugal detected and which data and model are in force (a dict-like report).
+
+    Keys include the CPU model, its TDP and where it came from, logical CPUs, the meters
+    found and why the others were not, the grid intensity and its source, PUE, the embodied
+    preset, and the versions of the data sets.
+    """
+    settings = config.current()
+    settings_id = _hot.active().settings_id
+    meter, reasons = config.meter_state(settings_id)
+    return build(settings, settings_id, meter, reasons)
 
 
-def build(settings: Any, settings_id: int, meter: Any, reasons: dict[str, str]) -> Environment:
+def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict[str, str]) -> Environment:
     """The report for a settings snapshot and the meter in force with it."""
-    power = cpu_model.cpu_power(settings.cpu_tdp_w)
-    g, source = intensity.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
-    emb = embodied.resolve(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
-    where = intensity.describe(settings.country, settings.region)
+    power = hardware.cpu_power(settings.cpu_tdp_w)
+    g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
+    emb = hardware.embodied(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
+    where = grid.describe(settings.country, settings.region)
     meters = dict(reasons)
     if meter is not None:
         meters["in use"] = meter.describe()

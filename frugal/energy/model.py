@@ -18,12 +18,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from itertools import chain
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frugal import config
-from frugal.energy import cpu as cpu_model
-from frugal.energy import embodied, intensity
+from frugal import config, grid, hardware
+
+if TYPE_CHECKING:
+    from frugal._records import MeterReading
 
 GIB = float(1 << 30)
 J_PER_KWH = 3.6e6
@@ -48,25 +50,25 @@ class Params:
 @functools.lru_cache(maxsize=256)
 def params(settings: config.Settings) -> Params:
     """The constants for a snapshot (cached: snapshots are immutable, the data are too)."""
-    power = cpu_model.cpu_power(settings.cpu_tdp_w)
-    g, source = intensity.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
-    emb = embodied.resolve(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
+    power = hardware.cpu_power(settings.cpu_tdp_w)
+    g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
+    emb = hardware.embodied(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
     return Params(
         watts_per_cpu=power.watts_per_cpu,
         ram_w_per_gib=settings.ram_w_per_gb,
         pue=settings.pue,
         intensity_g_per_kwh=g,
         intensity_source=source,
-        embodied_g_per_s=emb.total_g / (emb.lifetime_years * embodied.SECONDS_PER_YEAR),
+        embodied_g_per_s=emb.total_g / (emb.lifetime_years * hardware.SECONDS_PER_YEAR),
         logical_cpus=power.logical_cpus,
     )
 
 
-def derive(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, np.ndarray]:
+def derive(cols: dict[str, Any], meters: dict[int, MeterReading]) -> dict[str, np.ndarray]:
     """The energy and carbon columns for raw columns (see the module docstring for formulas).
 
     ``cols`` needs wall_s, cpu_s, peak_rss_bytes (NaN: unknown, then no RAM energy),
-    ``_t0_ns`` and ``_settings_id``; ``meters`` maps a row's ``_t0_ns`` to
+    ``_seq`` and ``_settings_id``; ``meters`` maps a row's ``_seq`` (its identity) to
     ``(meter, start counters, end counters)`` for rows measured with a meter in force.
     """
     wall = np.asarray(cols["wall_s"], dtype="f8")
@@ -98,7 +100,7 @@ def derive(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, n
             source[sel] = p.intensity_source
             method[sel] = "model"
         if meters:
-            _apply_meters(meters, np.asarray(cols["_t0_ns"], dtype="i8"), cpu, cpu_j, ram_j, gpu_j, method)
+            _apply_meters(meters, np.asarray(cols["_seq"], dtype="i8"), cpu, cpu_j, ram_j, gpu_j, method)
     known = np.nan_to_num(cpu_j) + np.nan_to_num(ram_j) + np.nan_to_num(gpu_j)
     energy = np.where(np.isnan(cpu_j) & np.isnan(ram_j) & np.isnan(gpu_j), np.nan, known) * pue
     return {
@@ -114,16 +116,16 @@ def derive(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, n
     }
 
 
-def _apply_meters(meters: dict[int, tuple], t0: np.ndarray, cpu: np.ndarray, cpu_j: np.ndarray,
+def _apply_meters(meters: dict[int, MeterReading], seq: np.ndarray, cpu: np.ndarray, cpu_j: np.ndarray,
                   ram_j: np.ndarray, gpu_j: np.ndarray, method: np.ndarray) -> None:
     """Overwrite the modelled parts that a meter measured, in one pass per meter object."""
     count = len(meters)
     keys = np.fromiter(meters.keys(), dtype="i8", count=count)
     items = list(meters.values())
-    order = np.argsort(t0, kind="stable")
-    pos = np.minimum(np.searchsorted(t0, keys, sorter=order), len(t0) - 1)
+    order = np.argsort(seq, kind="stable")
+    pos = np.minimum(np.searchsorted(seq, keys, sorter=order), len(seq) - 1)
     rows = order[pos]
-    usable = (t0[rows] == keys) & np.fromiter(
+    usable = (seq[rows] == keys) & np.fromiter(
         (it[1] is not None and it[2] is not None for it in items), dtype=bool, count=count)
     owners = {id(it[0]): it[0] for it in items}
     for meter in owners.values():

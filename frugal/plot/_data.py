@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from frugal import stats
-from frugal.indicators import check_values
+from frugal.frugality import check_values
 from frugal.plot._style import ADDITIVE
 
 
@@ -40,7 +40,9 @@ def need(frame: pd.DataFrame, *columns: str) -> None:
 
 
 def floats(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
+    numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+    values: np.ndarray = numbers.to_numpy(dtype="f8", na_value=np.nan)
+    return values
 
 
 def per_call(frame: pd.DataFrame, metric: str) -> np.ndarray:
@@ -72,7 +74,8 @@ def successful(frame: pd.DataFrame) -> np.ndarray:
     """Rows whose status is "ok" (every row when the frame has no status column)."""
     if "status" not in frame.columns:
         return np.ones(len(frame), dtype=bool)
-    return (frame["status"].astype("string") == "ok").fillna(False).to_numpy(dtype=bool)
+    ok: np.ndarray = (frame["status"].astype("string") == "ok").fillna(False).to_numpy(dtype=bool)
+    return ok
 
 
 def comparison_medians(cmp: Any, frame: pd.DataFrame, metric: str, by: str) -> pd.DataFrame:

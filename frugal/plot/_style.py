@@ -6,44 +6,33 @@ import io
 import math
 import re
 import textwrap
+from typing import Callable, ParamSpec
 
 import numpy as np
 import pandas as pd
 from matplotlib import rc_context
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 
-from frugal.indicators import energy_basis
+from frugal.frugality import energy_basis
+from frugal.units import format_quantity, label_of, unit_of
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour
 # vision deficiency. Ordered so the first colours contrast best on white.
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000")
 HATCHES = ("", "//", "..", "xx", "\\\\", "oo")
 
-# column -> (label, unit, how it is known)
-METRICS: dict[str, tuple[str, str, str]] = {
-    "wall_s": ("Wall time", "s", "measured"),
-    "cpu_s": ("CPU time", "s", "measured"),
-    "cpu_user_s": ("User CPU time", "s", "measured"),
-    "cpu_system_s": ("System CPU time", "s", "measured"),
-    "cpu_util": ("CPU utilisation", "ratio", "measured"),
-    "peak_rss_bytes": ("Peak memory", "B", "measured"),
-    "rss_delta_bytes": ("Memory growth", "B", "measured"),
-    "energy_j": ("Energy", "J", "energy"),
-    "energy_cpu_j": ("CPU energy", "J", "energy"),
-    "energy_ram_j": ("Memory energy", "J", "energy"),
-    "energy_gpu_j": ("GPU energy", "J", "energy"),
-    "carbon_g": ("Operational carbon", "gCO2e", "operational"),
-    "embodied_g": ("Embodied carbon", "gCO2e", "embodied"),
-    "units": ("Functional units", "units", "given"),
-    "energy_per_unit_j": ("Energy per unit", "J", "energy"),
-    "carbon_per_unit_g": ("Carbon per unit (SCI)", "gCO2e", "sci"),
-    "operational_per_unit_g": ("Operational carbon per unit", "gCO2e", "operational"),
-    "embodied_per_unit_g": ("Embodied carbon per unit", "gCO2e", "embodied"),
-    "embodied_share": ("Embodied share", "ratio", "sci"),
-    "peak_rss_per_unit_bytes": ("Peak memory per unit", "B", "measured"),
-    "time_per_unit_s": ("Time per unit", "s", "measured"),
-    "cpu_per_unit_s": ("CPU time per unit", "s", "measured"),
+# column -> how it is known (its label and unit are frugal.units')
+BASIS: dict[str, str] = {
+    "wall_s": "measured", "cpu_s": "measured", "cpu_user_s": "measured", "cpu_system_s": "measured",
+    "cpu_util": "measured", "peak_rss_bytes": "measured", "rss_delta_bytes": "measured",
+    "energy_j": "energy", "energy_cpu_j": "energy", "energy_ram_j": "energy", "energy_gpu_j": "energy",
+    "carbon_g": "operational", "embodied_g": "embodied", "units": "given",
+    "energy_per_unit_j": "energy", "carbon_per_unit_g": "sci", "operational_per_unit_g": "operational",
+    "embodied_per_unit_g": "embodied", "embodied_share": "sci", "peak_rss_per_unit_bytes": "measured",
+    "time_per_unit_s": "measured", "cpu_per_unit_s": "measured",
 }
 
 # metrics that are totals over a summary row's calls (divide by calls for one call)
@@ -57,8 +46,7 @@ _BASES = {
     "given": "given by the caller",
 }
 
-_PREFIXES = ((1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
-_BINARY = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"), (1, "B"))
+_P = ParamSpec("_P")
 
 
 def palette(n: int) -> list[str]:
@@ -66,36 +54,10 @@ def palette(n: int) -> list[str]:
     return [OKABE_ITO[i % len(OKABE_ITO)] for i in range(n)]
 
 
-def scale(values: np.ndarray | pd.Series, unit: str) -> tuple[float, str]:
-    """(factor, unit) that show ``values`` with a readable prefix: ``values * factor`` in ``unit``.
-
-    Bytes use binary prefixes (KiB, MiB, GiB); seconds, joules and grams SI ones; ratios none.
-    """
-    finite = np.abs(np.asarray(values, dtype="f8"))
-    finite = finite[np.isfinite(finite) & (finite > 0)]
-    if unit in ("ratio", "units", "") or len(finite) == 0:
-        return 1.0, unit
-    top = float(finite.max())
-    if unit == "B":
-        for size, name in _BINARY:
-            if top >= size:
-                return 1.0 / size, name
-        return 1.0, "B"
-    for size, prefix in _PREFIXES:
-        if top >= size:
-            return 1.0 / size, _prefixed(prefix, unit)
-    return 1e9, _prefixed("n", unit)
-
-
-def _prefixed(prefix: str, unit: str) -> str:
-    if unit == "gCO2e" and prefix == "k":
-        return "kgCO2e"
-    return prefix + unit
-
-
 def metric_info(metric: str) -> tuple[str, str, str]:
     """(label, unit, basis) of a column or indicator; unknown columns get their own name."""
-    return METRICS.get(metric, (metric, "", "as recorded"))
+    label = label_of(metric)
+    return label[:1].upper() + label[1:], unit_of(metric), BASIS.get(metric, "as recorded")
 
 
 def axis_label(label: str, unit: str, per: str | None = None, log: bool = False) -> str:
@@ -144,12 +106,15 @@ def intensity_text(frame: pd.DataFrame) -> str:
     return f"Grid intensity: {shown} gCO2e/kWh" + (f" ({'; '.join(sources)})" if sources else "")
 
 
-def new_figure(width: float = 7.5, height: float = 4.6, caption: str = "", ncols: int = 1) -> tuple[Figure, list]:
+def new_figure(width: float = 7.5, height: float = 4.6, caption: str = "",
+               ncols: int = 1) -> tuple[Figure, list[Axes]]:
     """A Figure made directly (no pyplot state), with room at the bottom for the caption."""
     lines = textwrap.wrap(caption, 120) if caption else []
     fig = Figure(figsize=(width, height + 0.16 * len(lines)), layout="constrained")
     bottom = (0.16 * len(lines) + 0.08) / (height + 0.16 * len(lines)) if lines else 0.0
-    fig.get_layout_engine().set(rect=(0.0, bottom, 1.0, 1.0 - bottom))
+    engine = fig.get_layout_engine()
+    assert isinstance(engine, ConstrainedLayoutEngine)  # layout="constrained" above
+    engine.set(rect=(0.0, bottom, 1.0, 1.0 - bottom))
     axes = [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
     if lines:
         fig.text(0.01, 0.01, "\n".join(lines), fontsize=7.5, color="#333333", ha="left", va="bottom",
@@ -157,7 +122,7 @@ def new_figure(width: float = 7.5, height: float = 4.6, caption: str = "", ncols
     return fig, axes
 
 
-def literal_text(chart):
+def literal_text(chart: Callable[_P, Figure]) -> Callable[_P, Figure]:
     """Decorates a chart function: names from the data are drawn as written.
 
     matplotlib reads the text between two ``$`` as math: a name such as ``echo $A $B`` would
@@ -166,7 +131,7 @@ def literal_text(chart):
     other text holding a ``$``.
     """
     @functools.wraps(chart)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> Figure:
         fig = chart(*args, **kwargs)
         for text in fig.findobj(Text):
             content = text.get_text()
@@ -205,8 +170,6 @@ def finite_or_raise(values: np.ndarray, column: str, what: str) -> None:
                          "(energy and carbon are NaN when no energy model or meter ran)")
 
 
-def fmt(value: float) -> str:
-    """A short number for an annotation."""
-    if not math.isfinite(value):
-        return "n/a"
-    return f"{value:.3g}"
+def fmt(value: float, unit: str = "") -> str:
+    """A short number for an annotation, through the one formatter."""
+    return format_quantity(value, unit)

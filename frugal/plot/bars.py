@@ -7,10 +7,11 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from frugal.indicators import GRADED, indicators, per_unit
+from frugal.frugality import GRADED, indicators, per_unit
 from frugal.plot._data import comparison_medians, group_column, medians, need, unpack
 from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, literal_text, metric_info,
-                                new_figure, palette, provenance, scale)
+                                new_figure, palette, provenance)
+from frugal.units import scale_for
 
 
 @literal_text
@@ -39,7 +40,7 @@ def compare(cmp_or_frame: Any, metric: str = "energy_j", by: str | None = None,
     label, unit, _ = metric_info(metric)
     med = table["median"].to_numpy(dtype="f8")
     low, high = table["ci_low"].to_numpy(dtype="f8"), table["ci_high"].to_numpy(dtype="f8")
-    factor, shown = scale(np.concatenate([med, high]), unit)
+    factor, shown = scale_for(np.concatenate([med, high]), unit)
     per_run = f" per {table.attrs['per']}" if table.attrs.get("per") else ""
     fig, (ax,) = new_figure(caption=provenance(frame, metric) + " Bars: median of the successful runs; whiskers: 95% "
                             "bootstrap CI of the median" + ("; ratio to the baseline's median above each bar."
@@ -178,7 +179,7 @@ def breakdown(frame_or_cmp: Any, by: str | None = None) -> Figure:
         "beyond CPU + RAM + GPU (PUE overhead). Right: operational (energy x grid intensity) and "
         "embodied (SCI M) carbon per " + per + "."
         + (f" Zero or not measured, not drawn: {', '.join(absent)}." if absent else "")))
-    factor, unit = scale(total, "J")
+    factor, unit = scale_for(total, "J")
     bottom = np.zeros(len(groups))
     for values, name, color in parts:
         v = np.nan_to_num(values) * factor
@@ -192,7 +193,7 @@ def breakdown(frame_or_cmp: Any, by: str | None = None) -> Figure:
 
     operational = table["carbon_g"].to_numpy(dtype="f8")
     embodied = table["embodied_g"].to_numpy(dtype="f8")
-    cfactor, cunit = scale(np.nan_to_num(operational) + np.nan_to_num(embodied), "gCO2e")
+    cfactor, cunit = scale_for(np.nan_to_num(operational) + np.nan_to_num(embodied), "gCO2e")
     right.bar(x, np.nan_to_num(operational) * cfactor, 0.6, color=OKABE_ITO[3], edgecolor="black",
               linewidth=0.5, label="operational")
     right.bar(x, np.nan_to_num(embodied) * cfactor, 0.6, bottom=np.nan_to_num(operational) * cfactor,

@@ -9,10 +9,11 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from frugal import stats
-from frugal.indicators import indicators
+from frugal.frugality import indicators
 from frugal.plot._data import floats, group_column, need, per_call, successful, unpack
 from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, literal_text,
-                                metric_info, new_figure, palette, provenance, scale)
+                                metric_info, new_figure, palette, provenance)
+from frugal.units import scale_for
 
 _SOURCE_COLUMN = {"energy_per_unit_j": "energy_j", "carbon_per_unit_g": "carbon_g",
                   "time_per_unit_s": "wall_s", "peak_rss_per_unit_bytes": "peak_rss_bytes"}
@@ -51,14 +52,14 @@ def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
     groups = [str(g) for g in table.index]
     per = "unit" if (table["unit"] == "unit").all() else ("call" if (table["unit"] == "call").all() else "unit or call")
     (xl, xu, _), (yl, yu, _), (sl, su, _) = metric_info(x), metric_info(y), metric_info(size)
-    mfactor, munit = scale(mem, su)
+    mfactor, munit = scale_for(mem, su)
     largest = np.nanmax(mem) if np.isfinite(mem).any() else np.nan
     fig, (ax,) = new_figure(caption=(
         provenance(frame, y) + f" Bubble area is proportional to {sl.lower()} (largest: "
         f"{fmt(largest * mfactor)} {munit}/{per}; hollow when unknown). The line is the Pareto front: "
         f"the {by}s no other {by} beats on both axes."))
-    xfactor, xunit = scale(xs, xu)
-    yfactor, yunit = scale(ys, yu)
+    xfactor, xunit = scale_for(xs, xu)
+    yfactor, yunit = scale_for(ys, yu)
     areas = np.where(np.isfinite(mem) & (largest > 0), 60 + 900 * mem / largest, 60)
     front = pareto_front(xs, ys)
     for i, (group, color) in enumerate(zip(groups, palette(len(groups)))):
@@ -113,7 +114,7 @@ def scaling(sc: Any, metric: str = "cpu_s") -> Figure:
 
     label, unit, _ = metric_info(metric)
     per_run = " per call" if metric in ADDITIVE else ""
-    factor, shown = scale(values[keep], unit)
+    factor, shown = scale_for(values[keep], unit)
     fig, (ax,) = new_figure(caption=provenance(frame, metric) + " Points: successful runs; diamonds: median per size; "
                             "line: power law fitted on log-log axes, exponent with its 95% CI.")
     ax.scatter(sizes[keep], values[keep] * factor, s=14, color=OKABE_ITO[4], alpha=0.6, label="runs", zorder=2)
@@ -147,7 +148,7 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
     finite_or_raise(values, metric, "trend")
     label, unit, _ = metric_info(metric)
     per_run = " per call" if metric in ADDITIVE else ""
-    factor, shown = scale(values, unit)
+    factor, shown = scale_for(values, unit)
     timeline = pd.api.types.is_datetime64_any_dtype(frame[x])
     fig, (ax,) = new_figure(caption=provenance(frame, metric) + (
         " One point per run." if timeline else f" One point per {x}: the median of its runs, in run order."))
@@ -171,9 +172,9 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
             ax.plot(pos[order_idx], med.to_numpy()[order_idx], marker="o", markersize=4, linewidth=1.2,
                     color=color, label=group)
     if timeline:
-        locator = AutoDateLocator()
+        locator = AutoDateLocator()  # type: ignore[no-untyped-call]  # matplotlib.dates is not annotated
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # same
         ax.set_xlabel(axis_label("Run start", "UTC"))
     else:
         ax.set_xticks(range(len(categories)), [c[:10] for c in categories], rotation=30, ha="right", fontsize=8)

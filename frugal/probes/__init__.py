@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Protocol
 
 from frugal.probes.null import NullMemoryProbe
 
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class MemoryProbe(Protocol):
-    """Reads the kernel's accounting of this process's resident memory, in KiB."""
+    class MemoryProbe(Protocol):
+        """Reads the kernel's accounting of this process's resident memory, in KiB."""
 
-    name: str
-    exact: bool          # True when reset()/mark_kb() give an exact per-region peak
-    why: str             # a sentence saying what this probe is and, if it is degraded, why
+        name: str
+        exact: bool          # True when reset()/mark_kb() give an exact per-region peak
+        why: str             # a sentence saying what this probe is and, if it is degraded, why
 
-    def reset(self) -> None: ...
-    def mark_kb(self) -> int | None: ...
-    def rss_kb(self) -> int | None: ...
-    def reopen(self) -> None: ...       # after fork: /proc/self files point at the parent
+        def reset(self) -> None: ...
+        def mark_kb(self) -> int | None: ...
+        def rss_kb(self) -> int | None: ...
+        def reopen(self) -> None: ...       # after fork: /proc/self files point at the parent
 
 
 def select(proc_root: str = "/proc") -> MemoryProbe:
@@ -46,4 +48,4 @@ def select(proc_root: str = "/proc") -> MemoryProbe:
     return NullMemoryProbe("; ".join(reasons))
 
 
-__all__ = ["MemoryProbe", "NullMemoryProbe", "select"]
+__all__ = ["NullMemoryProbe", "select"]

@@ -22,8 +22,7 @@ class ProcfsMemoryProbe:
 
     def __init__(self, proc_root: str = "/proc") -> None:
         self._root = proc_root
-        self._fds: tuple[int, int, int] | None = None
-        self.reopen()
+        self._fds: tuple[int, int, int] = self._open()
         # Fail now, not in the measured call, when the kernel refuses the reset
         # (old kernels, some containers, seccomp).
         self.reset()
@@ -31,8 +30,17 @@ class ProcfsMemoryProbe:
             raise OSError(0, "unreadable memory accounting", f"{proc_root}/self/status")
 
     def reopen(self) -> None:
-        """Open this process's files; call again in a forked child (they name the parent)."""
+        """Open this process's files again in a forked child (they name the parent)."""
         old = self._fds
+        self._fds = self._open()
+        for fd in old:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    def _open(self) -> tuple[int, int, int]:
+        """Open ``clear_refs``, ``statm`` and ``status`` under the root: (clear, statm, status)."""
         base = f"{self._root}/self/"
         clear = os.open(base + "clear_refs", os.O_WRONLY)
         try:
@@ -41,13 +49,7 @@ class ProcfsMemoryProbe:
         except OSError:
             os.close(clear)
             raise
-        self._fds = (clear, statm, status)
-        if old is not None:
-            for fd in old:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        return clear, statm, status
 
     @property
     def clear_fd(self) -> int:

@@ -117,6 +117,7 @@ class RaplProbe:
         self.counters = len(zones)
         self._fds: tuple[int, ...] = ()
         self.reopen()
+        fd: int  # mypy sees self._fds as the () above; reopen() has filled it
         for fd, z in zip(self._fds, self.zones):  # fail now, not inside a measured region
             path = os.path.join(z.path, "energy_uj")
             try:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from frugal.units import format_bytes, format_plain, parse_number, parse_size
+from frugal.units import format_quantity, parse_number, parse_size
 
 # footprint fields a threshold may name, with their unit ("B" prints as a size)
 METRICS: dict[str, str] = {
@@ -56,7 +56,8 @@ def load(path: Path, option: str) -> dict[str, dict[str, Any]]:
         raise ValueError(f"{option}: cannot read the baseline {path}: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tests"), dict):
         raise ValueError(f"{option}: {path} is not a frugal baseline (format {FORMAT})")
-    return data["tests"]
+    tests: dict[str, dict[str, Any]] = data["tests"]
+    return tests
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,7 @@ class Threshold:
         return f"{self.metric}:{self.allowed * 100:g}%" if self.relative else f"{self.metric}:{self.show(self.allowed)}"
 
     def show(self, value: float) -> str:
-        unit = METRICS[self.metric]
-        return format_bytes(value) if unit == "B" else format_plain(value, unit)
+        return format_quantity(value, METRICS[self.metric])
 
     def breach(self, now: dict[str, Any], before: dict[str, Any], baseline: str) -> str | None:
         """A sentence when the footprint grew past this threshold or cannot be compared."""

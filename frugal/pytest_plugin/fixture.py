@@ -6,6 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from frugal._hot import measure
 from frugal.pytest_plugin.marks import limits
 from frugal.pytest_plugin.session import REGIONS, Rss, footprint
 
@@ -24,11 +25,9 @@ class RegionMeter:
 
     @contextlib.contextmanager
     def __call__(self, name: str, *, units: float | None = None, **budgets: Any) -> Iterator[Any]:
-        import frugal
-
         checks = limits(f"frugal_measure({name!r})", **budgets)
         rss_start = self._rss()
-        with frugal.measure(name, units=units) as region:
+        with measure(name, units=units) as region:
             yield region
         used = footprint(region.result, rss_start)
         self._item.stash.setdefault(REGIONS, []).append(used)

@@ -11,7 +11,7 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from frugal.units import format_bytes, format_plain, parse_number, parse_size
+from frugal.units import format_quantity, parse_number, parse_size
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Limit:
     unit: str      # "J", "gCO2e", "s" or "B" (printed as a size)
 
     def show(self, value: float) -> str:
-        return format_bytes(value) if self.unit == "B" else format_plain(value, self.unit)
+        return format_quantity(value, self.unit)
 
     def breach(self, used: dict[str, Any]) -> str | None:
         """A sentence when ``used`` goes over this limit or does not know the field, else None."""

@@ -16,7 +16,11 @@ import pytest
 
 from frugal.pytest_plugin import baseline as baselines
 from frugal.pytest_plugin.marks import Limit, parse_marks
-from frugal.units import format_bytes, format_si
+from frugal._hot import measure
+from frugal._version import __version__
+from frugal.config import current as current_settings
+from frugal.errors import FrugalError
+from frugal.units import format_quantity
 
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
 REGIONS = pytest.StashKey[list[dict[str, Any]]]()
@@ -90,9 +94,7 @@ class FrugalPlugin:
             path = baselines.baseline_path(config.rootpath, opt.frugal_compare, "--frugal-compare")
             self.baseline = baselines.load(path, "--frugal-compare")
         if self.measure_all:
-            import frugal
-
-            frugal.configure()  # bad FRUGAL_* settings stop the run now, not in every test
+            current_settings()  # bad FRUGAL_* settings stop the run now, not in every test
 
     # --- collection: bad budgets fail the collection of their module -----------------
     @pytest.hookimpl(wrapper=True)
@@ -118,13 +120,10 @@ class FrugalPlugin:
         limits = item.stash.get(LIMITS, None)
         if limits is None and not self.measure_all:
             return (yield)
-        import frugal
-        from frugal.errors import FrugalError
-
         if self._rss is None:
             self._rss = Rss()
         rss_start = self._rss()
-        region = frugal.measure(item.nodeid)
+        region = measure(item.nodeid)
         used = None
         try:
             with region:
@@ -187,9 +186,7 @@ class FrugalPlugin:
             return  # an xdist worker: the controller saves what every worker measured
         tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
                  for k, fp in self.footprints.items() if k in self.passed}
-        import frugal
-
-        baselines.save(self.save_path, tests, {"frugal_version": frugal.__version__})
+        baselines.save(self.save_path, tests, {"frugal_version": __version__})
         self.saved = f"frugal: saved baseline of {len(tests)} passed tests to {self.save_path}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -221,9 +218,9 @@ class FrugalPlugin:
         body = []
         for nodeid, fp in shown:
             for name, cells in [(nodeid, fp)] + [(f"  [{r['name']}]", r) for r in fp.get("regions", ())]:
-                cols = [format_si(cells.get("energy_j"), "J"), format_si(cells.get("carbon_g"), "g"),
-                        format_si(cells.get("cpu_s"), "s"), format_si(cells.get("wall_s"), "s"),
-                        "+" + format_bytes(cells.get("peak_memory_bytes"))]
+                cols = [format_quantity(cells.get("energy_j"), "J"), format_quantity(cells.get("carbon_g"), "gCO2e"),
+                        format_quantity(cells.get("cpu_s"), "s"), format_quantity(cells.get("wall_s"), "s"),
+                        "+" + format_quantity(cells.get("peak_memory_bytes"), "B")]
                 if self.baseline is not None:
                     cols.append(self._change(nodeid, cells, metric) if cells is fp else "")
                 body.append((cols, name))
@@ -246,12 +243,13 @@ class FrugalPlugin:
     def _totals(rows: list[tuple[str, dict[str, Any]]]) -> str:
         def total(field: str) -> float | None:
             values = [fp.get(field) for _, fp in rows]
-            return None if any(v is None for v in values) else sum(values)
+            known: list[float] = [v for v in values if v is not None]
+            return None if len(known) < len(values) else sum(known)
 
         methods = sorted({fp.get("energy_method") or "unknown" for _, fp in rows})
-        return (f"total of {len(rows)} tests: energy {format_si(total('energy_j'), 'J')}, "
-                f"carbon {format_si(total('carbon_g'), 'gCO2e')} operational + "
-                f"{format_si(total('embodied_g'), 'gCO2e')} embodied, CPU {format_si(total('cpu_s'), 's')} "
+        return (f"total of {len(rows)} tests: energy {format_quantity(total('energy_j'), 'J')}, "
+                f"carbon {format_quantity(total('carbon_g'), 'gCO2e')} operational + "
+                f"{format_quantity(total('embodied_g'), 'gCO2e')} embodied, CPU {format_quantity(total('cpu_s'), 's')} "
                 f"(energy: {', '.join(methods)}; peak mem: resident memory above the test's start)")
 
 

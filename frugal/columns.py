@@ -1,13 +1,15 @@
-"""From raw rows to values: Measurement objects and the columns of ``frugal.results()``.
+"""From raw rows to columns: the numpy columns of ``frugal.results()``, and Measurement objects.
 
 Energy and carbon are derived here, when results are read, from the raw fields and the
-settings that were in force when each call was measured (``frugal.energy.derive``).
-numpy is needed here and only here; pandas only in ``frugal.frame``.
+settings that were in force when each call was measured (``frugal.energy.model.derive``).
+A column dict maps each Measurement field to an array, plus ``_seq`` (each row's identity,
+for its side data) and ``_settings_id``. pandas is needed only in ``frugal.frame``.
 """
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,17 +19,23 @@ from frugal._records import (
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, THREAD_SCOPE,
 )
+from frugal.energy.model import OUTPUTS, derive
 from frugal.measurement import FIELDS, Measurement
 
+if TYPE_CHECKING:
+    from frugal._records import MeterReading
+
+Columns = dict[str, Any]
+"""Column name -> numpy array (or list), one entry per row."""
+
 ROW_DTYPE = np.dtype([
-    ("name_id", "<u4"), ("t0_ns", "<i8"), ("wall_ns", "<i8"), ("cpu_user_s", "<f8"),
+    ("seq", "<u4"), ("name_id", "<u4"), ("t0_ns", "<i8"), ("wall_ns", "<i8"), ("cpu_user_s", "<f8"),
     ("cpu_system_s", "<f8"), ("peak_kb", "<u4"), ("rss_delta_kb", "<i4"), ("parent_id", "<u4"),
     ("depth", "u1"), ("flags", "u1"), ("error_id", "<u2"), ("settings_id", "<u2"),
 ])
 assert ROW_DTYPE.itemsize == ROW.size
 
-ENERGY_FIELDS = ("energy_cpu_j", "energy_ram_j", "energy_gpu_j", "energy_j", "carbon_g",
-                 "embodied_g", "energy_method", "intensity_g_per_kwh", "intensity_source")
+ENERGY_FIELDS = OUTPUTS
 
 
 def _nan_where(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -37,7 +45,7 @@ def _nan_where(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 
 
 def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
-                errors: list[str], pid: int | None) -> dict[str, np.ndarray]:
+                errors: list[str], pid: int | None) -> Columns:
     """Decode packed rows into named columns (numpy arrays), energy not yet derived."""
     a = np.frombuffer(rows, dtype=ROW_DTYPE)
     n = len(a)
@@ -49,7 +57,8 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
     peak_known = (flags & PEAK_KNOWN) != 0
     rss_known = (flags & RSS_KNOWN) != 0
     t0 = a["t0_ns"]
-    cols: dict[str, np.ndarray] = {
+    seq = a["seq"].astype("i8")
+    cols: Columns = {
         "name": names_arr[a["name_id"]],
         "started_at": (t0 + EPOCH_NS).astype("datetime64[ns]"),
         "wall_s": wall,
@@ -59,7 +68,7 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
         "peak_rss_bytes": _nan_where(a["peak_kb"].astype("f8") * 1024, peak_known),
         "rss_delta_bytes": _nan_where(a["rss_delta_kb"].astype("f8") * 1024, rss_known),
-        "units": np.array([units.get(int(t), np.nan) for t in t0], dtype="f8") if units else np.full(n, np.nan),
+        "units": np.array([units.get(s, np.nan) for s in seq.tolist()], dtype="f8") if units else np.full(n, np.nan),
         "status": np.array(STATUS_NAMES + ("?",), dtype=object)[np.minimum(status, 3)],
         "error": np.array([None] + errors[1:], dtype=object)[a["error_id"]],
         "parent": np.where(a["parent_id"] > 0, names_arr[a["parent_id"].astype("i8") - 1], None),
@@ -71,15 +80,15 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
         "wall_max_s": wall,
         "pid": np.full(n, -1 if pid is None else pid, dtype="i8"),
         # internal, for derivation
-        "_t0_ns": t0,
+        "_seq": seq,
         "_settings_id": a["settings_id"].astype("i8"),
     }
     return cols
 
 
-def merge_summary(summary: dict[tuple[int, int], list]) -> dict[int, list]:
+def merge_summary(summary: dict[tuple[int, int], list[Any]]) -> dict[int, list[Any]]:
     """Merge the per-thread aggregates of each name into one."""
-    merged: dict[int, list] = {}
+    merged: dict[int, list[Any]] = {}
     for (nid, _tid), agg in sorted(summary.items()):
         agg = list(agg)
         into = merged.get(nid)
@@ -99,8 +108,8 @@ def merge_summary(summary: dict[tuple[int, int], list]) -> dict[int, list]:
     return merged
 
 
-def summary_columns(summary: dict[tuple[int, int], list], names: list[str],
-                    pid: int | None) -> dict[str, np.ndarray]:
+def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
+                    pid: int | None) -> Columns:
     """One row per summarised name: totals, extremes and counts over all threads."""
     items = sorted(merge_summary(summary).items())
     n = len(items)
@@ -135,20 +144,19 @@ def summary_columns(summary: dict[tuple[int, int], list], names: list[str],
         "wall_min_s": np.array([agg[S_MIN] for agg in aggs], dtype="f8") / 1e9,
         "wall_max_s": np.array([agg[S_MAX] for agg in aggs], dtype="f8") / 1e9,
         "pid": np.full(n, -1 if pid is None else pid, dtype="i8"),
-        "_t0_ns": t0,
+        "_seq": np.full(n, -1, dtype="i8"),      # summary rows have no side data
         "_settings_id": np.array([agg[S_SETTINGS] for agg in aggs], dtype="i8"),
     }
 
 
-def add_energy(cols: dict[str, np.ndarray], meters: dict[int, tuple]) -> dict[str, np.ndarray]:
-    """Fill the energy and carbon columns from the raw ones (frugal.energy.derive)."""
-    from frugal import energy
-
-    cols.update(energy.derive(cols, meters))
+def add_energy(cols: Columns, meters: dict[int, MeterReading]) -> Columns:
+    """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
+    ``meters`` maps a row's ``_seq`` to its meter readings."""
+    cols.update(derive(cols, meters))
     return cols
 
 
-def log_columns(log: _records.Log = LOG, pid: int | None = None) -> dict[str, np.ndarray]:
+def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
     """All results of this process: call rows, then summary rows, energy derived."""
     summary = {k: list(v) for k, v in list(log.summary.items())}
     rows = log.take_rows()
@@ -161,15 +169,12 @@ def log_columns(log: _records.Log = LOG, pid: int | None = None) -> dict[str, np
     return add_energy(cols, meters)
 
 
-def measurement_from_row(row: bytes, units: float | None) -> Measurement:
-    """The Measurement of one packed row (the context manager's ``m.result``)."""
-    import os
-
-    t0 = ROW.unpack(row)[1]
-    cols = raw_columns(row, {t0: units} if units is not None else {}, list(LOG.names),
+def measurement_from_row(row: bytes, units: float | None, meters: MeterReading | None) -> Measurement:
+    """The Measurement of one packed row and its side data (the context manager's ``m.result``)."""
+    seq = ROW.unpack(row)[0]
+    cols = raw_columns(row, {seq: units} if units is not None else {}, list(LOG.names),
                        list(LOG.errors), os.getpid())
-    meters = {t0: LOG.meters[t0]} if t0 in LOG.meters else {}
-    cols = add_energy(cols, meters)
+    cols = add_energy(cols, {seq: meters} if meters is not None else {})
     return measurements(cols)[0]
 
 
@@ -181,7 +186,8 @@ def _py(value: Any) -> Any:
     return value
 
 
-def measurements(cols: dict[str, np.ndarray]) -> list[Measurement]:
+def measurements(cols: Columns) -> list[Measurement]:
+    """One Measurement per row of a column dict (NaN becomes None)."""
     n = len(cols["name"])
     out = []
     for i in range(n):

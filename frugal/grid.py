@@ -11,9 +11,9 @@ from __future__ import annotations
 import difflib
 import functools
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from frugal.energy import data
+from frugal import data
 
 LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 0.45359237 kg; kg/MWh = g/kWh
 
@@ -132,8 +132,9 @@ def _nordic(prefix: str) -> dict[str, tuple[str, float, str]]:
             for code, rec in raw["data"].items() if code.startswith(prefix)}
 
 
-_REGION_TABLES = {"USA": _usa, "CAN": _canada, "CHN": _china,
-                  "SWE": lambda: _nordic("SE"), "NOR": lambda: _nordic("NO")}
+_REGION_TABLES: dict[str, Callable[[], dict[str, tuple[str, float, str]]]] = {
+    "USA": _usa, "CAN": _canada, "CHN": _china, "SWE": lambda: _nordic("SE"), "NOR": lambda: _nordic("NO"),
+}
 
 
 @functools.lru_cache(maxsize=None)

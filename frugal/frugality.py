@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
 
 from frugal import stats
+from frugal.units import format_quantity, unit_of
 
 GRADES = "ABCDEFG"
 MIN_SPREAD = 0.05   # relative grades: the bins span at least 5% of the largest value
@@ -27,13 +28,10 @@ GRADED: dict[str, tuple[str, str]] = {
     "time_per_unit_s": ("grade_time", "s"),
 }
 
-UNITS: dict[str, str] = {
-    "energy_per_unit_j": "J", "carbon_per_unit_g": "gCO2e", "operational_per_unit_g": "gCO2e",
-    "embodied_per_unit_g": "gCO2e", "embodied_share": "ratio", "peak_rss_per_unit_bytes": "B",
-    "time_per_unit_s": "s", "cpu_per_unit_s": "s", "cpu_util": "ratio", "carbon_g": "gCO2e",
-    "car_km": "km", "smartphone_charges": "charges", "tree_months": "tree-months",
-    "gain": "ratio", "gain_ci_low": "ratio", "gain_ci_high": "ratio",
-}
+UNITS: dict[str, str] = {k: unit_of(k) for k in (
+    "energy_per_unit_j", "carbon_per_unit_g", "operational_per_unit_g", "embodied_per_unit_g",
+    "embodied_share", "peak_rss_per_unit_bytes", "time_per_unit_s", "cpu_per_unit_s", "cpu_util",
+    "carbon_g", "car_km", "smartphone_charges", "tree_months", "gain", "gain_ci_low", "gain_ci_high")}
 
 # Human equivalents of a mass of CO2e: grams of CO2e per one of each (METHODOLOGY.md).
 EQUIVALENTS: dict[str, dict[str, Any]] = {
@@ -172,7 +170,9 @@ def check_values(frame: pd.DataFrame) -> None:
 
 
 def _floats(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
+    numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
+    values: np.ndarray = numbers.to_numpy(dtype="f8", na_value=np.nan)
+    return values
 
 
 # --- one group ----------------------------------------------------------------------------
@@ -205,7 +205,14 @@ def per_unit(frame: pd.DataFrame, by: str = "name", columns: Sequence[str] = ("e
     return table
 
 
-def _group_indicators(g: pd.DataFrame) -> dict[str, Any]:
+class _Group(TypedDict):
+    """One group's indicators (``values``, a row of the table) and per-row samples (numerator, denominator)."""
+
+    values: dict[str, Any]
+    samples: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _group_indicators(g: pd.DataFrame) -> _Group:
     col = {c: _floats(g[c]) for c in NEEDED}
     denom, has_units = _denominator(g)
     total = denom.sum()
@@ -291,7 +298,7 @@ def _joined(g: pd.DataFrame, col: str) -> str | None:
 
 # --- gain against a baseline --------------------------------------------------------------
 
-def _add_gain(table: pd.DataFrame, rows: dict, baseline: str | None, gain_of: str,
+def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], baseline: str | None, gain_of: str,
               n_boot: int, seed: int) -> None:
     for c in ("gain", "gain_ci_low", "gain_ci_high", "gain_p"):
         table[c] = math.nan
@@ -364,18 +371,18 @@ def _grade_spec(grades: Any) -> dict[str, list[float] | None]:
     return spec
 
 
-def _add_grades(table: pd.DataFrame, spec: dict[str, list[float] | None]) -> dict[str, dict]:
-    scale: dict[str, dict] = {}
+def _add_grades(table: pd.DataFrame, spec: dict[str, list[float] | None]) -> dict[str, dict[str, Any]]:
+    scale: dict[str, dict[str, Any]] = {}
     indices = []
     for indicator, (column, unit) in GRADED.items():
         values = table[indicator].to_numpy(dtype="f8")
         thresholds = spec[indicator]
         if thresholds is None:
             idx, edges, widened = _relative_grades(values)
-            scale[indicator] = {"kind": "relative", "edges": edges, "widened": widened, "unit": f"{unit}/unit"}
+            scale[indicator] = {"kind": "relative", "edges": edges, "widened": widened, "unit": unit}
         else:
             idx = np.where(np.isfinite(values), np.searchsorted(thresholds, values, side="left"), np.nan)
-            scale[indicator] = {"kind": "absolute", "thresholds": list(thresholds), "unit": f"{unit}/unit"}
+            scale[indicator] = {"kind": "absolute", "thresholds": list(thresholds), "unit": unit}
         table[column] = _letters(idx)
         indices.append(idx)
     stacked = np.vstack(indices)
@@ -405,26 +412,28 @@ def _letters(idx: np.ndarray) -> pd.Series:
     return pd.Series([GRADES[int(i)] if np.isfinite(i) else pd.NA for i in idx], dtype="string").values
 
 
-def _scale_text(scale: dict[str, dict]) -> str:
+def _scale_text(scale: dict[str, dict[str, Any]]) -> str:
     lines = ["Grades run from A (most frugal) to G (least); lower values are better."]
     for indicator, s in scale.items():
         if indicator == "overall":
             continue
-        unit = s["unit"]
+        def q(x: float) -> str:
+            return format_quantity(x, s["unit"]) + "/unit"
+
         if s["kind"] == "relative":
             edges = s["edges"]
             if not edges:
                 lines.append(f"{indicator}: not graded (no values).")
             elif edges[0] == edges[-1]:
-                lines.append(f"{indicator}: relative; one value ({edges[0]:.3g} {unit}) in the set, every group A.")
+                lines.append(f"{indicator}: relative; one value ({q(edges[0])}) in the set, every group A.")
             else:
                 lines.append(f"{indicator}: relative to the compared set, 7 equal-width bins of "
-                             f"{edges[1] - edges[0]:.3g} {unit} from {edges[0]:.3g} (A) to {edges[-1]:.3g} (G)"
+                             f"{q(edges[1] - edges[0])} from {q(edges[0])} (A) to {q(edges[-1])} (G)"
                              + (f", widened to {MIN_SPREAD:.0%} of the largest value (the set's range is "
                                 "narrower)." if s["widened"] else "."))
         else:
-            t = ", ".join(f"{x:.3g}" for x in s["thresholds"])
-            lines.append(f"{indicator}: absolute thresholds {t} {unit} (value <= first threshold is A).")
+            t = ", ".join(q(x) for x in s["thresholds"])
+            lines.append(f"{indicator}: absolute thresholds {t} (value <= first threshold is A).")
     lines.append("Overall grade: the mean of the indicator grades (A=0 .. G=6), rounded half up.")
     return "\n".join(lines)
 
@@ -457,7 +466,7 @@ PRINCIPLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _principles(table: pd.DataFrame, rows: dict, gain_of: str, n_boot: int, seed: int) -> pd.DataFrame:
+def _principles(table: pd.DataFrame, rows: dict[Any, _Group], gain_of: str, n_boot: int, seed: int) -> pd.DataFrame:
     extra = pd.DataFrame(index=table.index)
     extra["cv_energy"] = [_cv(*rows[g]["samples"]["energy_per_unit_j"]) for g in table.index]
     extra["cv_time"] = [_cv(*rows[g]["samples"]["time_per_unit_s"]) for g in table.index]

@@ -14,9 +14,12 @@ import atexit
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frugal.errors import FrugalError
+
+if TYPE_CHECKING:
+    from codecarbon.output_methods.emissions_data import EmissionsData
 
 KWH_TO_J = 3.6e6
 _TASK = "frugal"
@@ -64,7 +67,8 @@ class CodeCarbonMeter:
             return None  # the tracker and its threads belong to the parent process
         with self._lock:
             try:
-                d = self._tracker.stop_task()
+                # None when no task was running, whatever CodeCarbon's annotation says
+                d: EmissionsData | None = self._tracker.stop_task()
                 tasks = getattr(self._tracker, "_tasks", None)
                 if isinstance(tasks, dict):
                     tasks.clear()  # one finished task per read would otherwise pile up
@@ -93,7 +97,7 @@ class CodeCarbonMeter:
         pass  # read() sees the new pid and returns None: the child's regions are modelled
 
     def describe(self) -> str:
-        from frugal.energy import data
+        from frugal import data
 
         text = (f"CodeCarbon {data.version('codecarbon')} OfflineEmissionsTracker, process mode, "
                 f"regions as tasks; hardware: {self.hardware}")

@@ -8,17 +8,27 @@ standard library, once per process. Standard library only.
 """
 from __future__ import annotations
 
-import csv
 import functools
 import importlib.util
-import json
 import os
-from typing import Any
+
+TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
+if TYPE_CHECKING:
+    from typing import Any
 
 from frugal.errors import FrugalError
 
 # The embodied-carbon presets are derived from this release of Boavizta's data set.
 BOAVIZTA_COMMIT = "61323eb5c3bb63b0703e7a9c6456482ccbaac3a6"
+
+# name: (TE in gCO2e, lifetime in years, rows of the data set behind the median)
+# TE = median over the subcategory of gwp_total x (1 - gwp_use_ratio): every phase but use
+# (manufacture, transport, end of life). Lifetime = median of the rows' `lifetime`.
+EMBODIED_PRESETS: dict[str, tuple[float, float, int]] = {
+    "laptop": (240_500.0, 4.0, 406),
+    "desktop": (296_000.0, 4.0, 237),
+    "server": (1_278_000.0, 4.0, 55),
+}
 
 
 def package_dir(name: str) -> str | None:
@@ -56,13 +66,19 @@ def version(dist: str) -> str:
         return "absent"
 
 
-def _json(*parts: str) -> Any:
+def _json(*parts: str) -> dict[str, Any]:
+    """A JSON file of CodeCarbon's package: each one holds an object."""
+    import json
+
     with open(codecarbon_file(*parts), encoding="utf-8") as f:
-        return json.load(f)
+        data: dict[str, Any] = json.load(f)
+    return data
 
 
 @functools.lru_cache(maxsize=None)
 def _cpu_rows() -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
+    import csv
+
     rows, skipped = [], []
     with open(codecarbon_file("hardware", "cpu_power.csv"), encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
@@ -85,7 +101,7 @@ def cpu_power_skipped() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=None)
-def energy_mix() -> dict[str, dict]:
+def energy_mix() -> dict[str, dict[str, Any]]:
     """CodeCarbon's per-country electricity data (alpha-3 -> record with carbon_intensity, year)."""
     return _json("private_infra", "global_energy_mix.json")
 
@@ -104,7 +120,7 @@ def usa_emissions() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=None)
-def canada_mix() -> dict[str, dict]:
+def canada_mix() -> dict[str, dict[str, Any]]:
     """Electricity generation mix per Canadian province, in percent (as bundled by CodeCarbon)."""
     return _json("private_infra", "2023", "canada_energy_mix.json")
 
@@ -128,6 +144,8 @@ def iso3166() -> tuple[dict[str, str], ...]:
     path = None if root is None else os.path.join(root, "databases", "iso3166-1.json")
     if path is None or not os.path.isfile(path):
         return ()
+    import json
+
     with open(path, encoding="utf-8") as f:
         return tuple(json.load(f)["3166-1"])
 

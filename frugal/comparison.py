@@ -1,36 +1,27 @@
 """Compare the footprints of variants with statistics: ``compare`` and its ``Comparison``.
 
-Each variant runs many times, interleaved in a seeded random order, measured by ``frugal.measure``
-(so every run also appears in ``frugal.results()``); ``scaling`` lives in ``frugal.scaling``.
+Each variant runs many times, interleaved in a seeded random order by the one run loop
+(``frugal.runner``), measured by ``frugal.measure`` (so every run also appears in
+``frugal.results()``).
 """
 from __future__ import annotations
 
-import gc
 import html
 import math
-import random
-from collections import Counter
 from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from frugal import stats
-from frugal._hot import _qualname, measure
-from frugal._present import (CONFIDENCE, _UNITS, _failed_runs, _metrics_of, _short_runs, _Table,
-                             _warnings_html, _warnings_text, verdict)
-from frugal._runs import (_callable, _frame, _int_at_least, _positive, _progress_flag,
-                          _run_once, _seed, _warmup_notes)
-from frugal.measurement import Measurement
-from frugal.progress import Progress
-from frugal.stats import Fit
+from frugal import hooks, stats
+from frugal._hot import measure, qualified_name
+from frugal.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
+from frugal.units import check_int, check_number, unit_of
+from frugal.verdicts import (CONFIDENCE, METRICS, Table, failed_runs, metrics_of, short_runs, table, verdict,
+                             warnings_html, warnings_text)
 
-# Defined elsewhere since the split; still importable from here.
-from frugal._present import METRICS  # noqa: F401
-from frugal._runs import CLOCK_STEPS, WALL_FLOOR_S, cpu_clock_resolution, wall_clock_resolution  # noqa: F401
-from frugal.scaling import Scaling, scaling  # noqa: F401
-
-__all__ = ["Comparison", "Fit", "Scaling", "compare", "scaling"]
+__all__ = ["Comparison", "compare"]
 
 ALPHA = 0.05          # significance level of the verdicts
 CV_WARN = 0.10        # a coefficient of variation at or above this is warned about
@@ -45,11 +36,11 @@ def _named_variants(variants: Any) -> dict[str, Callable[[], Any]]:
     elif isinstance(variants, Iterable) and not isinstance(variants, (str, bytes)):
         items = []
         for fn in variants:
-            _callable("each of variants", fn)
-            items.append((getattr(fn, "__name__", None) or _qualname(fn), fn))
+            check_runnable("each of variants", fn)
+            items.append((getattr(fn, "__name__", None) or qualified_name(fn), fn))
     else:
-        raise ValueError(f"variants must be a dict of name -> callable or a list of callables, "
-                         f"got {type(variants).__name__}")
+        raise TypeError(f"variants must be a dict of name -> callable or a list of callables, "
+                        f"got {type(variants).__name__}")
     if not items:
         raise ValueError("variants is empty: give at least one callable")
     named: dict[str, Callable[[], Any]] = {}
@@ -58,7 +49,7 @@ def _named_variants(variants: Any) -> dict[str, Callable[[], Any]]:
             raise ValueError(f"variants: names must be non-empty strings, got {name!r}")
         if name in named:
             raise ValueError(f"variants: two variants are named {name!r}; pass a dict to name them")
-        named[name] = _callable(f"variants[{name!r}]", fn)
+        named[name] = check_runnable(f"variants[{name!r}]", fn)
     return named
 
 
@@ -72,8 +63,8 @@ def _units_map(units: Any, names: Iterable[str]) -> dict[str, float | None]:
         if missing or extra:
             raise ValueError(f"units must give a number for every variant and no other "
                              f"(missing {missing}, unknown {extra})")
-        return {n: _positive(f"units[{n!r}]", units[n]) for n in names}
-    value = _positive("units", units)
+        return {n: check_number(f"units[{n!r}]", units[n], low_open=True) for n in names}
+    value = check_number("units", units, low_open=True)
     return dict.fromkeys(names, value)
 
 
@@ -81,16 +72,16 @@ def _units_map(units: Any, names: Iterable[str]) -> dict[str, float | None]:
 
 def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], Any]], repeat: int = 30,
             warmup: int = 3, baseline: str | None = None, units: float | Mapping[str, float] | None = None,
-            interleave: bool = True, seed: int | None = None, progress: bool | None = None) -> "Comparison":
+            interleave: bool = True, seed: int | None = None, progress: bool | None = None) -> Comparison:
     """Measure each variant ``repeat`` times and compare their footprints.
 
     ``variants``: a dict of name -> zero-argument callable, or a list of callables (named
-    after their ``__name__``). Each variant first runs ``warmup`` times unmeasured; then the
-    ``repeat`` measured runs of all variants are interleaved in a random order drawn from
-    ``seed`` (``interleave=False``: one variant after the other), so a machine that slows
-    down or heats up weighs on every variant alike. ``units``: functional units of work done
-    by one run (one number, or one per variant); when given, the statistics compare cost
-    per unit. ``progress``: a bar on stderr, by default when stderr is a terminal.
+    after their ``__name__``). Each variant first runs ``warmup`` times unmeasured; then
+    ``repeat`` rounds each run every variant once, in an order drawn from ``seed``
+    (``interleave=False``: one variant after the other), so a machine that slows down or
+    heats up weighs on every variant alike. ``units``: functional units of work done by one
+    run (one number, or one per variant); when given, the statistics compare cost per unit.
+    ``progress``: a bar on stderr, by default when stderr is a terminal.
 
     Time, CPU and memory are measured; energy and carbon are derived from them (measured by a
     meter where one exists, modelled otherwise: the ``energy_method`` column says which).
@@ -99,43 +90,23 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
     ``frugal.results()`` under its variant's name; warm-up runs appear nowhere.
     """
     named = _named_variants(variants)
-    repeat = _int_at_least("repeat", repeat, 2)
-    warmup = _int_at_least("warmup", warmup, 0)
+    repeat = check_int("repeat", repeat, 2)
+    warmup = check_int("warmup", warmup, 0)
     if baseline is None:
         baseline = next(iter(named))
     elif baseline not in named:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {list(named)}")
-    unit_of = _units_map(units, named)
-    if not isinstance(interleave, bool):
-        raise ValueError(f"interleave must be True or False, got {interleave!r}")
-    seed = _seed(seed)
-    order = [name for name in named for _ in range(repeat)]
-    if interleave:
-        random.Random(seed).shuffle(order)
-    regions = {name: measure(name, units=unit_of[name]) for name in named}
-    bar = Progress(len(named) * warmup + len(order), "frugal.compare", _progress_flag(progress), keep=True)
-    failures: Counter = Counter()
-    done: dict[str, list[tuple[int, Measurement]]] = {name: [] for name in named}
-    try:
-        for name, fn in named.items():
-            for _ in range(warmup):
-                try:
-                    fn()
-                except Exception as exc:
-                    failures[name, type(exc).__name__] += 1
-                bar.step(f"warm-up {name}")
-        gc.collect()  # garbage left by the warm-ups is not any measured run's cost
-        for position, name in enumerate(order):
-            done[name].append((position, _run_once(regions[name], named[name])))
-            bar.step(name)
-    finally:
-        bar.close()
-    rows = [(name, run, position, m) for name in named for run, (position, m) in enumerate(done[name])]
-    frame = _frame({"variant": pd.array([r[0] for r in rows], dtype="string"),
-                    "run": np.array([r[1] for r in rows], dtype="i8"),
-                    "order": np.array([r[2] for r in rows], dtype="i8")}, [r[3] for r in rows])
-    return Comparison(frame, baseline, seed=seed, per_unit=units is not None,
-                      notes=_warmup_notes(failures, warmup))
+    unit_of_variant = _units_map(units, named)
+    seed = check_seed(seed)
+    regions = {name: measure(name, units=unit_of_variant[name]) for name in named}
+    runs = run_plan(list(named), lambda name: run_once(regions[name], named[name]),
+                    lambda name: attempt(named[name]), repeat=repeat, warmup=warmup, seed=seed,
+                    interleave=interleave, progress=progress, label="frugal.compare", describe=repr)
+    rows = runs.rows()
+    frame = runs_frame({"variant": pd.array([r[0] for r in rows], dtype="string"),
+                        "run": np.array([r[1] for r in rows], dtype="i8"),
+                        "order": np.array([r[2] for r in rows], dtype="i8")}, [r[3] for r in rows])
+    return Comparison(frame, baseline, seed=seed, per_unit=units is not None, notes=runs.notes)
 
 
 # --- presenting ------------------------------------------------------------------------
@@ -170,11 +141,14 @@ class Comparison:
         if baseline not in self.variants:
             raise ValueError(f"baseline {baseline!r} is not one of the variants {self.variants}")
         self.baseline: str = baseline
-        self.seed = _int_at_least("seed", seed, 0)
+        self.seed = check_int("seed", seed, 0)
         self.per_unit = bool(per_unit)
         if self.per_unit and "units" not in frame.columns:
             raise ValueError("frame lacks the column 'units' needed for per_unit=True")
-        self.metrics: list[str] = _metrics_of(frame)
+        self.metrics: list[str] = metrics_of(frame)
+        if not self.metrics:
+            raise ValueError(f"frame has no value in any compared column ({', '.join(METRICS)}): "
+                             "nothing to compare")
         self.warnings: list[str] = self._find_warnings(list(notes))
 
     def values(self, variant: str, metric: str) -> np.ndarray:
@@ -182,14 +156,14 @@ class Comparison:
         if metric not in self.frame.columns:
             raise ValueError(f"metric {metric!r} is not a column of the frame")
         rows = self.frame[(self.frame["variant"] == variant) & (self.frame["status"] == "ok")]
-        v = rows[metric].to_numpy(dtype="f8", na_value=np.nan)
+        v: npt.NDArray[np.float64] = rows[metric].to_numpy(dtype="f8", na_value=np.nan)
         if self.per_unit:
             # a run with no work done (units 0, or unknown) has no value per unit
-            units = rows["units"].to_numpy(dtype="f8", na_value=np.nan)
+            units: npt.NDArray[np.float64] = rows["units"].to_numpy(dtype="f8", na_value=np.nan)
             v = np.divide(v, units, out=np.full_like(v, np.nan), where=units > 0)
         return v[~np.isnan(v)]
 
-    def summary(self) -> pd.DataFrame:
+    def summary(self) -> Table:
         """Per variant and metric: successful runs ``n``, the ``median`` with its bootstrap
         95% CI (``ci_low``, ``ci_high``), in the metric's ``unit``, and the coefficient of
         variation ``cv`` (standard deviation / mean). ``attrs["warnings"]`` holds the warnings."""
@@ -201,10 +175,10 @@ class Comparison:
                 rows.append({"variant": variant, "metric": metric, "n": len(v),
                              "median": float(np.median(v)) if len(v) else math.nan,
                              "ci_low": low, "ci_high": high, "cv": stats.coefficient_of_variation(v),
-                             "unit": _UNITS.get(metric, "") + ("/unit" if self.per_unit else "")})
+                             "unit": unit_of(metric) + ("/unit" if self.per_unit else "")})
         return self._table(rows, ["variant", "metric", "n", "median", "ci_low", "ci_high", "cv", "unit"])
 
-    def ratios(self, alpha: float = ALPHA) -> pd.DataFrame:
+    def ratios(self, alpha: float = ALPHA) -> Table:
         """Each variant against the baseline, per metric: ``ratio`` of medians with its
         bootstrap 95% CI, the two-sided Mann-Whitney U ``p_value``, Cliff's delta,
         ``significant`` (p < ``alpha``) and a one-sentence ``verdict``. p-values are per
@@ -229,15 +203,12 @@ class Comparison:
         return self._table(rows, ["variant", "metric", "baseline", "ratio", "ci_low", "ci_high",
                                   "p_value", "cliffs_delta", "significant", "verdict"])
 
-    def _table(self, rows: list[dict], columns: list[str]) -> pd.DataFrame:
-        table = _Table(pd.DataFrame(rows, columns=columns))
-        table.attrs["warnings"] = list(self.warnings)
-        table.attrs["per_unit"] = self.per_unit
-        return table
+    def _table(self, rows: list[dict[str, Any]], columns: list[str]) -> Table:
+        return table(rows, columns, self.warnings, per_unit=self.per_unit)
 
     def _find_warnings(self, notes: list[str]) -> list[str]:
         label = repr
-        out = _failed_runs(self.frame, "variant", label) + notes + _short_runs(self.frame, "variant", label)
+        out = failed_runs(self.frame, "variant", label) + notes + short_runs(self.frame, "variant", label)
         n_ok = {v: int(((self.frame["variant"] == v) & (self.frame["status"] == "ok")).sum())
                 for v in self.variants}
         for variant in self.variants:
@@ -264,22 +235,20 @@ class Comparison:
 
     def indicators(self) -> pd.DataFrame:
         """Frugality indicators per variant against the baseline (``frugal.indicators``)."""
-        from frugal.indicators import indicators
+        from frugal.frugality import indicators
 
         return indicators(self.frame, by="variant", baseline=self.baseline)
 
     def plot(self, metric: str = "energy_j") -> Any:
         """A chart of one metric per variant (``frugal.plot.compare``)."""
-        from frugal import plot
-
-        return plot.compare(self, metric=metric)
+        return hooks.chart("compare")(self, metric=metric)
 
     def __repr__(self) -> str:
         runs = self.frame.groupby("variant", sort=False).size()
         head = (f"<frugal.Comparison: {len(self.variants)} variants, {len(self.frame)} runs "
                 f"({', '.join(f'{v}: {n}' for v, n in runs.items())}), baseline {self.baseline!r}>")
         verdicts = "".join(f"\n- {v}" for v in self.ratios()["verdict"])
-        return head + verdicts + _warnings_text(self.warnings)
+        return head + verdicts + warnings_text(self.warnings)
 
     def _repr_html_(self) -> str:
         title = (f"<p><b>frugal.compare</b>: {len(self.variants)} variants, {len(self.frame)} runs, "
@@ -288,4 +257,4 @@ class Comparison:
         summary = pd.DataFrame(self.summary()).to_html(index=False, escape=True)
         ratios = pd.DataFrame(self.ratios()).to_html(index=False, escape=True)
         return (f"<div class='frugal-comparison'>{title}<p>Summary (medians, 95% CI)</p>{summary}"
-                f"<p>Against the baseline</p>{ratios}{_warnings_html(self.warnings)}</div>")
+                f"<p>Against the baseline</p>{ratios}{warnings_html(self.warnings)}</div>")

@@ -1,6 +1,7 @@
-"""The CPU's modelled power: its brand string matched in CodeCarbon's CPU table (TDP, W).
+"""Facts about the machine: the CPU's power (its brand string matched in CodeCarbon's CPU
+table, TDP in W) and the embodied-carbon preset of the machine (Boavizta-derived).
 
-Matching, in order: the cleaned brand string equals a table name; else the table names
+CPU matching, in order: the cleaned brand string equals a table name; else the table names
 whose every word is in the brand string and which carry a model number (a word with a
 digit), the longest such names, when they agree on one TDP. A brand string without a model
 number (virtual machines often show only "AMD EPYC") matches nothing: a family spans tens
@@ -11,13 +12,11 @@ from __future__ import annotations
 
 import functools
 import os
-import platform
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 
-from frugal.energy import data
+from frugal import data
 
 DEFAULT_W_PER_THREAD = 4.0   # CodeCarbon core/cpu.py DEFAULT_POWER_PER_CORE, for unknown CPUs
 
@@ -45,6 +44,9 @@ def brand_string(proc_root: str = "/proc") -> str:
         m = re.search(rf"^{key}\s*:\s*(.+)$", text, re.MULTILINE)
         if m:
             return m.group(1).strip()
+    import platform
+    import subprocess
+
     if sys.platform == "darwin":
         try:
             out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True,
@@ -135,3 +137,73 @@ def cpu_power(cpu_tdp_w: float | None = None, proc_root: str = "/proc") -> CpuPo
     return CpuPower(brand, n, k, None, DEFAULT_W_PER_THREAD,
                     f"default {DEFAULT_W_PER_THREAD:g} W per logical CPU (CodeCarbon's for unknown CPUs): "
                     f"brand string {brand!r} has {why} in cpu_power.csv")
+
+
+# --- embodied carbon (SCI's M) --------------------------------------------------------------
+#
+# ``M = TE x (wall_s / lifetime) x share``, with ``share`` the fraction of the machine's
+# logical CPUs the region held, ``cpu_s / (wall_s x logical CPUs)`` capped at 1. The presets'
+# TE and lifetime are medians of Boavizta's product-carbon-footprint data set (see
+# METHODOLOGY.md for the derivation).
+
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+PRESETS = data.EMBODIED_PRESETS
+
+# SMBIOS chassis types (DMTF DSP0134, table 17) that are laptops or servers.
+_LAPTOP_CHASSIS = {8, 9, 10, 14, 30, 31, 32}
+_SERVER_CHASSIS = {17, 23, 25, 28, 29}
+
+
+def detect_preset(sys_root: str = "/sys", proc_root: str = "/proc") -> tuple[str, str]:
+    """(preset, why) for this machine: a battery says laptop; a server chassis or a hypervisor says server."""
+    try:
+        supplies = os.listdir(os.path.join(sys_root, "class", "power_supply"))
+    except OSError:
+        supplies = []
+    if any(s.startswith("BAT") for s in supplies):
+        return "laptop", "a battery is present (/sys/class/power_supply/BAT*)"
+    try:
+        with open(os.path.join(sys_root, "class", "dmi", "id", "chassis_type"), encoding="ascii") as f:
+            chassis = int(f.read().strip() or 0)
+    except (OSError, ValueError):
+        chassis = 0
+    if chassis in _LAPTOP_CHASSIS:
+        return "laptop", f"SMBIOS chassis type {chassis} is portable"
+    if chassis in _SERVER_CHASSIS:
+        return "server", f"SMBIOS chassis type {chassis} is a server chassis"
+    if is_virtual(proc_root):
+        return "server", ("a hypervisor runs this system (a virtual machine on a server); the whole "
+                          "server's TE is counted, an over-estimate when it hosts other guests")
+    return "desktop", "no battery, no server chassis, no hypervisor"
+
+
+@dataclass(frozen=True)
+class Embodied:
+    """The embodied-carbon constants in force (SCI's TE and lifetime)."""
+
+    preset: str
+    total_g: float          # TE, gCO2e
+    lifetime_years: float
+    source: str
+
+
+def embodied(preset: str, total_g: float | None, lifetime_years: float | None) -> Embodied:
+    """The constants for a setting: a preset (or 'auto', detected), with TE and lifetime overrides."""
+    why = ""
+    if preset == "auto":
+        preset, why = detect_preset()
+        why = f"auto: {why}; "
+    te, life, rows = PRESETS[preset]
+    origin = f"median of {rows} {preset}s in Boavizta's data @ {data.BOAVIZTA_COMMIT[:10]}"
+    if total_g is None and lifetime_years is None:
+        text = f"TE {te / 1000:g} kg, lifetime {life:g} y ({origin})"
+    else:
+        te_text = (f"TE {total_g:g} g (configured)" if total_g is not None
+                   else f"TE {te / 1000:g} kg ({origin})")
+        life_text = (f"lifetime {lifetime_years:g} y (configured)" if lifetime_years is not None
+                     else f"lifetime {life:g} y ({origin})")
+        text = f"{te_text}, {life_text}"
+        te = te if total_g is None else total_g
+        life = life if lifetime_years is None else lifetime_years
+    return Embodied(preset, te, life, f"{why}preset {preset!r}: {text}")

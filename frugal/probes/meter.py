@@ -1,4 +1,4 @@
-"""The combined meter: RAPL and NVML counters, read at the start and end of each region.
+"""The meters of a region: RAPL and NVML counters read at its start and end, or CodeCarbon's.
 
 ``read()`` returns one tuple of cumulative counters: the machine's busy CPU time in clock
 ticks (``/proc/stat``, only with RAPL), each RAPL zone in µJ, each GPU in mJ. ``joules()``
@@ -13,9 +13,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from frugal.probes import nvml as nvml_probe
-from frugal.probes import rapl as rapl_probe
-from frugal.probes.rapl import NullEnergyProbe
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _pread = os.pread
@@ -39,7 +36,7 @@ class Meter:
         self._stat_fd = os.open(os.path.join(proc_root, "stat"), os.O_RDONLY) if rapl is not None else -1
         if rapl is not None:
             _busy_ticks(_pread(self._stat_fd, 256, 0))  # fail at set-up, not in a region
-        errors: tuple = (OSError, ValueError, IndexError)
+        errors: tuple[type[BaseException], ...] = (OSError, ValueError, IndexError)
         if nvml is not None:
             errors += nvml.error_types
         self._errors = errors
@@ -54,7 +51,8 @@ class Meter:
                 if self.nvml is not None:
                     out += self.nvml.read()
                 return out
-            return self.nvml.read()
+            gpus: tuple[int, ...] = self.nvml.read()   # NVML alone (the probes are duck-typed: Any)
+            return gpus
         except self._errors as exc:
             self.failures += 1
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -130,11 +128,16 @@ def build(energy: str, powercap_root: str, gpu: bool, country: str | None = None
         why = "not used: energy='model'"
         return None, {"rapl": why, "nvml": why, "codecarbon": why}
     if energy == "codecarbon":
-        from frugal.energy.codecarbon_backend import shared_meter
+        from frugal.probes.codecarbon import shared_meter
 
         why = "not read by frugal: energy='codecarbon' (CodeCarbon reads its own sources)"
         meter = shared_meter(country or "WLD")  # no country: CodeCarbon uses its world average too
         return meter, {"rapl": why, "nvml": why, "codecarbon": meter.describe()}
+    # the probes are imported when a meter is sought, not at ``import frugal``
+    from frugal.probes import nvml as nvml_probe
+    from frugal.probes import rapl as rapl_probe
+    from frugal.probes.rapl import NullEnergyProbe
+
     rapl = rapl_probe.select(powercap_root)
     if gpu:
         nv = nvml_probe.select()
