@@ -173,11 +173,13 @@ def test_env_vars_make_snapshot_zero():
     """FRUGAL_* variables set snapshot 0 (country names resolved, booleans and numbers parsed)."""
     out = _run(_SHOW, FRUGAL_COUNTRY="Germany", FRUGAL_PUE="1.4", FRUGAL_EMBODIED="laptop",
                FRUGAL_GPU="off", FRUGAL_ENERGY="model", FRUGAL_LIFETIME_YEARS="6",
-               FRUGAL_RAM_W_PER_GB="", FRUGAL_CPU_TDP_W="65")
+               FRUGAL_RAM_W_PER_GB="", FRUGAL_CPU_TDP_W="65", FRUGAL_CPU_MODEL="amd epyc 7763",
+               FRUGAL_HOST_THREADS=" 256 ", FRUGAL_INSTANCE_TYPE="M6I.LARGE")
     assert out.returncode == 0, out.stderr
     s = json.loads(out.stdout)
     assert s == {**s, "country": "DEU", "pue": 1.4, "embodied": "laptop", "gpu": False,
-                 "energy": "model", "lifetime_years": 6.0, "ram_w_per_gb": 0.3725, "cpu_tdp_w": 65.0}
+                 "energy": "model", "lifetime_years": 6.0, "ram_w_per_gb": 0.3725, "cpu_tdp_w": 65.0,
+                 "cpu_model": "AMD EPYC 7763", "host_threads": 256, "instance_type": "m6i.large"}
 
 
 @pytest.mark.parametrize("var, value, words", [
@@ -186,6 +188,11 @@ def test_env_vars_make_snapshot_zero():
     ("FRUGAL_COUNTRY", "Frnace", ["FRUGAL_COUNTRY", "France"]),
     ("FRUGAL_GPU", "maybe", ["FRUGAL_GPU", "true/false"]),
     ("FRUGAL_EMBODIED_TOTAL_G", "-3", ["FRUGAL_EMBODIED_TOTAL_G", ">= 0"]),
+    ("FRUGAL_CPU_MODEL", "AMD EPYC 7736", ["FRUGAL_CPU_MODEL", "did you mean", "'AMD EPYC 7763'"]),
+    ("FRUGAL_HOST_THREADS", "many", ["FRUGAL_HOST_THREADS", "whole number"]),
+    ("FRUGAL_HOST_THREADS", "2.5", ["FRUGAL_HOST_THREADS", "whole number"]),
+    ("FRUGAL_HOST_THREADS", "0", ["FRUGAL_HOST_THREADS", ">= 1"]),
+    ("FRUGAL_INSTANCE_TYPE", "m6i.larg", ["FRUGAL_INSTANCE_TYPE", "'m6i.large'"]),
 ])
 def test_invalid_env_var_raises_naming_the_variable(var, value, words):
     """An invalid FRUGAL_* value makes the first configure() raise ValueError naming the variable."""
