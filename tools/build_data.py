@@ -373,7 +373,7 @@ BUILDERS: dict[str, tuple[Callable[[Sources], str], tuple[str, ...], str]] = {
     "grid_countries.csv": (grid_countries, ("codecarbon",), "Grid carbon intensity per country (gCO2e/kWh, life-cycle): carbon_intensity of global_energy_mix.json, with its year and generation"),
     "grid_world.csv": (grid_world, ("codecarbon",), "World intensity: generation-weighted mean of the national figures (life-cycle, in force), and IEA 2019's 475 (direct, for reference)"),
     "grid_regions.csv": (grid_regions, ("codecarbon",), "Regions (US states, Canadian and Chinese provinces, Swedish and Norwegian bidding zones) with their basis"),
-    "embodied.csv": (embodied, ("boavizta-pcf",), "Embodied presets: median TE (all phases but use) and lifetime of Boavizta's laptops, desktops and servers"),
+    "embodied.csv": (embodied, ("boavizta-pcf",), "Embodied presets: median TE (all phases but use; 4 significant figures) and median lifetime of Boavizta's laptops, desktops and servers whose gwp_total, gwp_use_ratio (in [0, 1)) and lifetime are numbers"),
     "instances.csv": (instances, ("ccf",), "Cloud instance types (AWS, Google Cloud, Azure; general purpose, compute and memory optimised): vCPUs, host threads, host CPU, platform embodied emissions"),
     "defaults.csv": (defaults, ("codecarbon", "ccf"), "Defaults for what cannot be told: W per thread of an unknown CPU, host threads of an unknown VM host"),
 }
