@@ -116,6 +116,7 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     cmd = _command(args)
+    _apply_machine(args)
     name = args.name or shlex.join(cmd)
     path = None if args.no_store else store_path(args.store)
     if path is not None:
@@ -180,6 +181,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if len(args.commands) < 2:
         raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
+    _apply_machine(args)
     argvs = []
     for command in args.commands:
         try:
@@ -339,7 +341,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
 
 
 _INFO_SECTIONS = (
-    ("Hardware", ("host", "platform", "cpu_model", "logical_cpus", "cpu_packages", "memory_probe")),
+    ("Hardware", ("host", "platform", "cpu_brand", "cpu_model", "cpu_model_source", "logical_cpus", "cpu_packages",
+                  "virtual", "virtual_source", "instance_type", "instance_type_source", "host_threads",
+                  "host_threads_source", "memory_probe")),
     ("Meters", ("energy", "energy_method", "meters", "gpu")),
     ("Energy model", ("cpu_tdp_w", "cpu_w_per_logical_cpu", "cpu_power_source", "ram_w_per_gb", "pue")),
     ("Grid carbon intensity", ("country", "region", "time_zone", "intensity_g_per_kwh", "intensity_source")),
@@ -414,6 +418,28 @@ def _whole(minimum: int) -> Any:
 _positive_int, _count = _whole(1), _whole(0)
 
 
+def _add_machine(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cpu-model", metavar="MODEL", help="the (host) CPU model, e.g. 'AMD EPYC 7763' "
+                   "(default: $FRUGAL_CPU_MODEL, else the brand string)")
+    p.add_argument("--host-threads", type=_positive_int, metavar="N", help="hardware threads of the host "
+                   "(default: $FRUGAL_HOST_THREADS, else from the model, the instance or the machine)")
+    p.add_argument("--instance-type", metavar="TYPE", help="cloud instance type, e.g. m6i.large "
+                   "(default: $FRUGAL_INSTANCE_TYPE, else read from DMI where the platform shows it)")
+
+
+def _apply_machine(args: argparse.Namespace) -> None:
+    """Put --cpu-model, --host-threads and --instance-type in force (a bad value is a usage error)."""
+    from frugal.config import configure
+
+    given = {"cpu_model": args.cpu_model, "host_threads": args.host_threads, "instance_type": args.instance_type}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if changes:
+        try:
+            configure(**changes)
+        except (TypeError, ValueError) as exc:
+            raise UserError(str(exc)) from None
+
+
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="PATH", help=f"SQLite store to append to (default: $FRUGAL_STORE, else ./{DEFAULT_STORE})")
     p.add_argument("--no-store", action="store_true", help="do not store the runs")
@@ -430,6 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "print a table, store the runs and exit with the command's exit status.")
     p.add_argument("--name", help="name of the measurement (default: the command line)")
     p.add_argument("--repeat", type=_positive_int, default=1, metavar="N", help="run it N times (default 1)")
+    _add_machine(p)
     _add_store(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout (the command's stdout goes to stderr)")
     p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
@@ -451,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-json", metavar="FILE", help="write the summary, ratios and every run as JSON")
     p.add_argument("--export-csv", metavar="FILE", help="write the summary table as CSV")
     p.add_argument("--export-markdown", metavar="FILE", help="write the table and verdicts as Markdown")
+    _add_machine(p)
     _add_store(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.set_defaults(func=cmd_compare)

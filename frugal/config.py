@@ -25,11 +25,9 @@ if TYPE_CHECKING:
 
 from frugal import _hot
 from frugal.errors import FrugalError
-from frugal.data import EMBODIED_PRESETS
-from frugal.units import check_bool, check_choice, check_number, check_path
+from frugal.units import check_bool, check_choice, check_int, check_number, check_path, check_text
 
 ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.probes.meter.build serves each
-EMBODIED_CHOICES = ("auto", *EMBODIED_PRESETS)
 MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field
 
 
@@ -45,6 +43,9 @@ class Settings:
     embodied_total_g: float | None = None  # TE override, gCO2e for the whole machine
     lifetime_years: float | None = None    # lifetime override
     cpu_tdp_w: float | None = None         # TDP override, W per CPU package
+    cpu_model: str | None = None           # the (host) chip, a name of frugal/data/cpus.csv
+    host_threads: int | None = None        # hardware threads of the host (SCI's ToR; P_thread on a VM)
+    instance_type: str | None = None       # cloud instance type of frugal/data/instances.csv
     ram_w_per_gb: float = 0.3725           # Green Algorithms (Lannelongue et al. 2021)
     energy: str = "auto"                   # auto, model, rapl, codecarbon
     powercap_root: str = "/sys/class/powercap"
@@ -59,6 +60,24 @@ def _grid() -> ModuleType:
     from frugal import grid
 
     return grid
+
+
+def _hardware() -> ModuleType:
+    # the CPU and instance tables likewise
+    from frugal import hardware
+
+    return hardware
+
+
+def _embodied_choices() -> tuple[str, ...]:
+    from frugal import data
+
+    return ("auto", *data.embodied_presets())
+
+
+def _optional(check: Callable[[str, Any], Any]) -> Callable[[str, Any], Any]:
+    """``check``, with None accepted as "not set"."""
+    return lambda n, v: None if v is None else check(n, v)
 
 
 # --- validation: each returns the normalised value or raises naming the setting ----------
@@ -94,11 +113,14 @@ def _validate(given: Mapping[str, Any], base: Settings) -> dict[str, Any]:
 _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "intensity_g_per_kwh": lambda n, v: check_number(n, v, 0, 2000, optional=True, unit=" gCO2e/kWh"),
     "pue": lambda n, v: check_number(n, v, 1.0, 10.0),
-    "embodied": lambda n, v: check_choice(n, v, EMBODIED_CHOICES),
+    "embodied": lambda n, v: check_choice(n, v, _embodied_choices()),
     "embodied_total_g": lambda n, v: check_number(n, v, 0, math.inf, optional=True, unit=" gCO2e"),
     "lifetime_years": lambda n, v: check_number(n, v, 0, 100, optional=True, low_open=True, unit=" years"),
     "cpu_tdp_w": lambda n, v: check_number(n, v, 0, 10_000, optional=True, low_open=True,
                                            unit=" W per CPU package"),
+    "cpu_model": _optional(lambda n, v: _hardware().resolve_cpu_model(check_text(n, v), n)),
+    "host_threads": _optional(lambda n, v: check_int(n, v, 1, 1_000_000)),
+    "instance_type": _optional(lambda n, v: _hardware().resolve_instance(check_text(n, v), n)),
     "ram_w_per_gb": lambda n, v: check_number(n, v, 0, 100, unit=" W/GB"),
     "energy": lambda n, v: check_choice(n, v, ENERGY_CHOICES),
     "powercap_root": lambda n, v: check_path(n, v),
@@ -207,10 +229,13 @@ def _from_env(environ: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str
                 out[name] = _parse_bool(raw)
             elif "float" in kinds[name]:
                 out[name] = float(raw)
+            elif "int" in kinds[name]:
+                out[name] = int(raw)
             else:
                 out[name] = raw.strip()
         except ValueError as exc:
-            detail = str(exc) if name == "gpu" else f"{name} must be a number"
+            detail = (str(exc) if name == "gpu" else f"{name} must be a whole number" if "int" in kinds[name]
+                      else f"{name} must be a number")
             errors.append(f"{var}={raw!r}: {detail}")
     return out, raw_text, errors
 
@@ -248,7 +273,7 @@ def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         settings = dataclasses.replace(Settings(), **changes)
         try:
             state = _meter_for(settings)
-        except ValueError as exc:
+        except (ValueError, FrugalError) as exc:   # no RAPL to read, or CodeCarbon not installed
             errors.append(f"FRUGAL_ENERGY={raw.get('energy', settings.energy)!r}: {exc}")
             settings = dataclasses.replace(settings, energy="auto")
             state = _meter_for(settings)
@@ -302,8 +327,11 @@ def configure(**settings: Any) -> Settings:
     Canadian or Chinese province, Swedish/Norwegian bidding zone), intensity_g_per_kwh
     (gCO2e/kWh, 0-2000, wins over country), pue (1-10), embodied ('auto', 'laptop',
     'desktop', 'server'), embodied_total_g (gCO2e), lifetime_years (0-100], cpu_tdp_w
-    (W per package), ram_w_per_gb (W/GB), energy ('auto', 'model', 'rapl', 'codecarbon'),
-    powercap_root (path), gpu (bool), store (path or None). Everything is checked first: a
+    (W per package), cpu_model (a CPU model of frugal's table, 'AMD EPYC 7763'), host_threads
+    (the host's hardware threads, >= 1), instance_type (a cloud instance type, 'm6i.large'),
+    ram_w_per_gb (W/GB), energy ('auto', 'model', 'rapl', 'codecarbon'; 'codecarbon' needs
+    ``pip install 'frugal[codecarbon]'``), powercap_root (path), gpu (bool), store (path or
+    None). Everything is checked first: a
     ValueError (bad value, with the accepted range) or TypeError (wrong type, unknown name)
     leaves the settings as they were. Calls already measured keep the settings they had.
     With no argument, returns the settings in force.

@@ -12,7 +12,7 @@ from frugal.measurement import FIELDS
 
 _DTYPES = {
     "name": "string", "status": "string", "error": "string", "parent": "string",
-    "energy_method": "string", "intensity_source": "string", "scope": "string",
+    "energy_method": "string", "intensity_source": "string", "cpu_power_source": "string", "scope": "string",
     "peak_rss_bytes": "Int64", "rss_delta_bytes": "Int64", "depth": "int64",
     "calls": "int64", "pid": "int64", "children": "bool",
 }

@@ -1,25 +1,26 @@
 """Grid carbon intensity (gCO2e/kWh): explicit value, else country and region, else time zone, else world.
 
-Countries are ISO 3166 alpha-2 or alpha-3 codes or English names; regions exist where
-CodeCarbon's bundled data have them (US states, Canadian and Chinese provinces, Swedish and
-Norwegian bidding zones). The time zone is read offline (``TZ``, ``/etc/timezone``,
-``/etc/localtime``) and mapped to a country with the tz database's ``zone.tab``.
-Standard library only; every lookup is a dict access after the first.
+Countries are ISO 3166 alpha-2 or alpha-3 codes or English names (``frugal/data/countries.csv``);
+regions exist where the bundled data have them (US states, Canadian and Chinese provinces,
+Swedish and Norwegian bidding zones). The time zone is read offline (``TZ``, ``/etc/timezone``,
+``/etc/localtime``) and mapped to a country with the tz database's table (``timezones.csv``).
+By default every figure is on one basis, life-cycle: the national figures (Our World in Data /
+Ember) and the world average made from them; a region is a choice of its publisher's figure,
+whose basis (often direct combustion) ``intensity_source`` names. Standard library only; every
+lookup is a dict access after the first.
 """
 from __future__ import annotations
 
 import difflib
 import functools
 import os
-from typing import Any, Callable, Mapping
 
 from frugal import data
 
-LB_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 0.45359237 kg; kg/MWh = g/kWh
-
-# Emission factors CodeCarbon applies to a regional fossil mix, kgCO2/kWh (its source:
-# github.com/responsibleproblemsolving/energy-usage#conversion-to-co2), used for Canada.
-_FOSSIL_KG_PER_KWH = {"coal": 0.995725971, "petroleum": 0.8166885263, "naturalGas": 0.7438415916}
+TYPE_CHECKING = False   # typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 _ALIASES = {"uk": "GBR", "great britain": "GBR", "england": "GBR", "america": "USA",
             "united states of america": "USA", "russia": "RUS", "south korea": "KOR",
@@ -33,19 +34,18 @@ def _country_index() -> tuple[dict[str, str], dict[str, str]]:
     """(any accepted spelling, case-folded -> alpha-3), (alpha-3 -> English name)."""
     index: dict[str, str] = {}
     names: dict[str, str] = {}
-    for rec in data.iso3166():
-        a3 = rec["alpha_3"]
-        names[a3] = rec.get("common_name") or rec["name"]
-        index[rec["alpha_2"].casefold()] = a3
+    for rec in data.countries():
+        a3 = rec["alpha3"]
+        names[a3] = rec["common_name"] or rec["name"]
+        index[rec["alpha2"].casefold()] = a3
         index[a3.casefold()] = a3
         for key in ("name", "common_name", "official_name"):
-            if rec.get(key):
+            if rec[key]:
                 index.setdefault(rec[key].casefold(), a3)
-    for a3, rec in data.energy_mix().items():
-        names.setdefault(a3, rec.get("country_name", a3))
+    for a3, (name, _, _) in data.grid_countries().items():
+        names.setdefault(a3, name)
         index.setdefault(a3.casefold(), a3)
-        if rec.get("country_name"):
-            index.setdefault(rec["country_name"].casefold(), a3)
+        index.setdefault(name.casefold(), a3)
     for alias, a3 in _ALIASES.items():
         index.setdefault(alias, a3)
     return index, names
@@ -85,70 +85,16 @@ def resolve_country(text: str, setting: str = "country") -> str:
 
 # --- regions -----------------------------------------------------------------------
 
-def _usa() -> dict[str, tuple[str, float, str]]:
-    raw = data.usa_emissions()
-    src = raw.get("_source", {})
-    label = f"{src.get('name', 'EPA eGRID')} via CodeCarbon {data.version('codecarbon')}"
-    table = {}
-    for name, rec in raw.items():
-        if name.startswith("_") or name == "usa" or not isinstance(rec, dict):
-            continue
-        g = float(rec["emissions"]) * LB_PER_MWH_TO_G_PER_KWH
-        value = (name.title(), g, label)
-        table[name] = value
-        if rec.get("regionCode"):
-            table[str(rec["regionCode"]).casefold()] = value
-    return table
-
-
-def _canada() -> dict[str, tuple[str, float, str]]:
-    label = (f"CodeCarbon {data.version('codecarbon')} canada_energy_mix.json, fossil share x "
-             "coal/petroleum/gas factors")
-    table = {}
-    for name, mix in data.canada_mix().items():
-        total = float(mix["total"])
-        g = sum(float(mix.get(src, 0.0)) / total * kg for src, kg in _FOSSIL_KG_PER_KWH.items()) * 1000
-        table[name] = (name.title(), g, label)
-    return table
-
-
-def _china() -> dict[str, tuple[str, float, str]]:
-    raw = data.china_provinces()
-    label = f"MEE/NBS {raw.get('metadata', {}).get('year', '')} via CodeCarbon {data.version('codecarbon')}"
-    table = {}
-    for code, rec in raw["data"].items():
-        value = (rec.get("description", code), float(rec["emission_factor"]), label)
-        table[code.casefold()] = value
-        table[code.split("-")[-1].casefold()] = value
-        for name in rec.get("names", []):
-            table[name.casefold()] = value
-    return table
-
-
-def _nordic(prefix: str) -> dict[str, tuple[str, float, str]]:
-    raw = data.nordic_zones()
-    label = f"ENTSO-E bidding zones via CodeCarbon {data.version('codecarbon')}"
-    return {code.casefold(): (code, float(rec["emission_factor"]), label)
-            for code, rec in raw["data"].items() if code.startswith(prefix)}
-
-
-_REGION_TABLES: dict[str, Callable[[], dict[str, tuple[str, float, str]]]] = {
-    "USA": _usa, "CAN": _canada, "CHN": _china, "SWE": lambda: _nordic("SE"), "NOR": lambda: _nordic("NO"),
-}
-
-
-@functools.lru_cache(maxsize=None)
-def regions(alpha3: str) -> dict[str, tuple[str, float, str]]:
-    """Regions of a country in the bundled data: key -> (display name, gCO2e/kWh, source)."""
-    make = _REGION_TABLES.get(alpha3)
-    return make() if make is not None else {}
+def regions(alpha3: str) -> dict[str, data.Region]:
+    """Regions of a country in the bundled data: key or alias -> (name, gCO2e/kWh, source, basis, year)."""
+    return data.grid_regions().get(alpha3, {})
 
 
 def resolve_region(alpha3: str | None, text: str, setting: str = "region") -> str:
     """The key of a region of ``alpha3``; ValueError naming the regions that exist otherwise."""
     if not isinstance(text, str):
         raise TypeError(f"{setting} must be a str, got {type(text).__name__}")
-    countries = ", ".join(sorted(_REGION_TABLES))
+    countries = ", ".join(sorted(data.grid_regions()))
     if alpha3 is None:
         raise ValueError(f"{setting}={text!r} needs a country: the bundled data have regions for {countries}")
     table = regions(alpha3)
@@ -222,18 +168,19 @@ def lookup(intensity_g_per_kwh: float | None, country: str | None, region: str |
             return _world(why)
         via = f"time zone {tz} -> "
     if region is not None:
-        name, g, src = regions(country)[region]
-        return g, f"{via}{name}, {country} ({src})"
-    rec = data.energy_mix().get(country)
-    if rec is None or rec.get("carbon_intensity") is None:
+        name, g, src, basis, year = regions(country)[region]
+        return g, f"{via}{name}, {country}: {basis} {year} ({src})"
+    rec = data.grid_countries().get(country)
+    if rec is None:
         return _world(f"no data for {country}")
-    return float(rec["carbon_intensity"]), (f"{via}{country_name(country)} ({country}), CodeCarbon "
-                                            f"{data.version('codecarbon')} energy mix {rec.get('year', '')}")
+    _, g, year = rec
+    pin = data.manifest()["pins"]["codecarbon"]
+    return g, f"{via}{country_name(country)} ({country}): life-cycle {year} (Our World in Data / Ember via CodeCarbon {pin})"
 
 
 def _world(why: str) -> tuple[float, str]:
-    g, _ = data.world_average()
-    return g, f"world average ({why}; CodeCarbon {data.version('codecarbon')} world_average)"
+    g, years, basis, source = data.world()["life-cycle"]
+    return g, f"world average ({why}): {basis} {years}, {source}"
 
 
 def describe(country: str | None, region: str | None) -> dict[str, Any]:

@@ -1,15 +1,24 @@
-"""Facts about the machine: the CPU's power (its brand string matched in CodeCarbon's CPU
-table, TDP in W) and the embodied-carbon preset of the machine (Boavizta-derived).
+"""Facts about the machine and what it costs: the CPU chip, its power per busy hardware thread,
+the host's threads (SCI's ToR) and the embodied-carbon constants, with where each came from.
 
-CPU matching, in order: the cleaned brand string equals a table name; else the table names
-whose every word is in the brand string and which carry a model number (a word with a
-digit), the longest such names, when they agree on one TDP. A brand string without a model
-number (virtual machines often show only "AMD EPYC") matches nothing: a family spans tens
-to hundreds of watts. Unknown CPUs get CodeCarbon's own default, 4 W per logical CPU.
-Standard library only.
+    P_thread = TDP of one package / that package's hardware threads        (W per busy CPU)
+
+- Bare metal: the threads are what the OS shows, so P = TDP x packages / logical CPUs.
+- Virtual machine: the host chip's threads from the CPU table (``frugal/data/cpus.csv``), else
+  ``host_threads`` (taken as one package); never the guest's vCPU count.
+- Unknown chip, or a VM whose chip threads and host threads are both unknown: CodeCarbon's
+  default for unknown CPUs, 4 W per logical CPU (``frugal/data/defaults.csv``).
+The chip: ``cpu_model``, else the ``instance_type``'s host chip (set, or read from DMI), else
+the brand string matched in the table: a cleaned table name equal to it, else the longest
+table names whose every word is in it and which carry a model number, when they agree on one
+TDP. A brand string without a model number (VMs often show "AMD EPYC") matches nothing.
+Host threads: ``host_threads``, else the instance's host, else the logical CPUs on bare metal,
+else the chip's threads (one package) on a VM, else the default VM host (defaults.csv).
+Only local files are read (``/proc``, ``/sys``): no metadata server. Standard library only.
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -18,7 +27,7 @@ from dataclasses import dataclass
 
 from frugal import data
 
-DEFAULT_W_PER_THREAD = 4.0   # CodeCarbon core/cpu.py DEFAULT_POWER_PER_CORE, for unknown CPUs
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
 _NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\bwith radeon.*$|"
                     r"\bradeon graphics\b|@.*$")
@@ -29,9 +38,11 @@ def clean(name: str) -> str:
     return " ".join(_NOISE.sub(" ", name.casefold()).replace(",", " ").split())
 
 
-def _cpuinfo(proc_root: str = "/proc") -> str:
+# --- what the system says ---------------------------------------------------------------------
+
+def _read(path: str) -> str:
     try:
-        with open(os.path.join(proc_root, "cpuinfo"), encoding="utf-8", errors="replace") as f:
+        with open(path, encoding="utf-8", errors="replace") as f:
             return f.read()
     except OSError:
         return ""
@@ -39,7 +50,7 @@ def _cpuinfo(proc_root: str = "/proc") -> str:
 
 def brand_string(proc_root: str = "/proc") -> str:
     """The CPU's brand string as the system reports it ('' when it cannot be read)."""
-    text = _cpuinfo(proc_root)
+    text = _read(os.path.join(proc_root, "cpuinfo"))
     for key in ("model name", "Model", "Hardware", "cpu model"):
         m = re.search(rf"^{key}\s*:\s*(.+)$", text, re.MULTILINE)
         if m:
@@ -60,7 +71,7 @@ def brand_string(proc_root: str = "/proc") -> str:
 
 def sockets(proc_root: str = "/proc") -> int:
     """Physical CPU packages (distinct 'physical id' in /proc/cpuinfo; 1 when not told)."""
-    ids = set(re.findall(r"^physical id\s*:\s*(\d+)", _cpuinfo(proc_root), re.MULTILINE))
+    ids = set(re.findall(r"^physical id\s*:\s*(\d+)", _read(os.path.join(proc_root, "cpuinfo")), re.MULTILINE))
     return max(1, len(ids))
 
 
@@ -69,86 +80,204 @@ def logical_cpus() -> int:
     return os.cpu_count() or 1
 
 
-def is_virtual(proc_root: str = "/proc") -> bool:
-    """True when the CPU flags say a hypervisor runs this system."""
-    return bool(re.search(r"^flags\s*:.*\bhypervisor\b", _cpuinfo(proc_root), re.MULTILINE))
-
-
-@functools.lru_cache(maxsize=None)
-def _table() -> tuple[dict[str, float], list[tuple[frozenset[str], str, float]]]:
-    exact: dict[str, float] = {}
-    worded = []
-    for name, tdp in data.cpu_power_table():
-        key = clean(name)
-        exact.setdefault(key, tdp)
-        words = frozenset(key.split())
-        if any(ch.isdigit() for ch in key):
-            worded.append((words, name, tdp))
-    return exact, worded
-
-
-def match_tdp(brand: str) -> tuple[str, float] | None:
-    """(table name, TDP in W) for a brand string, or None when nothing matches unambiguously."""
-    key = clean(brand)
-    if not key:
-        return None
-    exact, worded = _table()
-    if key in exact:
-        return next((n, t) for n, t in data.cpu_power_table() if clean(n) == key)
-    words = set(key.split())
-    hits = [(len(w), name, tdp) for w, name, tdp in worded if w <= words]
-    if not hits:
-        return None
-    best = max(h[0] for h in hits)
-    top = [(name, tdp) for size, name, tdp in hits if size == best]
-    if len({tdp for _, tdp in top}) != 1:
-        return None
-    return min(top)
+# DMI vendor or product names that are virtual machines (an AWS ".metal" product is not).
+_VM_DMI = ("kvm", "qemu", "vmware", "virtualbox", "xen", "bochs", "openstack", "google compute engine",
+           "virtual machine", "amazon ec2", "cloud hypervisor", "bhyve", "parallels")
 
 
 @dataclass(frozen=True)
-class CpuPower:
-    """The modelled power of one logical CPU at full load, and where it came from."""
+class Machine:
+    """What the local files say about this machine (read once per process)."""
 
     brand: str
     logical_cpus: int
     sockets: int
-    tdp_w: float | None        # TDP of one package (None for the unknown-CPU default)
-    watts_per_cpu: float       # W per logical CPU: TDP x sockets / logical CPUs
-    source: str
+    virtual: bool
+    virtual_source: str      # why frugal thinks it is (or is not) a virtual machine
+    dmi_vendor: str          # /sys/class/dmi/id/sys_vendor ('' when unreadable)
+    dmi_product: str         # /sys/class/dmi/id/product_name ('' when unreadable)
+
+
+def detect(proc_root: str = "/proc", sys_root: str = "/sys") -> Machine:
+    """Read the brand string, CPUs, hypervisor flag, /sys/hypervisor and DMI names."""
+    cpuinfo = _read(os.path.join(proc_root, "cpuinfo"))
+    dmi = os.path.join(sys_root, "class", "dmi", "id")
+    vendor, product = _read(os.path.join(dmi, "sys_vendor")).strip(), _read(os.path.join(dmi, "product_name")).strip()
+    hyper = _read(os.path.join(sys_root, "hypervisor", "type")).strip()
+    named = next((v for v in _VM_DMI if v in f"{vendor} {product}".casefold()), None)
+    if re.search(r"^flags\s*:.*\bhypervisor\b", cpuinfo, re.MULTILINE):
+        virtual, why = True, "the CPU flags name a hypervisor (/proc/cpuinfo)"
+    elif hyper:
+        virtual, why = True, f"/sys/hypervisor/type is {hyper!r}"
+    elif named is not None and not product.casefold().endswith("metal"):
+        virtual, why = True, f"DMI names a virtual machine ({vendor} {product})".replace(" )", ")")
+    else:
+        virtual, why = False, "bare metal: no hypervisor flag, no /sys/hypervisor, DMI names no virtual machine"
+    return Machine(brand_string(proc_root), logical_cpus(), sockets(proc_root), virtual, why, vendor, product)
 
 
 @functools.lru_cache(maxsize=None)
-def cpu_power(cpu_tdp_w: float | None = None, proc_root: str = "/proc") -> CpuPower:
-    """The power model in force: an override, a match in CodeCarbon's table, or the default."""
-    brand = brand_string(proc_root)
-    n = logical_cpus()
-    k = sockets(proc_root)
-    if cpu_tdp_w is not None:
-        return CpuPower(brand, n, k, cpu_tdp_w, cpu_tdp_w * k / n,
-                        f"configured: cpu_tdp_w={cpu_tdp_w:g} W per package x {k} package(s) / {n} logical CPUs")
-    hit = match_tdp(brand)
+def machine() -> Machine:
+    """This machine, detected once."""
+    return detect()
+
+
+def is_virtual(proc_root: str = "/proc") -> bool:
+    """True when the CPU flags say a hypervisor runs this system."""
+    return detect(proc_root, "/nonexistent").virtual
+
+
+# --- the CPU table and the instance table -------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _index() -> tuple[dict[str, data.CpuRow], list[tuple[frozenset[str], data.CpuRow]]]:
+    exact: dict[str, data.CpuRow] = {}
+    worded = []
+    for row in data.cpu_table():
+        key = clean(row[0])
+        exact.setdefault(key, row)
+        if any(ch.isdigit() for ch in key):
+            worded.append((frozenset(key.split()), row))
+    return exact, worded
+
+
+def match_cpu(brand: str) -> data.CpuRow | None:
+    """The table row of a brand string or model name, or None when nothing matches unambiguously."""
+    key = clean(brand)
+    if not key:
+        return None
+    exact, worded = _index()
+    if key in exact:
+        return exact[key]
+    words = set(key.split())
+    hits = [(len(w), row) for w, row in worded if w <= words]
+    if not hits:
+        return None
+    best = max(size for size, _ in hits)
+    top = [row for size, row in hits if size == best]
+    if len({row[1] for row in top}) != 1:
+        return None
+    return min(top)
+
+
+def _hints(key: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(key, names, n=4, cutoff=0.6)
+    return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+
+
+def resolve_cpu_model(text: str, setting: str = "cpu_model") -> str:
+    """The table's name for a CPU model ('AMD EPYC 7763'); ValueError with close matches otherwise."""
+    row = match_cpu(text)
+    if row is not None:
+        return row[0]
+    names = {clean(r[0]): r[0] for r in data.cpu_table()}
+    close = difflib.get_close_matches(clean(text), list(names), n=4, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
+    raise ValueError(f"{setting}={text!r} is not a CPU model of frugal's table "
+                     f"({len(data.cpu_table())} models, frugal/data/cpus.csv){hint}")
+
+
+def resolve_instance(text: str, setting: str = "instance_type") -> str:
+    """The provider's spelling of an instance type ('m6i.large'); ValueError with close matches otherwise."""
+    table = data.instances()
+    hit = table.get(data.instance_key(text))
     if hit is not None:
-        name, tdp = hit
-        return CpuPower(brand, n, k, tdp, tdp * k / n,
-                        f"CodeCarbon {data.version('codecarbon')} cpu_power.csv: {name!r} {tdp:g} W "
-                        f"x {k} package(s) / {n} logical CPUs")
-    why = "no model number in it" if not any(c.isdigit() for c in clean(brand)) else "no unambiguous match"
-    return CpuPower(brand, n, k, None, DEFAULT_W_PER_THREAD,
-                    f"default {DEFAULT_W_PER_THREAD:g} W per logical CPU (CodeCarbon's for unknown CPUs): "
-                    f"brand string {brand!r} has {why} in cpu_power.csv")
+        return hit.instance_type
+    hint = _hints(data.instance_key(text), list(table))
+    raise ValueError(f"{setting}={text!r} is not an instance type of frugal's table (AWS, Google Cloud and "
+                     f"Azure general-purpose, compute- and memory-optimised types){hint}")
+
+
+# --- the power model in force -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CpuPower:
+    """The modelled power of one busy logical CPU and the host's threads, with their sources."""
+
+    machine: Machine
+    cpu_model: str | None          # the chip in force (a table name), None when unknown
+    cpu_model_source: str
+    instance_type: str | None
+    instance_source: str
+    tdp_w: float | None            # TDP of one package (None when unknown)
+    package_threads: int | None    # hardware threads sharing that TDP
+    host_threads: int              # SCI's ToR: hardware threads of the host
+    host_threads_source: str
+    watts_per_cpu: float           # W per busy logical CPU
+    source: str                    # short, carried by every row ("AMD EPYC 7763: 280 W / 128 threads (table)")
+
+
+def _chip(cpu_model: str | None, inst: data.Instance | None, m: Machine) -> tuple[data.CpuRow | None, str, str]:
+    if cpu_model is not None:
+        return match_cpu(cpu_model), cpu_model, "configured (cpu_model)"
+    if inst is not None:
+        row = match_cpu(inst.cpu_model)
+        return row, inst.cpu_model, f"host of {inst.instance_type} (frugal/data/instances.csv)"
+    row = match_cpu(m.brand)
+    if row is not None:
+        return row, row[0], f"brand string {m.brand!r} matched in frugal/data/cpus.csv"
+    why = "has no model number" if not any(c.isdigit() for c in clean(m.brand)) else "has no unambiguous match"
+    return None, m.brand, f"brand string {m.brand!r} {why} in frugal/data/cpus.csv"
+
+
+@functools.lru_cache(maxsize=256)
+def cpu_power(cpu_tdp_w: float | None = None, cpu_model: str | None = None, host_threads: int | None = None,
+              instance_type: str | None = None, m: Machine | None = None) -> CpuPower:
+    """The power model for these settings on machine ``m`` (this one by default); see the module docstring."""
+    m = machine() if m is None else m
+    inst, inst_why = None, "none (instance_type not set, none in DMI)"
+    if instance_type is not None:
+        inst, inst_why = data.instances()[data.instance_key(instance_type)], "configured (instance_type)"
+    else:
+        found = data.instances().get(data.instance_key(m.dmi_product)) if m.dmi_product else None
+        if found is not None:
+            inst, inst_why = found, f"DMI product_name {m.dmi_product!r} (/sys/class/dmi/id)"
+    # an instance type is a guest of its host, unless it is a whole ".metal" host
+    virtual = (m.virtual or inst is not None) and not (inst is not None and inst.instance_type.endswith("metal"))
+    row, chip, chip_why = _chip(cpu_model, inst, m)
+    tdp = cpu_tdp_w if cpu_tdp_w is not None else (row[1] if row is not None else None)
+    name = row[0] if row is not None else None
+    # hardware threads sharing one package's TDP
+    if not virtual:
+        threads, per = m.logical_cpus / m.sockets, f"{m.sockets} package(s) / {m.logical_cpus} logical CPUs"
+    elif row is not None and row[3]:
+        threads, per = float(row[3]), f"{row[3]} threads"
+    elif host_threads is not None:
+        threads, per = float(host_threads), f"{host_threads} host threads"
+    else:
+        threads, per = None, ""
+    # the host's hardware threads (SCI's ToR)
+    vm_host = int(data.defaults()["vm_host_threads"])
+    if host_threads is not None:
+        host, host_why = host_threads, "configured (host_threads)"
+    elif inst is not None and inst.host_threads:
+        host, host_why = inst.host_threads, f"host of {inst.instance_type} (frugal/data/instances.csv)"
+    elif not virtual:
+        host, host_why = m.logical_cpus, "bare metal: the logical CPUs the OS shows"
+    elif row is not None and row[3]:
+        host, host_why = row[3], f"one {row[0]} package ({row[3]} threads, frugal/data/cpus.csv)"
+    else:
+        host, host_why = vm_host, f"default for an unknown virtual machine host ({vm_host}, frugal/data/defaults.csv)"
+    label = f"{inst.instance_type}: " if inst is not None and cpu_model is None else ""
+    what = f"{name}" if name is not None else f"CPU {chip!r}"
+    if tdp is not None and threads is not None:
+        origin = "configured" if cpu_tdp_w is not None else "table"
+        watts = tdp * m.sockets / m.logical_cpus if not virtual else tdp / threads
+        tdp_text = f"{tdp:g} W" if virtual else f"{tdp:g} W x"
+        short = f"{label}{what}: {tdp_text} / {per} ({origin})" if virtual else f"{label}{what}: {tdp_text} {per} ({origin})"
+    else:
+        watts = data.defaults()["unknown_cpu_w_per_thread"]
+        why = "TDP unknown" if tdp is None else "threads of the host chip unknown on a virtual machine"
+        short = f"{label}{what}: default {watts:g} W per logical CPU ({why})"
+    return CpuPower(m, name, chip_why, inst.instance_type if inst else None, inst_why, tdp,
+                    None if threads is None else int(threads), host, host_why, watts, short)
 
 
 # --- embodied carbon (SCI's M) --------------------------------------------------------------
 #
-# ``M = TE x (wall_s / lifetime) x share``, with ``share`` the fraction of the machine's
-# logical CPUs the region held, ``cpu_s / (wall_s x logical CPUs)`` capped at 1. The presets'
-# TE and lifetime are medians of Boavizta's product-carbon-footprint data set (see
-# METHODOLOGY.md for the derivation).
-
-SECONDS_PER_YEAR = 365.25 * 24 * 3600
-
-PRESETS = data.EMBODIED_PRESETS
+# ``M = TE x (wall_s / lifetime) x min(1, threads used / host threads)``, threads used =
+# ``cpu_s / wall_s``. TE and lifetime: the instance type's host (Cloud Carbon Footprint), else
+# the presets (medians of Boavizta's product footprints, frugal/data/embodied.csv).
 
 # SMBIOS chassis types (DMTF DSP0134, table 17) that are laptops or servers.
 _LAPTOP_CHASSIS = {8, 9, 10, 14, 30, 31, 32}
@@ -164,46 +293,58 @@ def detect_preset(sys_root: str = "/sys", proc_root: str = "/proc") -> tuple[str
     if any(s.startswith("BAT") for s in supplies):
         return "laptop", "a battery is present (/sys/class/power_supply/BAT*)"
     try:
-        with open(os.path.join(sys_root, "class", "dmi", "id", "chassis_type"), encoding="ascii") as f:
-            chassis = int(f.read().strip() or 0)
-    except (OSError, ValueError):
+        chassis = int(_read(os.path.join(sys_root, "class", "dmi", "id", "chassis_type")).strip() or 0)
+    except ValueError:
         chassis = 0
     if chassis in _LAPTOP_CHASSIS:
         return "laptop", f"SMBIOS chassis type {chassis} is portable"
     if chassis in _SERVER_CHASSIS:
         return "server", f"SMBIOS chassis type {chassis} is a server chassis"
-    if is_virtual(proc_root):
-        return "server", ("a hypervisor runs this system (a virtual machine on a server); the whole "
-                          "server's TE is counted, an over-estimate when it hosts other guests")
+    m = detect(proc_root, sys_root)
+    if m.virtual:
+        return "server", f"a virtual machine runs on a server ({m.virtual_source})"
     return "desktop", "no battery, no server chassis, no hypervisor"
+
+
+@functools.lru_cache(maxsize=None)
+def _auto_preset() -> tuple[str, str]:
+    return detect_preset()
+
+
+def _preset_for(m: Machine) -> tuple[str, str]:
+    """The 'auto' preset of a machine given as facts (no battery or chassis known): server when virtual."""
+    if m.virtual:
+        return "server", f"a virtual machine runs on a server ({m.virtual_source})"
+    return "desktop", "bare metal; no battery or chassis type given"
 
 
 @dataclass(frozen=True)
 class Embodied:
     """The embodied-carbon constants in force (SCI's TE and lifetime)."""
 
-    preset: str
-    total_g: float          # TE, gCO2e
+    preset: str             # laptop, desktop, server, or "instance"
+    total_g: float          # TE of the whole host, gCO2e
     lifetime_years: float
     source: str
 
 
-def embodied(preset: str, total_g: float | None, lifetime_years: float | None) -> Embodied:
-    """The constants for a setting: a preset (or 'auto', detected), with TE and lifetime overrides."""
-    why = ""
-    if preset == "auto":
-        preset, why = detect_preset()
-        why = f"auto: {why}; "
-    te, life, rows = PRESETS[preset]
-    origin = f"median of {rows} {preset}s in Boavizta's data @ {data.BOAVIZTA_COMMIT[:10]}"
-    if total_g is None and lifetime_years is None:
-        text = f"TE {te / 1000:g} kg, lifetime {life:g} y ({origin})"
+def embodied(preset: str, total_g: float | None, lifetime_years: float | None,
+             instance_type: str | None = None, m: Machine | None = None) -> Embodied:
+    """The constants for a setting: the instance's host (with ``preset='auto'``), else a preset
+    (``'auto'``: detected on this machine, or told by ``m``), with TE and lifetime overrides."""
+    inst = data.instances()[data.instance_key(instance_type)] if instance_type else None
+    if preset == "auto" and inst is not None and inst.platform_te_g is not None and inst.lifetime_years:
+        te, life, kind = inst.platform_te_g, inst.lifetime_years, "instance"
+        origin = f"host of {inst.instance_type}, Cloud Carbon Footprint ({inst.source.split(';')[-1]})"
     else:
-        te_text = (f"TE {total_g:g} g (configured)" if total_g is not None
-                   else f"TE {te / 1000:g} kg ({origin})")
-        life_text = (f"lifetime {lifetime_years:g} y (configured)" if lifetime_years is not None
-                     else f"lifetime {life:g} y ({origin})")
-        text = f"{te_text}, {life_text}"
-        te = te if total_g is None else total_g
-        life = life if lifetime_years is None else lifetime_years
-    return Embodied(preset, te, life, f"{why}preset {preset!r}: {text}")
+        why = ""
+        if preset == "auto":
+            preset, why = _auto_preset() if m is None else _preset_for(m)
+            why = f"auto: {why}; "
+        te, life, n = data.embodied_presets()[preset]
+        kind = preset
+        origin = f"{why}preset {preset!r}: median of {n} {preset}s in Boavizta's data"
+    te_text = f"TE {total_g:g} g (configured)" if total_g is not None else f"TE {te / 1000:g} kg"
+    life_text = f"lifetime {lifetime_years:g} y (configured)" if lifetime_years is not None else f"lifetime {life:g} y"
+    return Embodied(kind, te if total_g is None else total_g, life if lifetime_years is None else lifetime_years,
+                    f"{origin}: {te_text}, {life_text}")

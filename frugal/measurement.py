@@ -53,6 +53,7 @@ class Measurement:
     energy_method: str | None = None        # "model", "rapl", "nvml", "rapl+nvml", "codecarbon"...
     intensity_g_per_kwh: float | None = None  # grid carbon intensity used, gCO2e/kWh
     intensity_source: str | None = None     # where that intensity came from
+    cpu_power_source: str | None = None     # where the W per busy CPU came from ("AMD EPYC 7763: 280 W / 128 threads (table)")
     scope: str = "process"                  # "process" or "thread" (CPU time's scope)
     children: bool = False                  # whether waited children's CPU is included
     calls: int = 1                          # number of calls this record stands for

@@ -56,7 +56,7 @@ BUSY_TIMEOUT_S = 120.0           # how long a writer waits for another process's
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _INTEGER = {"started_at", "peak_rss_bytes", "rss_delta_bytes", "depth", "children", "calls", "pid"}
-_TEXT = {"name", "status", "error", "parent", "energy_method", "intensity_source", "scope"}
+_TEXT = {"name", "status", "error", "parent", "energy_method", "intensity_source", "cpu_power_source", "scope"}
 
 RUN_FIELDS = ("run_id", "started_at", "host", "pid", "program", "platform", "cpu", "logical_cpus",
               "python", "frugal_version", "git_commit", "git_branch", "settings")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import frugal
 from frugal import _hot, config
@@ -173,11 +174,13 @@ def test_env_vars_make_snapshot_zero():
     """FRUGAL_* variables set snapshot 0 (country names resolved, booleans and numbers parsed)."""
     out = _run(_SHOW, FRUGAL_COUNTRY="Germany", FRUGAL_PUE="1.4", FRUGAL_EMBODIED="laptop",
                FRUGAL_GPU="off", FRUGAL_ENERGY="model", FRUGAL_LIFETIME_YEARS="6",
-               FRUGAL_RAM_W_PER_GB="", FRUGAL_CPU_TDP_W="65")
+               FRUGAL_RAM_W_PER_GB="", FRUGAL_CPU_TDP_W="65", FRUGAL_CPU_MODEL="amd epyc 7763",
+               FRUGAL_HOST_THREADS=" 256 ", FRUGAL_INSTANCE_TYPE="M6I.LARGE")
     assert out.returncode == 0, out.stderr
     s = json.loads(out.stdout)
     assert s == {**s, "country": "DEU", "pue": 1.4, "embodied": "laptop", "gpu": False,
-                 "energy": "model", "lifetime_years": 6.0, "ram_w_per_gb": 0.3725, "cpu_tdp_w": 65.0}
+                 "energy": "model", "lifetime_years": 6.0, "ram_w_per_gb": 0.3725, "cpu_tdp_w": 65.0,
+                 "cpu_model": "AMD EPYC 7763", "host_threads": 256, "instance_type": "m6i.large"}
 
 
 @pytest.mark.parametrize("var, value, words", [
@@ -186,6 +189,11 @@ def test_env_vars_make_snapshot_zero():
     ("FRUGAL_COUNTRY", "Frnace", ["FRUGAL_COUNTRY", "France"]),
     ("FRUGAL_GPU", "maybe", ["FRUGAL_GPU", "true/false"]),
     ("FRUGAL_EMBODIED_TOTAL_G", "-3", ["FRUGAL_EMBODIED_TOTAL_G", ">= 0"]),
+    ("FRUGAL_CPU_MODEL", "AMD EPYC 7736", ["FRUGAL_CPU_MODEL", "did you mean", "'AMD EPYC 7763'"]),
+    ("FRUGAL_HOST_THREADS", "many", ["FRUGAL_HOST_THREADS", "whole number"]),
+    ("FRUGAL_HOST_THREADS", "2.5", ["FRUGAL_HOST_THREADS", "whole number"]),
+    ("FRUGAL_HOST_THREADS", "0", ["FRUGAL_HOST_THREADS", ">= 1"]),
+    ("FRUGAL_INSTANCE_TYPE", "m6i.larg", ["FRUGAL_INSTANCE_TYPE", "'m6i.large'"]),
 ])
 def test_invalid_env_var_raises_naming_the_variable(var, value, words):
     """An invalid FRUGAL_* value makes the first configure() raise ValueError naming the variable."""
@@ -220,3 +228,34 @@ def test_env_energy_rapl_without_rapl_names_the_variable(tmp_path):
     out = _run(_SHOW, FRUGAL_ENERGY="rapl", FRUGAL_POWERCAP_ROOT=str(tmp_path / "none"))
     assert out.returncode != 0
     assert "FRUGAL_ENERGY" in out.stderr and "no powercap tree" in out.stderr
+
+
+_MACHINE_VALUES = {
+    "cpu_model": st.one_of(st.none(), st.text(max_size=30), st.sampled_from(["AMD EPYC 7763", "amd epyc 7763",
+                           "Intel Core i7-8650U", "AMD EPYC", "\x00", " "]), st.integers(), st.floats()),
+    "host_threads": st.one_of(st.none(), st.integers(-5, 10**7), st.floats(-5, 500), st.booleans(),
+                              st.sampled_from(["128", 10**400])),
+    "instance_type": st.one_of(st.none(), st.text(max_size=20), st.sampled_from(["m6i.large", "D2s v3",
+                               "n2-standard-2", "m6i", ""]), st.integers()),
+}
+
+
+@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(changes=st.fixed_dictionaries({}, optional=_MACHINE_VALUES))
+def test_machine_settings_apply_or_name_themselves(changes):
+    """Any cpu_model, host_threads and instance_type: applied and measured with, or refused naming the
+    setting with nothing changed."""
+    base, base_id = frugal.configure(), _hot.active().settings_id
+    try:
+        new = frugal.configure(**changes)
+    except (TypeError, ValueError) as exc:
+        assert any(name in str(exc) for name in changes), exc
+        assert frugal.configure() == base and _hot.active().settings_id == base_id
+        return
+    try:
+        with frugal.measure("machine") as m:
+            pass
+        assert m.result.cpu_power_source and m.result.energy_cpu_j is not None
+        assert new.host_threads is None or new.host_threads >= 1
+    finally:
+        frugal.configure(**dataclasses.asdict(base))

@@ -11,7 +11,7 @@ import pytest
 import frugal
 from frugal import _hot, config
 from frugal._records import LOG
-from frugal import hardware as cpu_model
+from frugal import hardware
 from frugal.energy.model import derive
 from frugal.hardware import SECONDS_PER_YEAR
 from frugal.probes.rapl import write_tree
@@ -27,8 +27,18 @@ def restore():
     frugal.configure(**dataclasses.asdict(saved))
 
 
+HOST = 64   # host_threads given with each configured TDP: on a VM the watts are TDP / host threads
+
+
 def w_per_cpu(tdp: float) -> float:
-    return tdp * cpu_model.sockets() / cpu_model.logical_cpus()
+    """The documented rule: TDP / host threads on a virtual machine, TDP x packages / logical CPUs on bare metal."""
+    m = hardware.machine()
+    return tdp / HOST if m.virtual else tdp * m.sockets / m.logical_cpus
+
+
+def host_threads() -> int:
+    """SCI's ToR with host_threads=HOST configured: HOST (bare metal or not)."""
+    return HOST
 
 
 def cols(wall, cpu, peak, sid, t0=None):
@@ -41,9 +51,9 @@ def cols(wall, cpu, peak, sid, t0=None):
 
 def test_model_arithmetic_matches_hand_computation(restore):
     """CPU, RAM, PUE, carbon and embodied follow the documented formulas to the last digit."""
-    frugal.configure(energy="model", cpu_tdp_w=100.0, ram_w_per_gb=0.5, pue=1.5,
+    frugal.configure(energy="model", cpu_tdp_w=100.0, host_threads=HOST, ram_w_per_gb=0.5, pue=1.5,
                      intensity_g_per_kwh=300.0, embodied_total_g=1e6, lifetime_years=2.0)
-    n = cpu_model.logical_cpus()
+    n = host_threads()
     c = cols(wall=[2.0, 0.5, 1.0], cpu=[1.0, 0.25, 4.0 * n], peak=[2 * GIB, np.nan, GIB],
              sid=_hot.active().settings_id)
     out = derive(c, {})
@@ -57,11 +67,13 @@ def test_model_arithmetic_matches_hand_computation(restore):
     np.testing.assert_allclose(out["energy_j"], energy)
     np.testing.assert_allclose(out["carbon_g"], energy / 3.6e6 * 300.0)
     rate = 1e6 / (2.0 * SECONDS_PER_YEAR)
-    # share of the machine: cpu/(wall x n), capped at 1 (third row uses 4 machines' worth)
+    # share of the host: cpu/(wall x host threads), capped at 1 (third row uses 4 hosts' worth)
     share = np.minimum(1.0, np.array([1.0, 0.25, 4.0 * n]) / (np.array([2.0, 0.5, 1.0]) * n))
     np.testing.assert_allclose(out["embodied_g"], rate * np.array([2.0, 0.5, 1.0]) * share)
     assert list(out["energy_method"]) == ["model"] * 3
     assert set(out["intensity_source"]) == {"configured (intensity_g_per_kwh)"}
+    assert set(out["cpu_power_source"]) == {frugal.environment()["cpu_power_source"]}
+    assert "100 W" in out["cpu_power_source"][0] and "(configured)" in out["cpu_power_source"][0]
 
 
 def test_each_row_uses_its_own_snapshot(restore):
@@ -91,7 +103,7 @@ def test_empty_columns_give_empty_columns():
 
 def test_million_rows_match_the_formula(restore):
     """A million rows derive in one vectorised pass, equal to the formula row by row on a sample."""
-    frugal.configure(energy="model", cpu_tdp_w=80.0, intensity_g_per_kwh=50.0)
+    frugal.configure(energy="model", cpu_tdp_w=80.0, host_threads=HOST, intensity_g_per_kwh=50.0)
     rng = np.random.default_rng(1)
     n = 1_000_000
     wall = rng.uniform(1e-6, 1e-3, n)
@@ -106,7 +118,7 @@ def test_million_rows_match_the_formula(restore):
 
 def test_measured_region_carries_model_energy(restore):
     """A real region's energy columns equal the model applied to its own wall, CPU and peak memory."""
-    frugal.configure(energy="model", cpu_tdp_w=120.0, country="FRA")
+    frugal.configure(energy="model", cpu_tdp_w=120.0, host_threads=HOST, country="FRA")
     with frugal.measure("work") as m:
         block = bytearray(50 * 2 ** 20)
         block[::4096] = b"x" * len(block[::4096])
@@ -122,7 +134,7 @@ def test_measured_region_carries_model_energy(restore):
 
 def test_summary_rows_use_totals(restore):
     """A summary row's energy is the model applied to the summed wall and CPU time."""
-    frugal.configure(energy="model", cpu_tdp_w=60.0)
+    frugal.configure(energy="model", cpu_tdp_w=60.0, host_threads=HOST)
     frugal.clear()
     f = frugal.measure(lambda: sum(range(20_000)), name="hot", record="summary")
     for _ in range(5):
@@ -163,6 +175,7 @@ def test_rapl_region_is_metered_with_wraparound(restore, tmp_path):
     r = m.result
     meter, start, end = LOG.meters[max(LOG.meters)]  # this region: the latest row
     assert r.energy_method == "rapl" and (start[1], end[1]) == (999_000_000, 4_000_000)
+    assert r.cpu_power_source == "measured (rapl)"
     busy_s = (end[0] - start[0]) / os.sysconf("SC_CLK_TCK")
     share = min(1.0, r.cpu_s / busy_s) if busy_s > 0 else 1.0
     assert r.energy_cpu_j == pytest.approx(5.0 * share)
@@ -173,7 +186,7 @@ def test_rapl_region_is_metered_with_wraparound(restore, tmp_path):
 def test_failed_meter_read_falls_back_to_model(restore, tmp_path):
     """A counter that fails to read during a region leaves that region modelled, and environment() says so."""
     _tree(tmp_path, pkg=10, dram=10)
-    frugal.configure(energy="rapl", powercap_root=tmp_path, cpu_tdp_w=90.0)
+    frugal.configure(energy="rapl", powercap_root=tmp_path, cpu_tdp_w=90.0, host_threads=HOST)
     with frugal.measure("broken") as m:
         _set(tmp_path, "intel-rapl:0", "oops")
     r = m.result
@@ -186,14 +199,17 @@ def test_environment_reports_what_is_in_force(restore):
     """environment() names the CPU, its power source, meters and why not, intensity, PUE, embodied and data versions."""
     frugal.configure(country="Sweden", region="SE1", pue=1.1, embodied="desktop")
     env = frugal.environment()
-    for key in ("cpu_model", "cpu_tdp_w", "cpu_power_source", "logical_cpus", "meters", "intensity_g_per_kwh",
-                "intensity_source", "pue", "embodied_preset", "embodied_total_g", "lifetime_years", "data"):
+    for key in ("cpu_model", "cpu_model_source", "cpu_tdp_w", "cpu_w_per_logical_cpu", "cpu_power_source",
+                "host_threads", "host_threads_source", "instance_type", "instance_type_source", "virtual",
+                "logical_cpus", "meters", "intensity_g_per_kwh", "intensity_source", "pue", "embodied_preset",
+                "embodied_total_g", "lifetime_years", "data"):
         assert key in env
     assert env["logical_cpus"] == os.cpu_count()
     assert env["pue"] == 1.1 and env["embodied_preset"] == "desktop"
     assert "SE1" in env["intensity_source"]
     assert {"rapl", "nvml", "codecarbon"} <= set(env["meters"])
-    assert env["data"]["codecarbon"] == frugal.data.version("codecarbon")
+    assert set(env["data"]) == set(frugal.data.manifest()["files"])
+    assert "codecarbon 3.3.2" in env["data"]["grid_countries.csv"]
     text = str(env)
     assert "intensity_source" in text and "\n" in text
     assert env._repr_html_().startswith("<table")

@@ -30,12 +30,15 @@ def busy(seconds):
 """
 
 
-def _run(body: str) -> dict:
+def _run(body: str, prelude: str = "", **env_vars: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FRUGAL_", "CODECARBON_"))}
-    out = subprocess.run([sys.executable, "-c", _PRELUDE + body], capture_output=True, text=True,
+    env.update(env_vars)
+    out = subprocess.run([sys.executable, "-c", prelude + _PRELUDE + body], capture_output=True, text=True,
                          env=env, timeout=300)
     assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    got["stderr"] = out.stderr
+    return got
 
 
 def test_measuring_configuring_and_environment_open_no_socket():
@@ -87,7 +90,53 @@ print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy
                   "new_files": sorted(set(os.listdir(".")) - before)}))
 """)
     assert got["events"] == [] and got["new_files"] == []
+    assert got["stderr"] == ""          # no line from CodeCarbon: offline, country given, quiet
     assert got["method"] == "codecarbon" and got["same_tracker"] and got["child"] == "model"
     assert got["cpu_j"] > 0 and got["ram_j"] > 0
     assert got["energy_j"] == pytest.approx((got["cpu_j"] + got["ram_j"]) * 1.5)
     assert got["outer"] >= got["inner"] > 0  # nested regions difference the same cumulative counters
+
+
+def test_codecarbon_backend_without_a_country_is_quiet():
+    """With no country and a UTC time zone, CodeCarbon gets a country label and prints nothing (no WLD error)."""
+    got = _run("""
+frugal.configure(energy="codecarbon")
+with frugal.measure("busy") as m:
+    busy(0.05)
+print(json.dumps({"events": events, "method": m.result.energy_method,
+                  "meter": frugal.environment()["meters"]["in use"]}))
+""", TZ="Etc/UTC")
+    assert got["events"] == [] and got["stderr"] == ""
+    assert got["method"] == "codecarbon" and "country USA (no country set or found: a label only)" in got["meter"]
+
+
+_NO_CODECARBON = "import sys\nsys.modules['codecarbon'] = None   # as if the extra were not installed\n"
+
+
+def test_codecarbon_backend_without_the_extra_says_how_to_install_it():
+    """Without CodeCarbon, energy='codecarbon' raises FrugalError saying pip install 'frugal[codecarbon]';
+    the model path works, and FRUGAL_ENERGY=codecarbon is reported at first use, naming the variable."""
+    got = _run("""
+try:
+    frugal.configure(energy="codecarbon")
+    error = None
+except frugal.FrugalError as exc:
+    error = str(exc)
+frugal.configure(country="FR")
+with frugal.measure("x") as m:
+    busy(0.01)
+print(json.dumps({"error": error, "method": m.result.energy_method, "energy": frugal.configure().energy}))
+""", prelude=_NO_CODECARBON)
+    assert "pip install 'frugal[codecarbon]'" in got["error"]
+    assert got["method"] == "model" and got["energy"] == "auto"
+    got = _run("""
+with frugal.measure("kept") as m:
+    pass
+try:
+    frugal.configure()
+    error = None
+except ValueError as exc:
+    error = str(exc)
+print(json.dumps({"error": error}))
+""", prelude=_NO_CODECARBON, FRUGAL_ENERGY="codecarbon")
+    assert "FRUGAL_ENERGY='codecarbon'" in got["error"] and "pip install 'frugal[codecarbon]'" in got["error"]

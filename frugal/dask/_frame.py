@@ -11,7 +11,7 @@ from frugal.frame import frame_from_columns
 
 LEADING = ("worker", "host", "key", "key_prefix")
 TRAILING = ("rss_start_bytes", "rss_end_bytes")
-_TEXT = {"energy_method", "intensity_source"}
+_TEXT = {"energy_method", "intensity_source", "cpu_power_source"}
 
 
 def _incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ logger = logging.getLogger("frugal.dask")
 # The task key whose Worker.execute is submitting to an executor (set in the execute task).
 _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
 
-_TEXT_FIELDS = ("energy_method", "intensity_source")
+_TEXT_FIELDS = ("energy_method", "intensity_source", "cpu_power_source")
 
 # a measured task's record: (row, key, prefix, error, rss0_kb, meters), then (seq, row, meters) once sent
 _Pending = tuple[bytes, str, str, "str | None", int, "MeterReading | None"]

@@ -1,58 +1,142 @@
-"""The data sets frugal reads: found inside installed packages and parsed as plain files.
+"""The tables frugal reads, shipped beside this module as small CSV files.
 
-CodeCarbon ships its CPU power table and its grid-intensity data inside its package;
-pycountry ships ISO 3166; the system (or the ``tzdata`` package) ships the time-zone table.
-Nothing of these packages is imported (CodeCarbon's trackers and HTTP clients stay
-unloaded): each file is located with ``importlib.util.find_spec`` and parsed with the
-standard library, once per process. Standard library only.
+CPU models (TDP, cores, threads), countries (ISO 3166), time zones, grid intensities by
+country, world and region, embodied-carbon presets, cloud instance types and two defaults.
+``tools/build_data.py`` writes them from pinned upstream sources (CodeCarbon, pycountry,
+tzdata, Cloud Carbon Footprint, Boavizta); ``SOURCES.md`` gives each source, licence, date
+and checksum, and ``manifest.json`` the same for ``environment()``. Each table is parsed
+once per process, when first needed (never at ``import frugal``). Standard library only.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 import os
+from dataclasses import dataclass
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
     from typing import Any
 
-from frugal.errors import FrugalError
+HERE = os.path.dirname(os.path.abspath(__file__))
 
-# The embodied-carbon presets are derived from this release of Boavizta's data set.
-BOAVIZTA_COMMIT = "61323eb5c3bb63b0703e7a9c6456482ccbaac3a6"
+CpuRow = tuple[str, float, "int | None", "int | None"]
+"""(model name, TDP of one package in W, cores, hardware threads); None where not known."""
 
-# name: (TE in gCO2e, lifetime in years, rows of the data set behind the median)
-# TE = median over the subcategory of gwp_total x (1 - gwp_use_ratio): every phase but use
-# (manufacture, transport, end of life). Lifetime = median of the rows' `lifetime`.
-EMBODIED_PRESETS: dict[str, tuple[float, float, int]] = {
-    "laptop": (240_500.0, 4.0, 406),
-    "desktop": (296_000.0, 4.0, 237),
-    "server": (1_278_000.0, 4.0, 55),
-}
+Region = tuple[str, float, str, str, str]
+"""(display name, gCO2e/kWh, source, basis, year)."""
 
 
-def package_dir(name: str) -> str | None:
-    """Folder of an installed package, without importing it (None when not installed)."""
-    try:
-        spec = importlib.util.find_spec(name)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return list(spec.submodule_search_locations)[0]
+@functools.lru_cache(maxsize=None)
+def rows(name: str) -> tuple[dict[str, str], ...]:
+    """The rows of one shipped CSV file as dicts of text."""
+    import csv
+
+    with open(os.path.join(HERE, name), encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
 
 
-def codecarbon_file(*parts: str) -> str:
-    """Path of a data file bundled with CodeCarbon; FrugalError when it is missing."""
-    root = package_dir("codecarbon")
-    if root is None:
-        raise FrugalError("frugal reads its CPU power and grid-intensity data from the codecarbon "
-                          "package, which is not installed: pip install codecarbon")
-    path = os.path.join(root, "data", *parts)
-    if not os.path.isfile(path):
-        raise FrugalError(f"codecarbon {version('codecarbon')} has no data file {path}: "
-                          "frugal needs a codecarbon release that bundles it (>= 2.3)")
-    return path
+def _int(text: str) -> int | None:
+    return int(text) if text else None
+
+
+@functools.lru_cache(maxsize=None)
+def cpu_table() -> tuple[CpuRow, ...]:
+    """CPU models in CodeCarbon's order (about 4,900), with cores and threads where Boavizta has them."""
+    return tuple((r["name"], float(r["tdp_w"]), _int(r["cores"]), _int(r["threads"])) for r in rows("cpus.csv"))
+
+
+@functools.lru_cache(maxsize=None)
+def countries() -> tuple[dict[str, str], ...]:
+    """ISO 3166-1 countries: alpha2, alpha3, name, common_name, official_name ('' when none)."""
+    return rows("countries.csv")
+
+
+@functools.lru_cache(maxsize=None)
+def zone_countries() -> dict[str, str]:
+    """IANA time zone (and its backward-compatible links) -> ISO alpha-2 country."""
+    return {r["zone"]: r["alpha2"] for r in rows("timezones.csv")}
+
+
+@functools.lru_cache(maxsize=None)
+def grid_countries() -> dict[str, tuple[str, float, str]]:
+    """alpha-3 -> (name, gCO2e/kWh, year): national life-cycle intensities (OWID / Ember)."""
+    return {r["alpha3"]: (r["name"], float(r["g_per_kwh"]), r["year"]) for r in rows("grid_countries.csv")}
+
+
+@functools.lru_cache(maxsize=None)
+def world() -> dict[str, tuple[float, str, str, str]]:
+    """key -> (gCO2e/kWh, year, basis, source): 'life-cycle' (in force) and 'iea-2019' (reference)."""
+    return {r["key"]: (float(r["g_per_kwh"]), r["year"], r["basis"], r["source"]) for r in rows("grid_world.csv")}
+
+
+@functools.lru_cache(maxsize=None)
+def grid_regions() -> dict[str, dict[str, Region]]:
+    """alpha-3 -> {key or alias (lower case) -> Region}: the regions with their own figure."""
+    out: dict[str, dict[str, Region]] = {}
+    for r in rows("grid_regions.csv"):
+        value = (r["name"], float(r["g_per_kwh"]), r["source"], r["basis"], r["year"])
+        table = out.setdefault(r["country"], {})
+        table[r["key"]] = value
+        for alias in filter(None, r["aliases"].split("|")):
+            table.setdefault(alias, value)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def embodied_presets() -> dict[str, tuple[float, float, int]]:
+    """preset -> (TE in gCO2e, lifetime in years, rows of Boavizta's data behind the medians)."""
+    return {r["preset"]: (float(r["te_g"]), float(r["lifetime_years"]), int(r["rows"])) for r in rows("embodied.csv")}
+
+
+@functools.lru_cache(maxsize=None)
+def defaults() -> dict[str, float]:
+    """unknown_cpu_w_per_thread (W) and vm_host_threads: the figures for what cannot be told."""
+    return {r["key"]: float(r["value"]) for r in rows("defaults.csv")}
+
+
+@dataclass(frozen=True)
+class Instance:
+    """A cloud instance type: the guest's vCPUs, its host and the host's embodied emissions."""
+
+    provider: str                  # aws, gcp, azure
+    instance_type: str             # as the provider spells it: m6i.large, n2-standard-2, Standard_D2s_v3
+    series: str
+    category: str                  # General Purpose, Compute Optimized, Memory Optimized
+    vcpus: int
+    host_threads: int | None       # the host's hardware threads (SCI's ToR)
+    cpu_model: str                 # the host chip (or its microarchitecture when no model is published)
+    platform_te_g: float | None    # embodied emissions of the whole host, gCO2e
+    lifetime_years: float | None
+    source: str                    # tokens explained in SOURCES.md
+
+
+def instance_key(name: str) -> str:
+    """The spelling-free key of an instance type: 'Standard_D2s_v3', 'D2s v3' -> 'd2s_v3'."""
+    key = "_".join(name.split()).casefold()
+    return key.removeprefix("standard_")
+
+
+@functools.lru_cache(maxsize=None)
+def instances() -> dict[str, Instance]:
+    """instance_key -> Instance (AWS, Google Cloud and Azure; about 1,500 types)."""
+    out = {}
+    for r in rows("instances.csv"):
+        te = float(r["platform_te_g"]) if r["platform_te_g"] else None
+        life = float(r["lifetime_years"]) if r["lifetime_years"] else None
+        out[instance_key(r["instance_type"])] = Instance(
+            r["provider"], r["instance_type"], r["series"], r["category"], int(r["vcpus"]),
+            _int(r["host_threads"]), r["cpu_model"], te, life, r["source"])
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def manifest() -> dict[str, Any]:
+    """What each shipped file holds, its sources (pinned), rows and SHA-256 (see SOURCES.md)."""
+    import json
+
+    with open(os.path.join(HERE, "manifest.json"), encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
+    return data
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,128 +150,7 @@ def version(dist: str) -> str:
         return "absent"
 
 
-def _json(*parts: str) -> dict[str, Any]:
-    """A JSON file of CodeCarbon's package: each one holds an object."""
-    import json
-
-    with open(codecarbon_file(*parts), encoding="utf-8") as f:
-        data: dict[str, Any] = json.load(f)
-    return data
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_rows() -> tuple[tuple[tuple[str, float], ...], tuple[str, ...]]:
-    import csv
-
-    rows, skipped = [], []
-    with open(codecarbon_file("hardware", "cpu_power.csv"), encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            name, tdp = (row.get("Name") or "").strip(), (row.get("TDP") or "").strip()
-            try:
-                rows.append((name, float(tdp)))
-            except ValueError:  # a few rows hold two figures run together ("27.29.5")
-                skipped.append(f"{name}: {tdp!r}")
-    return tuple(rows), tuple(skipped)
-
-
-def cpu_power_table() -> tuple[tuple[str, float], ...]:
-    """CodeCarbon's CPU table: (model name, TDP in W), about 4,900 rows; unparsable rows left out."""
-    return _cpu_rows()[0]
-
-
-def cpu_power_skipped() -> tuple[str, ...]:
-    """Rows of the CPU table left out because their TDP is not a number."""
-    return _cpu_rows()[1]
-
-
-@functools.lru_cache(maxsize=None)
-def energy_mix() -> dict[str, dict[str, Any]]:
-    """CodeCarbon's per-country electricity data (alpha-3 -> record with carbon_intensity, year)."""
-    return _json("private_infra", "global_energy_mix.json")
-
-
-@functools.lru_cache(maxsize=None)
-def world_average() -> tuple[float, str]:
-    """The world-average intensity in gCO2e/kWh and the source CodeCarbon gives for it."""
-    data = _json("private_infra", "carbon_intensity_per_source.json")
-    return float(data["world_average"]), str(data.get("world_average_source", ""))
-
-
-@functools.lru_cache(maxsize=None)
-def usa_emissions() -> dict[str, Any]:
-    """EPA eGRID rates per US state, lbs CO2e/MWh (as bundled by CodeCarbon)."""
-    return _json("private_infra", "2023", "usa_emissions.json")
-
-
-@functools.lru_cache(maxsize=None)
-def canada_mix() -> dict[str, dict[str, Any]]:
-    """Electricity generation mix per Canadian province, in percent (as bundled by CodeCarbon)."""
-    return _json("private_infra", "2023", "canada_energy_mix.json")
-
-
-@functools.lru_cache(maxsize=None)
-def china_provinces() -> dict[str, Any]:
-    """MEE/NBS provincial emission factors of China, gCO2/kWh (as bundled by CodeCarbon)."""
-    return _json("private_infra", "2023", "china_provincial_emissions.json")
-
-
-@functools.lru_cache(maxsize=None)
-def nordic_zones() -> dict[str, Any]:
-    """Bidding-zone factors of Sweden and Norway, gCO2e/kWh (as bundled by CodeCarbon)."""
-    return _json("private_infra", "nordic_emissions.json")
-
-
-@functools.lru_cache(maxsize=None)
-def iso3166() -> tuple[dict[str, str], ...]:
-    """ISO 3166-1 countries (alpha_2, alpha_3, name, common_name, official_name) from pycountry's data."""
-    root = package_dir("pycountry")
-    path = None if root is None else os.path.join(root, "databases", "iso3166-1.json")
-    if path is None or not os.path.isfile(path):
-        return ()
-    import json
-
-    with open(path, encoding="utf-8") as f:
-        return tuple(json.load(f)["3166-1"])
-
-
-def _zone_tab_paths() -> list[str]:
-    paths = ["/usr/share/zoneinfo/zone.tab", "/usr/lib/zoneinfo/zone.tab",
-             "/usr/share/lib/zoneinfo/zone.tab"]
-    tzdata = package_dir("tzdata")
-    if tzdata is not None:
-        paths.append(os.path.join(tzdata, "zoneinfo", "zone.tab"))
-    return paths
-
-
-@functools.lru_cache(maxsize=None)
-def zone_countries() -> dict[str, str]:
-    """IANA time zone -> ISO alpha-2 country, from the tz database's ``zone.tab``."""
-    for path in _zone_tab_paths():
-        try:
-            with open(path, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        except OSError:
-            continue
-        table = {}
-        for line in lines:
-            if line.startswith("#") or not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) >= 3:
-                table[fields[2]] = fields[0]
-        return table
-    return {}
-
-
 def versions() -> dict[str, str]:
-    """Versions of every data set in use, for ``environment()`` and the store's run metadata."""
-    mix_years = sorted({str(v.get("year")) for v in energy_mix().values() if v.get("year")})
-    return {
-        "codecarbon": version("codecarbon"),
-        "cpu_power.csv": (f"codecarbon {version('codecarbon')}, {len(cpu_power_table())} CPU models "
-                          f"({len(cpu_power_skipped())} rows with an unparsable TDP left out)"),
-        "global_energy_mix.json": f"codecarbon {version('codecarbon')}, years {', '.join(mix_years)}",
-        "usa_emissions.json": str(usa_emissions().get("_source", {}).get("name", "EPA eGRID")),
-        "iso3166": f"pycountry {version('pycountry')}",
-        "embodied presets": f"Boavizta environmental-footprint-data @ {BOAVIZTA_COMMIT[:10]}",
-    }
+    """One line per shipped table (its sources and rows), for ``environment()`` and the store."""
+    return {name: f"{', '.join(item['sources'])}; {item['rows']} rows"
+            for name, item in manifest()["files"].items()}

@@ -9,7 +9,8 @@ import html
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from frugal import _hot, config, data, grid, hardware
+from frugal import _hot, config, data, grid
+from frugal.energy.constants import embodied, power
 
 
 class Environment(Mapping[str, Any]):
@@ -66,9 +67,10 @@ def _memory_probe() -> str:
 def environment() -> Environment:
     """What frugal detected and which data and model are in force (a dict-like report).
 
-    Keys include the CPU model, its TDP and where it came from, logical CPUs, the meters
-    found and why the others were not, the grid intensity and its source, PUE, the embodied
-    preset, and the versions of the data sets.
+    Keys include the CPU model, virtual or bare metal, the instance type, the host's threads
+    and the W charged per busy logical CPU, each with its source; the meters found and why the
+    others were not; the grid intensity and its source; PUE; the embodied constants; and the
+    shipped data tables with their pinned sources.
     """
     settings = config.current()
     settings_id = _hot.active().settings_id
@@ -78,20 +80,29 @@ def environment() -> Environment:
 
 def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict[str, str]) -> Environment:
     """The report for a settings snapshot and the meter in force with it."""
-    power = hardware.cpu_power(settings.cpu_tdp_w)
+    cpu = power(settings)
+    m = cpu.machine
     g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
-    emb = hardware.embodied(settings.embodied, settings.embodied_total_g, settings.lifetime_years)
+    emb = embodied(settings)
     where = grid.describe(settings.country, settings.region)
     meters = dict(reasons)
     if meter is not None:
         meters["in use"] = meter.describe()
     return Environment({
-        "cpu_model": power.brand or "(unknown)",
-        "logical_cpus": power.logical_cpus,
-        "cpu_packages": power.sockets,
-        "cpu_tdp_w": power.tdp_w if power.tdp_w is not None else "unknown",
-        "cpu_w_per_logical_cpu": round(power.watts_per_cpu, 4),
-        "cpu_power_source": power.source,
+        "cpu_brand": m.brand or "(unknown)",
+        "cpu_model": cpu.cpu_model or "(unknown)",
+        "cpu_model_source": cpu.cpu_model_source,
+        "logical_cpus": m.logical_cpus,
+        "cpu_packages": m.sockets,
+        "virtual": m.virtual,
+        "virtual_source": m.virtual_source,
+        "instance_type": cpu.instance_type or "(none)",
+        "instance_type_source": cpu.instance_source,
+        "host_threads": cpu.host_threads,
+        "host_threads_source": cpu.host_threads_source,
+        "cpu_tdp_w": cpu.tdp_w if cpu.tdp_w is not None else "unknown",
+        "cpu_w_per_logical_cpu": round(cpu.watts_per_cpu, 4),
+        "cpu_power_source": cpu.source,
         "memory_probe": _memory_probe(),
         "ram_w_per_gb": settings.ram_w_per_gb,
         "energy": settings.energy,

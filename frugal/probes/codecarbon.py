@@ -6,7 +6,11 @@ task running; ``read()`` stops that task, adds its CPU, RAM and GPU energy to ru
 and starts the next, so the totals are cumulative counters like RAPL's and nested or
 overlapping regions take their differences as with any meter. Each read costs a CodeCarbon
 measurement (milliseconds): a cross-check for coarse regions, not for hot functions.
-CodeCarbon is imported only when this back-end is chosen.
+CodeCarbon is imported only when this back-end is chosen; it is an extra
+(``pip install 'frugal[codecarbon]'``). It is set up fully offline and quiet: CodeCarbon is
+given a country (the configured one, else the time zone's, else ``USA``: its country only
+labels CodeCarbon's own emission figure, which frugal does not use), so it never reaches for
+a location service and prints no error line.
 """
 from __future__ import annotations
 
@@ -23,23 +27,28 @@ if TYPE_CHECKING:
 
 KWH_TO_J = 3.6e6
 _TASK = "frugal"
+LABEL_COUNTRY = "USA"   # CodeCarbon's country when frugal has none (a label: frugal computes carbon itself)
+INSTALL = "pip install 'frugal[codecarbon]'"
 
 
 class CodeCarbonMeter:
     """Cumulative (cpu_J, ram_J, gpu_J) built from back-to-back CodeCarbon tasks."""
 
     method = "codecarbon"
+    cpu_source = "CodeCarbon task (CodeCarbon's own CPU model)"
 
-    def __init__(self, country_iso_code: str = "USA") -> None:
+    def __init__(self, country_iso_code: str | None = None) -> None:
         try:
             from codecarbon import OfflineEmissionsTracker
         except ImportError as exc:
-            raise FrugalError(f"energy='codecarbon' needs the codecarbon package ({exc})") from exc
+            raise FrugalError(f"energy='codecarbon' needs CodeCarbon, an optional extra: {INSTALL} "
+                              f"({type(exc).__name__}: {exc})") from None
         # after its import (which sets INFO) and before the tracker's first message
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
-        # The country only labels CodeCarbon's own emissions; frugal computes carbon itself.
+        self.country = country_iso_code or LABEL_COUNTRY
+        self.country_note = "" if country_iso_code else " (no country set or found: a label only)"
         self._tracker = OfflineEmissionsTracker(
-            country_iso_code=country_iso_code, save_to_file=False, save_to_api=False,
+            country_iso_code=self.country, save_to_file=False, save_to_api=False,
             save_to_logger=False, save_to_prometheus=False, save_to_logfire=False,
             log_level="error", tracking_mode="process", pue=1.0, allow_multiple_runs=True,
             project_name="frugal", measure_power_secs=1,
@@ -100,7 +109,7 @@ class CodeCarbonMeter:
         from frugal import data
 
         text = (f"CodeCarbon {data.version('codecarbon')} OfflineEmissionsTracker, process mode, "
-                f"regions as tasks; hardware: {self.hardware}")
+                f"country {self.country}{self.country_note}, regions as tasks; hardware: {self.hardware}")
         if self.failures:
             text += f"; {self.failures} failed read(s), last: {self.last_error}"
         return text
@@ -123,7 +132,7 @@ _shared: CodeCarbonMeter | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_meter(country_iso_code: str = "USA") -> CodeCarbonMeter:
+def shared_meter(country_iso_code: str | None = None) -> CodeCarbonMeter:
     """The process's one CodeCarbon meter, made on first use (a new one in a forked child)."""
     global _shared
     with _shared_lock:

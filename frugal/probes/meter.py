@@ -131,7 +131,7 @@ def build(energy: str, powercap_root: str, gpu: bool, country: str | None = None
         from frugal.probes.codecarbon import shared_meter
 
         why = "not read by frugal: energy='codecarbon' (CodeCarbon reads its own sources)"
-        meter = shared_meter(country or "WLD")  # no country: CodeCarbon uses its world average too
+        meter = shared_meter(country)
         return meter, {"rapl": why, "nvml": why, "codecarbon": meter.describe()}
     # the probes are imported when a meter is sought, not at ``import frugal``
     from frugal.probes import nvml as nvml_probe
