@@ -169,19 +169,21 @@ def _meter_for(s: Settings, explain: bool = False) -> tuple[Any, dict[str, str] 
     return hit
 
 
-_store_listeners: list[Callable[[str | None], None]] = []
+_store_handler: Callable[[str | None], None] | None = None
 
 
-def on_store_change(listener: Callable[[str | None], None]) -> None:
-    """Call ``listener(path)`` whenever the ``store`` setting changes (and at start-up when
-    ``FRUGAL_STORE`` is set). A listener that raises FrugalError, OSError, ValueError or
+def on_store_change(handler: Callable[[str | None], None]) -> None:
+    """Call ``handler(path)`` whenever the ``store`` setting changes (and at start-up when
+    ``FRUGAL_STORE`` is set); one handler, the store's (registering again replaces it, as a
+    reloaded package does). A handler that raises FrugalError, OSError, ValueError or
     TypeError refuses the change: the settings stay as they were."""
-    _store_listeners.append(listener)
+    global _store_handler
+    _store_handler = handler
 
 
 def _set_store(path: str | None) -> None:
-    for listener in list(_store_listeners):
-        listener(path)
+    if _store_handler is not None:
+        _store_handler(path)
 
 
 def _commit(new: Settings, meter_state: tuple[Any, dict[str, str] | None]) -> int:
