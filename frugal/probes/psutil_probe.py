@@ -27,4 +27,4 @@ class PsutilMemoryProbe:
         return None
 
     def rss_kb(self) -> int | None:
-        return self._proc.memory_info().rss // 1024
+        return int(self._proc.memory_info().rss) // 1024
