@@ -65,8 +65,11 @@ def default_clock() -> Clock:
 class Subscription:
     """What one open profile collects: CPU ns and samples per (thread, stack).
 
-    ``root``: a frame (only that frame's thread is cut) or a code object (every thread):
-    frames older than the outermost match are dropped, so stacks start where the profile began.
+    ``root``: where the stacks of thread ``root_ident`` (the one that opened the profile) start:
+    frames older than it are dropped. A frame (a ``with`` block's): when that thread is not
+    under it (a coroutine's frame while other tasks run), its stack is kept whole. A code
+    object (a test function's, for the pytest plugin; the outermost frame running it): when
+    that thread is not under it, its CPU goes to one ``<outside NAME>`` frame.
     """
 
     def __init__(self, interval: float, root: FrameType | CodeType | None = None,
@@ -143,6 +146,7 @@ class Sampler:
         self._ident = -1       # the sampler thread's ident and kernel id while it runs
         self._tid = -1
         self._keys: dict[CodeType, int] = {}
+        self._outside_keys: dict[CodeType, int] = {}
         self._frames: list[FrameInfo] = []
 
     @property
@@ -181,7 +185,7 @@ class Sampler:
                 if not self._subs and self._stop is not None:
                     self._stop.set()
                     done, self._stop, self._done = self._done, None, None
-                    self._keys = {}      # the next profile starts a fresh table
+                    self._keys, self._outside_keys = {}, {}   # the next profile starts a fresh table
                     self._frames = []
         if done is not None:
             done.wait(1.0)               # the thread exits at once: it only waits on its event
@@ -238,12 +242,15 @@ class Sampler:
             now = cpu.get(tid)
             if now is None:
                 continue                  # ended between the two reads
-            cuts = [s for s in subs if s.root is not None
-                    and (s.root_ident is None or s.root_ident == ident)]
+            cuts = [s for s in subs if s.root is not None and s.root_ident == ident]
             stack, marks = self._walk(frame, {id(s.root) for s in cuts})
             for sub in subs:
-                mark = marks.get(id(sub.root)) if sub.root is not None else None
-                sub.charge(tid, name, _root_first(stack, mark), now, ident == caller)
+                mark = marks.get(id(sub.root)) if sub.root_ident == ident else None
+                if mark is None and sub.root_ident == ident and isinstance(sub.root, CodeType):
+                    kept: Stack = (self._outside(sub.root), 0)
+                else:
+                    kept = _root_first(stack, mark)
+                sub.charge(tid, name, kept, now, ident == caller)
         if self._tid in cpu:
             for sub in subs:
                 sub.charge(self._tid, "", (), cpu[self._tid])
@@ -273,6 +280,14 @@ class Sampler:
                     marks[id(code)] = len(out)
             frame = frame.f_back
         return out, marks
+
+    def _outside(self, code: CodeType) -> int:
+        """The key of a frame that stands for the CPU of a thread outside ``code``."""
+        key = self._outside_keys.get(code)
+        if key is None:
+            key = self._outside_keys[code] = len(self._frames)
+            self._frames.append((f"<outside {getattr(code, 'co_qualname', code.co_name)}>", "", "", 0))
+        return key
 
     def _intern(self, frame: FrameType) -> int:
         code = frame.f_code

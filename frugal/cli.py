@@ -401,7 +401,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from frugal._script import NotAScript, run_script, script_of
-    from frugal.profiler import Profile, check_output
+    from frugal._files import check_output
+    from frugal.profiler import Profile
 
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":

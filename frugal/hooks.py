@@ -1,8 +1,8 @@
 """Services a lower layer needs from a higher one, registered by the higher one.
 
 Layers point one way (ARCHITECTURE.md): ``Comparison.plot()`` and ``Scaling.plot()`` live
-below ``frugal.plot``, so they ask this registry for the chart, which the package fills in
-when it is imported (``frugal/__init__.py``). Standard library only.
+below ``frugal.plot``, and ``Profile.flamegraph()`` below ``frugal.flamegraph``, so they ask
+this registry, which the package fills in when it is imported (``frugal/__init__.py``). Standard library only.
 """
 from __future__ import annotations
 

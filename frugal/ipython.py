@@ -129,6 +129,14 @@ def _rss() -> Any:
     return read
 
 
+def _compile_cell(shell: Any, text: str) -> Any:
+    """The code object of a cell or statement, IPython's syntax transformed, under a cached
+    file name so that tracebacks show the code's own lines."""
+    transformed = shell.transform_cell(text)
+    filename = shell.compile.cache(transformed, shell.execution_count, raw_code=text)
+    return shell.compile(transformed, filename, "exec")
+
+
 @magics_class
 class FrugalMagics(Magics):
     """The ``%frugal`` line magic and ``%%frugal`` cell magic."""
@@ -144,10 +152,7 @@ class FrugalMagics(Magics):
         name, repeat, give, code_text = self._parse(line, cell)
         shell = self.shell
         assert shell is not None  # a magic runs in the shell that registered it
-        transformed = shell.transform_cell(code_text)  # type: ignore[no-untyped-call]  # not annotated in IPython
-        # a cached cell file name, so that tracebacks show the measured code's lines
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code_text)
-        code = shell.compile(transformed, filename, "exec")
+        code = _compile_cell(shell, code_text)
         rss = _rss()
         runs, held = [], []
         for _ in range(repeat):
@@ -241,9 +246,7 @@ class FrugalProfileMagics(Magics):
         interval, top, path, give = self._parse_profile(line, cell)
         shell = self.shell
         assert shell is not None  # a magic runs in the shell that registered it
-        transformed = shell.transform_cell(cell)  # type: ignore[no-untyped-call]  # not annotated in IPython
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=cell)
-        code = shell.compile(transformed, filename, "exec")
+        code = _compile_cell(shell, cell)
         prof = Profile(interval=interval / 1000, name=f"In[{shell.execution_count}]")
         with prof:       # stacks start at the cell: this frame is frugal's, hidden
             exec(code, shell.user_ns, local_ns)
@@ -267,9 +270,12 @@ class FrugalProfileMagics(Magics):
             raise UsageError(f"%%frugal_profile needs a cell with code to profile\n{PROFILE_USAGE}")
         try:
             interval = float(opts.get("i", 5))
+        except ValueError:
+            raise UsageError(f"-i {opts['i']!r} is not a number of milliseconds\n{PROFILE_USAGE}") from None
+        try:
             top = int(opts.get("t", 10))
-        except ValueError as exc:
-            raise UsageError(f"{exc}\n{PROFILE_USAGE}") from None
+        except ValueError:
+            raise UsageError(f"-t {opts['t']!r} is not an integer\n{PROFILE_USAGE}") from None
         if not 0.1 <= interval <= 1000:
             raise UsageError(f"-i {interval:g}: MS must be 0.1 to 1000\n{PROFILE_USAGE}")
         if top < 1:

@@ -18,7 +18,6 @@ import math
 import os
 import re
 import sys
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from frugal import _sampler, hooks
 from frugal._hot import measure, qualified_name
+from frugal._files import write_output
 from frugal._sampler import FrameInfo, Stack, Subscription
 from frugal._version import __version__
 from frugal.errors import FrugalError
@@ -120,8 +120,7 @@ class Profile:
         region = measure(self.name or "profile")
         region.__enter__()
         self._region = region
-        sub = Subscription(self.interval, self._root_code or root,
-                           None if self._root_code is not None else threading.get_ident())
+        sub = Subscription(self.interval, self._root_code or root, threading.get_ident())
         try:
             _sampler.sampler().subscribe(sub)
             self._sub = sub
@@ -200,7 +199,8 @@ class Profile:
         return wrapper
 
     def _cut_at(self, code: CodeType) -> None:
-        """Start stacks at the outermost frame running ``code``, in every thread (the pytest plugin)."""
+        """Start the opening thread's stacks at the outermost frame running ``code`` (the pytest
+        plugin: the test function), its CPU outside that code in one ``<outside NAME>`` row."""
         self._root_code = code
 
     # --- reading ----------------------------------------------------------------------------
@@ -358,13 +358,17 @@ class Profile:
         return write_output(path, json.dumps(self.speedscope(), indent=1), "speedscope", force,
                             "to_speedscope(path=...)")
 
-    def speedscope(self) -> dict[str, Any]:
-        """The speedscope document (``$schema`` ... ``profiles``) as a dict."""
+    def _joules_per_ns(self) -> tuple[_Data, float]:
+        """The profile's data and the joules one charged ns of CPU stands for."""
         data = self._finished()
         energy, _, _ = self._region_values()
         if not math.isfinite(energy):
             raise FrugalError("the region's energy is unknown, so the profile has no weights in joules")
-        denominator = data.denominator_ns or 1
+        return data, energy / (data.denominator_ns or 1)
+
+    def speedscope(self) -> dict[str, Any]:
+        """The speedscope document (``$schema`` ... ``profiles``) as a dict."""
+        data, joules = self._joules_per_ns()
         index: dict[int, int] = {}
         frames: list[dict[str, Any]] = []
         by_thread: dict[int, dict[tuple[int, ...], float]] = {}
@@ -379,7 +383,7 @@ class Profile:
                     frames.append({"name": name, "file": file, "line": line} if file else {"name": name})
                 path.append(index[k])
             weights = by_thread.setdefault(tid, {})
-            weights[tuple(path)] = weights.get(tuple(path), 0.0) + ns / denominator * energy
+            weights[tuple(path)] = weights.get(tuple(path), 0.0) + ns * joules
         profiles = []
         for tid, weights in sorted(by_thread.items(), key=lambda kv: -sum(kv[1].values())):
             label = "CPU outside Python stacks" if tid == 0 else f"{data.names.get(tid, 'thread')} (thread {tid})"
@@ -395,15 +399,11 @@ class Profile:
         """Collapsed stacks for FlameGraph and inferno: ``root;...;leaf WEIGHT`` per line, the
         weight in whole microjoules (stacks under 0.5 µJ are left out). Written to ``path``
         when given; returned either way."""
-        data = self._finished()
-        energy, _, _ = self._region_values()
-        if not math.isfinite(energy):
-            raise FrugalError("the region's energy is unknown, so the profile has no weights in joules")
-        denominator = data.denominator_ns or 1
+        data, joules = self._joules_per_ns()
         merged: dict[str, float] = {}
         for (_, stack), (_, ns) in data.stacks.items():
             line = ";".join(_collapsed_name(data.frames[k]) for k in stack[0::2])
-            merged[line] = merged.get(line, 0.0) + ns / denominator * energy * 1e6
+            merged[line] = merged.get(line, 0.0) + ns * joules * 1e6
         text = "".join(f"{k} {round(v)}\n" for k, v in sorted(merged.items()) if round(v) > 0)
         if path is not None:
             write_output(path, text, "collapsed", force, "to_collapsed(path=...)")
@@ -463,47 +463,6 @@ def _collapsed_name(info: FrameInfo) -> str:
 
 def _warn(text: str) -> None:
     warnings.warn(f"frugal.profile: {text}", RuntimeWarning, stacklevel=4)
-
-
-# --- writing the outputs ----------------------------------------------------------------------
-
-_SIGNATURES: dict[str, Callable[[bytes], bool]] = {
-    "html": lambda head: head.lstrip().lower().startswith(b"<!doctype html"),
-    "speedscope": lambda head: head.lstrip().startswith(b"{") and b"speedscope" in head,
-    "collapsed": lambda head: b"\x00" not in head and re.match(rb"[^\n]* \d+\n", head) is not None,
-}
-
-
-def check_output(path: Any, kind: str, force: bool, what: str) -> Path:
-    """The path to write an output of ``kind`` to: not a directory, and not an existing file of
-    another kind (a store, a script...) unless ``force``."""
-    out = Path(check_path(what, path))
-    check_bool("force", force)
-    if out.is_dir():
-        raise ValueError(f"{what}: {out} is a directory; give a file name")
-    if out.exists() and not force and out.stat().st_size > 0:
-        with open(out, "rb") as f:
-            head = f.read(512)
-        if not _SIGNATURES[kind](head):
-            raise ValueError(f"{what}: {out} exists and is not a {kind} file written by frugal; "
-                             "remove it or pass force=True (--force) to overwrite it")
-    return out
-
-
-def write_output(path: Any, text: str, kind: str, force: bool, what: str) -> Path:
-    """Write ``text`` to ``path`` atomically, after ``check_output``."""
-    out = check_output(path, kind, force, what)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
 
 
 def profile(func: Callable[..., Any] | str | None = None, /, *, interval: float = DEFAULT_INTERVAL,

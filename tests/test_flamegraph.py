@@ -96,6 +96,8 @@ def test_the_page_is_one_file_with_no_script_and_escaped_names(prof, tmp_path) -
     assert text.count("<title>") >= 5 and "<svg" in text
     assert re.search(r"<title>[^<]*burn\ntotal [\d.]+ [mµ]?J \([\d.]+% of the region\)", text)
     assert "default-src 'none'" in text
+    fragment = prof._repr_html_()             # a notebook shows the graph and the table
+    assert fragment.startswith('<div class="frugal-profile">') and '<svg class="flame"' in fragment
     by_self = render(prof, color="self")
     assert "hsl(8, 78%" in by_self and "Colour: self energy" in by_self
 

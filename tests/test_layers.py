@@ -25,7 +25,7 @@ PACKAGE = Path(frugal.__file__).parent
 # Lowest first. A name ending in ".*" covers every module of that subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("frugal.errors", "frugal._version", "frugal.units", "frugal.measurement",
-                "frugal.progress", "frugal.hooks")),
+                "frugal.progress", "frugal.hooks", "frugal._files")),
     ("facts and probes", ("frugal.data", "frugal.hardware", "frugal.grid", "frugal.probes",
                           "frugal.probes.*", "frugal._records")),
     ("hot path", ("frugal._hot",)),

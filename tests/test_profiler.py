@@ -42,6 +42,15 @@ def spinner() -> None:
     spin(0.6)
 
 
+def in_threads(*targets) -> None:
+    """Run each target in its own real thread, all at once, and wait for them."""
+    threads = [threading.Thread(target=t) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def row(prof: Profile, name: str):
     table = prof.results()
     hits = table[table["function"].str.endswith(name)]
@@ -65,11 +74,7 @@ def test_two_functions_in_one_thread_get_their_share_of_the_cpu() -> None:
 def test_two_threads_are_charged_by_their_own_cpu_clocks() -> None:
     """The same two functions on two real threads at once: about 75% and 25% again."""
     with frugal.profile() as prof:
-        threads = [threading.Thread(target=spin_long), threading.Thread(target=spin_short)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_threads(spin_long, spin_short)
     assert row(prof, "spin_long")["total_share"] == pytest.approx(0.75, abs=0.05)
     assert row(prof, "spin_short")["total_share"] == pytest.approx(0.25, abs=0.05)
 
@@ -77,11 +82,7 @@ def test_two_threads_are_charged_by_their_own_cpu_clocks() -> None:
 def test_a_sleeping_thread_beside_a_spinning_one_is_charged_almost_nothing() -> None:
     """A thread asleep for the whole region: under 2% of the CPU; the spinning one: over 80%."""
     with frugal.profile() as prof:
-        threads = [threading.Thread(target=sleeper), threading.Thread(target=spinner)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        in_threads(sleeper, spinner)
     asleep, busy = row(prof, "sleeper"), row(prof, "spinner")
     assert asleep["total_share"] < 0.02 and busy["total_share"] > 0.80
     assert asleep["total_samples"] > 10       # it was seen, asleep, many times: samples are not CPU
@@ -90,9 +91,7 @@ def test_a_sleeping_thread_beside_a_spinning_one_is_charged_almost_nothing() -> 
 def test_a_thread_started_and_ended_inside_the_region_is_attributed() -> None:
     """A worker born and finished inside the region gets its CPU; only its last slice can be lost."""
     with frugal.profile() as prof:
-        worker = threading.Thread(target=spin_short)
-        worker.start()
-        worker.join()
+        in_threads(spin_short)
         spin_long()
     assert 0.17 <= row(prof, "spin_short")["total_cpu_s"] <= 0.21
     assert row(prof, "spin_long")["total_cpu_s"] == pytest.approx(0.6, abs=0.03)
@@ -118,6 +117,15 @@ def test_self_energies_add_up_to_the_region_and_the_region_is_a_measurement() ->
     last = frugal.results().iloc[-1]
     assert last["name"] == "prof-sum" and last["energy_j"] == pytest.approx(m.energy_j)
     assert prof.tree().energy_j == pytest.approx(m.energy_j, rel=1e-9)
+
+
+def test_a_region_that_only_sleeps_still_adds_up() -> None:
+    """With almost no CPU, the region's energy (memory held while asleep) is still all accounted for."""
+    with frugal.profile() as prof:
+        time.sleep(0.05)
+    table = prof.results()
+    assert math.fsum(table["self_energy_j"]) == pytest.approx(prof.measurement.energy_j, rel=1e-9)
+    assert prof.samples >= 3
 
 
 def test_lines_of_the_top_functions() -> None:
