@@ -99,6 +99,8 @@ class Subscription:
         self.tick_ns += delta
         if tail:
             stack = self.previous.get(tid, stack)
+            if not stack:          # never seen anywhere else: where it went is unknown
+                return             # (it stays in the region's CPU: <unattributed>)
         else:
             self.previous[tid] = stack
         if not stack:

@@ -428,7 +428,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     print(f"region: {format_quantity(m.energy_j, 'J')} ({m.energy_method}), "
           f"{format_quantity(m.carbon_g, 'gCO2e')} operational + {format_quantity(m.embodied_g, 'gCO2e')} "
           f"embodied, {format_quantity(m.cpu_s, 's')} CPU in {format_quantity(m.wall_s, 's')}; "
-          f"{prof.samples} samples every {format_quantity(prof.interval, 's')}", file=sys.stderr)
+          f"{prof.samples} sample{'' if prof.samples == 1 else 's'} every "
+          f"{format_quantity(prof.interval, 's')}", file=sys.stderr)
     writers: dict[str, Any] = {"html": lambda p: prof.flamegraph(p, force=args.force),
                "speedscope": lambda p: prof.to_speedscope(p, force=args.force),
                "collapsed": lambda p: prof.to_collapsed(p, force=args.force)}

@@ -29,11 +29,14 @@ MAX_DEPTH = 150      # levels drawn at most
 TOP_ROWS = 25        # functions in the table under the graph
 
 CSS = """
-svg.flame { display: block; width: 100%; font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
+svg.flame { display: block; width: 100%;
+            font: 12px system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; }
 svg.flame text { fill: #111; }
 svg.flame text.light { fill: #fff; }
-.swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; vertical-align: -0.1rem; margin-right: 0.25rem; }
-.legend { display: flex; flex-wrap: wrap; gap: 0.2rem 0.9rem; font-size: 0.82rem; margin: 0.4rem 0 0.8rem; overflow-wrap: anywhere; }
+.swatch { display: inline-block; width: 0.8rem; height: 0.8rem; border-radius: 2px; vertical-align: -0.1rem;
+          margin-right: 0.25rem; }
+.legend { display: flex; flex-wrap: wrap; gap: 0.2rem 0.9rem; font-size: 0.82rem; margin: 0.4rem 0 0.8rem;
+          overflow-wrap: anywhere; }
 """
 
 
@@ -125,7 +128,8 @@ def _summary(prof: Profile) -> str:
     return (f"{format_quantity(m.energy_j, 'J')} ({method}), {format_quantity(m.carbon_g, 'gCO2e')} "
             f"operational and {format_quantity(m.embodied_g, 'gCO2e')} embodied carbon, "
             f"{format_quantity(m.cpu_s, 's')} of CPU in {format_quantity(m.wall_s, 's')}; "
-            f"{prof.samples} samples every {format_quantity(prof.interval, 's')}.")
+            f"{prof.samples} sample{'' if prof.samples == 1 else 's'} every "
+            f"{format_quantity(prof.interval, 's')}.")
 
 
 def render(prof: Profile, *, color: str = "module", title: str | None = None, fragment: bool = False,

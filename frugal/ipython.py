@@ -265,7 +265,8 @@ class FrugalProfileMagics(Magics):
         except UsageError as exc:
             raise UsageError(f"{exc}\n{PROFILE_USAGE}") from None
         if rest.strip():
-            raise UsageError(f"%%frugal_profile takes no statement on its own line, got {rest.strip()!r}\n{PROFILE_USAGE}")
+            raise UsageError(f"%%frugal_profile takes no statement on its own line, got {rest.strip()!r}\n"
+                             f"{PROFILE_USAGE}")
         if not cell.strip():
             raise UsageError(f"%%frugal_profile needs a cell with code to profile\n{PROFILE_USAGE}")
         try:

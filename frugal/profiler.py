@@ -112,13 +112,20 @@ class Profile:
         self._root_code: CodeType | None = None
 
     # --- the region -----------------------------------------------------------------------
-    def _start(self, root: FrameType | None) -> None:
+    def _start(self, root: FrameType | None, strict: bool = True) -> bool:
+        """Open the region (False, or with ``strict`` a FrugalError, when it is already open)."""
         if not self._guard.acquire(blocking=False):
+            if not strict:
+                return False
             raise FrugalError(f"profile {self.name or 'profile'!r} is already running: a profile object "
                               "covers one region at a time (open another frugal.profile() to nest)")
         self._data = None
-        region = measure(self.name or "profile")
-        region.__enter__()
+        try:
+            region = measure(self.name or "profile")
+            region.__enter__()
+        except BaseException:
+            self._guard.release()
+            raise
         self._region = region
         sub = Subscription(self.interval, self._root_code or root, threading.get_ident())
         try:
@@ -128,6 +135,7 @@ class Profile:
             _warn(f"could not start sampling ({type(exc).__name__}: {exc}); the region is measured "
                   "as a whole only")
             self._sub = None
+        return True
 
     def _finish(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         sub, region = self._sub, self._region
@@ -179,21 +187,32 @@ class Profile:
         if self.name is None:
             self.name = qualified_name(func)
         wrapper: Callable[..., Any]
+        # a call made while this profile runs (recursion, another thread) runs inside it
         if inspect.iscoroutinefunction(func):
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if self._guard.locked():
+                if not self._start(sys._getframe(0), strict=False):
                     return await func(*args, **kwargs)
-                async with self:
-                    return await func(*args, **kwargs)
+                try:
+                    result = await func(*args, **kwargs)
+                except BaseException as exc:
+                    self._finish(type(exc), exc, exc.__traceback__)
+                    raise
+                self._finish(None, None, None)
+                return result
             wrapper = async_wrapper
         else:
             @functools.wraps(func)
             def call_wrapper(*args: Any, **kwargs: Any) -> Any:
-                if self._guard.locked():
+                if not self._start(sys._getframe(0), strict=False):
                     return func(*args, **kwargs)
-                with self:
-                    return func(*args, **kwargs)
+                try:
+                    result = func(*args, **kwargs)
+                except BaseException as exc:
+                    self._finish(type(exc), exc, exc.__traceback__)
+                    raise
+                self._finish(None, None, None)
+                return result
             wrapper = call_wrapper
         setattr(wrapper, "profile", self)    # f.profile.results() after a call
         return wrapper

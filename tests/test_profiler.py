@@ -51,6 +51,13 @@ def in_threads(*targets) -> None:
         t.join()
 
 
+def split(prof: Profile) -> tuple[float, float]:
+    """The shares of spin_long and spin_short in the CPU the two spent (the rest of the region's
+    CPU, the profiler's own included, grows with the machine's load)."""
+    long, short = row(prof, "spin_long")["total_cpu_s"], row(prof, "spin_short")["total_cpu_s"]
+    return long / (long + short), short / (long + short)
+
+
 def row(prof: Profile, name: str):
     table = prof.results()
     hits = table[table["function"].str.endswith(name)]
@@ -64,8 +71,8 @@ def test_two_functions_in_one_thread_get_their_share_of_the_cpu() -> None:
         spin_long()
         spin_short()
     long, short = row(prof, "spin_long"), row(prof, "spin_short")
-    assert long["total_share"] == pytest.approx(0.75, abs=0.05)
-    assert short["total_share"] == pytest.approx(0.25, abs=0.05)
+    assert split(prof) == pytest.approx((0.75, 0.25), abs=0.03)
+    assert long["total_share"] > 0.65 and short["total_share"] > 0.2     # of the region's CPU
     assert long["total_cpu_s"] == pytest.approx(0.6, abs=0.03)
     assert short["total_cpu_s"] == pytest.approx(0.2, abs=0.03)
     assert row(prof, "spin")["self_share"] > 0.9        # the loop itself is where the CPU went
@@ -75,8 +82,9 @@ def test_two_threads_are_charged_by_their_own_cpu_clocks() -> None:
     """The same two functions on two real threads at once: about 75% and 25% again."""
     with frugal.profile() as prof:
         in_threads(spin_long, spin_short)
-    assert row(prof, "spin_long")["total_share"] == pytest.approx(0.75, abs=0.05)
-    assert row(prof, "spin_short")["total_share"] == pytest.approx(0.25, abs=0.05)
+    assert split(prof) == pytest.approx((0.75, 0.25), abs=0.03)
+    assert row(prof, "spin_long")["total_cpu_s"] == pytest.approx(0.6, abs=0.01)    # each by its own clock
+    assert row(prof, "spin_short")["total_cpu_s"] == pytest.approx(0.2, abs=0.01)
 
 
 def test_a_sleeping_thread_beside_a_spinning_one_is_charged_almost_nothing() -> None:
@@ -202,6 +210,23 @@ def test_decorator_on_functions_and_coroutines() -> None:
     assert work.__name__ == "work" and awork.__name__ == "awork"
 
 
+def test_a_decorated_function_called_from_many_threads_at_once_never_fails() -> None:
+    """Concurrent calls of one profiled function all return: the first profiles, the others run inside it."""
+    @frugal.profile
+    def work(n: int) -> int:
+        spin(0.02)
+        return n
+
+    results: list[int] = []
+    threads = [threading.Thread(target=lambda i=i: results.append(work(i))) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == list(range(8))
+    assert work.profile.measurement.status == "ok"
+
+
 def test_nested_profiles_and_a_profile_inside_measure() -> None:
     """An inner profile sees its part; the outer one sees everything; measure() is the parent."""
     with frugal.measure("outer-measure") as region:
@@ -210,9 +235,9 @@ def test_nested_profiles_and_a_profile_inside_measure() -> None:
             with frugal.profile(name="inner", interval=0.002) as inner:
                 spin_short()
     assert inner.measurement.parent == "outer" and outer.measurement.parent == "outer-measure"
-    assert row(inner, "spin_short")["total_share"] > 0.85
+    assert row(inner, "spin_short")["total_share"] > 0.80
     assert not inner.results()["function"].str.endswith("spin_long").any()
-    assert row(outer, "spin_long")["total_share"] == pytest.approx(0.75, abs=0.05)
+    assert split(outer) == pytest.approx((0.75, 0.25), abs=0.03)
     assert region.result.cpu_s >= outer.measurement.cpu_s >= inner.measurement.cpu_s
 
 
