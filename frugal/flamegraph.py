@@ -11,7 +11,6 @@ every name is escaped.
 from __future__ import annotations
 
 import os
-import zlib
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -40,7 +39,11 @@ svg.flame text.light { fill: #fff; }
 """
 
 
-def _colour(node: FlameNode, color: str, top_self: float) -> tuple[str, bool]:
+def _module(node: FlameNode) -> str:
+    return node.module or node.file
+
+
+def _colour(node: FlameNode, color: str, top_self: float, hues: dict[str, float]) -> tuple[str, bool]:
     """(fill, light text) of a box: a hue per module, or red as deep as its self energy."""
     if node.name in (FRUGAL_ROW, UNATTRIBUTED_ROW) or not node.file:
         return "#c9ced6", False
@@ -48,8 +51,7 @@ def _colour(node: FlameNode, color: str, top_self: float) -> tuple[str, bool]:
         depth = node.self_energy_j / top_self if top_self > 0 else 0.0
         lightness = 92 - 50 * max(0.0, min(1.0, depth))
         return f"hsl(8, 78%, {lightness:.0f}%)", lightness < 60
-    hue = zlib.crc32((node.module or node.file).encode("utf-8", "backslashreplace")) % 360
-    return f"hsl({hue}, 62%, 76%)", False
+    return f"hsl({hues[_module(node)]:.0f}, 62%, 76%)", False
 
 
 def _tooltip(node: FlameNode) -> str:
@@ -68,12 +70,18 @@ def svg(root: FlameNode, color: str = "module") -> tuple[str, float, list[tuple[
     boxes: list[str] = []
     hidden = 0.0
     top_self = 0.0
-    legend: dict[str, tuple[float, str]] = {}
-    stack = [root]
+    spent: dict[str, float] = {}           # self energy per module
+    stack = list(root.children)
     while stack:
         node = stack.pop()
-        top_self = max(top_self, node.self_energy_j if node is not root else 0.0)
+        top_self = max(top_self, node.self_energy_j)
+        if node.file:
+            spent[_module(node)] = spent.get(_module(node), 0.0) + node.self_energy_j
         stack.extend(node.children)
+    # hues a golden angle apart, costliest module first: neighbours in the ranking differ most
+    ranked = sorted(spent, key=lambda m: (-spent[m], m))
+    hues = {m: (35 + i * 137.508) % 360 for i, m in enumerate(ranked)}
+    drawn: set[str] = set()
     depth_max = 0
     todo: list[tuple[FlameNode, float, int]] = [(root, 0.0, 0)]
     while todo:
@@ -82,10 +90,9 @@ def svg(root: FlameNode, color: str = "module") -> tuple[str, float, list[tuple[
             hidden += node.share
             continue
         depth_max = max(depth_max, depth)
-        fill, light = _colour(node, color, top_self) if node is not root else ("#e1e4e8", False)
+        fill, light = _colour(node, color, top_self, hues) if node is not root else ("#e1e4e8", False)
         if node is not root and node.file:
-            seen = legend.get(node.module or node.file)
-            legend[node.module or node.file] = ((seen[0] if seen else 0.0) + node.self_energy_j, fill)
+            drawn.add(_module(node))
         width = node.share * 100
         label = node.name if node is not root else f"all: {node.name}"
         text_class = ' class="light"' if light else ""
@@ -102,8 +109,7 @@ def svg(root: FlameNode, color: str = "module") -> tuple[str, float, list[tuple[
     height = (depth_max + 1) * ROW_PX
     graph = (f'<svg class="flame" xmlns="http://www.w3.org/2000/svg" width="100%" height="{height}" '
              f'role="img" aria-label="flame graph of energy by function">{"".join(boxes)}</svg>')
-    order = sorted(legend.items(), key=lambda kv: -kv[1][0])
-    return graph, hidden, [(name, fill) for name, (_, fill) in order]
+    return graph, hidden, [(m, f"hsl({hues[m]:.0f}, 62%, 76%)") for m in ranked if m in drawn]
 
 
 def _table(prof: Profile, top: int) -> str:
@@ -153,8 +159,8 @@ def render(prof: Profile, *, color: str = "module", title: str | None = None, fr
             f"<h2>Functions by self energy</h2>{_table(prof, top)}"
             f"<p class=\"missing\">Self: spent in the function's own code; total: with the functions "
             f"it called. &lt;frugal&gt;: the profiler's own CPU; &lt;unattributed&gt;: CPU no Python "
-            f"stack explains (native threads, a thread's last moments). Time and CPU are measured; "
-            f"energy is the region's, {e(prof.measurement.energy_method or 'unknown')}, split by "
+            f"stack explains (threads frugal cannot see, such as a native library's). Time and CPU "
+            f"are measured; energy is the region's, {e(prof.measurement.energy_method or 'unknown')}, split by "
             f"CPU share (METHODOLOGY.md).</p>")
     name = prof.name or "profile"
     if fragment:
