@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from frugal.energy.environment import environment
     from frugal.frame import results
     from frugal.frugality import indicators
+    from frugal.profiler import profile
     from frugal.store import flush, load
 
 
@@ -42,6 +43,12 @@ def _chart(kind: str) -> "Callable[..., Any]":
     return chart
 
 
+def _flamegraph(profile: "Any", **options: "Any") -> str:
+    from frugal.flamegraph import render
+
+    return render(profile, **options)
+
+
 def _store_changed(path: "str | None") -> None:
     from frugal.store import set_default_store
 
@@ -50,6 +57,7 @@ def _store_changed(path: "str | None") -> None:
 
 _hot.set_result_reader(_read_result)
 _hooks.set_chart_provider(_chart)
+_hooks.set_flamegraph_renderer(_flamegraph)
 _config.on_store_change(_store_changed)
 _deprecated.install()
 _config.init_from_env()
@@ -79,13 +87,14 @@ _LAZY = {
     "report": "frugal.dashboard",
     "load": "frugal.store",
     "flush": "frugal.store",
+    "profile": "frugal.profiler",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
 _SUBMODULES = ("plot", "stats", "dask")
 
 __all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
-           "configure", "environment", "flush", "indicators", "load", "measure", "report",
-           "results", "scaling"]
+           "configure", "environment", "flush", "indicators", "load", "measure", "profile",
+           "report", "results", "scaling"]
 
 
 def __getattr__(name: str) -> "Any":

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,6 +17,7 @@ from typing import Any, Iterable
 from frugal import _dashboard_page as P
 from frugal._version import __version__
 from frugal._dashboard_page import e
+from frugal._files import write_atomic
 from frugal.progress import Progress
 from frugal.units import format_count, format_p, format_quantity, format_ratio
 
@@ -493,15 +493,4 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
 
         runs = load_runs(store)
     text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=out.parent)
-    try:
-        # a name that is not valid Unicode (lone surrogates) is written as its \udcxx escape
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_atomic(out, text)

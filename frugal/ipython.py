@@ -12,7 +12,7 @@ import statistics
 from typing import Any, Callable, Sequence
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class, needs_local_scope
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, needs_local_scope
 
 from frugal._hot import measure
 from frugal.measurement import Measurement
@@ -129,6 +129,14 @@ def _rss() -> Any:
     return read
 
 
+def _compile_cell(shell: Any, text: str) -> Any:
+    """The code object of a cell or statement, IPython's syntax transformed, under a cached
+    file name so that tracebacks show the code's own lines."""
+    transformed = shell.transform_cell(text)
+    filename = shell.compile.cache(transformed, shell.execution_count, raw_code=text)
+    return shell.compile(transformed, filename, "exec")
+
+
 @magics_class
 class FrugalMagics(Magics):
     """The ``%frugal`` line magic and ``%%frugal`` cell magic."""
@@ -144,10 +152,7 @@ class FrugalMagics(Magics):
         name, repeat, give, code_text = self._parse(line, cell)
         shell = self.shell
         assert shell is not None  # a magic runs in the shell that registered it
-        transformed = shell.transform_cell(code_text)  # type: ignore[no-untyped-call]  # not annotated in IPython
-        # a cached cell file name, so that tracebacks show the measured code's lines
-        filename = shell.compile.cache(transformed, shell.execution_count, raw_code=code_text)
-        code = shell.compile(transformed, filename, "exec")
+        code = _compile_cell(shell, code_text)
         rss = _rss()
         runs, held = [], []
         for _ in range(repeat):
@@ -195,6 +200,92 @@ class FrugalMagics(Magics):
         return name, repeat, "o" in opts, code
 
 
+# --- %%frugal_profile ------------------------------------------------------------------------
+
+PROFILE_USAGE = """\
+Usage, on top of a cell:  %%frugal_profile [-i MS] [-t TOP] [-f FILE] [-o]
+
+  -i MS      milliseconds between samples (0.1 to 1000, default 5)
+  -t TOP     functions in the table (an integer >= 1, default 10)
+  -f FILE    also write the flame graph page to FILE
+  -o         return the frugal.Profile (its .results(), .lines(), .flamegraph()) instead of showing it"""
+
+
+class ProfileView:
+    """What ``%%frugal_profile`` shows: the top functions, and in a notebook the flame graph."""
+
+    def __init__(self, profile: Any, top: int) -> None:
+        self.profile = profile
+        self.top = top
+
+    def __repr__(self) -> str:
+        m = self.profile.measurement
+        table = self.profile.top(self.top).to_string(index=False)
+        return (f"frugal profile: {self.profile.name}, {format_quantity(m.energy_j, 'J')} ({m.energy_method}), "
+                f"{format_quantity(m.cpu_s, 's')} CPU\n{table}")
+
+    def _repr_html_(self) -> str:
+        from frugal.flamegraph import render
+
+        return render(self.profile, fragment=True, top=self.top)
+
+
+@magics_class
+class FrugalProfileMagics(Magics):
+    """The ``%%frugal_profile`` cell magic: ``frugal.profile()`` around a cell."""
+
+    @needs_local_scope
+    @cell_magic
+    def frugal_profile(self, line: str, cell: str, local_ns: dict[str, Any] | None = None) -> Any:
+        """Profile a cell: energy and carbon per function, the top table and the flame graph.
+
+        Usage, on top of a cell:  %%frugal_profile [-i MS] [-t TOP] [-f FILE] [-o]
+        """
+        from frugal.profiler import Profile
+
+        interval, top, path, give = self._parse_profile(line, cell)
+        shell = self.shell
+        assert shell is not None  # a magic runs in the shell that registered it
+        code = _compile_cell(shell, cell)
+        prof = Profile(interval=interval / 1000, name=f"In[{shell.execution_count}]")
+        with prof:       # stacks start at the cell: this frame is frugal's, hidden
+            exec(code, shell.user_ns, local_ns)
+        if path is not None:
+            prof.flamegraph(path)
+        if give:
+            return prof
+        from IPython.display import display
+
+        display(ProfileView(prof, top))  # type: ignore[no-untyped-call]  # IPython's display() has no annotations
+        return None
+
+    def _parse_profile(self, line: str, cell: str) -> tuple[float, int, str | None, bool]:
+        try:
+            opts, rest = self.parse_options(line, "i:t:f:o", posix=False, strict=False, preserve_non_opts=True)
+        except UsageError as exc:
+            raise UsageError(f"{exc}\n{PROFILE_USAGE}") from None
+        if rest.strip():
+            raise UsageError(f"%%frugal_profile takes no statement on its own line, got {rest.strip()!r}\n"
+                             f"{PROFILE_USAGE}")
+        if not cell.strip():
+            raise UsageError(f"%%frugal_profile needs a cell with code to profile\n{PROFILE_USAGE}")
+        try:
+            interval = float(opts.get("i", 5))
+        except ValueError:
+            raise UsageError(f"-i {opts['i']!r} is not a number of milliseconds\n{PROFILE_USAGE}") from None
+        try:
+            top = int(opts.get("t", 10))
+        except ValueError:
+            raise UsageError(f"-t {opts['t']!r} is not an integer\n{PROFILE_USAGE}") from None
+        if not 0.1 <= interval <= 1000:
+            raise UsageError(f"-i {interval:g}: MS must be 0.1 to 1000\n{PROFILE_USAGE}")
+        if top < 1:
+            raise UsageError(f"-t {top}: TOP must be >= 1\n{PROFILE_USAGE}")
+        path = str(opts["f"]).strip("'\"") if "f" in opts else None
+        return interval, top, path, "o" in opts
+
+
 def load_ipython_extension(ipython: Any) -> None:
-    """``%load_ext frugal``: registers the ``%frugal`` and ``%%frugal`` magics."""
+    """``%load_ext frugal``: registers the ``%frugal``, ``%%frugal`` and ``%%frugal_profile`` magics."""
     ipython.register_magics(FrugalMagics)
+    ipython.register_magics(FrugalProfileMagics)

@@ -109,3 +109,66 @@ def test_error_in_cell_is_recorded_and_raised(shell: InteractiveShell, capsys) -
     rows = _rows("ipy-failing")
     assert list(rows["status"]) == ["error"] and list(rows["error"]) == ["ZeroDivisionError"]
     assert "----> 2 value / 0" in capsys.readouterr().out  # the traceback quotes the cell's own line
+
+
+# --- %%frugal_profile ---------------------------------------------------------------------
+
+from pathlib import Path  # noqa: E402
+
+from IPython.core.error import UsageError  # noqa: E402
+
+from frugal.ipython import ProfileView  # noqa: E402
+from frugal.profiler import Profile  # noqa: E402
+
+PROFILE_CELL = """
+import time
+def crunch(seconds):
+    t0 = time.thread_time()
+    while time.thread_time() - t0 < seconds:
+        pass
+crunch(0.15)
+answer = 42
+"""
+
+
+def test_profile_magic_profiles_the_cell_in_the_user_namespace(shell: InteractiveShell, tmp_path: Path) -> None:
+    """%%frugal_profile -o returns the Profile; the cell ran in the user's namespace; -f writes the page."""
+    page = tmp_path / "cell.html"
+    result = shell.run_cell(f"%%frugal_profile -o -i 2 -f {page}\n{PROFILE_CELL}")
+    assert result.success, result.error_in_exec
+    prof = result.result
+    assert isinstance(prof, Profile) and shell.user_ns["answer"] == 42
+    table = prof.results()
+    crunch = table[table["function"] == "crunch"].iloc[0]
+    assert crunch["total_cpu_s"] == pytest.approx(0.15, abs=0.03)
+    assert prof.interval == 0.002 and prof.name.startswith("In[")
+    assert not table["file"].str.contains("IPython|frugal/", regex=True).any()   # stacks start at the cell
+    assert "crunch" in page.read_text()
+
+
+def test_profile_magic_shows_the_table_and_the_flame_graph(shell: InteractiveShell, capsys) -> None:
+    """Without -o: the top table as text in a terminal; the view's HTML holds the SVG flame graph."""
+    result = shell.run_cell(f"%%frugal_profile -t 3\n{PROFILE_CELL}")
+    assert result.success, result.error_in_exec
+    out = capsys.readouterr().out
+    assert "frugal profile: In[" in out and "crunch" in out and "self energy" in out
+    with frugal.profile() as prof:
+        shell.run_cell(PROFILE_CELL)
+    view = ProfileView(prof, 5)
+    html = view._repr_html_()
+    assert '<svg class="flame"' in html and "<script" not in html and "crunch" in html
+
+
+@pytest.mark.parametrize("line, message", [
+    ("-i 0", "MS must be 0.1 to 1000"),
+    ("-t 0", "TOP must be >= 1"),
+    ("-t many", "-t 'many' is not an integer"),
+    ("print(1)", "takes no statement"),
+])
+def test_profile_magic_usage_errors(shell: InteractiveShell, line: str, message: str) -> None:
+    """Bad options are a UsageError that shows the usage."""
+    magic = shell.find_cell_magic("frugal_profile")
+    with pytest.raises(UsageError, match=message):
+        magic(line, "x = 1\n")
+    with pytest.raises(UsageError, match="Usage, on top of a cell:  %%frugal_profile"):
+        magic(line, "x = 1\n")

@@ -25,7 +25,7 @@ PACKAGE = Path(frugal.__file__).parent
 # Lowest first. A name ending in ".*" covers every module of that subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("frugal.errors", "frugal._version", "frugal.units", "frugal.measurement",
-                "frugal.progress", "frugal.hooks")),
+                "frugal.progress", "frugal.hooks", "frugal._files")),
     ("facts and probes", ("frugal.data", "frugal.hardware", "frugal.grid", "frugal.probes",
                           "frugal.probes.*", "frugal._records")),
     ("hot path", ("frugal._hot",)),
@@ -34,10 +34,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("columns", ("frugal.columns", "frugal.process")),
     ("frames and statistics", ("frugal.frame", "frugal.stats")),
     ("analysis", ("frugal.runner", "frugal.verdicts", "frugal.comparison", "frugal.complexity",
-                  "frugal.frugality")),
+                  "frugal.frugality", "frugal._sampler", "frugal.profiler")),
     ("outputs", ("frugal.plot", "frugal.plot.*", "frugal.store", "frugal._store_writer",
-                 "frugal._run_info", "frugal.dashboard", "frugal._dashboard_page")),
-    ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython",
+                 "frugal._run_info", "frugal.dashboard", "frugal._dashboard_page",
+                 "frugal.flamegraph")),
+    ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal._script",
                     "frugal.pytest_plugin", "frugal.pytest_plugin.*", "frugal.dask", "frugal.dask.*",
                     "frugal._deprecated")),
     ("package", ("frugal",)),

@@ -376,3 +376,54 @@ def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch
     result = pytester.runpytest_subprocess("--frugal")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "FRUGAL_PUE='abc'" in result.stderr.str()
+
+
+# --- --frugal-profile ---------------------------------------------------------------------
+
+def test_frugal_profile_writes_one_flame_graph_per_test(suite: pytest.Pytester) -> None:
+    """--frugal-profile=DIR: a page per test (a failing one too), stacks from the test function."""
+    pytester = suite
+    pytester.makepyfile(test_some="""
+        from busywork import busy
+
+        def test_heavy():
+            busy(0.2)
+
+        def test_light():
+            busy(0.05)
+
+        def test_broken():
+            busy(0.05)
+            assert False
+    """)
+    result = pytester.runpytest_inprocess("--frugal-profile=graphs", "--frugal", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*test_some.py::test_heavy*"])      # --frugal's footprint table too
+    pages = sorted((pytester.path / "graphs").glob("*.html"))
+    assert len(pages) == 3
+    heavy = next(p for p in pages if "test_heavy" in p.name).read_text()
+    assert "busywork.busy" in heavy and "test_heavy" in heavy
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", heavy)
+    assert "test_some.test_heavy" in labels and "busywork.busy" in labels
+    assert not [label for label in labels if "pluggy" in label or "_pytest" in label]
+    result.stdout.fnmatch_lines(["*frugal profile*", "3 energy flame graph(s) in *graphs"])
+
+
+def test_frugal_profile_top_keeps_the_costliest_tests(suite: pytest.Pytester) -> None:
+    """--frugal-profile-top 1 keeps only the test that spent the most energy."""
+    pytester = suite
+    pytester.makepyfile(test_some="""
+        from busywork import busy
+
+        def test_light():
+            busy(0.02)
+
+        def test_heavy():
+            busy(0.3)
+    """)
+    result = pytester.runpytest_inprocess("--frugal-profile", "--frugal-profile-top", "1", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    pages = list((pytester.path / ".frugal" / "profiles").glob("*.html"))
+    assert [p.name.split("-")[0] for p in pages] == ["test_some.py_test_heavy"]
+    bad = pytester.runpytest_inprocess("--frugal-profile", "--frugal-profile-top", "-1")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR

@@ -10,6 +10,7 @@ without a ``frugal`` marker it measures nothing, prints nothing and writes nothi
 - ``--frugal-save NAME`` then ``--frugal-compare NAME --frugal-compare-fail=energy_j:10%``:
   baselines in ``<rootdir>/.frugal/baselines/NAME.json``.
 - the ``frugal_measure`` fixture for explicit regions inside a test.
+- ``pytest --frugal-profile [DIR] [--frugal-profile-top N]``: an energy flame graph per test.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from frugal.pytest_plugin.fixture import frugal_measure
 from frugal.pytest_plugin.marks import MARKERS, marker_help
+from frugal.pytest_plugin.profiling import ProfilePlugin, add_options as add_profile_options
 from frugal.pytest_plugin.session import FrugalPlugin
 
 
@@ -33,12 +35,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--frugal-compare-fail", metavar="METRIC:AMOUNT", action="append", default=[],
                     help="fail a test whose METRIC grew past AMOUNT over the baseline: a percentage "
                          "(energy_j:10%%) or an amount in the metric's unit (cpu_s:0.05); repeatable")
+    add_profile_options(group)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name in MARKERS:
         config.addinivalue_line("markers", marker_help(name))
     config.pluginmanager.register(FrugalPlugin(config), "frugal-session")
+    if config.option.frugal_profile is not None:
+        config.pluginmanager.register(ProfilePlugin(config), "frugal-profile")
 
 
 __all__ = ["FrugalPlugin", "frugal_measure", "pytest_addoption", "pytest_configure"]
