@@ -143,6 +143,22 @@ def test_bootstrap_is_reproducible_with_a_seed():
     assert stats.bootstrap_median_ci(x, seed=[4, 2]) == stats.bootstrap_median_ci(x, seed=[4, 2])
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 20])
+def test_resampled_medians_are_the_medians_of_the_draws(n):
+    """Each replicate is np.median of n values drawn with the seeded generator's indices."""
+    x = np.random.default_rng(n).lognormal(0, 1, n)
+    idx = np.random.default_rng([3, n]).integers(0, n, size=(50, n))
+    assert stats.resample_medians(x, 50, [3, n]) == pytest.approx(np.median(x[idx], axis=1))
+    assert len(stats.resample_medians([], 50, 1)) == 0
+
+
+def test_percentile_interval_and_ratio_replicates_refuse_what_has_no_value():
+    """A replicate that is not finite, or a resampled median of 0 below a ratio, gives no interval."""
+    assert stats.percentile_interval([1.0, 2.0, 3.0], 0.5) == pytest.approx((1.5, 2.5))
+    assert all(math.isnan(v) for v in stats.percentile_interval([1.0, np.nan], 0.9))
+    assert np.isnan(stats.ratio_replicates(np.ones(4), np.array([1.0, 0.0, 1.0, 1.0]))).all()
+
+
 def test_fit_power_law_recovers_an_exact_law():
     """values = 3 · size^1.5 exactly: exponent 1.5, coefficient 3, R² 1, a CI of width 0."""
     sizes = np.repeat([10.0, 100.0, 1000.0], 4)
