@@ -166,15 +166,15 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     """compare gives summary, ratios and verdicts, in JSON, CSV and Markdown, and stores the runs."""
     db = tmp_path / "f.db"
     out = {k: tmp_path / f"c.{k}" for k in ("json", "csv", "md")}
-    proc = frugal_cmd("compare", "true", ALLOC_60MB, "--runs", "4", "--warmup", "1", "--seed", "7",
+    proc = frugal_cmd("compare", "true", ALLOC_60MB, "--runs", "5", "--warmup", "1", "--seed", "7",
                       "-n", "tiny", "-n", "big", "--store", str(db),
                       "--export-json", str(out["json"]), "--export-csv", str(out["csv"]),
                       "--export-markdown", str(out["md"]))
     assert proc.returncode == 0, proc.stderr
     assert "big uses" in proc.stdout and "peak memory" in proc.stdout
     data = json.loads(out["json"].read_text())
-    assert data["baseline"] == "tiny" and len(data["runs"]) == 8
-    assert sorted(r["order"] for r in data["runs"]) == list(range(8))
+    assert data["baseline"] == "tiny" and len(data["runs"]) == 10
+    assert sorted(r["order"] for r in data["runs"]) == list(range(10))
     sequence = [r["variant"] for r in sorted(data["runs"], key=lambda r: r["order"])]
     assert sequence != sorted(sequence) and sequence != sorted(sequence, reverse=True)
     memory = next(r for r in data["ratios"] if r["metric"] == "peak_rss_bytes")
@@ -184,7 +184,7 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     md = out["md"].read_text()
     assert md.startswith("| Command |") and "(baseline)" in md
     stored = frugal.load(db)
-    assert stored.groupby("name").size().to_dict() == {"big": 4, "tiny": 4}
+    assert stored.groupby("name").size().to_dict() == {"big": 5, "tiny": 5}
 
 
 def test_compare_json_on_stdout(tmp_path):
