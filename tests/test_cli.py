@@ -187,6 +187,25 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     assert stored.groupby("name").size().to_dict() == {"big": 5, "tiny": 5}
 
 
+def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path):
+    """A command that always fails is listed as failed with its exit status and the end of its
+    stderr, in the table, the verdicts and the JSON; it is not compared; the exit status is 1."""
+    failing = "sh -c 'echo starting >&2; echo disk is full >&2; exit 3'"
+    out = tmp_path / "c.json"
+    proc = frugal_cmd("compare", "true", failing, "--runs", "5", "--no-store", "-n", "ok", "-n", "bad",
+                      "--export-json", str(out))
+    assert proc.returncode == 1
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("bad "))
+    assert "failed (5)" in row
+    assert "- 5 of 5 runs of bad failed (exit status 3: starting / disk is full x5): it is not compared, " \
+           "ranked or graded" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["failures"] == {"bad": {"status": "failed", "failed_runs": 5, "runs": 5,
+                                        "errors": ["exit status 3: starting / disk is full x5"]}}
+    assert {r["outcome"] for r in data["ratios"]} == {"failed"}
+    assert all(r["ratio"] is None for r in data["ratios"])
+
+
 def test_compare_json_on_stdout(tmp_path):
     """--json prints the comparison as JSON and nothing else on stdout."""
     proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
