@@ -238,14 +238,21 @@ class Comparison:
         return min(len(x), len(y)) >= MIN_RUNS and math.isfinite(stats.median_ratio(x, y))
 
     def _resampled(self) -> dict[tuple[str, str], np.ndarray]:
-        """Bootstrap replicates of every variant's median of every metric, seeded by
-        (seed, variant, metric); as many as the family of ratios needs (``replicates_for``)."""
+        """Bootstrap replicates of every variant's median of every metric, seeded by (seed,
+        variant); as many as the family of ratios needs (``replicates_for``)."""
         if self._medians is None:
             m = sum(self._testable(v, metric) for v in self.variants if v != self.baseline
                     for metric in self.metrics)
             n_boot = stats.replicates_for(m, ALPHA)
-            self._medians = {(v, metric): stats.resample_medians(self.values(v, metric), n_boot, [self.seed, i, j])
-                             for i, v in enumerate(self.variants) for j, metric in enumerate(self.metrics)}
+            ranks: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+            self._medians = {}
+            for i, v in enumerate(self.variants):
+                for metric in self.metrics:
+                    values = self.values(v, metric)
+                    n = len(values)
+                    if n and (v, n) not in ranks:   # one draw of runs per variant serves its metrics
+                        ranks[v, n] = stats.median_ranks(n, n_boot, [self.seed, i, n])
+                    self._medians[v, metric] = stats.medians_at(values, ranks[v, n]) if n else np.empty(0)
         return self._medians
 
     # --- tables ---------------------------------------------------------------------------

@@ -359,22 +359,29 @@ def _per_row(r: _Group, indicator: str) -> np.ndarray:
 
 class _Medians:
     """Bootstrap replicates of each group's median per indicator, drawn once when first asked
-    for, seeded by (seed, group, indicator); enough for a family of every pair of groups on
-    every graded indicator."""
+    for, seeded by (seed, group); enough for a family of every pair of groups on every graded
+    indicator."""
 
     def __init__(self, rows: dict[Any, _Group], n_boot: int, seed: int) -> None:
         self.rows, self.seed = rows, seed
         self.position = {g: i for i, g in enumerate(rows)}
         self.n_boot = stats.replicates_for(max(len(GRADED) * G.pairs(len(rows)), 1), ALPHA, n_boot)
         self.drawn: dict[tuple[Any, str], np.ndarray] = {}
+        self.ranks: dict[tuple[Any, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def __call__(self, group: Any, indicator: str) -> np.ndarray:
         key = (group, indicator)
         if key not in self.drawn:
             values = _per_row(self.rows[group], indicator)
-            n_boot = max(1, min(self.n_boot, MAX_BOOT_CELLS // max(len(values), 1)))
-            self.drawn[key] = stats.resample_medians(
-                values, n_boot, [self.seed, self.position[group], SAMPLED.index(indicator)])
+            n = len(values)
+            if n == 0:
+                self.drawn[key] = np.empty(0)
+            else:
+                # one draw of ranks per group and sample size serves all its indicators
+                if (group, n) not in self.ranks:
+                    n_boot = max(1, min(self.n_boot, MAX_BOOT_CELLS // n))
+                    self.ranks[group, n] = stats.median_ranks(n, n_boot, [self.seed, self.position[group], n])
+                self.drawn[key] = stats.medians_at(values, self.ranks[group, n])
         return self.drawn[key]
 
 
@@ -394,7 +401,8 @@ def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians, base
     compared, replicates = [], []
     for g, r in rows.items():
         x = _per_row(r, gain_of)
-        if g == baseline or table.at[g, "status"] == FAILED or table.at[g, "unit"] != table.at[baseline, "unit"]:
+        if g == baseline or FAILED in (table.at[g, "status"], table.at[baseline, "status"]) \
+                or table.at[g, "unit"] != table.at[baseline, "unit"]:
             continue
         ratio = stats.median_ratio(x, base)
         table.at[g, "ratio"] = ratio
@@ -422,6 +430,8 @@ def _gain_verdict(table: pd.DataFrame, r: _Group, b: _Group, g: Any, baseline: A
     failures = table.attrs["failures"]
     if table.at[g, "status"] == FAILED:
         return FAILED, failures[str(g)]["sentence"]
+    if table.at[baseline, "status"] == FAILED:
+        return "cannot compare", f"{g} is not compared with {baseline}: {failures[str(baseline)]['sentence']}"
     if table.at[g, "unit"] != table.at[baseline, "unit"]:
         return "cannot compare", (f"{g} is not compared with {baseline}: one is counted per {table.at[g, 'unit']}, "
                                   f"the other per {table.at[baseline, 'unit']} (give both the same units=...)")

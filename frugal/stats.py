@@ -61,26 +61,43 @@ def coefficient_of_variation(x: ArrayLike) -> float:
     return float(a.std(ddof=1) / abs(mean))
 
 
+def median_ranks(n: int, n_boot: int = N_BOOT,
+                 seed: int | Sequence[int] | np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For ``n_boot`` bootstrap resamples of n values: the ranks (0-based, in the sorted
+    sample) of the two middle values of each resample (equal when n is odd).
+
+    A resample draws n ranks with replacement; the sample being sorted, its middle values
+    are the sample's values at the middle order statistics of the drawn ranks. The ranks of
+    one draw serve every column of the same n rows. Drawn in chunks of at most about four
+    million ranks.
+    """
+    rng = _rng(seed)
+    low, high = np.empty(n_boot, dtype="i8"), np.empty(n_boot, dtype="i8")
+    dtype = np.int16 if n <= np.iinfo(np.int16).max else np.int64   # int16 sorts by radix: fast
+    step = max(1, 4_000_000 // max(n, 1))
+    for start in range(0, n_boot, step):
+        count = min(step, n_boot - start)
+        draws = np.sort(rng.integers(0, n, size=(count, n), dtype=dtype), axis=1)
+        low[start:start + count], high[start:start + count] = draws[:, (n - 1) // 2], draws[:, n // 2]
+    return low, high
+
+
+def medians_at(x: ArrayLike, ranks: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """The medians of the resamples whose middle ranks are ``ranks`` (``median_ranks``): the
+    mean of the sorted sample's values at those ranks."""
+    ordered = np.sort(_clean(x))
+    out: np.ndarray = (ordered[ranks[0]] + ordered[ranks[1]]) / 2
+    return out
+
+
 def resample_medians(x: ArrayLike, n_boot: int = N_BOOT,
                      seed: int | Sequence[int] | np.random.Generator | None = None) -> np.ndarray:
     """Bootstrap replicates of the median, in the unit of ``x``: m*_b = median(x*_b), b = 1..n_boot,
-    each x*_b n values drawn from ``x`` with replacement. An empty array for an empty ``x``.
-
-    Drawn in chunks of at most about four million indices, so a long sample never needs
-    more memory than that at once.
-    """
+    each x*_b n values drawn from ``x`` with replacement. An empty array for an empty ``x``."""
     a = _clean(x)
-    n = len(a)
-    if n == 0:
+    if len(a) == 0:
         return np.empty(0)
-    rng = _rng(seed)
-    out = np.empty(n_boot)
-    step = max(1, 4_000_000 // n)
-    for start in range(0, n_boot, step):
-        count = min(step, n_boot - start)
-        draws = np.sort(a[rng.integers(0, n, size=(count, n))], axis=1)
-        out[start:start + count] = (draws[:, (n - 1) // 2] + draws[:, n // 2]) / 2   # the median of each
-    return out
+    return medians_at(a, median_ranks(len(a), n_boot, seed))
 
 
 def percentile_interval(replicates: ArrayLike, confidence: float = 0.95) -> tuple[float, float]:

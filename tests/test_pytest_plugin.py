@@ -265,6 +265,7 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
     (["--frugal-compare-fail=cpu_s:10%"], "--frugal-compare-fail needs --frugal-compare NAME"),
     (["--frugal-save", "../escape"], "a baseline name is letters"),
     (["--frugal", "--frugal-top", "-1"], "--frugal-top=-1: must be >= 0"),
+    (["--frugal-save", "main", "--frugal-runs", "0"], "--frugal-runs=0: must be >= 1"),
 ])
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
     """A missing baseline or a malformed option stops the run with a usage error naming the option."""

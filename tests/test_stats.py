@@ -144,11 +144,20 @@ def test_bootstrap_is_reproducible_with_a_seed():
 
 
 @pytest.mark.parametrize("n", [1, 2, 7, 20])
-def test_resampled_medians_are_the_medians_of_the_draws(n):
-    """Each replicate is np.median of n values drawn with the seeded generator's indices."""
-    x = np.random.default_rng(n).lognormal(0, 1, n)
-    idx = np.random.default_rng([3, n]).integers(0, n, size=(50, n))
-    assert stats.resample_medians(x, 50, [3, n]) == pytest.approx(np.median(x[idx], axis=1))
+def test_resampled_medians_follow_the_exact_bootstrap_law(n):
+    """Replicates of the median of n values follow the bootstrap's exact law: for odd n,
+    P(m* <= x_(j)) = P(Binomial(n, j/n) >= (n+1)/2); for even n, m* is the mean of two
+    sorted values of the sample. Empty in, empty out."""
+    x = np.sort(np.random.default_rng(n).lognormal(0, 1, n))
+    reps = stats.resample_medians(x, 100_000, [3, n])
+    if n % 2:
+        cdf = [(reps <= x[j - 1] * (1 + 1e-12)).mean() for j in range(1, n + 1)]
+        exact = [scipy.stats.binom.sf((n + 1) // 2 - 1, n, j / n) for j in range(1, n + 1)]
+        assert cdf == pytest.approx(exact, abs=0.005)
+    else:
+        pairs = (x[:, None] + x[None, :]) / 2
+        assert np.isin(reps, pairs).all()
+    assert (stats.resample_medians(x, 50, [3, n]) == stats.resample_medians(x, 50, [3, n])).all()
     assert len(stats.resample_medians([], 50, 1)) == 0
 
 
