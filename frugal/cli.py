@@ -249,10 +249,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(text_report(summary, ratios, cmp.warnings, baseline))
         if path is not None:
             print(f"\nstored in {path}", file=sys.stderr)
-    failed = int((frame["status"] != "ok").sum())
-    if failed:
-        print(f"frugal compare: {failed} run(s) failed (see the warnings); exit status 1", file=sys.stderr)
-    return 1 if failed else 0
+    for name, failure in cmp.failures.items():
+        print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
+    return 1 if cmp.failures else 0
 
 
 STDERR_LINES = 3     # lines of a failed command's stderr kept with its exit status

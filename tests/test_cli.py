@@ -199,6 +199,8 @@ def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path
     assert "failed (5)" in row
     assert "- 5 of 5 runs of bad failed (exit status 3: starting / disk is full x5): it is not compared, " \
            "ranked or graded" in proc.stdout
+    assert proc.stderr.splitlines()[-1] == ("frugal compare: 5 of 5 runs of 'bad' failed (exit status 3: starting / "
+                                            "disk is full x5): it is not compared, ranked or graded")
     data = json.loads(out.read_text())
     assert data["failures"] == {"bad": {"status": "failed", "failed_runs": 5, "runs": 5,
                                         "errors": ["exit status 3: starting / disk is full x5"]}}

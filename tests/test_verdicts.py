@@ -180,7 +180,7 @@ def test_failed_and_partly_failed_groups_in_a_frame():
 def test_identical_triples_get_one_grade(cv):
     """Three identical variants of 20 runs, 60 seeds: all get one grade, on every graded
     indicator and overall, in at least 95% of the comparisons (over 1,000 seeds, measured by
-    benchmarks/verdict_rates.py: 100% at CV 5%, 99.1% at CV 20%)."""
+    benchmarks/verdict_rates.py: 100% at CV 5%, 99.2% at CV 20%)."""
     rng = np.random.default_rng(int(cv * 100))
     alike = sum(frugal.indicators(synthetic({"a": 1, "b": 1, "c": 1}, 20, rng, cv), by="variant")[GRADE_COLUMNS]
                 .nunique().eq(1).all() for _ in range(60))
