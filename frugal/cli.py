@@ -14,6 +14,7 @@ import re
 import shlex
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -206,9 +207,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         store.Store(path).open()
     seed = check_seed(args.seed)
     quiet = not args.show_output
+    errors: dict[str, list[str]] = {name: [] for name in names}
 
     def run(i: int) -> ProcessRun:
-        r = _run_or_fail(argvs[i], quiet)
+        r = _run_or_fail(argvs[i], quiet, errors[names[i]])
         if r.returncode == -signal.SIGINT:
             raise KeyboardInterrupt
         return r
@@ -229,11 +231,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     frame.insert(0, "variant", pd.array([names[r[0]] for r in runs], dtype="string"))
     frame.insert(1, "run", [r[1] for r in runs])
     frame.insert(2, "order", [r[2] for r in runs])
-    cmp = Comparison(frame, baseline, seed=seed)
+    cmp = Comparison(frame, baseline, seed=seed, errors=errors)
     summary, ratios = cmp.summary(), cmp.ratios()
+    failures = {name: {"status": f.status, "failed_runs": f.failed, "runs": f.runs, "errors": list(f.errors)}
+                for name, f in cmp.failures.items()}
     result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
               "warmup": args.warmup, "seed": seed, "summary": records(pd.DataFrame(summary)),
-              "ratios": records(pd.DataFrame(ratios)), "warnings": list(cmp.warnings),
+              "ratios": records(pd.DataFrame(ratios)), "failures": failures, "warnings": list(cmp.warnings),
               "store": None if path is None else str(path)}
     if args.export_json:
         _write(args.export_json, json.dumps({**result, "runs": records(frame)}, indent=2))
@@ -247,17 +251,39 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(text_report(summary, ratios, cmp.warnings, baseline))
         if path is not None:
             print(f"\nstored in {path}", file=sys.stderr)
-    failed = int((frame["status"] != "ok").sum())
-    if failed:
-        print(f"frugal compare: {failed} run(s) failed (see the warnings); exit status 1", file=sys.stderr)
-    return 1 if failed else 0
+    for name, failure in cmp.failures.items():
+        print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
+    return 1 if cmp.failures else 0
 
 
-def _run_or_fail(argv: list[str], quiet: bool) -> ProcessRun:
+STDERR_LINES = 3     # lines of a failed command's stderr kept with its exit status
+
+
+def _run_or_fail(argv: list[str], quiet: bool, errors: list[str] | None = None) -> ProcessRun:
+    """Run a command; a failed run's exit status (and, when its output is not shown, the last
+    lines of its stderr) is appended to ``errors``."""
     try:
-        return run_process(argv, quiet=quiet)
+        if not quiet:
+            r = run_process(argv)
+            if r.returncode != 0 and errors is not None:
+                errors.append(str(r.error))
+            return r
+        with tempfile.TemporaryFile() as err:
+            r = run_process(argv, quiet=True, stderr=err.fileno())
+            if r.returncode != 0 and errors is not None:
+                errors.append(_failure_text(r, err))
+            return r
     except CommandNotFound as exc:
         raise UserError(str(exc)) from None
+
+
+def _failure_text(r: ProcessRun, err: Any) -> str:
+    """``exit status 3: last line of stderr / ...`` (at most STDERR_LINES lines, on one line)."""
+    size = err.seek(0, os.SEEK_END)
+    err.seek(max(0, size - 4096))
+    lines = [line.strip() for line in err.read().decode("utf-8", "replace").splitlines() if line.strip()]
+    tail = " / ".join(lines[-STDERR_LINES:])
+    return f"{r.error}: {tail}" if tail else str(r.error)
 
 
 def _write(path: str, text: str) -> None:
@@ -268,6 +294,18 @@ def _write(path: str, text: str) -> None:
 
 
 _SHOWN = ("wall_s", "cpu_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g")
+
+
+def _runs_cell(summary: Any, variant: str) -> str:
+    """``10``, ``7 of 10 ok`` or ``failed (10)``: a command's successful runs."""
+    rows = summary[summary["variant"] == variant]
+    if not len(rows):
+        return "n/a"
+    r = rows.iloc[0]
+    total = int(r["n"]) + int(r.get("failed", 0))
+    if r.get("status", "ok") == "failed":
+        return f"failed ({total})"
+    return f"{int(r['n'])} of {total} ok" if r.get("failed", 0) else str(total)
 
 
 def _summary_cells(summary: Any, variant: str) -> list[str]:
@@ -283,11 +321,14 @@ def _summary_cells(summary: Any, variant: str) -> list[str]:
 
 
 def text_report(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) -> str:
-    """What ``frugal compare`` prints: medians with 95% CIs, then one verdict per line."""
+    """What ``frugal compare`` prints: runs and medians with 95% CIs, then one verdict per line
+    (the ratio of medians, its interval corrected for the number of ratios; failed commands
+    named with their errors)."""
     variants = list(dict.fromkeys(summary["variant"]))
-    rows = [[shown(v) + (" (baseline)" if v == baseline else "")] + _summary_cells(summary, v) for v in variants]
-    out = ["median [95% CI] per run", table(["command"] + [_LABEL[m] for m in _SHOWN], rows), ""]
-    out += [f"- {shown(v)}" for v in ratios["verdict"]]
+    rows = [[shown(v) + (" (baseline)" if v == baseline else ""), _runs_cell(summary, v)]
+            + _summary_cells(summary, v) for v in variants]
+    out = ["median [95% CI] per run", table(["command", "runs"] + [_LABEL[m] for m in _SHOWN], rows), ""]
+    out += [f"- {shown(v)}" for v in dict.fromkeys(ratios["verdict"])]
     if warnings:
         out += ["", "warnings:"] + [f"- {shown(w)}" for w in warnings]
     return "\n".join(out)
@@ -310,13 +351,14 @@ def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) 
         return f"{fence}{pad}{text}{pad}{fence}"
 
     variants = list(dict.fromkeys(summary["variant"]))
-    head = ["Command"] + [_LABEL[m] for m in _SHOWN]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * len(_SHOWN)]
+    head = ["Command", "Runs"] + [_LABEL[m] for m in _SHOWN]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(_SHOWN) + 1)]
     for v in variants:
         name = code(v) + (" (baseline)" if v == baseline else "")
-        lines.append("| " + " | ".join([name] + _summary_cells(summary, v)) + " |")
-    lines += ["", "Medians per run with 95% bootstrap confidence intervals.", ""]
-    lines += [f"- {cell(v)}" for v in ratios["verdict"]]
+        lines.append("| " + " | ".join([name, _runs_cell(summary, v)] + _summary_cells(summary, v)) + " |")
+    lines += ["", "Medians per run with 95% bootstrap confidence intervals. Ratios are ratios of medians; their "
+              "intervals are widened for the number of ratios compared (Benjamini-Hochberg).", ""]
+    lines += [f"- {cell(v)}" for v in dict.fromkeys(ratios["verdict"])]
     if warnings:
         lines += ["", "Warnings:", ""] + [f"- {cell(w)}" for w in warnings]
     return "\n".join(lines) + "\n"
@@ -523,7 +565,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare commands: interleaved runs, CIs, ratios, verdicts",
                        description="Run each command --runs times, interleaved in a random order, after "
                                    "--warmup unmeasured runs; print medians with 95% bootstrap CIs, ratios "
-                                   "to the baseline and verdicts (Mann-Whitney U). Commands are split like "
+                                   "of medians to the baseline with bootstrap intervals corrected for the number "
+                                   "of ratios, and verdicts that follow them. Commands are split like "
                                    "a shell would split them but not run by one: use sh -c '...' for pipes. "
                                    "Exits 1 when a run failed (failed runs are left out of the statistics).")
     p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")

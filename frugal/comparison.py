@@ -2,13 +2,16 @@
 
 Each variant runs many times, interleaved in a seeded random order by the one run loop
 (``frugal.runner``), measured by ``frugal.measure`` (so every run also appears in
-``frugal.results()``).
+``frugal.results()``). The ratio of a variant to the baseline is the ratio of their medians,
+with a seeded bootstrap interval; verdicts follow that interval after the multiplicity
+correction (``frugal.stats.fdr_decisions``). METHODOLOGY.md, "Statistics", says why.
 """
 from __future__ import annotations
 
 import html
 import math
-from typing import Any, Callable, Iterable, Mapping
+import warnings
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -17,15 +20,16 @@ import pandas as pd
 from frugal import hooks, stats
 from frugal._hot import measure, qualified_name
 from frugal.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
-from frugal.units import check_int, check_number, unit_of
-from frugal.verdicts import (CONFIDENCE, METRICS, Table, failed_runs, metrics_of, short_runs, table, verdict,
-                             warnings_html, warnings_text)
+from frugal.stats import MIN_RUNS
+from frugal.units import check_int, check_number, check_text, unit_of
+from frugal.verdicts import (ALPHA, CONFIDENCE, FAILED, METRICS, Failure, Table, failures_of, failed_runs,
+                             metrics_of, outcome_of, short_runs, table, verdict, warnings_html, warnings_text)
 
 __all__ = ["Comparison", "compare"]
 
-ALPHA = 0.05          # significance level of the verdicts
 CV_WARN = 0.10        # a coefficient of variation at or above this is warned about
 MIN_RUNS_CI = 10      # fewer successful runs make a rough bootstrap interval
+ADDITIVE = ("wall_s", "cpu_s", "energy_j", "carbon_g", "embodied_g")   # totals on a summary row
 
 
 # --- argument checks -----------------------------------------------------------------
@@ -85,9 +89,11 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
 
     Time, CPU and memory are measured; energy and carbon are derived from them (measured by a
     meter where one exists, modelled otherwise: the ``energy_method`` column says which).
-    A variant that raises is recorded with its error and the others go on; the
-    Comparison's ``warnings`` say which runs failed. Every measured run also appears in
-    ``frugal.results()`` under its variant's name; warm-up runs appear nowhere.
+    A variant that raises is recorded with its error and the others go on; a variant whose
+    runs failed is named in a ``RuntimeWarning`` with its errors (type and message), is
+    never graded or ranked, and is compared on its successful runs only (none: not at all).
+    Every measured run also appears in ``frugal.results()`` under its variant's name;
+    warm-up runs appear nowhere.
     """
     named = _named_variants(variants)
     repeat = check_int("repeat", repeat, 2)
@@ -99,14 +105,17 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
     unit_of_variant = _units_map(units, named)
     seed = check_seed(seed)
     regions = {name: measure(name, units=unit_of_variant[name]) for name in named}
-    runs = run_plan(list(named), lambda name: run_once(regions[name], named[name]),
+    errors: dict[str, list[str]] = {name: [] for name in named}
+    runs = run_plan(list(named), lambda name: run_once(regions[name], named[name], errors[name]),
                     lambda name: attempt(named[name]), repeat=repeat, warmup=warmup, seed=seed,
                     interleave=interleave, progress=progress, label="frugal.compare", describe=repr)
     rows = runs.rows()
     frame = runs_frame({"variant": pd.array([r[0] for r in rows], dtype="string"),
                         "run": np.array([r[1] for r in rows], dtype="i8"),
                         "order": np.array([r[2] for r in rows], dtype="i8")}, [r[3] for r in rows])
-    return Comparison(frame, baseline, seed=seed, per_unit=units is not None, notes=runs.notes)
+    cmp = Comparison(frame, baseline, seed=seed, per_unit=units is not None, notes=runs.notes, errors=errors)
+    cmp.warn_failures("frugal.compare")
+    return cmp
 
 
 # --- presenting ------------------------------------------------------------------------
@@ -115,20 +124,25 @@ class Comparison:
     """The runs of several variants, and their statistics against a baseline.
 
     ``frame``: one row per run (``variant``, ``run``, ``order``, then every Measurement
-    field). ``summary()``: medians with bootstrap CIs; ``ratios()``: each variant against the
-    baseline; ``warnings``: what makes the figures less trustworthy. Statistics use the
-    successful runs only. Bootstrap resamples are drawn from ``seed``, so they repeat.
+    field). ``summary()``: medians with bootstrap 95% CIs; ``ratios()``: each variant against
+    the baseline, the ratio of medians with its bootstrap interval and a verdict that follows
+    it; ``failures``: the variants with failed runs; ``warnings``: what makes the figures less
+    trustworthy. Statistics use the successful runs only. Bootstrap resamples are drawn from
+    ``seed``, so they repeat. ``errors``: per variant, the failed runs' error texts (type
+    and message, or exit status and the end of stderr), when known; else the frame's
+    ``error`` column (the type) is shown.
 
     Warnings: failed runs (and failed warm-ups); runs shorter than 1000 steps of their clock
     (wall: perf_counter's resolution, at least 1 µs; CPU: the observed step of getrusage,
     1 µs on Linux, so 1 ms for both here); a coefficient of variation of 10% or more; fewer
-    than 10 successful runs (rough CIs); and run counts for which the exact Mann-Whitney test
-    cannot reach p < 0.05 whatever the data (2 / C(n1+n2, n1) >= 0.05, e.g. 3 against 3).
-    A Comparison can be rebuilt from a saved ``frame``: ``Comparison(frame, "sorted")``.
+    than 10 successful runs (rough CIs); fewer than 5 (too few runs to tell anything).
+    A Comparison can be rebuilt from a saved ``frame``: ``Comparison(frame, "sorted")``, or
+    from any measurements with ``Comparison.from_frame(frame, by="name")``.
     """
 
     def __init__(self, frame: pd.DataFrame, baseline: str | None = None, *, seed: int = 0,
-                 per_unit: bool = False, notes: Iterable[str] = ()) -> None:
+                 per_unit: bool = False, notes: Iterable[str] = (),
+                 errors: Mapping[str, Sequence[str]] | None = None) -> None:
         missing = [c for c in ("variant", "status") if c not in frame.columns]
         if missing:
             raise ValueError(f"frame lacks the column(s) {missing}")
@@ -149,66 +163,192 @@ class Comparison:
         if not self.metrics:
             raise ValueError(f"frame has no value in any compared column ({', '.join(METRICS)}): "
                              "nothing to compare")
+        self.errors: dict[str, list[str]] = {str(k): list(v) for k, v in (errors or {}).items()}
+        ok = frame[(frame["status"] == "ok").fillna(False)]
+        self._ok = {str(k): g for k, g in ok.groupby("variant", sort=False)}
+        self._values: dict[tuple[str, str], np.ndarray] = {}
+        self.failures: dict[str, Failure] = {str(k): v for k, v in
+                                             failures_of(frame, "variant", self.errors).items()}
         self.warnings: list[str] = self._find_warnings(list(notes))
+        self._medians: dict[tuple[str, str], np.ndarray] | None = None
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, by: str = "name", baseline: str | None = None, *,
+                   seed: int = 0, per_unit: bool = False) -> Comparison:
+        """A Comparison of runs measured elsewhere (``frugal.results()``, ``frugal.load()``...),
+        one variant per value of column ``by``.
+
+        Rows keep their order (by ``started_at`` when the frame has it); a summary row
+        (``calls`` > 1) stands for one call of the average cost: its totals are divided by
+        its calls, its peak memory kept. Failed rows are named in a ``RuntimeWarning``, as by
+        ``compare``. ``per_unit``: compare cost per functional unit (``units``).
+        """
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"from_frame(frame=...) must be a pandas DataFrame, got {type(frame).__name__}")
+        check_text("by", by)
+        if by not in frame.columns:
+            raise ValueError(f"from_frame(by=...): the frame has no column {by!r}")
+        if "status" not in frame.columns:
+            raise ValueError("from_frame(frame=...): the frame has no column 'status'")
+        rows = frame[frame[by].notna()]
+        if "started_at" in rows.columns:
+            rows = rows.sort_values("started_at", kind="stable")
+        rows = rows.reset_index(drop=True)
+        variant = rows[by].astype("string")
+        rows = rows.drop(columns=[c for c in ("variant", "run", "order") if c in rows.columns])
+        if "calls" in rows.columns:
+            calls = pd.to_numeric(rows["calls"], errors="coerce").astype("Float64").fillna(1.0)
+            if (calls > 1).any():
+                for column in ADDITIVE:
+                    if column in rows.columns:
+                        rows[column] = pd.to_numeric(rows[column], errors="coerce").astype("Float64") / calls
+        rows.insert(0, "variant", variant)
+        rows.insert(1, "run", rows.groupby("variant", sort=False).cumcount().astype("i8"))
+        rows.insert(2, "order", np.arange(len(rows), dtype="i8"))
+        cmp = cls(rows, baseline, seed=seed, per_unit=per_unit)
+        cmp.warn_failures("frugal.Comparison.from_frame")
+        return cmp
+
+    def warn_failures(self, where: str) -> None:
+        """A ``RuntimeWarning`` per variant with failed runs, naming it and its errors."""
+        for variant, failure in self.failures.items():
+            warnings.warn(f"{where}: {failure.sentence(repr(variant))}", RuntimeWarning, stacklevel=3)
 
     def values(self, variant: str, metric: str) -> np.ndarray:
         """The successful runs' values of one metric (per unit when units were given)."""
         if metric not in self.frame.columns:
             raise ValueError(f"metric {metric!r} is not a column of the frame")
-        rows = self.frame[(self.frame["variant"] == variant) & (self.frame["status"] == "ok")]
-        v: npt.NDArray[np.float64] = rows[metric].to_numpy(dtype="f8", na_value=np.nan)
-        if self.per_unit:
-            # a run with no work done (units 0, or unknown) has no value per unit
-            units: npt.NDArray[np.float64] = rows["units"].to_numpy(dtype="f8", na_value=np.nan)
-            v = np.divide(v, units, out=np.full_like(v, np.nan), where=units > 0)
-        return v[~np.isnan(v)]
+        key = (variant, metric)
+        if key not in self._values:
+            rows = self._ok.get(variant)
+            if rows is None:
+                return np.empty(0)
+            v: npt.NDArray[np.float64] = rows[metric].to_numpy(dtype="f8", na_value=np.nan)
+            if self.per_unit:
+                # a run with no work done (units 0, or unknown) has no value per unit
+                units: npt.NDArray[np.float64] = rows["units"].to_numpy(dtype="f8", na_value=np.nan)
+                v = np.divide(v, units, out=np.full_like(v, np.nan), where=units > 0)
+            self._values[key] = v[~np.isnan(v)]
+        return self._values[key]
+
+    # --- the bootstrap, drawn once --------------------------------------------------------
+
+    def _testable(self, variant: str, metric: str) -> bool:
+        x, y = self.values(variant, metric), self.values(self.baseline, metric)
+        return min(len(x), len(y)) >= MIN_RUNS and math.isfinite(stats.median_ratio(x, y))
+
+    def _resampled(self) -> dict[tuple[str, str], np.ndarray]:
+        """Bootstrap replicates of every variant's median of every metric, seeded by (seed,
+        variant); as many as the family of ratios needs (``replicates_for``)."""
+        if self._medians is None:
+            m = sum(self._testable(v, metric) for v in self.variants if v != self.baseline
+                    for metric in self.metrics)
+            n_boot = stats.replicates_for(m, ALPHA)
+            ranks: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+            self._medians = {}
+            for i, v in enumerate(self.variants):
+                for metric in self.metrics:
+                    values = self.values(v, metric)
+                    n = len(values)
+                    if n and (v, n) not in ranks:   # one draw of runs per variant serves its metrics
+                        ranks[v, n] = stats.median_ranks(n, n_boot, [self.seed, i, n])
+                    self._medians[v, metric] = stats.medians_at(values, ranks[v, n]) if n else np.empty(0)
+        return self._medians
+
+    # --- tables ---------------------------------------------------------------------------
 
     def summary(self) -> Table:
         """Per variant and metric: successful runs ``n``, the ``median`` with its bootstrap
-        95% CI (``ci_low``, ``ci_high``), in the metric's ``unit``, and the coefficient of
-        variation ``cv`` (standard deviation / mean). ``attrs["warnings"]`` holds the warnings."""
+        95% CI (``ci_low``, ``ci_high``), in the metric's ``unit``, the coefficient of
+        variation ``cv`` (standard deviation / mean), the ``failed`` runs and the variant's
+        ``status`` ("ok", "partly failed", "failed"). ``attrs["warnings"]`` holds the warnings."""
+        boot = self._resampled()
         rows = []
-        for i, variant in enumerate(self.variants):
-            for j, metric in enumerate(self.metrics):
+        for variant in self.variants:
+            failure = self.failures.get(variant)
+            for metric in self.metrics:
                 v = self.values(variant, metric)
-                low, high = stats.bootstrap_median_ci(v, CONFIDENCE, seed=[self.seed, 0, i, j])
+                low, high = stats.percentile_interval(boot[variant, metric], CONFIDENCE) if len(v) else (math.nan,) * 2
                 rows.append({"variant": variant, "metric": metric, "n": len(v),
                              "median": float(np.median(v)) if len(v) else math.nan,
                              "ci_low": low, "ci_high": high, "cv": stats.coefficient_of_variation(v),
-                             "unit": unit_of(metric) + ("/unit" if self.per_unit else "")})
-        return self._table(rows, ["variant", "metric", "n", "median", "ci_low", "ci_high", "cv", "unit"])
+                             "unit": unit_of(metric) + ("/unit" if self.per_unit else ""),
+                             "failed": failure.failed if failure else 0,
+                             "status": failure.status if failure else "ok"})
+        return self._table(rows, ["variant", "metric", "n", "median", "ci_low", "ci_high", "cv", "unit",
+                                  "failed", "status"])
 
     def ratios(self, alpha: float = ALPHA) -> Table:
-        """Each variant against the baseline, per metric: ``ratio`` of medians with its
-        bootstrap 95% CI, the two-sided Mann-Whitney U ``p_value``, Cliff's delta,
-        ``significant`` (p < ``alpha``) and a one-sentence ``verdict``. p-values are per
-        comparison, not corrected for the number of metrics and variants."""
+        """Each variant against the baseline, per metric: the ``ratio`` of medians with its
+        bootstrap interval (``ci_low``, ``ci_high``) at ``ci_level``, ``significant`` exactly
+        when that interval excludes 1, an ``outcome`` and a one-sentence ``verdict``.
+
+        Decisions control the false discovery rate at ``alpha`` over every ratio of the table
+        (Benjamini-Hochberg), and the intervals are widened to match: all are shown at level
+        1 - max(R, 1)·alpha/m for m ratios of which R differ (95% for one ratio alone). With
+        fewer than 5 successful runs on a side the outcome is "too few runs" (no interval,
+        the runs the spread would need in the verdict); a failed variant's outcome is
+        "failed". The two-sided Mann-Whitney U ``p_value`` and Cliff's delta support the
+        ratio; they decide nothing. ``n``/``n_baseline``: the successful runs compared.
+        """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-        rows = []
-        for i, variant in enumerate(self.variants):
+        boot = self._resampled()
+        rows: list[dict[str, Any]] = []
+        family: list[int] = []
+        replicates: list[np.ndarray] = []
+        for variant in self.variants:
             if variant == self.baseline:
                 continue
-            for j, metric in enumerate(self.metrics):
+            for metric in self.metrics:
                 x, y = self.values(variant, metric), self.values(self.baseline, metric)
                 ratio = stats.median_ratio(x, y)
-                ci = stats.bootstrap_ratio_ci(x, y, CONFIDENCE, seed=[self.seed, 1, i, j])
                 _, p = stats.mann_whitney_u(x, y)
-                significant = bool(p < alpha) and math.isfinite(ratio)
-                rows.append({"variant": variant, "metric": metric, "baseline": self.baseline,
-                             "ratio": ratio, "ci_low": ci[0], "ci_high": ci[1], "p_value": p,
-                             "cliffs_delta": stats.cliffs_delta(x, y), "significant": significant,
-                             "verdict": verdict(variant, self.baseline, metric, ratio, ci, p,
-                                                significant, self.per_unit)})
-        return self._table(rows, ["variant", "metric", "baseline", "ratio", "ci_low", "ci_high",
-                                  "p_value", "cliffs_delta", "significant", "verdict"])
+                row: dict[str, Any] = {"variant": variant, "metric": metric, "baseline": self.baseline, "n": len(x),
+                       "n_baseline": len(y), "ratio": ratio, "ci_low": math.nan, "ci_high": math.nan,
+                       "ci_level": math.nan, "p_value": p, "cliffs_delta": stats.cliffs_delta(x, y),
+                       "significant": False, "outcome": outcome_of(ratio, False, (len(x), len(y)))}
+                if self._testable(variant, metric):
+                    family.append(len(rows))
+                    replicates.append(stats.ratio_replicates(boot[variant, metric], boot[self.baseline, metric]))
+                rows.append(row)
+        decided = stats.fdr_decisions(replicates, 1.0, alpha)
+        for k, i in enumerate(family):
+            row = rows[i]
+            row.update(ci_low=float(decided.low[k]), ci_high=float(decided.high[k]), ci_level=decided.level,
+                       significant=bool(decided.significant[k]))
+            row["outcome"] = outcome_of(row["ratio"], row["significant"], (row["n"], row["n_baseline"]))
+        for row in rows:
+            row["verdict"] = self._verdict(row, alpha)
+        return self._table(rows, ["variant", "metric", "baseline", "n", "n_baseline", "ratio", "ci_low", "ci_high",
+                                  "ci_level", "p_value", "cliffs_delta", "significant", "outcome", "verdict"])
+
+    def _verdict(self, row: dict[str, Any], alpha: float) -> str:
+        variant, metric = row["variant"], row["metric"]
+        failure = self.failures.get(variant)
+        base_failure = self.failures.get(self.baseline)
+        if failure is not None and failure.status == "failed":
+            row["outcome"] = FAILED
+            return failure.sentence(variant)
+        note = failure.sentence(variant) if failure is not None else ""
+        if base_failure is not None:
+            note = "; ".join(filter(None, [note, base_failure.sentence(self.baseline, "nothing can be compared "
+                                                                                      "with it")]))
+        runs = 0
+        x, y = self.values(variant, metric), self.values(self.baseline, metric)
+        if len(x) and len(y) and math.isfinite(row["ratio"]):
+            level = row["ci_level"] if math.isfinite(row["ci_level"]) else 1 - alpha
+            runs = stats.runs_needed(x, y, row["ratio"], level)
+        return verdict(variant, self.baseline, metric, row["ratio"], (row["ci_low"], row["ci_high"]),
+                       row["ci_level"], row["outcome"], per_unit=self.per_unit, n=(row["n"], row["n_baseline"]),
+                       runs_needed=runs, failure=note)
 
     def _table(self, rows: list[dict[str, Any]], columns: list[str]) -> Table:
         return table(rows, columns, self.warnings, per_unit=self.per_unit)
 
     def _find_warnings(self, notes: list[str]) -> list[str]:
         label = repr
-        out = failed_runs(self.frame, "variant", label) + notes + short_runs(self.frame, "variant", label)
+        out = failed_runs(self.frame, "variant", label, self.errors) + notes + short_runs(self.frame, "variant", label)
         n_ok = {v: int(((self.frame["variant"] == v) & (self.frame["status"] == "ok")).sum())
                 for v in self.variants}
         for variant in self.variants:
@@ -220,24 +360,20 @@ class Comparison:
             if noisy:
                 out.append(f"the runs of {variant!r} vary a lot (coefficient of variation "
                            f"{', '.join(noisy)}; {CV_WARN:.0%} or more): close other programs or add runs")
-            if n_ok[variant] == 0:
-                out.append(f"{variant!r} has no successful run: it cannot be compared")
-            elif n_ok[variant] < MIN_RUNS_CI:
+            if 0 < n_ok[variant] < MIN_RUNS_CI:
                 out.append(f"{variant!r} has only {n_ok[variant]} successful runs: its confidence "
                            f"intervals are rough ({MIN_RUNS_CI} or more advised)")
-        for variant in self.variants:
-            n1, n2 = n_ok[variant], n_ok[self.baseline]
-            if variant != self.baseline and n1 and n2 and stats.min_p_value(n1, n2) >= ALPHA:
-                out.append(f"with {n1} and {n2} successful runs, the Mann-Whitney test of {variant!r} "
-                           f"against {self.baseline!r} cannot reach p < {ALPHA} whatever the data: "
-                           "use repeat=4 or more")
+        few = [v for v in self.variants if 0 < n_ok[v] < MIN_RUNS]
+        if few and len(self.variants) > 1:
+            out.append(f"{', '.join(map(repr, few))} {'has' if len(few) == 1 else 'have'} fewer than {MIN_RUNS} "
+                       f"successful runs: too few runs to tell a difference ({MIN_RUNS} or more each are needed)")
         return out
 
     def indicators(self) -> pd.DataFrame:
         """Frugality indicators per variant against the baseline (``frugal.indicators``)."""
         from frugal.frugality import indicators
 
-        return indicators(self.frame, by="variant", baseline=self.baseline)
+        return indicators(self.frame, by="variant", baseline=self.baseline, errors=self.errors)
 
     def plot(self, metric: str = "energy_j") -> Any:
         """A chart of one metric per variant (``frugal.plot.compare``)."""
@@ -247,7 +383,7 @@ class Comparison:
         runs = self.frame.groupby("variant", sort=False).size()
         head = (f"<frugal.Comparison: {len(self.variants)} variants, {len(self.frame)} runs "
                 f"({', '.join(f'{v}: {n}' for v, n in runs.items())}), baseline {self.baseline!r}>")
-        verdicts = "".join(f"\n- {v}" for v in self.ratios()["verdict"])
+        verdicts = "".join(f"\n- {v}" for v in dict.fromkeys(self.ratios()["verdict"]))
         return head + verdicts + warnings_text(self.warnings)
 
     def _repr_html_(self) -> str:

@@ -1,4 +1,5 @@
-"""Measure one function over growing input sizes and fit a power law per metric (``scaling``).
+"""Measure one function over growing input sizes; fit a power law and the usual complexity
+classes per metric (``scaling``).
 
 Every run is measured by ``frugal.measure`` through the one run loop (``frugal.runner``), so
 it also appears in ``frugal.results()``.
@@ -8,7 +9,9 @@ from __future__ import annotations
 import functools
 import html
 import numbers
+import warnings
 import zlib
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -18,11 +21,11 @@ from frugal import hooks, stats
 from frugal._hot import measure, qualified_name
 from frugal.measurement import Measurement
 from frugal.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
-from frugal.stats import Fit
+from frugal.stats import CLASS_TIE, Fit
 from frugal.units import check_int, check_number, check_text
 from frugal.verdicts import CONFIDENCE, Table, failed_runs, metrics_of, short_runs, table, warnings_html, warnings_text
 
-__all__ = ["Fit", "Scaling", "scaling"]
+__all__ = ["Complexity", "Fit", "Scaling", "scaling"]
 
 
 def _sizes(sizes: Any) -> list[float]:
@@ -85,13 +88,57 @@ def scaling(func: Callable[[Any], Any], sizes: Iterable[float], make_input: Call
     return Scaling(frame, name=name, seed=seed, notes=runs.notes)
 
 
+@dataclass(frozen=True)
+class Complexity:
+    """The complexity classes fitted to one metric of a ``Scaling``, best first.
+
+    ``best``: the class that fits best (``"n log n"``); ``fits``: a table of every class
+    tried, with its ``coefficient`` (the metric's unit per g(size)), ``residual`` (root mean
+    square of the log residuals), ``r2`` and ``share`` (how often it fitted best when the runs
+    were resampled); ``alike``: the other classes that fit about as well; ``warning``: a
+    sentence saying so, or None.
+    """
+
+    metric: str
+    best: str
+    fits: Table
+    alike: tuple[str, ...]
+    warning: str | None
+
+    @classmethod
+    def of(cls, metric: str, fits: list[stats.ClassFit], sizes: list[float], notes: list[str]) -> Complexity:
+        best = fits[0]
+        alike = tuple(f.name for f in fits[1:]
+                      if f.share >= 0.05 or f.residual - best.residual < CLASS_TIE)
+        warning = None
+        if alike:
+            warning = (f"{metric}: {' and '.join((best.name,) + alike)} fit about as well over sizes "
+                       f"{sizes[0]:g} to {sizes[-1]:g} ({best.name} best in {best.share:.0%} of resamples, "
+                       f"residuals {', '.join(f'{f.residual:.1%}' for f in fits[:1 + len(alike)])}): "
+                       "measure over a wider range of sizes, or more runs, to tell them apart")
+        rows = [{"class": f.name, "coefficient": f.coefficient, "residual": f.residual, "r2": f.r2,
+                 "share": f.share} for f in fits]
+        table_ = table(rows, ["class", "coefficient", "residual", "r2", "share"],
+                       list(notes) + ([warning] if warning else []))
+        return cls(metric, best.name, table_, alike, warning)
+
+    def __str__(self) -> str:
+        row = self.fits.iloc[0]
+        return (f"{self.metric} ~ {self.best} (residual {row['residual']:.1%}, R² {row['r2']:.3f}"
+                + (f"; {', '.join(self.alike)} fit about as well" if self.alike else "") + ")")
+
+    def __repr__(self) -> str:
+        return f"<frugal.Complexity {self}>\n{self.fits!r}"
+
+
 class Scaling:
     """The runs of one function over input sizes, and a power law fitted per metric.
 
     ``frame``: one row per run (``size``, ``run``, ``order``, then every Measurement field).
     ``exponent(metric)``: the fitted exponent k of ``metric ≈ c · size^k`` with its bootstrap
-    95% CI and R²; ``predict(metric, size)``: the fitted value at another size (an
-    extrapolation, as trustworthy as the fit and the range it came from).
+    95% CI and R²; ``complexity(metric)``: the complexity class that fits best (``.best``);
+    ``predict(metric, size)``: the fitted value at another size (an extrapolation, as
+    trustworthy as the fit and the range it came from).
     """
 
     def __init__(self, frame: pd.DataFrame, name: str | None = None, *, seed: int = 0,
@@ -108,13 +155,12 @@ class Scaling:
         def label(size: float) -> str:
             return f"size {size:g}"
 
-        self.warnings: list[str] = (failed_runs(frame, "size", label) + list(notes)
+        self.warnings: list[str] = (failed_runs(frame, "size", label, left_out="the fits leave this size out",
+                                                kept="the fits use its {ok} successful runs") + list(notes)
                                     + short_runs(frame, "size", label))
 
-    def exponent(self, metric: str = "cpu_s") -> Fit:
-        """The power law ``metric ≈ coefficient · size^exponent`` fitted on log-log axes
-        through the median of each size (least squares), with a bootstrap 95% CI of the
-        exponent over runs and R². Successful runs with a positive value only."""
+    def _runs(self, metric: str) -> tuple[np.ndarray, np.ndarray]:
+        """(sizes, values) of the successful runs, one entry per run."""
         if metric not in self.frame.columns or metric in ("size", "run", "order"):
             raise ValueError(f"metric {metric!r} is not a measured column")
         ok = self.frame[self.frame["status"] == "ok"]
@@ -122,27 +168,59 @@ class Scaling:
             values = ok[metric].to_numpy(dtype="f8", na_value=np.nan)
         except (TypeError, ValueError):
             raise ValueError(f"metric {metric!r} is not numeric") from None
+        return ok["size"].to_numpy(dtype="f8"), values
+
+    def exponent(self, metric: str = "cpu_s") -> Fit:
+        """The power law ``metric ≈ coefficient · size^exponent`` fitted on log-log axes
+        through the median of each size (least squares), with a bootstrap 95% CI of the
+        exponent over runs and R². Successful runs with a positive value only."""
+        sizes, values = self._runs(metric)
         try:
-            return stats.fit_power_law(ok["size"].to_numpy(dtype="f8"), values, CONFIDENCE,
-                                       seed=[self.seed, zlib.crc32(metric.encode())])
+            return stats.fit_power_law(sizes, values, CONFIDENCE, seed=[self.seed, zlib.crc32(metric.encode())])
         except ValueError as exc:
             raise ValueError(f"metric {metric!r}: {exc}") from None
+
+    def complexity(self, metric: str = "cpu_s") -> Complexity:
+        """Which of the usual complexity classes (1, log n, n, n log n, n^2, n^3, and 2^n
+        when every size is at most 1000) fits ``metric`` best: ``value ≈ c · g(size)`` by
+        least squares on the logarithms of the median per size (``frugal.stats.fit_classes``).
+
+        Returns a ``Complexity``: ``.best`` (e.g. ``"n log n"``), ``.fits`` (class,
+        coefficient, residual, R², bootstrap share) and ``.warning`` when another class fits
+        about as well over these sizes (it is also issued as a ``RuntimeWarning``).
+        """
+        result = self._complexity(metric)
+        if result.warning:
+            warnings.warn(f"frugal.scaling of {self.name!r}: {result.warning}", RuntimeWarning, stacklevel=2)
+        return result
+
+    def _complexity(self, metric: str) -> Complexity:
+        sizes, values = self._runs(metric)
+        try:
+            fits = stats.fit_classes(sizes, values, seed=[self.seed, zlib.crc32(metric.encode()), 1])
+        except ValueError as exc:
+            raise ValueError(f"metric {metric!r}: {exc}") from None
+        return Complexity.of(metric, fits, self.sizes, self.warnings)
 
     def predict(self, metric: str, size: float | np.ndarray) -> float | np.ndarray:
         """The fitted power law's value of ``metric`` at ``size``, in the metric's unit."""
         return self.exponent(metric).predict(size)
 
     def fits(self) -> Table:
-        """One row per metric that can be fitted: exponent, CI, R², coefficient, runs."""
+        """One row per metric that can be fitted: exponent, CI, R², coefficient, runs, and the
+        complexity class that fits best (``class``, with ``alike``: those that fit about as well)."""
         rows = []
         for metric in self.metrics:
             try:
                 fit = self.exponent(metric)
+                cx = self._complexity(metric)
             except ValueError:
                 continue
             rows.append({"metric": metric, "exponent": fit.exponent, "ci_low": fit.ci_low,
-                         "ci_high": fit.ci_high, "r2": fit.r2, "coefficient": fit.coefficient, "n": fit.n})
-        return table(rows, ["metric", "exponent", "ci_low", "ci_high", "r2", "coefficient", "n"], self.warnings)
+                         "ci_high": fit.ci_high, "r2": fit.r2, "coefficient": fit.coefficient, "n": fit.n,
+                         "class": cx.best, "alike": ", ".join(cx.alike)})
+        return table(rows, ["metric", "exponent", "ci_low", "ci_high", "r2", "coefficient", "n", "class", "alike"],
+                     self.warnings)
 
     def plot(self, metric: str = "cpu_s") -> Any:
         """A log-log chart of one metric against size with the fitted line (``frugal.plot.scaling``)."""
@@ -152,8 +230,10 @@ class Scaling:
         lines = [f"<frugal.Scaling of {self.name!r}: {len(self.frame)} runs over sizes "
                  f"{', '.join(f'{s:g}' for s in self.sizes)}>"]
         for _, row in self.fits().iterrows():
+            alike = f", or {row['alike']}" if row["alike"] else ""
             lines.append(f"- {row['metric']} ~ size^{row['exponent']:.2f} "
-                         f"(95% CI {row['ci_low']:.2f}-{row['ci_high']:.2f}, R² {row['r2']:.3f})")
+                         f"(95% CI {row['ci_low']:.2f}-{row['ci_high']:.2f}, R² {row['r2']:.3f}): "
+                         f"{row['class']}{alike}")
         return "\n".join(lines) + warnings_text(self.warnings)
 
     def _repr_html_(self) -> str:

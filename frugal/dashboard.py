@@ -19,7 +19,7 @@ from frugal._version import __version__
 from frugal._dashboard_page import e
 from frugal._files import write_atomic
 from frugal.progress import Progress
-from frugal.units import format_count, format_p, format_quantity, format_ratio
+from frugal.units import format_count, format_quantity, format_ratio
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
@@ -148,72 +148,63 @@ _TABLE_COLUMNS = (  # indicator, header, unit, grade column
 
 
 def _ratio_text(row: Any) -> str:
-    """Energy per unit as a multiple of the baseline's, with its 95% CI: ``2.13x [1.79, 2.48]``."""
-    gain = row.get("gain", math.nan)
-    if not isinstance(gain, float) or not math.isfinite(gain):
-        return "n/a"
-    low, high = 1.0 - row.get("gain_ci_high", math.nan), 1.0 - row.get("gain_ci_low", math.nan)
+    """Energy per unit as a multiple of the baseline's (ratio of medians), with its interval: ``2.13x [1.79, 2.48]``."""
+    ratio = row.get("ratio", math.nan)
+    if not isinstance(ratio, float) or not math.isfinite(ratio):
+        return "failed" if row.get("status") == "failed" else "n/a"
+    low, high = row.get("ratio_ci_low", math.nan), row.get("ratio_ci_high", math.nan)
     ci = f" [{format_ratio(low)}, {format_ratio(high)}]" if math.isfinite(low) and math.isfinite(high) else ""
-    return f"{format_ratio(1.0 - gain)}x{ci}"
+    return f"{format_ratio(ratio)}x{ci}"
 
 
 def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
     headers = [by, "Grade"] + [h for _, h, _, _ in _TABLE_COLUMNS] + \
-              (["x baseline [95% CI]"] if baseline is not None else []) + ["Runs"]
+              (["x baseline [CI]"] if baseline is not None else []) + ["Runs"]
     rows = []
     for group, row in table.iterrows():
         name = str(group) + (" (baseline)" if baseline is not None and str(group) == str(baseline) else "")
-        cells: list[Any] = [("name", f'<span title="{e(str(group))}">{e(name)}</span>'), P.grade_badge(row["grade"])]
-        for column, _, unit, grade in _TABLE_COLUMNS:
+        failed = row.get("status") == "failed"
+        grade = '<span class="missing">failed</span>' if failed else P.grade_badge(row["grade"])
+        cells: list[Any] = [("name", f'<span title="{e(str(group))}">{e(name)}</span>'), grade]
+        for column, _, unit, grade_column in _TABLE_COLUMNS:
             text = e(format_quantity(row[column], unit))
-            if grade is not None:
-                text += " " + P.grade_badge(row[grade])
+            if grade_column is not None and not failed:
+                text += " " + P.grade_badge(row[grade_column])
             cells.append(text)
         if baseline is not None:
             same = baseline in table.index and table.loc[baseline, "unit"] == row["unit"]
-            cells.append(e(("baseline" if str(group) == str(baseline) else _ratio_text(row)) if same
+            cells.append(e(("baseline" if str(group) == str(baseline) else _ratio_text(row)) if same or failed
                            else f"n/a (per {row['unit']})"))
-        cells.append(e(format_count(row['n_runs'])))
+        runs = format_count(row['n_runs'])
+        if row.get("failed_runs", 0):
+            runs += f" ({format_count(row['failed_runs'])} failed)"
+        cells.append(e(runs))
         rows.append(cells)
-    parts = [P.table(headers, rows)]
+    scale = table.attrs.get("grade_scale_text", "").splitlines()
+    parts = [P.table(headers, rows), P.bullet_list(scale, "notes scale")]
+    failures = [f["sentence"] for f in table.attrs.get("failures", {}).values()]
+    if failures:
+        parts.append("<h3>Failed runs</h3>" + P.bullet_list(failures, "verdicts"))
     verdicts = list(_verdicts(table, baseline)) if baseline is not None else []
     if verdicts:
         parts.append("<h3>Against the baseline</h3>" + P.bullet_list(verdicts, "verdicts"))
     notes = [table.attrs.get("unit_note", ""),
              "SCI/unit: carbon per unit, operational + embodied (the SCI score). Embodied: the embodied share. "
-             "Memory/unit: peak resident memory x calls / units. CPU use: CPU time / wall time.",
-             "x baseline: energy per unit as a multiple of the baseline's (below 1 is more frugal), "
-             "with a 95% bootstrap CI."] \
-        + table.attrs.get("grade_scale_text", "").splitlines()
-    parts.append("<details><summary>How the grades and units are set</summary>"
+             "Memory/unit: peak resident memory x calls / units. CPU use: CPU time / wall time. Failed runs "
+             "are left out of every figure.",
+             "x baseline: the ratio of the median energy per unit to the baseline's (below 1 is more frugal), "
+             "with its bootstrap CI, widened for the number of groups compared (Benjamini-Hochberg)."]
+    parts.append("<details><summary>How the units and ratios are set</summary>"
                  + P.bullet_list(n for n in notes if n) + "</details>")
     return "".join(parts)
 
 
 def _verdicts(table: Any, baseline: str) -> Iterable[str]:
-    gain_of = table.attrs.get("gain_of", "energy_per_unit_j")
-    noun = {"energy_per_unit_j": "energy per unit"}.get(gain_of, gain_of)
-    base_unit = table.loc[baseline, "unit"] if baseline in table.index else None
+    """The indicators' verdicts against the baseline (failed groups are listed above)."""
     for group, row in table.iterrows():
-        if str(group) == str(baseline):
-            continue
-        if row["unit"] != base_unit:
-            yield (f"{group} is not compared with {baseline}: one is counted per {row['unit']}, "
-                   f"the other per {base_unit} (give both the same units=...)")
-            continue
-        gain, p = row.get("gain", math.nan), row.get("gain_p", math.nan)
-        if not (isinstance(gain, float) and math.isfinite(gain)):
-            continue
-        ratio = 1.0 - gain
-        low, high = 1.0 - row.get("gain_ci_high", math.nan), 1.0 - row.get("gain_ci_low", math.nan)
-        ci = (f"95% CI {format_ratio(low)}-{format_ratio(high)}x" if math.isfinite(low) and math.isfinite(high)
-              else "no CI")
-        p_text = format_p(p)
-        significant = isinstance(p, float) and math.isfinite(p) and p < 0.05
-        if significant:
-            yield f"{group} uses {format_ratio(ratio)}x the {noun} of {baseline} ({ci}, {p_text})"
-        else:
-            yield f"no significant difference in {noun} between {group} and {baseline} ({format_ratio(ratio)}x, {ci}, {p_text})"
+        text = row.get("verdict")
+        if str(group) != str(baseline) and isinstance(text, str) and row.get("status") != "failed":
+            yield text
 
 
 def _chart(make: Any, prefix: str, title: str, bar: Progress | None = None) -> str:
@@ -430,10 +421,11 @@ def _drawable(frame: Any, by: str) -> Any:
 
 
 def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: str | None = None,
-           runs: Any = None, progress: bool | None = None) -> str:
+           runs: Any = None, progress: bool | None = None, errors: Any = None) -> str:
     """The dashboard's HTML (a str) for a frame with the columns of ``frugal.results()``.
 
     ``runs``: the store's runs (``frugal.store.load_runs``), for the recorded settings.
+    ``errors``: per group, the failed runs' error texts (a Comparison's ``errors``).
     ``progress``: a bar on stderr, by default when stderr is a terminal.
     """
     from frugal.frugality import energy_basis, indicators
@@ -446,7 +438,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
         bar.step("indicators")
         if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
             baseline = None          # not in the latest run: gains cannot be computed there
-        table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by))
+        table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by), errors=errors)
         title = title or "Frugality dashboard"
         methods = {str(m) for m in current["energy_method"].dropna().unique()} if "energy_method" in current else set()
         basis = energy_basis(methods)
@@ -492,5 +484,6 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
         from frugal.store import load_runs
 
         runs = load_runs(store)
-    text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress)
+    text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress,
+                  errors=getattr(data, "errors", None) if frame is not data and by == "variant" else None)
     return write_atomic(out, text)

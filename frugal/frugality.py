@@ -1,9 +1,11 @@
 """Frugality indicators: what a group of measured runs costs per functional unit, graded A-G.
 
-Every indicator is a ratio of totals (the total over the group's rows divided by the
-group's total units of work), so summary rows (``calls`` > 1, totals) and single calls add
-up the way the SCI does: ``SCI = (E x I + M) / R``. Formulas, grade scales and the
-constants of the human equivalents are in METHODOLOGY.md ("Frugality indicators").
+Every indicator is a ratio of totals over the group's successful rows (the total divided by
+the group's total units of work), so summary rows (``calls`` > 1, totals) and single calls
+add up the way the SCI does: ``SCI = (E x I + M) / R``. Comparisons between groups (the
+ratio to a baseline, the grades) use the one ratio of frugal: the ratio of the medians of
+the per-row values, with its bootstrap interval. Formulas, grade scales and the constants
+of the human equivalents are in METHODOLOGY.md ("Frugality indicators", "Statistics").
 """
 from __future__ import annotations
 
@@ -14,11 +16,13 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
+from frugal import grades as G
 from frugal import stats
+from frugal.grades import GRADES
 from frugal.units import format_quantity, unit_of
+from frugal.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
 
-GRADES = "ABCDEFG"
-MIN_SPREAD = 0.05   # relative grades: the bins span at least 5% of the largest value
+MAX_BOOT_CELLS = 10_000_000   # bootstrap values drawn per group and indicator at most (rows x resamples)
 
 # indicator -> (grade column, unit of the indicator); all are "lower is more frugal"
 GRADED: dict[str, tuple[str, str]] = {
@@ -79,7 +83,8 @@ PROVENANCE = {
 
 def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = None,
                grades: str | Mapping[str, Sequence[float]] = "relative", *, view: str = "table",
-               gain_of: str = "energy_per_unit_j", n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+               gain_of: str = "energy_per_unit_j", n_boot: int = 2000, seed: int = 0,
+               errors: Mapping[Any, Sequence[str]] | None = None) -> pd.DataFrame:
     """Frugality indicators, one row per group of ``frame`` (indexed by the ``by`` value).
 
     ``frame`` has the columns of ``frugal.results()`` (a stored frame or ``Comparison.frame``
@@ -92,15 +97,27 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
       ``operational_per_unit_g``, ``embodied_per_unit_g`` and ``embodied_share`` (matter);
     - ``peak_rss_per_unit_bytes`` (B, measured): peak memory x calls / units;
     - ``time_per_unit_s``, ``cpu_per_unit_s`` (s, measured) and ``cpu_util`` (ratio);
-    - ``gain`` against ``baseline`` = 1 - value / baseline value of ``gain_of`` (positive:
-      more frugal), with a 95% percentile-bootstrap CI (``n_boot`` resamples of the rows,
-      ``seed``) and a two-sided Mann-Whitney U p-value when both groups have 2+ rows;
+    - ``ratio`` against ``baseline``: the ratio of the medians of the per-row values of
+      ``gain_of`` (the one ratio of frugal), with its percentile-bootstrap interval
+      (``ratio_ci_low``, ``ratio_ci_high`` at ``ratio_ci_level``: ``n_boot`` resamples or
+      more, ``seed``); ``significant`` exactly when it excludes 1, decided over every group
+      against the baseline (Benjamini-Hochberg, false discovery rate 5%); an ``outcome``
+      and a ``verdict`` sentence; ``gain`` = 1 - ratio (positive: more frugal) with
+      ``gain_ci_low``/``gain_ci_high``, and the supporting Mann-Whitney U ``gain_p``.
+      Fewer than 5 rows on a side: "too few runs" and no interval;
     - ``grade_energy``, ``grade_carbon``, ``grade_memory``, ``grade_time`` and ``grade``
-      (A most frugal .. G): ``grades="relative"`` cuts the compared set's range into 7
-      equal-width bins; a mapping ``{indicator: [6 increasing thresholds]}`` grades those
-      indicators on absolute thresholds (value <= first threshold is A). The overall grade
-      is the rounded mean of the indicator grades. The scale is in ``attrs["grade_scale"]``
-      (dict) and ``attrs["grade_scale_text"]`` (readable);
+      (A most frugal .. G): ``grades="relative"`` grades the ratio of each group's median to
+      the best group's on the geometric scale A <= 1.1x, B <= 1.25x, C <= 1.5x, D <= 2x,
+      E <= 4x, F <= 10x, G beyond, and a group tied with the best (its interval against the
+      best includes 1) gets the best's grade; a mapping ``{indicator: [6 increasing
+      thresholds]}`` grades those indicators on absolute thresholds of the value shown
+      (value <= first threshold is A). The overall grade is the rounded mean of the
+      indicator grades. The scale is in ``attrs["grade_scale"]`` (dict) and
+      ``attrs["grade_scale_text"]`` (readable), which the printed table shows under itself;
+    - ``status`` ("ok", "partly failed", "failed") and ``errors`` (``errors[group]``, the
+      failed rows' error texts when given, else the frame's ``error`` column): a group's
+      failed rows are left out of every indicator; a group with no successful row has none,
+      and no grade, ratio or gain;
     - human equivalents of the group's total carbon ``carbon_g``: ``car_km``,
       ``smartphone_charges``, ``tree_months`` (constants and sources in ``attrs["equivalents"]``).
 
@@ -124,8 +141,10 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
         raise ValueError(f"indicators(baseline=...): {baseline!r} is not a value of column {by!r} "
                          f"(values: {list(rows)[:10]})")
     table = pd.DataFrame([r["values"] for r in rows.values()], index=pd.Index(list(rows), name=by))
-    _add_gain(table, rows, baseline, gain_of, n_boot, seed)
-    scale = _add_grades(table, scales)
+    _add_failures(table, frame, by, errors)
+    boot = _Medians(rows, n_boot, seed)
+    _add_gain(table, rows, boot, baseline, gain_of)
+    scale = _add_grades(table, rows, boot, scales)
     _add_equivalents(table)
 
     table.attrs.update({
@@ -138,8 +157,18 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
         "baseline": baseline, "gain_of": gain_of, "by": by,
     })
     if view == "principles":
-        return _principles(table, rows, gain_of, n_boot, seed)
-    return table
+        return _as_table(_principles(table, rows, gain_of, n_boot, seed))
+    return _as_table(table)
+
+
+def _as_table(frame: pd.DataFrame) -> Table:
+    """The table, printing the grade scale and the failed groups under itself."""
+    out = Table(frame)
+    out.attrs.update(frame.attrs)
+    failed = frame.attrs.get("failures", {})
+    out.attrs["warnings"] = [f["sentence"] for f in failed.values()]
+    out.attrs["notes"] = frame.attrs["grade_scale_text"].splitlines()
+    return out
 
 
 # --- input checks -------------------------------------------------------------------------
@@ -212,24 +241,35 @@ class _Group(TypedDict):
     samples: dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def _group_indicators(g: pd.DataFrame) -> _Group:
+def _successful(g: pd.DataFrame) -> np.ndarray:
+    """Rows whose status is "ok" (every row when the frame has no status column)."""
+    if "status" not in g.columns:
+        return np.ones(len(g), dtype=bool)
+    ok: np.ndarray = (g["status"].astype("string") == "ok").fillna(False).to_numpy(dtype=bool)
+    return ok
+
+
+def _group_indicators(group: pd.DataFrame) -> _Group:
+    ok = _successful(group)
+    g = group[ok]
     col = {c: _floats(g[c]) for c in NEEDED}
     denom, has_units = _denominator(g)
     total = denom.sum()
 
     def per(values: np.ndarray) -> float:
-        return float(values.sum() / total)          # NaN anywhere -> NaN: no partial totals
+        # NaN anywhere -> NaN: no partial totals; no successful row -> no value
+        return float(values.sum() / total) if total > 0 else math.nan
 
     operational, embodied = col["carbon_g"].sum(), col["embodied_g"].sum()
     carbon = operational + embodied
     methods = _methods(g)
     values = {
-        "n_runs": len(g),
+        "n_runs": len(group),
         "calls": int(col["calls"].sum()),
         "units": float(total),
         "unit": "unit" if has_units else "call",
         "energy_per_unit_j": per(col["energy_j"]),
-        "carbon_per_unit_g": float(carbon / total),
+        "carbon_per_unit_g": float(carbon / total) if total > 0 else math.nan,
         "operational_per_unit_g": per(col["carbon_g"]),
         "embodied_per_unit_g": per(col["embodied_g"]),
         "embodied_share": float(embodied / carbon) if carbon > 0 else math.nan,
@@ -237,12 +277,12 @@ def _group_indicators(g: pd.DataFrame) -> _Group:
         "time_per_unit_s": per(col["wall_s"]),
         "cpu_per_unit_s": per(col["cpu_s"]),
         "cpu_util": float(col["cpu_s"].sum() / col["wall_s"].sum()) if col["wall_s"].sum() > 0 else math.nan,
-        "carbon_g": float(carbon),
+        "carbon_g": float(carbon) if len(g) else math.nan,
         "energy_basis": energy_basis(methods),
         "energy_method": "+".join(sorted(methods)) or None,
         "intensity_g_per_kwh": _median_or_nan(g, "intensity_g_per_kwh"),
         "intensity_source": _joined(g, "intensity_source"),
-        "failed_runs": int((g["status"].astype("string") != "ok").sum()) if "status" in g.columns else 0,
+        "failed_runs": int((~ok).sum()),
     }
     # per-row samples, for the bootstrap, the p-value and the coefficients of variation
     samples = {
@@ -296,52 +336,115 @@ def _joined(g: pd.DataFrame, col: str) -> str | None:
     return "; ".join(values) or None
 
 
-# --- gain against a baseline --------------------------------------------------------------
+# --- failures, and the medians' bootstrap --------------------------------------------------
 
-def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], baseline: str | None, gain_of: str,
-              n_boot: int, seed: int) -> None:
-    for c in ("gain", "gain_ci_low", "gain_ci_high", "gain_p"):
+def _add_failures(table: pd.DataFrame, frame: pd.DataFrame, by: str,
+                  errors: Mapping[Any, Sequence[str]] | None) -> None:
+    failures = failures_of(frame, by, errors)
+    table["status"] = pd.array([failures[g].status if g in failures else "ok" for g in table.index], dtype="string")
+    table["errors"] = pd.array(["; ".join(failures[g].errors) if g in failures else pd.NA for g in table.index],
+                               dtype="string")
+    table.attrs["failures"] = {str(g): {"status": f.status, "failed": f.failed, "runs": f.runs,
+                                        "errors": list(f.errors), "sentence": f.sentence(repr(str(g)))}
+                               for g, f in failures.items()}
+
+
+def _per_row(r: _Group, indicator: str) -> np.ndarray:
+    """A group's per-row values of ``indicator`` (per unit), the unknown ones left out."""
+    num, den = r["samples"][indicator]
+    values: np.ndarray = np.divide(num, den, out=np.full(len(num), np.nan), where=den > 0)
+    known: np.ndarray = values[np.isfinite(values)]
+    return known
+
+
+class _Medians:
+    """Bootstrap replicates of each group's median per indicator, drawn once when first asked
+    for, seeded by (seed, group); enough for a family of every pair of groups on every graded
+    indicator."""
+
+    def __init__(self, rows: dict[Any, _Group], n_boot: int, seed: int) -> None:
+        self.rows, self.seed = rows, seed
+        self.position = {g: i for i, g in enumerate(rows)}
+        self.n_boot = stats.replicates_for(max(len(GRADED) * G.pairs(len(rows)), 1), ALPHA, n_boot)
+        self.drawn: dict[tuple[Any, str], np.ndarray] = {}
+        self.ranks: dict[tuple[Any, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, group: Any, indicator: str) -> np.ndarray:
+        key = (group, indicator)
+        if key not in self.drawn:
+            values = _per_row(self.rows[group], indicator)
+            n = len(values)
+            if n == 0:
+                self.drawn[key] = np.empty(0)
+            else:
+                # one draw of ranks per group and sample size serves all its indicators
+                if (group, n) not in self.ranks:
+                    n_boot = max(1, min(self.n_boot, MAX_BOOT_CELLS // n))
+                    self.ranks[group, n] = stats.median_ranks(n, n_boot, [self.seed, self.position[group], n])
+                self.drawn[key] = stats.medians_at(values, self.ranks[group, n])
+        return self.drawn[key]
+
+
+# --- the ratio to a baseline --------------------------------------------------------------
+
+def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians, baseline: Any, gain_of: str) -> None:
+    """The ratio of medians of ``gain_of`` to the baseline's, its interval and verdict; gain = 1 - ratio."""
+    for c in ("ratio", "ratio_ci_low", "ratio_ci_high", "ratio_ci_level", "gain", "gain_ci_low",
+              "gain_ci_high", "gain_p"):
         table[c] = math.nan
+    table["significant"] = False
+    table["outcome"] = pd.array([pd.NA] * len(table), dtype="string")
+    table["verdict"] = pd.array([pd.NA] * len(table), dtype="string")
     if baseline is None:
         return
-    base_num, base_den = rows[baseline]["samples"][gain_of]
-    base_value = table.at[baseline, gain_of]
+    base = _per_row(rows[baseline], gain_of)
+    compared, replicates = [], []
     for g, r in rows.items():
-        value = table.at[g, gain_of]
-        if not (np.isfinite(value) and np.isfinite(base_value) and base_value > 0):
+        x = _per_row(r, gain_of)
+        if g == baseline or FAILED in (table.at[g, "status"], table.at[baseline, "status"]) \
+                or table.at[g, "unit"] != table.at[baseline, "unit"]:
             continue
-        table.at[g, "gain"] = 1.0 - value / base_value
-        if g == baseline:
-            continue
-        num, den = r["samples"][gain_of]
-        if len(num) >= 2 and len(base_num) >= 2:
-            rng = np.random.default_rng(seed)
-            ratio = _ratio_boot(num, den, n_boot, rng) / _ratio_boot(base_num, base_den, n_boot, rng)
-            low, high = np.nanpercentile(1.0 - ratio, [2.5, 97.5])
-            table.at[g, "gain_ci_low"], table.at[g, "gain_ci_high"] = float(low), float(high)
-            table.at[g, "gain_p"] = _mann_whitney(num / den, base_num / base_den)
+        ratio = stats.median_ratio(x, base)
+        table.at[g, "ratio"] = ratio
+        table.at[g, "gain_p"] = stats.mann_whitney_u(x, base)[1] if min(len(x), len(base)) >= 2 else math.nan
+        if min(len(x), len(base)) >= stats.MIN_RUNS and math.isfinite(ratio):
+            compared.append(g)
+            replicates.append(stats.ratio_replicates(boot(g, gain_of), boot(baseline, gain_of)))
+    decided = stats.fdr_decisions(replicates, 1.0, ALPHA)
+    for k, g in enumerate(compared):
+        table.at[g, "ratio_ci_low"], table.at[g, "ratio_ci_high"] = decided.low[k], decided.high[k]
+        table.at[g, "ratio_ci_level"] = decided.level
+        table.at[g, "significant"] = bool(decided.significant[k])
+    if len(base) and table.at[baseline, "status"] != FAILED:
+        table.at[baseline, "ratio"] = 1.0
+    table["gain"] = 1.0 - table["ratio"]
+    table["gain_ci_low"], table["gain_ci_high"] = 1.0 - table["ratio_ci_high"], 1.0 - table["ratio_ci_low"]
+    for g, r in rows.items():
+        if g != baseline:
+            table.at[g, "outcome"], table.at[g, "verdict"] = _gain_verdict(table, r, rows[baseline], g, baseline, gain_of)
 
 
-def _ratio_boot(num: np.ndarray, den: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Bootstrap replicates of sum(num) / sum(den), resampling rows with replacement.
-
-    frugal.stats bootstraps medians; indicators are ratios of totals, hence this helper.
-    Chunked so that a group of many rows never needs more than a few million indices at once.
-    """
-    n = len(num)
-    out = np.empty(n_boot)
-    step = max(1, 4_000_000 // n)
-    for start in range(0, n_boot, step):
-        idx = rng.integers(0, n, size=(min(step, n_boot - start), n))
-        out[start:start + len(idx)] = num[idx].sum(axis=1) / den[idx].sum(axis=1)
-    return out
-
-
-def _mann_whitney(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    return stats.mann_whitney_u(a, b)[1]
+def _gain_verdict(table: pd.DataFrame, r: _Group, b: _Group, g: Any, baseline: Any, gain_of: str) -> tuple[str, str]:
+    """(outcome, sentence) for group ``g`` against the baseline."""
+    x, y = _per_row(r, gain_of), _per_row(b, gain_of)
+    failures = table.attrs["failures"]
+    if table.at[g, "status"] == FAILED:
+        return FAILED, failures[str(g)]["sentence"]
+    if table.at[baseline, "status"] == FAILED:
+        return "cannot compare", f"{g} is not compared with {baseline}: {failures[str(baseline)]['sentence']}"
+    if table.at[g, "unit"] != table.at[baseline, "unit"]:
+        return "cannot compare", (f"{g} is not compared with {baseline}: one is counted per {table.at[g, 'unit']}, "
+                                  f"the other per {table.at[baseline, 'unit']} (give both the same units=...)")
+    ratio, n = float(table.at[g, "ratio"]), (len(x), len(y))
+    outcome = outcome_of(ratio, bool(table.at[g, "significant"]), n)
+    note = "; ".join(failures[str(k)]["sentence"] for k in (g, baseline) if str(k) in failures)
+    level = float(table.at[g, "ratio_ci_level"])
+    runs = stats.runs_needed(x, y, ratio, level if math.isfinite(level) else 1 - ALPHA) \
+        if min(n) and math.isfinite(ratio) else 0
+    sentence = verdict(str(g), str(baseline), gain_of, ratio,
+                       (float(table.at[g, "ratio_ci_low"]), float(table.at[g, "ratio_ci_high"])), level,
+                       outcome, n=n, runs_needed=runs, failure=note)
+    return outcome, sentence
 
 
 # --- grades -------------------------------------------------------------------------------
@@ -371,68 +474,48 @@ def _grade_spec(grades: Any) -> dict[str, list[float] | None]:
     return spec
 
 
-def _add_grades(table: pd.DataFrame, spec: dict[str, list[float] | None]) -> dict[str, dict[str, Any]]:
+def _add_grades(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians,
+                spec: dict[str, list[float] | None]) -> dict[str, dict[str, Any]]:
     scale: dict[str, dict[str, Any]] = {}
     indices = []
+    graded = [g for g in rows if table.at[g, "status"] != FAILED]
+    together = sum(spec[k] is None for k in GRADED)    # indicators graded relatively, as one family
     for indicator, (column, unit) in GRADED.items():
-        values = table[indicator].to_numpy(dtype="f8")
         thresholds = spec[indicator]
+        idx = np.full(len(table), np.nan)
+        where = [table.index.get_loc(g) for g in graded]
         if thresholds is None:
-            idx, edges, widened = _relative_grades(values)
-            scale[indicator] = {"kind": "relative", "edges": edges, "widened": widened, "unit": unit}
+            samples = [_per_row(rows[g], indicator) for g in graded]
+            medians = np.array([np.median(v) if len(v) else np.nan for v in samples])
+            result = G.relative(medians, [boot(g, indicator) for g in graded], [len(v) for v in samples], ALPHA,
+                                tables=together)
+            idx[where] = result.index
+            best = graded[result.best] if result.best is not None else None
+            scale[indicator] = {"kind": "relative", "bounds": list(G.SCALE), "unit": unit, "best": best,
+                                "best_median": float(medians[result.best]) if result.best is not None else math.nan,
+                                "tie_level": result.level,
+                                "tied": [g for g, t in zip(graded, result.tied) if t and g != best]}
         else:
-            idx = np.where(np.isfinite(values), np.searchsorted(thresholds, values, side="left"), np.nan)
+            idx[where] = G.absolute(table.loc[graded, indicator].to_numpy(dtype="f8"), thresholds)
             scale[indicator] = {"kind": "absolute", "thresholds": list(thresholds), "unit": unit}
-        table[column] = _letters(idx)
+        table[column] = pd.array(G.letters(idx), dtype="string")
         indices.append(idx)
-    stacked = np.vstack(indices)
-    known = np.isfinite(stacked)
-    mean = np.where(known.any(axis=0), np.nansum(stacked, axis=0) / np.maximum(known.sum(axis=0), 1), np.nan)
-    table["grade"] = _letters(np.floor(mean + 0.5))       # round half up, towards G
+    table["grade"] = pd.array(G.letters(G.overall(indices)), dtype="string")
     scale["overall"] = {"kind": "mean", "of": [c for c, _ in GRADED.values()]}
     return scale
 
 
-def _relative_grades(values: np.ndarray) -> tuple[np.ndarray, list[float], bool]:
-    finite = values[np.isfinite(values)]
-    if len(finite) == 0:
-        return np.full(len(values), np.nan), [], False
-    lo, hi = float(finite.min()), float(finite.max())
-    if hi == lo:
-        return np.where(np.isfinite(values), 0.0, np.nan), [lo, hi], False
-    # a range narrower than MIN_SPREAD of the largest value is mostly noise: widen it, so
-    # two variants 0.1% apart are not graded A and G
-    widened = hi - lo < MIN_SPREAD * abs(hi)
-    width = (MIN_SPREAD * abs(hi) if widened else hi - lo) / len(GRADES)
-    idx = np.minimum(np.floor((values - lo) / width), len(GRADES) - 1)
-    return idx, [lo + k * width for k in range(len(GRADES) + 1)], widened
-
-
-def _letters(idx: np.ndarray) -> pd.Series:
-    return pd.Series([GRADES[int(i)] if np.isfinite(i) else pd.NA for i in idx], dtype="string").values
-
-
 def _scale_text(scale: dict[str, dict[str, Any]]) -> str:
-    lines = ["Grades run from A (most frugal) to G (least); lower values are better."]
+    lines = ["Grades run from A (most frugal) to G (least); lower values are better; failed groups are not graded."]
+    relative = [k for k, s in scale.items() if s["kind"] == "relative"]
+    if relative:
+        lines.append(f"{', '.join(relative)}: the ratio of a group's median per unit to the best (lowest) median "
+                     f"of the set: {G.scale_text()}. A group whose bootstrap interval against the best includes "
+                     "1 (at 95% over every pair of groups on every graded indicator, Bonferroni) is tied with it and "
+                     "shares its grade, A.")
     for indicator, s in scale.items():
-        if indicator == "overall":
-            continue
-        def q(x: float) -> str:
-            return format_quantity(x, s["unit"]) + "/unit"
-
-        if s["kind"] == "relative":
-            edges = s["edges"]
-            if not edges:
-                lines.append(f"{indicator}: not graded (no values).")
-            elif edges[0] == edges[-1]:
-                lines.append(f"{indicator}: relative; one value ({q(edges[0])}) in the set, every group A.")
-            else:
-                lines.append(f"{indicator}: relative to the compared set, 7 equal-width bins of "
-                             f"{q(edges[1] - edges[0])} from {q(edges[0])} (A) to {q(edges[-1])} (G)"
-                             + (f", widened to {MIN_SPREAD:.0%} of the largest value (the set's range is "
-                                "narrower)." if s["widened"] else "."))
-        else:
-            t = ", ".join(q(x) for x in s["thresholds"])
+        if s["kind"] == "absolute":
+            t = ", ".join(format_quantity(x, s["unit"]) + "/unit" for x in s["thresholds"])
             lines.append(f"{indicator}: absolute thresholds {t} (value <= first threshold is A).")
     lines.append("Overall grade: the mean of the indicator grades (A=0 .. G=6), rounded half up.")
     return "\n".join(lines)
@@ -459,10 +542,11 @@ PRINCIPLES: dict[str, tuple[str, ...]] = {
     "energy": ("energy_per_unit_j", "operational_per_unit_g", "time_per_unit_s", "cpu_per_unit_s",
                "cpu_util", "grade_energy", "grade_time"),
     "matter": ("peak_rss_per_unit_bytes", "embodied_per_unit_g", "embodied_share", "grade_memory"),
-    "reliability": ("n_runs", "calls", "failed_runs", "cv_energy", "cv_time", "ci_rel_width",
+    "reliability": ("n_runs", "calls", "failed_runs", "status", "errors", "cv_energy", "cv_time", "ci_rel_width",
                     "energy_basis", "energy_method", "intensity_g_per_kwh", "intensity_source"),
-    "overall": ("carbon_per_unit_g", "grade_carbon", "grade", "gain", "gain_ci_low", "gain_ci_high",
-                "gain_p", "car_km", "smartphone_charges", "tree_months"),
+    "overall": ("carbon_per_unit_g", "grade_carbon", "grade", "ratio", "ratio_ci_low", "ratio_ci_high",
+                "significant", "gain", "gain_ci_low", "gain_ci_high", "gain_p", "car_km", "smartphone_charges",
+                "tree_months"),
 }
 
 
@@ -470,7 +554,7 @@ def _principles(table: pd.DataFrame, rows: dict[Any, _Group], gain_of: str, n_bo
     extra = pd.DataFrame(index=table.index)
     extra["cv_energy"] = [_cv(*rows[g]["samples"]["energy_per_unit_j"]) for g in table.index]
     extra["cv_time"] = [_cv(*rows[g]["samples"]["time_per_unit_s"]) for g in table.index]
-    extra["ci_rel_width"] = [_ci_rel_width(*rows[g]["samples"][gain_of], n_boot, seed) for g in table.index]
+    extra["ci_rel_width"] = [_ci_rel_width(_per_row(rows[g], gain_of), n_boot, seed) for g in table.index]
     full = pd.concat([table, extra], axis=1)
     columns = [(p, c) for p, cols in PRINCIPLES.items() for c in cols]
     out = full[[c for _, c in columns]].copy()
@@ -479,7 +563,8 @@ def _principles(table: pd.DataFrame, rows: dict[Any, _Group], gain_of: str, n_bo
     out.attrs["units"] = {**table.attrs["units"], "cv_energy": "ratio", "cv_time": "ratio", "ci_rel_width": "ratio"}
     out.attrs["reliability_note"] = (
         f"cv_*: coefficient of variation (sd / mean) of the per-row values; ci_rel_width: width of "
-        f"the 95% bootstrap CI of {gain_of} divided by its value; NaN with fewer than 2 rows.")
+        f"the 95% bootstrap CI of the median per-row {gain_of} divided by that median; NaN with fewer "
+        "than 2 rows.")
     return out
 
 
@@ -490,12 +575,9 @@ def _cv(num: np.ndarray, den: np.ndarray) -> float:
     return stats.coefficient_of_variation(per_row)
 
 
-def _ci_rel_width(num: np.ndarray, den: np.ndarray, n_boot: int, seed: int) -> float:
-    if len(num) < 2 or not (np.isfinite(num).all() and np.isfinite(den).all()):
+def _ci_rel_width(values: np.ndarray, n_boot: int, seed: int) -> float:
+    median = float(np.median(values)) if len(values) >= 2 else math.nan
+    if not median > 0:
         return math.nan
-    value = num.sum() / den.sum()
-    if value <= 0:
-        return math.nan
-    reps = _ratio_boot(num, den, n_boot, np.random.default_rng(seed))
-    low, high = np.percentile(reps, [2.5, 97.5])
-    return float((high - low) / value)
+    low, high = stats.bootstrap_median_ci(values, n_boot=min(n_boot, max(1, MAX_BOOT_CELLS // len(values))), seed=seed)
+    return float((high - low) / median)

@@ -76,11 +76,12 @@ class CommandNotFound(Exception):
         self.status = status
 
 
-def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = None) -> ProcessRun:
+def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = None,
+                stderr: int | None = None) -> ProcessRun:
     """Run ``argv`` (no shell) to its end and return what it cost, as the kernel counted it.
 
-    ``quiet`` sends the command's output to /dev/null; ``stdout`` is a file descriptor for
-    its standard output. While it runs, Ctrl-C reaches the command (same process group) and
+    ``quiet`` sends the command's output to /dev/null; ``stdout`` and ``stderr`` are file
+    descriptors for its standard output and error (``stderr`` wins over ``quiet``). While it runs, Ctrl-C reaches the command (same process group) and
     frugal waits for it to end, so an interrupted command is recorded as such (status
     "interrupted"). Raises ``CommandNotFound`` (status 127 or 126, as a shell) when the
     command cannot be found or run. Wall time runs from the exec of the command (Linux) to
@@ -90,7 +91,7 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     meter = _hot.active().meter
     devnull = os.open(os.devnull, os.O_WRONLY) if quiet else None
     out = devnull if quiet else stdout
-    err = devnull if quiet else None
+    err = stderr if stderr is not None else devnull if quiet else None
     previous = signal.signal(signal.SIGINT, _ignore_while_waiting)
     try:
         m0 = meter.read() if meter is not None else None

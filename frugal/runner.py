@@ -94,13 +94,27 @@ def check_runnable(name: str, fn: object) -> Callable[..., Any]:
 
 # --- one run -------------------------------------------------------------------------
 
-def run_once(region: Region, fn: Callable[[], Any]) -> Measurement:
-    """One measured run; an exception is recorded in the Measurement (status, error)."""
+ERROR_TEXT = 200      # characters of an exception's message kept with its type
+
+
+def error_text(exc: BaseException) -> str:
+    """``KeyError: 'x'``: an exception's type and the start of its message, on one line."""
+    message = " ".join(str(exc).split())
+    if len(message) > ERROR_TEXT:
+        message = message[:ERROR_TEXT - 1] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def run_once(region: Region, fn: Callable[[], Any], errors: list[str] | None = None) -> Measurement:
+    """One measured run; an exception is recorded in the Measurement (status, error: its
+    type) and, with ``errors``, its type and message are appended there."""
     try:
         with region:
             fn()
-    except Exception:
-        pass  # the region recorded it: status "error", error = the exception's type name
+    except Exception as exc:
+        # the region recorded it (status "error", error = the type); keep the message too
+        if errors is not None:
+            errors.append(error_text(exc))
     try:
         return region.result
     except FrugalError:

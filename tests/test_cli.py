@@ -166,15 +166,15 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     """compare gives summary, ratios and verdicts, in JSON, CSV and Markdown, and stores the runs."""
     db = tmp_path / "f.db"
     out = {k: tmp_path / f"c.{k}" for k in ("json", "csv", "md")}
-    proc = frugal_cmd("compare", "true", ALLOC_60MB, "--runs", "4", "--warmup", "1", "--seed", "7",
+    proc = frugal_cmd("compare", "true", ALLOC_60MB, "--runs", "5", "--warmup", "1", "--seed", "7",
                       "-n", "tiny", "-n", "big", "--store", str(db),
                       "--export-json", str(out["json"]), "--export-csv", str(out["csv"]),
                       "--export-markdown", str(out["md"]))
     assert proc.returncode == 0, proc.stderr
     assert "big uses" in proc.stdout and "peak memory" in proc.stdout
     data = json.loads(out["json"].read_text())
-    assert data["baseline"] == "tiny" and len(data["runs"]) == 8
-    assert sorted(r["order"] for r in data["runs"]) == list(range(8))
+    assert data["baseline"] == "tiny" and len(data["runs"]) == 10
+    assert sorted(r["order"] for r in data["runs"]) == list(range(10))
     sequence = [r["variant"] for r in sorted(data["runs"], key=lambda r: r["order"])]
     assert sequence != sorted(sequence) and sequence != sorted(sequence, reverse=True)
     memory = next(r for r in data["ratios"] if r["metric"] == "peak_rss_bytes")
@@ -184,7 +184,28 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     md = out["md"].read_text()
     assert md.startswith("| Command |") and "(baseline)" in md
     stored = frugal.load(db)
-    assert stored.groupby("name").size().to_dict() == {"big": 4, "tiny": 4}
+    assert stored.groupby("name").size().to_dict() == {"big": 5, "tiny": 5}
+
+
+def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path):
+    """A command that always fails is listed as failed with its exit status and the end of its
+    stderr, in the table, the verdicts and the JSON; it is not compared; the exit status is 1."""
+    failing = "sh -c 'echo starting >&2; echo disk is full >&2; exit 3'"
+    out = tmp_path / "c.json"
+    proc = frugal_cmd("compare", "true", failing, "--runs", "5", "--no-store", "-n", "ok", "-n", "bad",
+                      "--export-json", str(out))
+    assert proc.returncode == 1
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("bad "))
+    assert "failed (5)" in row
+    assert "- 5 of 5 runs of bad failed (exit status 3: starting / disk is full x5): it is not compared, " \
+           "ranked or graded" in proc.stdout
+    assert proc.stderr.splitlines()[-1] == ("frugal compare: 5 of 5 runs of 'bad' failed (exit status 3: starting / "
+                                            "disk is full x5): it is not compared, ranked or graded")
+    data = json.loads(out.read_text())
+    assert data["failures"] == {"bad": {"status": "failed", "failed_runs": 5, "runs": 5,
+                                        "errors": ["exit status 3: starting / disk is full x5"]}}
+    assert {r["outcome"] for r in data["ratios"]} == {"failed"}
+    assert all(r["ratio"] is None for r in data["ratios"])
 
 
 def test_compare_json_on_stdout(tmp_path):

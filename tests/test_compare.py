@@ -38,13 +38,20 @@ def sorts() -> Comparison:
 # --- compare: frames and statistics --------------------------------------------------
 
 def test_insertion_sort_is_significantly_costlier_than_sorted(sorts):
-    """Insertion sort on 300 floats costs significantly more CPU time than sorted()."""
-    row = sorts.ratios().set_index("metric").loc["cpu_s"]
+    """Insertion sort on 300 floats costs significantly more CPU time than sorted(); the verdict
+    quotes the ratio of medians and the interval (widened for the family of ratios) that decides it."""
+    ratios = sorts.ratios()
+    row = ratios.set_index("metric").loc["cpu_s"]
     assert row["variant"] == "insertion" and row["baseline"] == "sorted"
-    assert row["significant"] and row["p_value"] < 0.001
-    assert row["ratio"] > 3 and row["ci_low"] > 1
+    assert row["significant"] and row["outcome"] == "higher" and row["p_value"] < 0.001
+    cpu = sorts.frame[sorts.frame["status"] == "ok"].groupby("variant")["cpu_s"].median()
+    assert row["ratio"] == pytest.approx(cpu["insertion"] / cpu["sorted"]) and row["ratio"] > 3
+    assert 1 < row["ci_low"] <= row["ratio"] <= row["ci_high"]
+    assert 0.95 <= row["ci_level"] < 1 and (ratios["ci_level"] == row["ci_level"]).all()
     assert row["cliffs_delta"] == 1.0
-    assert row["verdict"].startswith("insertion uses ") and "the CPU time of sorted (95% CI" in row["verdict"]
+    level = f"{float(f'{row.ci_level * 100:.3g}'):g}% CI"
+    assert row["verdict"].startswith(f"insertion uses {frugal.units.format_ratio(row['ratio'])}x the CPU time "
+                                     f"of sorted ({level} ")
 
 
 def test_identical_variants_show_no_significant_difference():
@@ -109,7 +116,8 @@ def test_metrics_skip_all_nan_columns_and_use_real_values(sorts):
 
 
 def test_failing_variant_is_recorded_and_the_others_go_on():
-    """A variant that raises on some runs keeps those runs, with status and error, and is warned about."""
+    """A variant that raises on some runs keeps those runs, with status and error; a RuntimeWarning
+    names it with the error's type and message; it is compared on its successful runs, flagged."""
     calls = []
 
     def flaky():
@@ -118,7 +126,8 @@ def test_failing_variant_is_recorded_and_the_others_go_on():
             raise KeyError("odd")
         work(2000)
 
-    cmp = frugal.compare({"steady": work, "flaky": flaky}, repeat=6, warmup=2, seed=1, progress=False)
+    with pytest.warns(RuntimeWarning, match=r"runs of 'flaky' failed \(KeyError: 'odd' x\d\): it is compared on"):
+        cmp = frugal.compare({"steady": work, "flaky": flaky}, repeat=6, warmup=2, seed=1, progress=False)
     frame = cmp.frame
     assert len(frame) == 12
     failed = frame[frame["status"] == "error"]
@@ -129,19 +138,35 @@ def test_failing_variant_is_recorded_and_the_others_go_on():
     assert any("warm-up runs of 'flaky' raised KeyError" in w for w in cmp.warnings)
     summary = cmp.summary().set_index(["variant", "metric"])
     assert summary.loc[("flaky", "cpu_s"), "n"] == 6 - n_failed
+    assert summary.loc[("flaky", "cpu_s"), ["failed", "status"]].tolist() == [n_failed, "partly failed"]
     assert summary.loc[("steady", "cpu_s"), "n"] == 6
+    assert summary.loc[("steady", "cpu_s"), "status"] == "ok"
+    ratios = cmp.ratios()
+    assert (ratios["n"] == 6 - n_failed).all()
+    assert all(f"{n_failed} of 6 runs of flaky failed (KeyError: 'odd'" in v for v in ratios["verdict"])
+    assert cmp.failures["flaky"].status == "partly failed"
+    table = cmp.indicators()
+    assert table.loc["flaky", "status"] == "partly failed" and table.loc["flaky", "failed_runs"] == n_failed
 
 
-def test_a_variant_that_always_fails_cannot_be_compared():
-    """All runs failing: no statistic is invented, the verdict and warnings say why."""
+def test_a_variant_that_always_fails_is_never_graded_ranked_or_compared():
+    """All runs failing: a RuntimeWarning with the error's message; no ratio, grade or gain is
+    invented; summary, ratios, indicators and the printed comparison say it failed."""
     def boom():
-        raise ZeroDivisionError
+        raise ZeroDivisionError("the divisor ran out")
 
-    cmp = frugal.compare({"ok": work, "boom": boom}, repeat=3, warmup=0, seed=1, progress=False)
+    with pytest.warns(RuntimeWarning, match="3 of 3 runs of 'boom' failed .ZeroDivisionError: the divisor ran out"):
+        cmp = frugal.compare({"ok": work, "boom": boom}, repeat=3, warmup=0, seed=1, progress=False)
     ratios = cmp.ratios()
     assert ratios["ratio"].isna().all() and not ratios["significant"].any()
-    assert all(v.startswith("cannot compare") for v in ratios["verdict"])
-    assert any("'boom' has no successful run" in w for w in cmp.warnings)
+    assert set(ratios["outcome"]) == {"failed"}
+    assert all(v.startswith("3 of 3 runs of boom failed (ZeroDivisionError: the divisor ran out x3): it is not "
+                            "compared, ranked or graded") for v in ratios["verdict"])
+    assert set(cmp.summary().set_index("variant").loc["boom", "status"]) == {"failed"}
+    table = cmp.indicators()
+    assert table.loc["boom", "status"] == "failed" and pd.isna(table.loc["boom", "grade"])
+    assert np.isnan(table.loc["boom", "gain"]) and table.loc["ok", "grade"] == "A"
+    assert "the divisor ran out" in repr(cmp) and "the divisor ran out" in repr(table)
 
 
 def test_a_run_without_a_measurement_is_kept_as_failed():
@@ -175,12 +200,25 @@ def test_units_make_statistics_per_unit():
 # --- compare: warnings -----------------------------------------------------------------
 
 def test_too_short_runs_and_too_few_runs_are_warned_about():
-    """Runs under 1000 clock steps, and runs too few for p < 0.05 ever, are each warned about."""
+    """Runs under 1000 clock steps, and runs too few to tell anything, are each warned about."""
     cmp = frugal.compare({"a": lambda: None, "b": lambda: None}, repeat=3, warmup=0, seed=1, progress=False)
     text = "\n".join(cmp.warnings)
     assert "runs of 'a' are short for the clocks" in text and "of CPU time" in text
-    assert "cannot reach p < 0.05 whatever the data" in text
+    assert "'a', 'b' have fewer than 5 successful runs: too few runs to tell a difference" in text
     assert "'a' has only 3 successful runs" in text
+
+
+def test_three_runs_against_three_are_too_few_to_tell():
+    """3 runs against 3, one variant twice as slow: not "no difference" but "too few runs to tell
+    (n=3 vs 3)", with the runs that the observed spread would need, and no interval."""
+    cmp = frugal.compare({"one": lambda: work(10_000), "two": lambda: work(20_000)}, repeat=3, warmup=1, seed=2,
+                         progress=False)
+    row = cmp.ratios().set_index("metric").loc["cpu_s"]
+    assert row["outcome"] == "too few runs" and not row["significant"]
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and row["ratio"] > 1.3
+    assert row["verdict"].startswith("too few runs to tell the CPU time of two from one (n=3 vs 3): about ")
+    needed = int(row["verdict"].split("about ")[1].split(" runs")[0])
+    assert needed >= 5
 
 
 def test_high_variation_is_warned_about_and_shown_with_the_summary():
@@ -372,3 +410,117 @@ def test_a_frame_without_any_value_is_refused():
     frame = pd.DataFrame([row]).assign(variant="a", run=0, order=0)
     with pytest.raises(ValueError, match="no value in any compared column"):
         Comparison(frame)
+
+
+# --- runs measured elsewhere -------------------------------------------------------------------
+
+def test_from_frame_compares_runs_loaded_from_the_store(tmp_path):
+    """Runs measured by frugal.measure into a store, read back with frugal.load(), compared with
+    Comparison.from_frame(by="name"): the costlier function is found higher (interval and
+    verdict agree), a failing one is warned about and not compared, and each row is one run."""
+    from frugal import store
+
+    db = tmp_path / "runs.db"
+    names = {k: _unique(k) for k in ("light", "heavy", "broken")}
+    previous = store.default_store()
+    store.set_default_store(db)
+    try:
+        store.flush()     # this process's earlier rows go first, not while the runs are measured
+        for _ in range(8):
+            with frugal.measure(names["light"]):
+                work(10_000)
+            with frugal.measure(names["heavy"]):
+                work(40_000)
+            with pytest.raises(ValueError):
+                with frugal.measure(names["broken"]):
+                    raise ValueError("no input")
+        store.flush()
+    finally:
+        store.set_default_store(previous)
+    frame = frugal.load(db, name=list(names.values()))   # the store also holds this process's earlier runs
+    with pytest.warns(RuntimeWarning, match=f"8 of 8 runs of '{names['broken']}' failed \\(ValueError x8\\)"):
+        cmp = Comparison.from_frame(frame, by="name", baseline=names["light"], seed=1)
+    assert cmp.variants == list(names.values()) and cmp.baseline == names["light"]
+    assert list(cmp.frame.groupby("variant", sort=False).size()) == [8, 8, 8]
+    ratios = cmp.ratios().set_index(["variant", "metric"])
+    cpu = ratios.loc[(names["heavy"], "cpu_s")]
+    assert cpu["outcome"] == "higher" and cpu["significant"] and cpu["ci_low"] > 1.5
+    assert (ratios.loc[names["broken"], "outcome"] == "failed").all()
+    table = cmp.indicators()
+    assert table.loc[names["broken"], "status"] == "failed" and pd.isna(table.loc[names["broken"], "grade"])
+    assert table.loc[names["light"], "grade_time"] == "A" and table.loc[names["heavy"], "grade_time"] in "EF"  # 4x the work
+
+
+def test_from_frame_reads_summary_rows_per_call_and_names_bad_input():
+    """A summary row (calls > 1) stands for one call of its average cost; a missing column or a
+    frame that is not one is an error naming the argument."""
+    name = _unique("summary")
+
+    @frugal.measure(name=name, record="summary")
+    def hot():
+        return sum(range(2_000))
+
+    for _ in range(50):
+        hot()
+    frame = frugal.results()
+    frame = frame[frame["name"] == name]
+    cmp = Comparison.from_frame(frame)
+    row = frame.iloc[0]
+    assert cmp.values(name, "wall_s")[0] == pytest.approx(row["wall_s"] / row["calls"])
+    with pytest.raises(ValueError, match="by"):
+        Comparison.from_frame(frame, by="nothing")
+    with pytest.raises(TypeError, match="frame"):
+        Comparison.from_frame([1, 2])
+
+
+# --- complexity classes -------------------------------------------------------------------------
+
+def double_loop(xs: list) -> int:
+    count = 0
+    for a in xs:
+        for b in xs:
+            count += a < b
+    return count
+
+
+@pytest.mark.parametrize("func, sizes, make, expected", [
+    (sorted, [2000, 4000, 8000, 16000, 32000, 64000], random_list, {"n log n", "n"}),
+    (double_loop, [50, 100, 200, 400], random_list, {"n^2"}),
+    (sum, [10_000, 20_000, 40_000, 80_000, 160_000, 320_000], lambda n: [1] * int(n), {"n"}),
+])
+def test_complexity_class_of_real_functions(func, sizes, make, expected):
+    """Measured CPU time: sorted() reads as n log n (or n), a double loop as n^2, sum of a list as n;
+    the fit table gives class, coefficient, residual, R² and bootstrap share, best first."""
+    import warnings
+
+    sc = frugal.scaling(func, sizes, make, repeat=5, seed=1, progress=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cx = sc.complexity("cpu_s")
+    assert cx.best in expected, cx.fits
+    # a busy machine may leave n log n and n apart by less than its noise: then it says so
+    assert [str(w.message) for w in caught] == ([f"frugal.scaling of {sc.name!r}: {cx.warning}"] if cx.alike else [])
+    assert list(cx.fits.columns) == ["class", "coefficient", "residual", "r2", "share"]
+    assert cx.fits["class"].iloc[0] == cx.best and cx.fits["residual"].is_monotonic_increasing
+    assert cx.fits["r2"].iloc[0] > 0.9
+    assert sc.fits().set_index("metric").loc["cpu_s", "class"] == cx.best
+    assert 0.7 <= sc.exponent("cpu_s").exponent <= 2.3            # exponent() stays
+
+
+def test_complexity_classes_recovered_from_exact_laws_and_ties_warned():
+    """value = 3e-9 · g(n) with 5% noise is read as its class for every class; sizes too close
+    to tell n from n log n give a RuntimeWarning naming both."""
+    from frugal import stats
+
+    rng = np.random.default_rng(4)
+    laws = {"1": lambda n: np.ones_like(n), "log n": np.log2, "n": lambda n: n, "n log n": lambda n: n * np.log2(n),
+            "n^2": lambda n: n**2, "n^3": lambda n: n**3, "2^n": lambda n: 2.0**n}
+    for name, law in laws.items():
+        sizes = np.repeat([8.0, 16, 24, 32, 48, 64] if name == "2^n" else [1e3, 4e3, 1.6e4, 6.4e4, 2.56e5], 5)
+        fits = stats.fit_classes(sizes, 3e-9 * law(sizes) * rng.lognormal(0, 0.05, len(sizes)), seed=1)
+        assert fits[0].name == name and fits[0].share > 0.95
+    close = frugal.scaling(sorted, [10_000, 10_500, 11_000], random_list, repeat=3, seed=1, progress=False)
+    with pytest.warns(RuntimeWarning, match="fit about as well over sizes 10000 to 11000"):
+        cx = close.complexity("wall_s")
+    assert cx.alike and cx.warning and cx.warning in repr(cx.fits)
+    assert "2^n" not in set(cx.fits["class"])          # sizes above 1000: 2^n is not fitted

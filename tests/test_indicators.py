@@ -90,23 +90,32 @@ def test_human_equivalents_use_the_documented_constants(hand):
     assert all(e["source"] for e in t.attrs["equivalents"].values())
 
 
-def test_relative_grades_cut_the_range_in_seven_equal_bins():
-    """Values 0, 3.5 and 7 J/unit over a range of 7 are graded A, D and G."""
-    t = indicators(frame_of([cost(0.0, units=1, name="lo"), cost(3.5, units=1, name="mid"),
-                             cost(7.0, units=1, name="hi")]))
-    assert list(t["grade_energy"]) == ["A", "D", "G"]
+def test_relative_grades_follow_the_stated_geometric_scale():
+    """One run each (no interval, so no tie): the ratio to the best picks the band A <= 1.1x,
+    B <= 1.25x, C <= 1.5x, D <= 2x, E <= 4x, F <= 10x, G beyond; 100x is G."""
+    ratios = [1.0, 1.1, 1.2, 1.45, 1.9, 3.9, 9.0, 100.0]
+    t = indicators(frame_of([cost(r, units=1, name=f"r{r}") for r in ratios]))
+    assert list(t["grade_energy"]) == list("AABCDEFG")
     scale = t.attrs["grade_scale"]["energy_per_unit_j"]
-    assert scale["kind"] == "relative"
-    assert scale["edges"] == pytest.approx([0, 1, 2, 3, 4, 5, 6, 7])
-    assert "7 equal-width bins of 1 J/unit" in t.attrs["grade_scale_text"]
+    assert scale["kind"] == "relative" and scale["bounds"] == [1.1, 1.25, 1.5, 2.0, 4.0, 10.0]
+    assert scale["best"] == "r1.0"
+    assert ("A <= 1.1x the best, B <= 1.25x, C <= 1.5x, D <= 2x, E <= 4x, F <= 10x, G above 10x"
+            in t.attrs["grade_scale_text"])
 
 
-def test_relative_grades_ignore_differences_under_the_noise_floor():
-    """Two groups 0.1% apart are not graded A and G: the bins span at least 5% of the largest."""
-    t = indicators(frame_of([cost(1000.0, units=1, name="x"), cost(1001.0, units=1, name="y")]))
-    assert list(t["grade_energy"]) == ["A", "A"]
-    assert t.attrs["grade_scale"]["energy_per_unit_j"]["widened"] is True
-    assert "widened to 5%" in t.attrs["grade_scale_text"]
+def test_a_statistical_tie_with_the_best_shares_its_grade():
+    """A group 30% costlier than the best on average but too noisy to tell apart (its interval
+    against the best includes 1) gets the best's grade; the same spread with many runs does not."""
+    rng = np.random.default_rng(4)
+    def rows(name, scale, n, sd):
+        return [cost(e, units=1, name=name) for e in scale * rng.lognormal(0, sd, n)]
+
+    noisy = indicators(frame_of(rows("best", 1.0, 6, 0.6) + rows("other", 1.3, 6, 0.6)))
+    assert noisy.attrs["grade_scale"]["energy_per_unit_j"]["tied"] == ["other"]
+    assert list(noisy["grade_energy"]) == ["A", "A"]
+    clear = indicators(frame_of(rows("best", 1.0, 60, 0.05) + rows("other", 1.3, 60, 0.05)))
+    assert list(clear["grade_energy"]) == ["A", "C"]
+    assert clear.attrs["grade_scale"]["energy_per_unit_j"]["tied"] == []
 
 
 def test_absolute_thresholds_grade_on_the_given_scale():
@@ -121,35 +130,44 @@ def test_absolute_thresholds_grade_on_the_given_scale():
 
 
 def test_overall_grade_is_the_rounded_mean_of_indicator_grades():
-    """Energy, carbon and time G with memory A average 4.5, which rounds half up to F."""
+    """fat: energy, carbon and time 8x the best (F) and memory the best (A) average 3.75: E.
+    lean: memory 5x the best (F), the rest A, average 1.25: B."""
     rows = [cost(1.0, units=1, wall=1.0, peak=500, name="lean"), cost(8.0, units=1, wall=8.0, peak=100, name="fat")]
     t = indicators(frame_of(rows))
-    assert list(t.loc["fat", ["grade_energy", "grade_carbon", "grade_memory", "grade_time"]]) == ["G", "G", "A", "G"]
-    assert t.loc["fat", "grade"] == "F"
-    assert t.loc["lean", "grade"] == "C"      # A, A, G, A: 1.5 rounds half up to C
+    assert list(t.loc["fat", ["grade_energy", "grade_carbon", "grade_memory", "grade_time"]]) == ["F", "F", "A", "F"]
+    assert t.loc["fat", "grade"] == "E"
+    assert list(t.loc["lean", ["grade_energy", "grade_carbon", "grade_memory", "grade_time"]]) == ["A", "A", "F", "A"]
+    assert t.loc["lean", "grade"] == "B"
 
 
-def test_gain_against_the_baseline_has_a_bootstrap_ci_and_p_value():
-    """Halving the energy per unit over 12 runs reads as a gain near 0.5 with a CI around it."""
+def test_ratio_to_the_baseline_is_the_ratio_of_medians_with_its_interval():
+    """Halving the energy per unit over 12 runs: the ratio of medians near 0.5 with a bootstrap
+    interval around it that excludes 1, a verdict quoting them, gain = 1 - ratio."""
     rng = np.random.default_rng(3)
-    rows = [cost(e, units=10, name="old", variant="old") for e in 10 * (1 + 0.03 * rng.standard_normal(12))]
-    rows += [cost(e, units=10, name="new", variant="new") for e in 5 * (1 + 0.03 * rng.standard_normal(12))]
+    old = 10 * (1 + 0.03 * rng.standard_normal(12))
+    new = 5 * (1 + 0.03 * rng.standard_normal(12))
+    rows = [cost(e, units=10, name="old", variant="old") for e in old]
+    rows += [cost(e, units=10, name="new", variant="new") for e in new]
     t = indicators(frame_of(rows, extra=("variant",)), by="variant", baseline="old")
-    new = t.loc["new"]
-    assert new["gain"] == pytest.approx(1 - t.loc["new", "energy_per_unit_j"] / t.loc["old", "energy_per_unit_j"])
-    assert new["gain"] == pytest.approx(0.5, abs=0.03)
-    assert new["gain_ci_low"] < new["gain"] < new["gain_ci_high"]
-    assert new["gain_ci_low"] > 0.4 and new["gain_ci_high"] < 0.6
-    assert new["gain_p"] < 0.001
+    row = t.loc["new"]
+    assert row["ratio"] == pytest.approx(np.median(new) / np.median(old))
+    assert row["gain"] == pytest.approx(1 - row["ratio"])
+    assert row["ratio_ci_low"] < row["ratio"] < row["ratio_ci_high"] < 0.6 and row["ratio_ci_low"] > 0.4
+    assert (row["gain_ci_low"], row["gain_ci_high"]) == pytest.approx((1 - row["ratio_ci_high"],
+                                                                        1 - row["ratio_ci_low"]))
+    assert row["significant"] and row["outcome"] == "lower" and row["ratio_ci_level"] == pytest.approx(0.95)
+    assert row["gain_p"] < 0.001
+    assert row["verdict"].startswith(f"new uses {frugal.units.format_ratio(row['ratio'])}x the energy per unit of old (95% CI ")
     assert t.loc["old", "gain"] == 0.0 and np.isnan(t.loc["old", "gain_ci_low"])
     assert t.attrs["baseline"] == "old" and t.attrs["gain_of"] == "energy_per_unit_j"
 
 
 def test_gain_without_repeated_runs_has_no_ci():
-    """One run per group gives the point gain but no interval (nothing to resample)."""
+    """One run per group gives the point gain but no interval: too few runs to tell."""
     t = indicators(frame_of([cost(4.0, units=1, name="b"), cost(1.0, units=1, name="c")]), baseline="b")
     assert t.loc["c", "gain"] == pytest.approx(0.75)
     assert np.isnan(t.loc["c", "gain_ci_low"]) and np.isnan(t.loc["c", "gain_p"])
+    assert t.loc["c", "outcome"] == "too few runs" and "(n=1 vs 1)" in t.loc["c", "verdict"]
 
 
 def test_gain_can_be_computed_on_another_indicator():

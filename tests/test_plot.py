@@ -91,7 +91,7 @@ def test_compare_draws_medians_whiskers_and_baseline(runs, tmp_path):
     assert bars[0].get_hatch() == "//" and not bars[1].get_hatch()
     assert any(line.get_label() == "baseline: sorted" for line in ax.get_lines())
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "sorted\n(baseline)"
-    assert any(t.get_text().startswith("×0.50") for t in ax.texts)
+    assert any(t.get_text().startswith("×0.5\n") for t in ax.texts)
     assert_units_on_axes(fig)
     assert_provenance(fig)
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import re
 
+import numpy as np
 import pytest
 
 import frugal
 from frugal import _records
-from frugal.pytest_plugin.baseline import Threshold, parse_threshold
+from frugal.pytest_plugin.baseline import Threshold, judge, parse_threshold
 from frugal.pytest_plugin.marks import BUDGETS, Limit, parse_marks
 
 BUSY = """
@@ -264,6 +265,7 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
     (["--frugal-compare-fail=cpu_s:10%"], "--frugal-compare-fail needs --frugal-compare NAME"),
     (["--frugal-save", "../escape"], "a baseline name is letters"),
     (["--frugal", "--frugal-top", "-1"], "--frugal-top=-1: must be >= 0"),
+    (["--frugal-save", "main", "--frugal-runs", "0"], "--frugal-runs=0: must be >= 1"),
 ])
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
     """A missing baseline or a malformed option stops the run with a usage error naming the option."""
@@ -356,17 +358,93 @@ def test_parse_threshold_bad(text: str, message: str) -> None:
     assert message in str(info.value)
 
 
-def test_threshold_breach_relative_absolute_and_zero() -> None:
-    """Growth past a threshold is a sentence; from a zero baseline a relative change is not judged."""
+def _runs(values: list[float], metric: str = "energy_j") -> dict:
+    return {metric: float(np.median(values)), "runs": {metric: list(values)}}
+
+
+def test_gate_fails_only_a_significant_growth_past_the_threshold() -> None:
+    """Growth past the threshold with every run above it fails; the same median growth within
+    the noise, a growth within the threshold, or a zero baseline do not."""
     rel = Threshold("energy_j", 0.10, True)
-    assert rel.breach({"energy_j": 1.05}, {"energy_j": 1.0}, "main") is None
-    assert rel.breach({"energy_j": 1.25}, {"energy_j": 1.0}, "main") == (
-        "energy_j grew +25.0% over baseline 'main' (1 J -> 1.25 J), allowed 10%")
-    assert rel.breach({"energy_j": 3.0}, {"energy_j": 0.0}, "main") is None
-    assert "unknown in baseline 'main'" in rel.breach({"energy_j": 1.0}, {"energy_j": None}, "main")
+    base = [1.0, 1.01, 0.99, 1.02, 0.98, 1.0, 1.01]
+    grown = judge([rel], _runs([1.5, 1.52, 1.49, 1.51, 1.5, 1.48, 1.53]), _runs(base), "main")
+    assert len(grown.breaches) == 1 and not grown.not_gated
+    assert grown.breaches[0].startswith("energy_j grew +50.0% over baseline 'main' (1 J -> 1.5 J, medians of 7 and 7 "
+                                        "runs; the ratio's 95% CI ")
+    assert grown.breaches[0].endswith("lies above 1.1x), allowed 10%")
+    noisy = judge([rel], _runs([1.5, 0.6, 2.4, 0.9, 1.6, 1.2, 3.0]), _runs([1.0, 0.5, 1.9, 0.8, 1.4, 1.1, 2.2]), "main")
+    assert noisy.breaches == [] and noisy.change["energy_j"] > 0.1
+    within = judge([rel], _runs([1.05, 1.06, 1.04, 1.05, 1.05]), _runs(base), "main")
+    assert within.breaches == []
+    assert judge([rel], _runs([3.0] * 5), _runs([0.0] * 5), "main").breaches == []
+
+
+def test_gate_says_what_it_cannot_judge() -> None:
+    """Under 1 ms of CPU a test is too short to gate; under 5 runs too few; an unknown metric
+    cannot be checked (and fails); an absolute threshold is judged against the baseline's median."""
+    rel = Threshold("cpu_s", 0.10, True)
+    short = judge([rel], _runs([3e-4] * 5, "cpu_s"), _runs([1e-4] * 5, "cpu_s"), "main")
+    assert short.breaches == [] and short.not_gated[0].startswith("cpu_s: too short to gate (median 100 µs, under the 1 ms")
+    few = judge([rel], _runs([0.3] * 3, "cpu_s"), _runs([0.1] * 5, "cpu_s"), "main")
+    assert few.breaches == [] and "too few runs to gate (n=3 vs 5" in few.not_gated[0]
+    unknown = judge([rel], {"cpu_s": None}, _runs([0.1] * 5, "cpu_s"), "main")
+    assert unknown.breaches == ["cpu_s unknown in this run, so cpu_s:10% cannot be checked"]
     ab = Threshold("peak_memory_bytes", 10e6, False)
-    assert ab.breach({"peak_memory_bytes": 25e6}, {"peak_memory_bytes": 10e6}, "b") == (
-        "peak_memory_bytes grew 14.3 MiB over baseline 'b' (9.54 MiB -> 23.8 MiB), allowed 9.54 MiB")
+    grown = judge([ab], _runs([25e6, 25.1e6, 24.9e6, 25e6, 25e6], "peak_memory_bytes"),
+                  _runs([10e6, 10.1e6, 9.9e6, 10e6, 10e6], "peak_memory_bytes"), "b")
+    assert grown.breaches[0].startswith("peak_memory_bytes grew +150.0% over baseline 'b' (9.54 MiB -> 23.8 MiB")
+    assert grown.breaches[0].endswith("allowed 9.54 MiB")
+
+
+def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite: pytest.Pytester,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A baseline of 5 runs per test; five compare runs of unchanged code all pass the gate
+    (cpu_s and energy_j at 10%); the test made three times slower fails; a test too short
+    for the clocks is reported as not gated, not failed."""
+    suite.makepyfile(test_gate="""
+        import os
+
+        def work(n):
+            return sum(i * i for i in range(n))
+
+        def test_steady():
+            work(60_000)
+
+        def test_slows():
+            work(60_000 * int(os.environ["SLOWER"]))
+
+        def test_tiny():
+            pass
+    """)
+    monkeypatch.setenv("SLOWER", "1")
+    suite.runpytest("--frugal-save", "main").assert_outcomes(passed=3)
+    saved = json.loads((suite.path / ".frugal" / "baselines" / "main.json").read_text())
+    assert saved["format"] == 2 and saved["runs_per_test"] == 5
+    assert len(saved["tests"]["test_gate.py::test_steady"]["runs"]["cpu_s"]) == 5
+    gate = ("--frugal-compare", "main", "--frugal-compare-fail=cpu_s:10%,energy_j:10%")
+    for _ in range(5):
+        result = suite.runpytest(*gate)
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines(["*test_gate.py::test_tiny: cpu_s: too short to gate (median *, under the 1 ms*"])
+    monkeypatch.setenv("SLOWER", "3")
+    slower = suite.runpytest(*gate)
+    slower.assert_outcomes(passed=2, failed=1)
+    slower.stdout.fnmatch_lines(["*test_gate.py::test_slows grew past baseline 'main'",
+                                 "*cpu_s grew +*% over baseline 'main' (* -> *, medians of 5 and 5 runs; the ratio's "
+                                 "*% CI *x lies above 1.1x), allowed 10%"])
+
+
+def test_a_test_that_cannot_run_twice_is_gated_on_what_ran(suite: pytest.Pytester) -> None:
+    """A test that fails when run again with the same fixtures passes, and is said to be
+    measured on its first run only."""
+    suite.makepyfile(test_once="""
+        def test_once(tmp_path):
+            (tmp_path / "x").mkdir()
+    """)
+    result = suite.runpytest("--frugal-save", "main")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_once.py::test_once: run 2 of 5 failed (FileExistsError): the test does not "
+                                 "run twice alike, so it is measured on 1 run(s)"])
 
 
 def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

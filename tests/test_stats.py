@@ -143,6 +143,31 @@ def test_bootstrap_is_reproducible_with_a_seed():
     assert stats.bootstrap_median_ci(x, seed=[4, 2]) == stats.bootstrap_median_ci(x, seed=[4, 2])
 
 
+@pytest.mark.parametrize("n", [1, 2, 7, 20])
+def test_resampled_medians_follow_the_exact_bootstrap_law(n):
+    """Replicates of the median of n values follow the bootstrap's exact law: for odd n,
+    P(m* <= x_(j)) = P(Binomial(n, j/n) >= (n+1)/2); for even n, m* is the mean of two
+    sorted values of the sample. Empty in, empty out."""
+    x = np.sort(np.random.default_rng(n).lognormal(0, 1, n))
+    reps = stats.resample_medians(x, 100_000, [3, n])
+    if n % 2:
+        cdf = [(reps <= x[j - 1] * (1 + 1e-12)).mean() for j in range(1, n + 1)]
+        exact = [scipy.stats.binom.sf((n + 1) // 2 - 1, n, j / n) for j in range(1, n + 1)]
+        assert cdf == pytest.approx(exact, abs=0.005)
+    else:
+        pairs = (x[:, None] + x[None, :]) / 2
+        assert np.isin(reps, pairs).all()
+    assert (stats.resample_medians(x, 50, [3, n]) == stats.resample_medians(x, 50, [3, n])).all()
+    assert len(stats.resample_medians([], 50, 1)) == 0
+
+
+def test_percentile_interval_and_ratio_replicates_refuse_what_has_no_value():
+    """A replicate that is not finite, or a resampled median of 0 below a ratio, gives no interval."""
+    assert stats.percentile_interval([1.0, 2.0, 3.0], 0.5) == pytest.approx((1.5, 2.5))
+    assert all(math.isnan(v) for v in stats.percentile_interval([1.0, np.nan], 0.9))
+    assert np.isnan(stats.ratio_replicates(np.ones(4), np.array([1.0, 0.0, 1.0, 1.0]))).all()
+
+
 def test_fit_power_law_recovers_an_exact_law():
     """values = 3 · size^1.5 exactly: exponent 1.5, coefficient 3, R² 1, a CI of width 0."""
     sizes = np.repeat([10.0, 100.0, 1000.0], 4)

@@ -11,7 +11,7 @@ from frugal.frugality import GRADED, indicators, per_unit
 from frugal.plot._data import comparison_medians, group_column, medians, need, unpack
 from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, literal_text, metric_info,
                                 new_figure, palette, provenance)
-from frugal.units import scale_for
+from frugal.units import format_ratio, scale_for
 
 
 @literal_text
@@ -22,8 +22,8 @@ def compare(cmp_or_frame: Any, metric: str = "energy_j", by: str | None = None,
     ``cmp_or_frame`` is a ``frugal.Comparison`` (its ``summary()`` gives the medians and CIs,
     its ``baseline`` the reference) or a frame with the columns of ``frugal.results()``
     (medians of the per-call values and bootstrap CIs computed here). ``by`` defaults to
-    ``variant`` when the frame has it, else ``name``. The bar above the baseline reads the
-    ratio to the baseline's median. Units on the y axis follow the metric (J, s, B...).
+    ``variant`` when the frame has it, else ``name``. Each bar reads its ratio to the
+    baseline's median (the ratio of ``Comparison.ratios()``, in the same format). Units on the y axis follow the metric (J, s, B...).
     The caption says whether the metric was measured or modelled and the grid intensity.
     """
     frame, cmp = unpack(cmp_or_frame, "compare(cmp_or_frame=...)")
@@ -63,7 +63,8 @@ def compare(cmp_or_frame: Any, metric: str = "energy_j", by: str | None = None,
     for i in range(len(names)):
         note = f"n={table['n'].iloc[i]:.0f}" if np.isfinite(float(table["n"].iloc[i])) else ""
         if baseline is not None and med[b] > 0 and np.isfinite(med[i]):
-            note = f"×{med[i] / med[b]:.2f}\n{note}"
+            # the ratio of medians, printed as everywhere else (frugal.units.format_ratio)
+            note = f"×{format_ratio(med[i] / med[b])}\n{note}"
         ax.annotate(note, (x[i], tops[i]), xytext=(0, 3), textcoords="offset points",
                     ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x, tick_labels)
@@ -126,8 +127,10 @@ def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = Non
     for j, group in enumerate(groups):
         values = np.array([table[k].iloc[j] / np.nanmax(table[k].to_numpy(dtype="f8")) for k in shown])
         xs = x - 0.4 + width * (j + 0.5)
+        failed = table["status"].iloc[j] == "failed"
         ax.bar(xs, values, width, color=colors[j], edgecolor="black", linewidth=0.5,
-               label=group + (" (baseline)" if baseline is not None and group == str(baseline) else ""))
+               label=group + (" (baseline)" if baseline is not None and group == str(baseline) else "")
+               + (" (failed: not graded)" if failed else ""))
         for xi, k, v in zip(xs, shown, values):
             letter = table[grade_of[k]].iloc[j] if k in grade_of else None
             if letter is not None and isinstance(letter, str) and np.isfinite(v):

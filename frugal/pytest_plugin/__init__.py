@@ -8,7 +8,9 @@ without a ``frugal`` marker it measures nothing, prints nothing and writes nothi
 - ``@pytest.mark.frugal(max_energy_j=5, max_cpu_s=0.5, max_peak_memory="50 MB")``: the test
   fails when it goes over a budget ("used 7.1 J, budget 5 J").
 - ``--frugal-save NAME`` then ``--frugal-compare NAME --frugal-compare-fail=energy_j:10%``:
-  baselines in ``<rootdir>/.frugal/baselines/NAME.json``.
+  baselines in ``<rootdir>/.frugal/baselines/NAME.json``, each test's call phase run
+  ``--frugal-runs`` times (5); a test fails only when it grew past the threshold and
+  significantly so, and one too short for the clocks is reported as not gated.
 - the ``frugal_measure`` fixture for explicit regions inside a test.
 - ``pytest --frugal-profile [DIR] [--frugal-profile-top N]``: an energy flame graph per test.
 """
@@ -33,8 +35,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--frugal-compare", metavar="NAME", default=None,
                     help="compare every test's footprint with baseline NAME (shown in the table)")
     group.addoption("--frugal-compare-fail", metavar="METRIC:AMOUNT", action="append", default=[],
-                    help="fail a test whose METRIC grew past AMOUNT over the baseline: a percentage "
+                    help="fail a test whose METRIC grew past AMOUNT over the baseline, significantly "
+                         "(the bootstrap interval of the ratio of medians lies above it): a percentage "
                          "(energy_j:10%%) or an amount in the metric's unit (cpu_s:0.05); repeatable")
+    group.addoption("--frugal-runs", type=int, default=None, metavar="N",
+                    help="runs of each passed test's call phase when saving or comparing a baseline, "
+                         "with the same fixtures (default 5; the gate needs 5 or more)")
     add_profile_options(group)
 
 

@@ -1,21 +1,33 @@
-"""Baselines: a run's per-test footprints saved as JSON, and thresholds to compare against them.
+"""Baselines: a run's per-test footprints saved as JSON, and the gate that compares with them.
 
 A baseline lives at ``<rootdir>/.frugal/baselines/<NAME>.json``: a plain file that can be
 committed, diffed and shared by CI jobs (pytest's cache, by contrast, is wiped by
-``--cache-clear`` and usually ignored by git).
+``--cache-clear`` and usually ignored by git). It keeps every run of each test (the call
+phase is run ``--frugal-runs`` times), so the gate compares distributions, not two single
+runs: a test fails only when its metric grew past the threshold *and* significantly so, by
+the rule of ``frugal.compare`` (the ratio of medians' bootstrap interval, corrected across
+the thresholds of the test, lies wholly above 1 + the allowed growth). A test too short for
+the clocks to resolve, or with too few runs, is reported as not gated.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from frugal.units import format_quantity, parse_number, parse_size
+import numpy as np
+
+from frugal import stats
+from frugal.runner import shortest_resolved
+from frugal.units import format_quantity, format_ratio, parse_number, parse_size
+from frugal.verdicts import ALPHA, level_text
 
 # footprint fields a threshold may name, with their unit ("B" prints as a size)
 METRICS: dict[str, str] = {
@@ -23,7 +35,22 @@ METRICS: dict[str, str] = {
     "peak_memory_bytes": "B", "peak_rss_bytes": "B",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-FORMAT = 1
+FORMAT = 2            # 2: every run of each test under "runs"; 1 (one run per test) is still read
+RUNS = 5              # runs of each test's call phase when saving or comparing a baseline
+MEMORY_FLOOR = 1 << 20  # peak memory held below 1 MiB is a few pages: too little to gate
+
+# the clock that limits each metric: energy and carbon are derived from CPU time (or a meter
+# read over the same span), embodied carbon from wall time
+CLOCK_OF = {"energy_j": "cpu_s", "carbon_g": "cpu_s", "cpu_s": "cpu_s", "wall_s": "wall_s", "embodied_g": "wall_s"}
+
+
+def floors() -> dict[str, float]:
+    """Below these medians a test is too short (or too small) to gate: 1000 steps of the
+    clock that limits the metric (1 ms of CPU or wall time here), 1 MiB of memory."""
+    clocks = shortest_resolved()
+    out = {m: clocks[c] for m, c in CLOCK_OF.items()}
+    out.update(peak_memory_bytes=MEMORY_FLOOR, peak_rss_bytes=MEMORY_FLOOR)
+    return out
 
 
 def baseline_path(rootdir: Path, name: str, option: str) -> Path:
@@ -54,10 +81,19 @@ def load(path: Path, option: str) -> dict[str, dict[str, Any]]:
                          f"--frugal-save {path.stem}") from None
     except (OSError, ValueError) as exc:
         raise ValueError(f"{option}: cannot read the baseline {path}: {exc}") from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("tests"), dict):
-        raise ValueError(f"{option}: {path} is not a frugal baseline (format {FORMAT})")
+    if not isinstance(data, dict) or data.get("format") not in (1, FORMAT) or not isinstance(data.get("tests"), dict):
+        raise ValueError(f"{option}: {path} is not a frugal baseline (format 1 or {FORMAT})")
     tests: dict[str, dict[str, Any]] = data["tests"]
     return tests
+
+
+def runs_of(footprint: dict[str, Any], metric: str) -> list[float]:
+    """Every run's value of ``metric`` in a footprint (one run in a format-1 baseline)."""
+    runs = footprint.get("runs")
+    values = runs.get(metric) if isinstance(runs, dict) else None
+    if values is None:
+        values = [footprint.get(metric)]
+    return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
 
 
 @dataclass(frozen=True)
@@ -74,23 +110,76 @@ class Threshold:
     def show(self, value: float) -> str:
         return format_quantity(value, METRICS[self.metric])
 
-    def breach(self, now: dict[str, Any], before: dict[str, Any], baseline: str) -> str | None:
-        """A sentence when the footprint grew past this threshold or cannot be compared."""
-        new, old = now.get(self.metric), before.get(self.metric)
-        if new is None or old is None:
-            where = "in this run" if new is None else f"in baseline {baseline!r}"
-            return f"{self.metric} unknown {where}, so {self} cannot be checked"
-        growth = new - old
-        if self.relative:
-            if old <= 0:
-                return None  # a relative change from zero is undefined: nothing to hold it to
-            if growth / old > self.allowed:
-                return (f"{self.metric} grew {growth / old:+.1%} over baseline {baseline!r} "
-                        f"({self.show(old)} -> {self.show(new)}), allowed {self.allowed:.0%}")
-        elif growth > self.allowed:
-            return (f"{self.metric} grew {self.show(growth)} over baseline {baseline!r} "
-                    f"({self.show(old)} -> {self.show(new)}), allowed {self.show(self.allowed)}")
-        return None
+    def limit(self, before: float) -> float:
+        """The largest ratio of medians (now / baseline) this threshold allows."""
+        return 1.0 + (self.allowed if self.relative else self.allowed / before)
+
+    def allowance(self) -> str:
+        return f"{self.allowed:.0%}" if self.relative else self.show(self.allowed)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the gate found for one test: ``breaches`` (sentences; the test fails) and
+    ``not_gated`` (sentences: too short, too few runs; the test neither fails nor passes
+    the gate), and per metric the change of the medians (``change``: now / baseline - 1)."""
+
+    breaches: list[str]
+    not_gated: list[str]
+    change: dict[str, float]
+
+
+def judge(thresholds: Sequence[Threshold], now: dict[str, Any], before: dict[str, Any], baseline: str,
+          seed: str = "") -> Gate:
+    """Compare a test's runs with its baseline runs, threshold by threshold.
+
+    A threshold is breached when the bootstrap interval of the ratio of medians (now /
+    baseline) lies wholly above the largest ratio it allows, the intervals and decisions
+    corrected across this test's thresholds (``frugal.stats.fdr_decisions``, one-sided,
+    5%). Not gated: a median under the floor of its clock (``floors``), or fewer than
+    ``MIN_RUNS`` runs on a side. An unknown metric is a breach (it cannot be checked); a
+    zero baseline is not judged relatively. ``seed`` (the test's id) seeds the bootstrap.
+    """
+    breaches: list[str] = []
+    not_gated: list[str] = []
+    change: dict[str, float] = {}
+    floor = floors()
+    tested: list[tuple[Threshold, list[float], list[float], float]] = []
+    replicates, nulls = [], []
+    for t in thresholds:
+        x, y = runs_of(now, t.metric), runs_of(before, t.metric)
+        if not x or not y:
+            where = "in this run" if not x else f"in baseline {baseline!r}"
+            breaches.append(f"{t.metric} unknown {where}, so {t} cannot be checked")
+            continue
+        old, new = float(np.median(y)), float(np.median(x))
+        change[t.metric] = new / old - 1 if old > 0 else math.nan
+        if old <= 0 and t.relative:
+            continue  # a relative change from zero is undefined: nothing to hold it to
+        if min(old, new) < floor[t.metric]:
+            not_gated.append(f"{t.metric}: too short to gate (median {t.show(min(old, new))}, under the "
+                             f"{t.show(floor[t.metric])} that the clock and the noise resolve)")
+            continue
+        if min(len(x), len(y)) < stats.MIN_RUNS:
+            not_gated.append(f"{t.metric}: too few runs to gate (n={len(x)} vs {len(y)}; "
+                             f"use --frugal-runs {stats.MIN_RUNS} or more when saving and comparing)")
+            continue
+        key = [zlib.crc32(f"{seed}|{t.metric}".encode())]
+        n_boot = stats.replicates_for(len(thresholds), ALPHA)
+        replicates.append(stats.ratio_replicates(stats.resample_medians(x, n_boot, key + [0]),
+                                                 stats.resample_medians(y, n_boot, key + [1])))
+        nulls.append(t.limit(old))
+        tested.append((t, x, y, old))
+    decided = stats.fdr_decisions(replicates, nulls, ALPHA, side="greater")
+    for k, (t, x, y, old) in enumerate(tested):
+        if decided.significant[k]:
+            new = float(np.median(x))
+            breaches.append(
+                f"{t.metric} grew {new / old - 1:+.1%} over baseline {baseline!r} ({t.show(old)} -> {t.show(new)}, "
+                f"medians of {len(y)} and {len(x)} runs; the ratio's {level_text(decided.level)} CI "
+                f"{format_ratio(decided.low[k])}-{format_ratio(decided.high[k])}x lies above "
+                f"{format_ratio(t.limit(old))}x), allowed {t.allowance()}")
+    return Gate(breaches, not_gated, change)
 
 
 def parse_threshold(text: str, option: str = "--frugal-compare-fail") -> Threshold:

@@ -3,12 +3,15 @@
 What is measured is the *call* phase of a test: the test function's body, as pytest runs it
 (with whatever plugin runs ``async def`` tests), not its fixtures' setup and teardown, which
 are shared between tests and would be charged to whichever test happened to create them.
-A footprint travels with the test's report (``user_properties``), so the table and the
-baseline also work when another process ran the test.
+When a baseline is saved or compared, a test that passed is run again (``--frugal-runs``
+times in all, with the same fixtures) so that its footprint is a distribution; budgets
+hold the first run. A footprint travels with the test's report (``user_properties``), so
+the table and the baseline also work when another process ran the test.
 """
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any, Generator
 
@@ -25,6 +28,7 @@ from frugal.units import format_quantity
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
 REGIONS = pytest.StashKey[list[dict[str, Any]]]()
 PROPERTY = "frugal"
+OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 
 
 def footprint(m: Any, rss_start: int | None) -> dict[str, Any]:
@@ -41,6 +45,21 @@ def footprint(m: Any, rss_start: int | None) -> dict[str, Any]:
         "carbon_g": m.carbon_g, "embodied_g": m.embodied_g, "energy_method": m.energy_method,
         "intensity_g_per_kwh": m.intensity_g_per_kwh, "intensity_source": m.intensity_source,
     }
+
+
+def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One footprint for several runs of a test: the median of each metric, and every run's
+    values under ``runs`` (what a baseline keeps and the gate compares)."""
+    if len(runs) == 1:
+        return runs[0]
+    out = dict(runs[0])
+    out["runs"] = {}
+    for metric in baselines.METRICS:
+        values = [r.get(metric) for r in runs]
+        known = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
+        out["runs"][metric] = known
+        out[metric] = statistics.median(known) if known else None
+    return out
 
 
 class Rss:
@@ -66,6 +85,8 @@ class FrugalPlugin:
         self.config = config
         self.measure_all = bool(opt.frugal or opt.frugal_save or opt.frugal_compare)
         self.top: int = opt.frugal_top
+        self.runs: int = opt.frugal_runs if opt.frugal_runs is not None else (
+            baselines.RUNS if opt.frugal_save or opt.frugal_compare else 1)
         self.save_path: Path | None = None
         self.compare_name: str | None = opt.frugal_compare
         self.baseline: dict[str, dict[str, Any]] | None = None
@@ -73,6 +94,7 @@ class FrugalPlugin:
         self.footprints: dict[str, dict[str, Any]] = {}
         self.passed: set[str] = set()
         self.saved: str | None = None
+        self.not_gated: dict[str, list[str]] = {}
         self._rss: Rss | None = None
         try:
             self._read_options(config)
@@ -83,6 +105,8 @@ class FrugalPlugin:
         opt = config.option
         if self.top < 0:
             raise ValueError(f"--frugal-top={self.top}: must be >= 0 (0 shows every test)")
+        if self.runs < 1:
+            raise ValueError(f"--frugal-runs={self.runs}: must be >= 1")
         for text in opt.frugal_compare_fail or ():
             for part in filter(None, (p.strip() for p in text.split(","))):
                 self.thresholds.append(baselines.parse_threshold(part))
@@ -124,41 +148,88 @@ class FrugalPlugin:
             self._rss = Rss()
         rss_start = self._rss()
         region = measure(item.nodeid)
-        used = None
         try:
             with region:
                 result = yield
-        finally:
-            try:
-                used = footprint(region.result, rss_start)
-            except FrugalError:
-                used = None  # the hot path has already warned why
-            if used is not None:
-                regions = item.stash.get(REGIONS, None)
-                if regions:
-                    used["regions"] = regions
-                item.user_properties.append((PROPERTY, used))
-        self._check(item, used, limits or ())
+        except BaseException:
+            first = self._footprint(item, region, rss_start)
+            if first is not None:
+                item.user_properties.append((PROPERTY, first))
+            raise
+        first = used = self._footprint(item, region, rss_start)
+        if first is not None and self._repeated(item):
+            used = combined([first] + self._again(item))
+        if used is not None:
+            item.user_properties.append((PROPERTY, used))
+        self._check(item, first, used, limits or ())
         return result
 
-    def _check(self, item: pytest.Item, used: dict[str, Any] | None, limits: tuple[Limit, ...]) -> None:
-        """Fail a test that passed but went over a budget or grew past the baseline."""
+    @staticmethod
+    def _footprint(item: pytest.Item, region: Any, rss_start: int | None) -> dict[str, Any] | None:
+        try:
+            used = footprint(region.result, rss_start)
+        except FrugalError:
+            return None  # the hot path has already warned why
+        regions = item.stash.get(REGIONS, None)
+        if regions:
+            used["regions"] = list(regions)
+        return used
+
+    def _repeated(self, item: pytest.Item) -> bool:
+        """Run again: saving a baseline, or comparing a test the baseline knows."""
+        if self.runs < 2:
+            return False
+        return self.save_path is not None or (self.baseline is not None and item.nodeid in self.baseline)
+
+    def _again(self, item: pytest.Item) -> list[dict[str, Any]]:
+        """``runs - 1`` more measured runs of the test's call phase; stops at the first that
+        fails (the test passed once: it is then gated on the runs that passed, and says so)."""
+        assert self._rss is not None
+        regions = item.stash.get(REGIONS, None)
+        kept = len(regions) if regions is not None else 0
+        out: list[dict[str, Any]] = []
+        for _ in range(self.runs - 1):
+            rss_start = self._rss()
+            region = measure(item.nodeid)
+            try:
+                with region:
+                    item.runtest()
+            except (Exception, *OUTCOMES) as exc:
+                self.not_gated.setdefault(item.nodeid, []).append(
+                    f"run {len(out) + 2} of {self.runs} failed ({type(exc).__name__}): the test does not "
+                    f"run twice alike, so it is measured on {len(out) + 1} run(s)")
+                break
+            finally:
+                if regions is not None:
+                    del regions[kept:]     # regions of the first run only
+            try:
+                out.append(footprint(region.result, rss_start))
+            except FrugalError:
+                break
+        return out
+
+    def _check(self, item: pytest.Item, first: dict[str, Any] | None, used: dict[str, Any] | None,
+               limits: tuple[Limit, ...]) -> None:
+        """Fail a test that passed but went over a budget (first run) or grew past the baseline."""
         checks = bool(limits) or (self.thresholds and self.baseline is not None
                                   and item.nodeid in self.baseline)
         if not checks:
             return
-        if used is None:
+        if first is None or used is None:
             pytest.fail(f"frugal could not measure {item.nodeid}, so its budgets cannot be checked",
                         pytrace=False)
-        lines = [b for b in (limit.breach(used) for limit in limits) if b]
+        lines = [b for b in (limit.breach(first) for limit in limits) if b]
         if lines:
             lines.insert(0, f"frugal: {item.nodeid} went over its budget")
-        if self.baseline is not None and item.nodeid in self.baseline:
-            grown = [b for b in (t.breach(used, self.baseline[item.nodeid], self.compare_name or "")
-                                 for t in self.thresholds) if b]
-            if grown:
+        if self.thresholds and self.baseline is not None and item.nodeid in self.baseline:
+            gate = baselines.judge(self.thresholds, used, self.baseline[item.nodeid], self.compare_name or "",
+                                   seed=item.nodeid)
+            if gate.not_gated:
+                self.not_gated.setdefault(item.nodeid, []).extend(gate.not_gated)
+                item.user_properties.append((f"{PROPERTY}-not-gated", list(gate.not_gated)))
+            if gate.breaches:
                 lines.append(f"frugal: {item.nodeid} grew past baseline {self.compare_name!r}")
-                lines.extend(grown)
+                lines.extend(gate.breaches)
         if lines:
             pytest.fail("\n  ".join(lines), pytrace=False)
 
@@ -170,6 +241,9 @@ class FrugalPlugin:
                 self.footprints[report.nodeid] = value
                 if report.passed:
                     self.passed.add(report.nodeid)
+            elif key == f"{PROPERTY}-not-gated" and isinstance(value, list):
+                known = self.not_gated.setdefault(report.nodeid, [])
+                known.extend(v for v in value if v not in known)
 
     # --- end of the run -----------------------------------------------------------------
     def pytest_report_header(self, config: pytest.Config) -> str | None:
@@ -186,7 +260,7 @@ class FrugalPlugin:
             return  # an xdist worker: the controller saves what every worker measured
         tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
                  for k, fp in self.footprints.items() if k in self.passed}
-        baselines.save(self.save_path, tests, {"frugal_version": __version__})
+        baselines.save(self.save_path, tests, {"frugal_version": __version__, "runs_per_test": self.runs})
         self.saved = f"frugal: saved baseline of {len(tests)} passed tests to {self.save_path}"
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -197,6 +271,12 @@ class FrugalPlugin:
                 terminalreporter.write_sep("-", line.strip("= "))
             else:
                 terminalreporter.write_line(line)
+        if self.not_gated:
+            terminalreporter.write_line(f"frugal: {len(self.not_gated)} test(s) not gated against baseline "
+                                        f"{self.compare_name!r} (neither failed nor passed by it):"
+                                        if self.compare_name else "frugal: runs that could not be repeated:")
+            for nodeid, reasons in self.not_gated.items():
+                terminalreporter.write_line(f"  {nodeid}: {'; '.join(reasons)}")
         if self.saved:
             terminalreporter.write_line(self.saved)
 
@@ -231,13 +311,16 @@ class FrugalPlugin:
         return lines
 
     def _change(self, nodeid: str, fp: dict[str, Any], metric: str) -> str:
+        """The change of the medians over the baseline; "too short" when the test is not gated."""
         before = (self.baseline or {}).get(nodeid)
         if before is None:
             return "new"
-        old, new = before.get(metric), fp.get(metric)
-        if old is None or new is None or old <= 0:
+        if any(r.startswith(metric) and "too short" in r for r in self.not_gated.get(nodeid, ())):
+            return "too short"
+        old, new = baselines.runs_of(before, metric), baselines.runs_of(fp, metric)
+        if not old or not new or statistics.median(old) <= 0:
             return "n/a"
-        return f"{(new - old) / old:+.0%}"
+        return f"{statistics.median(new) / statistics.median(old) - 1:+.0%}"
 
     @staticmethod
     def _totals(rows: list[tuple[str, dict[str, Any]]]) -> str:
