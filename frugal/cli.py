@@ -434,7 +434,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     result = run_demo(Path(args.out), repeat=args.repeat, size=args.size)
     if args.json:
-        print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in result.items()}, indent=2))
+        import pandas as pd
+
+        cmp = result["comparison"]
+        print(json.dumps({"store": str(result["store"]), "dashboard": str(result["dashboard"]),
+                          "baseline": cmp.baseline, "runs_per_variant": args.repeat, "size": args.size,
+                          "summary": records(pd.DataFrame(cmp.summary())),
+                          "ratios": records(pd.DataFrame(cmp.ratios())), "warnings": list(cmp.warnings)}, indent=2))
         return 0
     print(result["text"])
     print(f"\nresults stored in:  {result['store']}")

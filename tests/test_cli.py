@@ -313,6 +313,18 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
     assert "<h2>Trend</h2>" in (tmp_path / "dashboard.html").read_text()
 
 
+def test_demo_json_prints_the_paths_and_the_comparison(tmp_path):
+    """`frugal demo --json` prints JSON (paths, summary, ratios and verdicts), not a crash on the Comparison."""
+    proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "5", "--size", "40", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["store"] == str(tmp_path / "frugal.db") and data["dashboard"] == str(tmp_path / "dashboard.html")
+    assert {r["variant"] for r in data["summary"]} == {"sorted", "heapq", "insertion_sort"}
+    assert {r["variant"] for r in data["ratios"]} == {"heapq", "insertion_sort"}
+    assert all("insertion_sort" in r["verdict"] for r in data["ratios"] if r["variant"] == "insertion_sort")
+    assert data["baseline"] == "sorted"
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 
