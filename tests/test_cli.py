@@ -45,6 +45,45 @@ def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     assert row["program"] == "frugal run"
 
 
+def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
+    """A command that fails after its first run (as `gzip -k` does once its output exists):
+    frugal run prints each failure's exit status and the end of its stderr, stores that text
+    with the run, keeps the successful run and exits with the command's status."""
+    db = tmp_path / "f.db"
+    script = "if [ -e out ]; then echo compressing >&2; echo out: already exists >&2; exit 2; fi; touch out"
+    proc = frugal_cmd("run", "--repeat", "3", "--store", str(db), "--name", "once", "--", "sh", "-c", script,
+                      cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("out: already exists") == 2 + 2      # passed through live, then explained
+    assert "frugal run: run 2 of 3 failed: exit status 2: compressing / out: already exists" in proc.stderr
+    assert "frugal run: run 3 of 3 failed: exit status 2: compressing / out: already exists" in proc.stderr
+    stored = frugal.load(db)
+    assert stored["status"].tolist() == ["ok", "error", "error"]
+    assert stored["error"].tolist()[1:] == ["exit status 2: compressing / out: already exists"] * 2
+
+
+def test_run_json_carries_the_failure_text(tmp_path):
+    """--json: each run's error holds the exit status and the end of stderr; stdout is JSON alone."""
+    proc = frugal_cmd("run", "--json", "--no-store", "--", "sh", "-c", "echo to stdout; echo broken pipe >&2; exit 5")
+    assert proc.returncode == 5
+    data = json.loads(proc.stdout)
+    assert data["exit_status"] == 5 and data["runs"][0]["error"] == "exit status 5: broken pipe"
+    assert data["runs"][0]["started_at"].endswith("+00:00") and data["runs"][0]["wall_s"] > 0
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["info"], ["info", "--json"],
+                                  ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"]])
+def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
+    """frugal run, frugal info and --help never import pandas or matplotlib (they cost seconds)."""
+    code = ("import sys; from frugal import cli\n"
+            "try:\n    status = cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "heavy = sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules)\n"
+            "print('HEAVY', heavy, file=sys.stderr); raise SystemExit(status)")
+    proc = subprocess.run([PY, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr
+
+
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"
@@ -204,6 +243,7 @@ def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path
     data = json.loads(out.read_text())
     assert data["failures"] == {"bad": {"status": "failed", "failed_runs": 5, "runs": 5,
                                         "errors": ["exit status 3: starting / disk is full x5"]}}
+    assert {r["error"] for r in data["runs"] if r["variant"] == "bad"} == {"exit status 3: starting / disk is full"}
     assert {r["outcome"] for r in data["ratios"]} == {"failed"}
     assert all(r["ratio"] is None for r in data["ratios"])
 
