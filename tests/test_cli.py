@@ -350,7 +350,7 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
         proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "4", "--size", "50")
         assert proc.returncode == 0, proc.stderr
     assert frugal.load(tmp_path / "frugal.db")["run_id"].nunique() == 2
-    assert "<h2>Trend</h2>" in (tmp_path / "dashboard.html").read_text()
+    assert "<h2>Trends</h2>" in (tmp_path / "dashboard.html").read_text()
 
 
 def test_demo_json_prints_the_paths_and_the_comparison(tmp_path):
