@@ -108,7 +108,7 @@ def _names_table(rows: pd.DataFrame, memory_label: str) -> str:
                      e(format_quantity(r.energy_call, "J")), e(format_quantity(r.wall_call, "s")),
                      e(format_quantity(r.memory, "B")), e(format_quantity(r.energy, "J"))])
     if len(rest):
-        body.append([("text", e(f"{len(rest):,} more names")), e(format_count(rest["calls"].sum())),
+        body.append([("text", e(f"{format_count(len(rest))} more names")), e(format_count(rest["calls"].sum())),
                      e(f"{format_count(rest['failed'].sum())} failed" if rest["failed"].sum() else "ok"),
                      "", "", "", e(format_quantity(rest["energy"].sum(min_count=1), "J"))])
     head = ["Name", "Calls", "Status", "Energy/call", "Time/call", memory_label, "Energy"]
@@ -137,7 +137,7 @@ def runs_section(frame: pd.DataFrame, by: str) -> str:
         failed = int(totals.at[run.run, "failed"])
         summary = " · ".join(x for x in (
             f"#{run.number}", started, _text(getattr(run, "program", None)) or "(no program)",
-            f"commit {commit}" if commit else "", f"{names[run.run]:,} name{'s' if names[run.run] != 1 else ''}",
+            f"commit {commit}" if commit else "", f"{format_count(names[run.run])} name{'s' if names[run.run] != 1 else ''}",
             f"{format_count(totals.at[run.run, 'rows'])} measurements", format_quantity(energy[run.run], "J"),
             f"{format_count(failed)} failed" if failed else "") if x)
         detail = " · ".join(x for x in (_text(getattr(run, "host", None)), _text(getattr(run, "python", None)),
@@ -152,7 +152,7 @@ def runs_section(frame: pd.DataFrame, by: str) -> str:
 
 
 def _runs_rule(n: int) -> str:
-    shown = f"all {n:,} runs" if n <= RUNS_LISTED else f"the newest {RUNS_LISTED} of {n:,} runs"
+    shown = f"all {format_count(n)} runs" if n <= RUNS_LISTED else f"the newest {RUNS_LISTED} of {format_count(n)} runs"
     return (f"Newest first: {shown} one by one, each with its {NAMES_PER_RUN} costliest names (the others "
             "summed on one line)" + ("; older runs summed per month below." if n > RUNS_LISTED else ".")
             + " Per call: the median over the run's successful measurements; energy: their total.")
@@ -169,7 +169,7 @@ def _older_runs(facts: pd.DataFrame, agg: pd.DataFrame) -> str:
     rows = [[e(m), e(format_count(r.runs)), e(format_count(r.names)), e(format_count(r.rows)),
              e(format_count(r.failed)), e(format_quantity(r.energy, "J"))] for m, r in zip(table.index, table.itertuples())]
     body = P.table(["Month (UTC)", "Runs", "Names", "Measurements", "Failed", "Energy"], rows)
-    return P.details(f"{len(facts):,} older runs, per month", body)
+    return P.details(f"{format_count(len(facts))} older runs, per month", body)
 
 
 # --- trends -------------------------------------------------------------------------------
@@ -196,7 +196,7 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
         rows = frame[code == name]
         charts.append(chart(lambda rows=rows: plot.trend(rows, metric=metric, by=by, x=x), f"t{i}",
                             f"{name}: {what.lower()} per call across {label}s"))
-    rule = (f"{len(ranked):,} {by}s were measured in more than one {label}; "
+    rule = (f"{format_count(len(ranked))} {by}s were measured in more than one {label}; "
             + (f"charts for the {min(TREND_CHARTS, len(ranked))} that cost the most ({what.lower()} in total). "
                if len(ranked) > 1 else "")
             + f"A point is a {label}: the median per call of its successful measurements; hover a point for its "
@@ -226,6 +226,6 @@ def _trend_table(frame: pd.DataFrame, by: str, key: str, metric: str, rest: list
              e(format_quantity(ends.at[n, "first"], unit)), e(ends.at[n, "until"].strftime("%Y-%m-%d")),
              e(format_quantity(ends.at[n, "last"], unit))] for n in shown if n in ends.index]
     label = "Commits" if key == "git_commit" else "Runs"
-    note = f"; {len(rest) - len(shown):,} more {by}s not listed" if len(rest) > len(shown) else ""
-    return (f"<h3>More {by}s with a trend</h3><p>{e(f'The next {len(shown):,} by cost, without a chart{note}.')}</p>"
+    note = f"; {format_count(len(rest) - len(shown))} more {by}s not listed" if len(rest) > len(shown) else ""
+    return (f"<h3>More {by}s with a trend</h3><p>{e(f'The next {format_count(len(shown))} by cost, without a chart{note}.')}</p>"
             + P.table([by, label, "First", "Median/call", "Latest", "Median/call"], body))

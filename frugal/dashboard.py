@@ -271,7 +271,7 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
                      "the table above lists all.")
     sample, cut = _sample(shown, by)
     if cut:
-        notes.append(f"Median charts use a random sample of {CHART_SAMPLE:,} measurements per {by}; "
+        notes.append(f"Median charts use a random sample of {format_count(CHART_SAMPLE)} measurements per {by}; "
                      "the other charts and the table use all of them.")
     note = "".join(f'<p class="missing">{e(n)}</p>' for n in notes)
     base = baseline if baseline in names else None

@@ -103,7 +103,7 @@ def intensity_text(frame: pd.DataFrame) -> str:
     values = pd.to_numeric(frame["intensity_g_per_kwh"], errors="coerce").dropna().unique()
     if len(values) == 0:
         return "Grid intensity: not recorded"
-    shown = f"{values[0]:.4g}" if len(values) == 1 else f"{min(values):.4g}-{max(values):.4g}"
+    shown = fmt(values[0]) if len(values) == 1 else f"{fmt(min(values))}-{fmt(max(values))}"
     sources = []
     if "intensity_source" in frame.columns:
         sources = sorted({str(s) for s in frame["intensity_source"].dropna().unique()})
