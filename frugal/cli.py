@@ -378,7 +378,15 @@ def _write(path: str, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-_SHOWN = ("wall_s", "cpu_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g")
+_SHOWN = ("wall_s", "cpu_s", "peak_added_bytes", "energy_j", "carbon_g", "embodied_g")
+
+
+def _shown_metrics(summary: Any) -> list[str]:
+    """The columns of the comparison tables: memory is what the summary compared (memory
+    added, or the peak of runs stored before frugal recorded it)."""
+    compared = set(summary["metric"]) if len(summary) else set()
+    return [m if m != "peak_added_bytes" or m in compared or "peak_rss_bytes" not in compared
+            else "peak_rss_bytes" for m in _SHOWN]
 
 
 def _runs_cell(summary: Any, variant: str) -> str:
@@ -395,7 +403,7 @@ def _runs_cell(summary: Any, variant: str) -> str:
 
 def _summary_cells(summary: Any, variant: str) -> list[str]:
     cells = []
-    for metric in _SHOWN:
+    for metric in _shown_metrics(summary):
         row = summary[(summary["variant"] == variant) & (summary["metric"] == metric)]
         if not len(row):
             cells.append("n/a")
@@ -412,7 +420,7 @@ def text_report(summary: Any, ratios: Any, warnings: Sequence[str], baseline: st
     variants = list(dict.fromkeys(summary["variant"]))
     rows = [[shown(v) + (" (baseline)" if v == baseline else ""), _runs_cell(summary, v)]
             + _summary_cells(summary, v) for v in variants]
-    out = ["median [95% CI] per run", table(["command", "runs"] + [_LABEL[m] for m in _SHOWN], rows), ""]
+    out = ["median [95% CI] per run", table(["command", "runs"] + [_LABEL[m] for m in _shown_metrics(summary)], rows), ""]
     out += [f"- {shown(v)}" for v in dict.fromkeys(ratios["verdict"])]
     if warnings:
         out += ["", "warnings:"] + [f"- {shown(w)}" for w in warnings]
@@ -436,7 +444,7 @@ def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) 
         return f"{fence}{pad}{text}{pad}{fence}"
 
     variants = list(dict.fromkeys(summary["variant"]))
-    head = ["Command", "Runs"] + [_LABEL[m] for m in _SHOWN]
+    head = ["Command", "Runs"] + [_LABEL[m] for m in _shown_metrics(summary)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(_SHOWN) + 1)]
     for v in variants:
         name = code(v) + (" (baseline)" if v == baseline else "")
