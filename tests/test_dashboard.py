@@ -59,6 +59,17 @@ def test_the_page_has_every_section(comparison, tmp_path):
     assert "<h2>Trend</h2>" not in text          # one process: nothing to trend
 
 
+def test_memory_is_memory_added_and_a_frame_without_it_says_so(comparison):
+    """Cards, table and charts show memory added (peak_added_bytes) under that name; a frame
+    stored before frugal recorded it shows the peak resident memory and says why."""
+    frame = comparison.frame.assign(peak_added_bytes=2 * 2**20)
+    text = render(frame, by="variant")
+    assert "Memory added" in text and "Memory added/unit" in text and "2 MiB" in text
+    assert "predate" not in text and "stored before frugal recorded" not in text
+    old = render(comparison.frame.drop(columns=["peak_added_bytes"], errors="ignore"), by="variant")
+    assert "Peak memory/unit" in old and "stored before frugal recorded peak_added_bytes" in old
+
+
 def test_nothing_on_the_page_can_load_anything(comparison, tmp_path):
     """No script, stylesheet link, font, image source or remote URL; a CSP forbids them too."""
     text = report(comparison, tmp_path / "d.html").read_text()
