@@ -70,6 +70,25 @@ def test_memory_is_what_a_region_added_and_a_frame_without_it_says_what_it_shows
     assert new.attrs["memory"] == "peak_added_bytes" and new.attrs["memory_note"] == ""
 
 
+@pytest.mark.skipif("peak_added_bytes" not in FIELDS, reason="this frugal's Measurement has no peak_added_bytes")
+def test_a_tiny_sort_adds_under_a_mib_while_the_process_holds_100():
+    """Measured for real in a process already holding 100 MiB: a tiny sort's memory is what it
+    added (under 1 MiB), not the process's peak."""
+    frugal.clear()
+    ballast = bytearray(100 * 2**20)
+    ballast[::4096] = b"1" * len(ballast[::4096])       # resident, not just reserved
+    for _ in range(5):
+        with frugal.measure("tiny"):
+            sorted(range(300, 0, -1))
+    frame = frugal.results()
+    frugal.clear()
+    table = indicators(frame)
+    assert table.attrs["memory"] == "peak_added_bytes"
+    assert table.loc["tiny", "peak_added_per_unit_bytes"] < 2**20
+    assert frame["peak_rss_bytes"].min() > 100 * 2**20
+    del ballast
+
+
 def test_summary_rows_use_their_totals(hand):
     """A summary row (calls > 1) divides its totals by its total units; its peak is per call."""
     s = indicators(hand).loc["s"]

@@ -192,7 +192,7 @@ def test_profile_leaves_out_indicators_with_no_value(runs):
     frame = runs.assign(energy_j=np.nan, carbon_g=np.nan, embodied_g=np.nan)
     fig = plot.profile(frame)
     assert {len(c) for c in bars_of(fig.axes[0])} == {3}
-    assert "Not available: energy_per_unit_j, carbon_per_unit_g" in plot.caption_of(fig)
+    assert "Zero or not available, not drawn: energy_per_unit_j, carbon_per_unit_g" in plot.caption_of(fig)
     assert "Energy: not available" in plot.caption_of(fig)
 
 

@@ -123,7 +123,7 @@ def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = Non
                "(1 = least frugal). Letters: grades A (most frugal) to G, "
                + ("relative to this set. " if "absolute" not in scale_kind.values() else "on the given scale. ")
                + table.attrs["unit_note"]
-               + (f" Not available: {', '.join(missing)}." if missing else ""))
+               + (f" Zero or not available, not drawn: {', '.join(missing)}." if missing else ""))
     fig, (ax,) = new_figure(width=max(7.5, 1.1 * len(shown) * max(1, n / 3)), caption=caption)
     x = np.arange(len(shown))
     colors = palette(n)

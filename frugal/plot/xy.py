@@ -62,7 +62,7 @@ def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
         f"the {by}s no other {by} beats on both axes."))
     xfactor, xunit = scale_for(xs, xu)
     yfactor, yunit = scale_for(ys, yu)
-    areas = np.where(np.isfinite(mem) & (largest > 0), 60 + 900 * mem / largest, 60)
+    areas = 60 + 900 * np.divide(mem, largest, out=np.zeros_like(mem), where=np.isfinite(mem) & (largest > 0))
     front = pareto_front(xs, ys)
     for i, (group, color) in enumerate(zip(groups, palette(len(groups)))):
         hollow = not np.isfinite(mem[i])
