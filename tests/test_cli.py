@@ -15,10 +15,14 @@ import pytest
 
 import frugal
 from frugal import cli
+from frugal.measurement import FIELDS
+from frugal.units import label_of
 
 PY = sys.executable
 FRUGAL = [PY, "-m", "frugal"]
 ALLOC_60MB = f"{PY} -c 'x = bytearray(60 * 2**20); x[::4096] = b\"1\" * len(x[::4096])'"
+# memory as compared and shown: what a run added, where this frugal records it
+MEMORY = "peak_added_bytes" if "peak_added_bytes" in FIELDS else "peak_rss_bytes"
 
 
 def frugal_cmd(*args: str, cwd: Path | None = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
@@ -123,7 +127,7 @@ def test_run_prints_a_table(tmp_path):
     """Without --json, a table with the run's figures goes to stderr."""
     proc = frugal_cmd("run", "--no-store", "--", "true")
     assert proc.returncode == 0
-    assert "peak mem" in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
+    assert cli._LABEL[MEMORY] in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
     assert not (tmp_path / "frugal.db").exists()
 
 
@@ -210,13 +214,13 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
                       "--export-json", str(out["json"]), "--export-csv", str(out["csv"]),
                       "--export-markdown", str(out["md"]))
     assert proc.returncode == 0, proc.stderr
-    assert "big uses" in proc.stdout and "peak memory" in proc.stdout
+    assert "big uses" in proc.stdout and label_of(MEMORY) in proc.stdout
     data = json.loads(out["json"].read_text())
     assert data["baseline"] == "tiny" and len(data["runs"]) == 10
     assert sorted(r["order"] for r in data["runs"]) == list(range(10))
     sequence = [r["variant"] for r in sorted(data["runs"], key=lambda r: r["order"])]
     assert sequence != sorted(sequence) and sequence != sorted(sequence, reverse=True)
-    memory = next(r for r in data["ratios"] if r["metric"] == "peak_rss_bytes")
+    memory = next(r for r in data["ratios"] if r["metric"] == MEMORY)
     assert memory["ratio"] > 5 and memory["verdict"].startswith("big uses")
     rows = list(csv.DictReader(out["csv"].open()))
     assert {r["variant"] for r in rows} == {"tiny", "big"} and "ci_low" in rows[0]
@@ -253,7 +257,7 @@ def test_compare_json_on_stdout(tmp_path):
     proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert {r["metric"] for r in data["ratios"]} >= {"wall_s", "cpu_s", "peak_rss_bytes"}
+    assert {r["metric"] for r in data["ratios"]} >= {"wall_s", "cpu_s", MEMORY}
     assert data["store"] is None
 
 
