@@ -33,11 +33,12 @@ def commands(store: Path) -> dict[str, list[str]]:
     }
 
 
-def heavy(argv: list[str], env: dict[str, str]) -> list[str]:
+def heavy(argv: list[str], env: dict[str, str], cwd: str) -> list[str]:
     """The heavy libraries that ``frugal ARGS`` loads, read from -X importtime."""
     if argv[:3] != FRUGAL:
         return []
-    out = subprocess.run([sys.executable, "-X", "importtime", *argv[1:]], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-X", "importtime", *argv[1:]], env=env, cwd=cwd, capture_output=True,
+                         text=True)
     loaded = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
     return sorted(m for m in ("pandas", "matplotlib", "numpy", "scipy", "codecarbon", "psutil") if m in loaded)
 
@@ -49,20 +50,22 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmp:
         cmds = commands(Path(tmp) / "frugal.db")
+        # run from an empty folder: `python -m` puts the working directory first on sys.path
         for argv in cmds.values():          # bytecode caches first, and the store created
-            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            subprocess.run(argv, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         times: dict[str, list[float]] = {label: [] for label in cmds}
         for _ in range(args.repeat):
             for label, argv in cmds.items():
                 t0 = time.perf_counter()
-                subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+                subprocess.run(argv, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               check=True)
                 times[label].append(time.perf_counter() - t0)
         floor = statistics.median(times["true (floor)"])
         print(f"Wall time, median of {args.repeat} launches (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs):")
         for label, values in times.items():
             median = statistics.median(values)
             print(f"  {label:<32} {median * 1e3:8.1f} ms   +{(median - floor) * 1e3:7.1f} ms over true, "
-                  f"{median / floor:6.1f}x   heavy: {', '.join(heavy(cmds[label], env)) or '-'}")
+                  f"{median / floor:6.1f}x   heavy: {', '.join(heavy(cmds[label], env, tmp)) or '-'}")
 
 
 if __name__ == "__main__":
