@@ -28,6 +28,7 @@ RUNS_LISTED = 50      # newest runs shown one by one; older ones are summed per 
 NAMES_PER_RUN = 15    # names shown in a run's section (the costliest); the others are summed
 TREND_CHARTS = 12     # names with a trend chart (the costliest measured in several runs)
 TREND_ROWS = 50       # further names with a trend, in a table
+LABEL_CHARS = 60      # a longer name is shortened (start…end) inside a trend chart
 
 
 def floats(series: Any) -> np.ndarray:
@@ -194,6 +195,8 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
     charts = []
     for i, name in enumerate(ranked[:TREND_CHARTS]):
         rows = frame[code == name]
+        if len(name) > LABEL_CHARS:     # the heading keeps the whole name; a chart cannot lay out a huge one
+            rows = rows.assign(**{by: f"{name[:LABEL_CHARS - 20]}…{name[-19:]}"})
         charts.append(chart(lambda rows=rows: plot.trend(rows, metric=metric, by=by, x=x), f"t{i}",
                             f"{name}: {what.lower()} per call across {label}s"))
     rule = (f"{format_count(len(ranked))} {by}s were measured in more than one {label}; "
