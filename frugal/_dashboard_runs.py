@@ -131,7 +131,6 @@ def runs_section(frame: pd.DataFrame, by: str) -> str:
     totals = per_run[["calls", "rows", "failed"]].sum()
     energy = per_run["energy"].sum(min_count=1)
     parts = [f"<p>{e(_runs_rule(len(facts)))}</p>"]
-    groups = dict(iter(per_run))
     for i, run in enumerate(facts.head(RUNS_LISTED).itertuples()):
         started = run.run_started_at.strftime("%Y-%m-%d %H:%M UTC")
         commit = _text(getattr(run, "git_commit", None))[:12]
@@ -145,7 +144,7 @@ def runs_section(frame: pd.DataFrame, by: str) -> str:
                                          f"frugal {_text(getattr(run, 'frugal_version', None))}",
                                          f"branch {_text(getattr(run, 'git_branch', None))}"
                                          if _text(getattr(run, "git_branch", None)) else "") if x)
-        body = f'<p class="missing">{e(detail)}</p>' + _names_table(groups[run.run], memory_label)
+        body = f'<p class="missing">{e(detail)}</p>' + _names_table(per_run.get_group(run.run), memory_label)
         parts.append(P.details(summary, body, opened=i == 0, failed=bool(failed)))
     if len(facts) > RUNS_LISTED:
         parts.append(_older_runs(facts.iloc[RUNS_LISTED:], agg))

@@ -452,10 +452,13 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
            progress: bool | None = None) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 
-    ``data``: a frame with the columns of ``frugal.results()`` (``frugal.load()`` adds the
-    runs, and the page then shows the trend across runs or commits) or a
-    ``frugal.Comparison``. The headline figures, indicators and charts cover the latest
-    commit or run when there are several. Time, CPU and memory are measured; energy is
+    ``data``: a frame with the columns of ``frugal.results()`` or a ``frugal.Comparison``.
+    The headline figures, indicators and comparison charts cover the latest commit or run
+    when there are several; a frame of ``frugal.load()`` also gets a trend chart for each name
+    measured in several runs (or commits) and every run, newest first, summarised by the
+    rules of ``frugal._dashboard_runs``. Memory is what each measurement added
+    (``peak_added_bytes``; the peak resident set, said so, for older stores). Time, CPU and
+    memory are measured; energy is
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
     others are compared with. ``store``: the store the frame came from, for the settings
     recorded with its runs. ``progress``: a bar on stderr, by default when stderr is a
