@@ -43,8 +43,14 @@ thead th:first-child { background: var(--card); }
 td.name { max-width: 16rem; overflow: hidden; text-overflow: ellipsis; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 0.84rem; }
 td.text { text-align: left; white-space: normal; min-width: 12rem; }
 .grade { display: inline-block; min-width: 1.6rem; text-align: center; font-weight: 700; border-radius: 4px; padding: 0 0.3rem; }
-.chart { margin: 1rem 0 1.5rem; }
-.chart svg { display: block; width: 100%; height: auto; max-width: 960px; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 27rem), 1fr)); gap: 1.25rem 1.5rem; }
+.chart { margin: 0.5rem 0 0; min-width: 0; }
+.chart svg { display: block; width: 100%; height: auto; }
+.chart figcaption { font-size: 0.8rem; color: var(--muted); margin-top: 0.2rem; }
+details.run { border: 1px solid var(--line); border-radius: 8px; margin: 0.5rem 0; padding: 0.1rem 0.6rem; }
+details.run[open] { padding-bottom: 0.6rem; }
+details.run > summary { padding: 0.35rem 0; overflow-wrap: anywhere; }
+details.run.failed > summary::after { content: " (has failures)"; color: #c62828; }
 .missing { color: var(--muted); font-style: italic; }
 .verdicts li, .notes li { margin: 0.2rem 0; }
 dl.prov { display: grid; grid-template-columns: minmax(9rem, max-content) 1fr; gap: 0.3rem 1rem; margin: 0.5rem 0; }
@@ -57,6 +63,7 @@ pre { background: var(--card); border: 1px solid var(--line); border-radius: 6px
 footer { margin-top: 2.5rem; color: var(--muted); font-size: 0.82rem; }
 @media (max-width: 600px) {
   body { font-size: 14px; }
+  main { padding-left: 0.75rem; padding-right: 0.75rem; }
   .card .value { font-size: 1.2rem; }
   dl.prov { grid-template-columns: 1fr; }
   dl.prov dd { margin-bottom: 0.4rem; }
@@ -102,6 +109,28 @@ def bullet_list(items: Iterable[str], cls: str = "notes") -> str:
 
 def definitions(pairs: Iterable[tuple[str, str]]) -> str:
     return '<dl class="prov">' + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in pairs) + "</dl>"
+
+
+def details(summary: str, body: str, opened: bool = False, failed: bool = False) -> str:
+    """A collapsible section: ``summary`` is text (escaped here), ``body`` HTML already escaped."""
+    cls = "run failed" if failed else "run"
+    return f'<details class="{cls}"{" open" if opened else ""}><summary>{e(summary)}</summary>{body}</details>'
+
+
+def figure(title: str, svg: str, caption: str) -> str:
+    """A chart: its title, the inline SVG (made safe by ``inline_svg``) and its caption as text."""
+    label = e(f"{title}. {caption}" if caption else title)
+    cap = f"<figcaption>{e(caption)}</figcaption>" if caption else ""
+    return f'<figure class="chart" role="img" aria-label="{label}"><h3>{e(title)}</h3>{svg}{cap}</figure>'
+
+
+def not_drawn(title: str, why: str) -> str:
+    return f'<div class="chart"><h3>{e(title)}</h3><p class="missing">Not drawn: {e(why)}</p></div>'
+
+
+def charts(items: Iterable[str]) -> str:
+    """Charts side by side where the screen is wide enough, one above the other on a phone."""
+    return f'<div class="charts">{"".join(items)}</div>'
 
 
 _FORBIDDEN = re.compile(r"<\s*(script|foreignObject|iframe|object|embed|image)\b|\bon[a-z]+\s*=|"

@@ -14,7 +14,7 @@ import re
 import shlex
 import signal
 import sys
-import tempfile
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -51,7 +51,8 @@ def _frame_of(cols: dict[str, Any]) -> pd.DataFrame:
 # --- showing numbers ----------------------------------------------------------------------
 
 _LABEL = {"wall_s": "wall", "cpu_s": "CPU", "cpu_user_s": "user", "cpu_system_s": "system",
-          "peak_rss_bytes": "peak mem", "energy_j": "energy", "carbon_g": "carbon", "embodied_g": "embodied"}
+          "peak_rss_bytes": "peak mem", "peak_added_bytes": "mem added", "energy_j": "energy",
+          "carbon_g": "carbon", "embodied_g": "embodied"}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -73,6 +74,8 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _json_value(value: Any) -> Any:
+    if type(value).__name__ == "datetime64":      # numpy's: ISO 8601 in UTC, to the nanosecond
+        return f"{value.astype('datetime64[ns]')}+00:00"
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -87,6 +90,16 @@ def _json_value(value: Any) -> Any:
 def records(frame: Any) -> list[dict[str, Any]]:
     """A DataFrame as JSON-ready dicts (NaN and NA become null, times ISO 8601)."""
     return [{str(k): _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def column_records(cols: dict[str, Any]) -> list[dict[str, Any]]:
+    """A column dict (``frugal.columns``) as JSON-ready dicts with Measurement's fields, as
+    ``records`` gives them for a frame, without pandas."""
+    from frugal.measurement import FIELDS
+
+    fields = [f for f in FIELDS if f in cols]
+    columns = {f: _column(cols, f) for f in fields}
+    return [{f: columns[f][i] for f in fields} for i in range(len(cols["name"]))]
 
 
 # --- the store of the command line --------------------------------------------------------
@@ -125,43 +138,82 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         store.Store(path).open()       # refuse a foreign file before running anything
     runs: list[ProcessRun] = []
+    errors: list[str | None] = []
     bar = Progress(args.repeat, "frugal run", None if args.repeat > 1 else False)
     try:
         for _ in range(args.repeat):
             try:
-                r = run_process(cmd, stdout=2 if args.json else None)
+                with StderrTail(show=True) as tail:
+                    r = run_process(cmd, stdout=2 if args.json else None, stderr=tail.fd)
             except CommandNotFound as exc:
                 print(f"frugal run: {exc}", file=sys.stderr)
                 return exc.status
             runs.append(r)
+            errors.append(None if r.returncode == 0 else tail.failure(r))
             bar.step(f"exit {r.exit_status}")
             if r.returncode == -signal.SIGINT:
                 break                   # the user pressed Ctrl-C: stop repeating
     finally:
         bar.close()
     cols = process_columns(runs, name)
+    cols["error"] = _objects(errors)     # the exit status and the end of stderr, stored with the run
     if path is not None:
         _store_runs(path, cols, program="frugal run")
-    frame = _frame_of(cols)
     status = next((r.exit_status for r in runs if r.exit_status != 0), 0)
     if args.json:
         print(json.dumps({"name": name, "command": cmd, "exit_status": status,
-                          "store": None if path is None else str(path), "runs": records(frame)}, indent=2))
+                          "store": None if path is None else str(path), "runs": column_records(cols)}, indent=2))
         return status
-    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g"]
-    rows = [[str(i + 1), r.error or "ok"] + [format_quantity(frame[m].iloc[i], unit_of(m)) for m in metrics]
-            for i, r in enumerate(runs)]
-    if len(runs) > 1:
-        ok = frame[frame["status"] == "ok"]
-        rows.append(["median", f"{len(ok)} ok"] + [format_quantity(ok[m].astype("Float64").median(), unit_of(m)) for m in metrics])
     print(f"frugal run: {shown(name)}", file=sys.stderr)
-    print(table(["run", "status"] + [_LABEL[m] for m in metrics], rows), file=sys.stderr)
-    method = frame["energy_method"].dropna().unique()
-    print(f"energy: {', '.join(map(str, method)) or 'not derived'}; CPU time and peak memory: the "
-          f"kernel's accounting of the command and the children it waited for", file=sys.stderr)
+    print(run_table(cols), file=sys.stderr)
+    method = sorted({str(m) for m in _column(cols, "energy_method") if m is not None})
+    print(f"energy: {', '.join(method) or 'not derived'}; CPU time and memory: the kernel's accounting "
+          f"of the command and the children it waited for (memory: its peak resident set)", file=sys.stderr)
+    for i, error in enumerate(errors):
+        if error is not None:
+            print(f"frugal run: run {i + 1} of {len(runs)} failed: {shown(error)}", file=sys.stderr)
     if path is not None:
         print(f"stored in {path}", file=sys.stderr)
     return status
+
+
+def _objects(values: Sequence[Any]) -> Any:
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out
+
+
+def _column(cols: dict[str, Any], field: str) -> list[Any]:
+    """One column of a column dict as Python values (numpy scalars unwrapped)."""
+    column = cols[field]
+    return [_json_value(column[i]) for i in range(len(column))]
+
+
+def _memory_field(cols: Any) -> str:
+    """The memory shown: what the region added (``peak_added_bytes``); a column dict without
+    that field (written before frugal recorded it) shows the peak resident set instead."""
+    return "peak_added_bytes" if "peak_added_bytes" in cols else "peak_rss_bytes"
+
+
+def run_table(cols: dict[str, Any]) -> str:
+    """``frugal run``'s table: one line per run, then the medians of the successful runs."""
+    import numpy as np
+
+    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", _memory_field(cols), "energy_j", "carbon_g", "embodied_g"]
+    values = {m: np.asarray(cols[m], dtype="f8") for m in metrics}
+    status = _column(cols, "status")
+    error = _column(cols, "error")
+    n = len(status)
+    rows = [[str(i + 1), "ok" if status[i] == "ok" else str(error[i] or status[i]).split(":")[0]]
+            + [format_quantity(values[m][i], unit_of(m)) for m in metrics] for i in range(n)]
+    if n > 1:
+        ok = np.array([s == "ok" for s in status])
+        medians = [float(np.nanmedian(values[m][ok])) if ok.any() and np.isfinite(values[m][ok]).any()
+                   else math.nan for m in metrics]
+        rows.append(["median", f"{int(ok.sum())} ok"] + [format_quantity(v, unit_of(m)) for m, v in zip(metrics, medians)])
+    return table(["run", "status"] + [_LABEL[m] for m in metrics], rows)
 
 
 # --- frugal compare -----------------------------------------------------------------------
@@ -209,11 +261,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     quiet = not args.show_output
     errors: dict[str, list[str]] = {name: [] for name in names}
 
-    def run(i: int) -> ProcessRun:
-        r = _run_or_fail(argvs[i], quiet, errors[names[i]])
+    def run(i: int) -> tuple[ProcessRun, str | None]:
+        r, error = _run_or_fail(argvs[i], quiet)
+        if error is not None:
+            errors[names[i]].append(error)
         if r.returncode == -signal.SIGINT:
             raise KeyboardInterrupt
-        return r
+        return r, error
 
     def warm(i: int) -> None:
         _run_or_fail(argvs[i], quiet)
@@ -222,7 +276,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     runs = run_plan(range(len(argvs)), run, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
                     progress=None if total > 1 else False, label="frugal compare",
                     describe=lambda i: names[i]).rows()
-    cols = process_columns([r[3] for r in runs], [names[r[0]] for r in runs])
+    cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
+    cols["error"] = _objects([r[3][1] for r in runs])   # exit status and the end of stderr, stored
     if path is not None:
         _store_runs(path, cols, program="frugal compare")
     frame = _frame_of(cols)
@@ -256,34 +311,64 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 1 if cmp.failures else 0
 
 
-STDERR_LINES = 3     # lines of a failed command's stderr kept with its exit status
+STDERR_LINES = 3       # lines of a failed command's stderr kept with its exit status
+STDERR_BYTES = 4096    # of which at most this many bytes
+_DRAIN_S = 0.5         # how long to wait for the rest of stderr after the command ended
 
 
-def _run_or_fail(argv: list[str], quiet: bool, errors: list[str] | None = None) -> ProcessRun:
-    """Run a command; a failed run's exit status (and, when its output is not shown, the last
-    lines of its stderr) is appended to ``errors``."""
+class StderrTail:
+    """A command's stderr read through a pipe: passed on to frugal's own stderr (``show``) or
+    dropped, its last ``STDERR_BYTES`` kept, so that a failed run is explained in its own words.
+
+    ``with StderrTail(show) as tail: run_process(argv, stderr=tail.fd)``, then ``tail.failure(run)``.
+    """
+
+    def __init__(self, show: bool) -> None:
+        self.show = show
+        self.fd = -1
+        self._tail = b""
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> StderrTail:
+        read, self.fd = os.pipe()
+        self._thread = threading.Thread(target=self._pump, args=(read,), name="frugal-stderr", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+        assert self._thread is not None     # set by __enter__
+        # a background process the command left behind may hold the pipe open: do not wait for it
+        self._thread.join(_DRAIN_S)
+
+    def _pump(self, read: int) -> None:
+        try:
+            while chunk := os.read(read, 65536):
+                self._tail = (self._tail + chunk)[-STDERR_BYTES:]
+                while self.show and chunk:
+                    try:
+                        chunk = chunk[os.write(2, chunk):]
+                    except OSError:
+                        self.show = False   # our own stderr is gone: keep draining, never block the command
+        finally:
+            os.close(read)
+
+    def failure(self, r: ProcessRun) -> str:
+        """``exit status 3: last line of stderr / ...`` (at most STDERR_LINES lines, on one line)."""
+        lines = [line.strip() for line in self._tail.decode("utf-8", "replace").splitlines() if line.strip()]
+        tail = " / ".join(lines[-STDERR_LINES:])
+        return f"{r.error}: {tail}" if tail else str(r.error)
+
+
+def _run_or_fail(argv: list[str], quiet: bool) -> tuple[ProcessRun, str | None]:
+    """Run a command: (its run, None) or, when it failed, (its run, its exit status and the last
+    lines of its stderr). ``quiet``: its output is dropped, else shown as it comes."""
     try:
-        if not quiet:
-            r = run_process(argv)
-            if r.returncode != 0 and errors is not None:
-                errors.append(str(r.error))
-            return r
-        with tempfile.TemporaryFile() as err:
-            r = run_process(argv, quiet=True, stderr=err.fileno())
-            if r.returncode != 0 and errors is not None:
-                errors.append(_failure_text(r, err))
-            return r
+        with StderrTail(show=not quiet) as tail:
+            r = run_process(argv, quiet=quiet, stderr=tail.fd)
     except CommandNotFound as exc:
         raise UserError(str(exc)) from None
-
-
-def _failure_text(r: ProcessRun, err: Any) -> str:
-    """``exit status 3: last line of stderr / ...`` (at most STDERR_LINES lines, on one line)."""
-    size = err.seek(0, os.SEEK_END)
-    err.seek(max(0, size - 4096))
-    lines = [line.strip() for line in err.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    tail = " / ".join(lines[-STDERR_LINES:])
-    return f"{r.error}: {tail}" if tail else str(r.error)
+    return r, None if r.returncode == 0 else tail.failure(r)
 
 
 def _write(path: str, text: str) -> None:
@@ -293,7 +378,15 @@ def _write(path: str, text: str) -> None:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-_SHOWN = ("wall_s", "cpu_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g")
+_SHOWN = ("wall_s", "cpu_s", "peak_added_bytes", "energy_j", "carbon_g", "embodied_g")
+
+
+def _shown_metrics(summary: Any) -> list[str]:
+    """The columns of the comparison tables: memory is what the summary compared (memory
+    added, or the peak of runs stored before frugal recorded it)."""
+    compared = set(summary["metric"]) if len(summary) else set()
+    return [m if m != "peak_added_bytes" or m in compared or "peak_rss_bytes" not in compared
+            else "peak_rss_bytes" for m in _SHOWN]
 
 
 def _runs_cell(summary: Any, variant: str) -> str:
@@ -310,7 +403,7 @@ def _runs_cell(summary: Any, variant: str) -> str:
 
 def _summary_cells(summary: Any, variant: str) -> list[str]:
     cells = []
-    for metric in _SHOWN:
+    for metric in _shown_metrics(summary):
         row = summary[(summary["variant"] == variant) & (summary["metric"] == metric)]
         if not len(row):
             cells.append("n/a")
@@ -327,7 +420,7 @@ def text_report(summary: Any, ratios: Any, warnings: Sequence[str], baseline: st
     variants = list(dict.fromkeys(summary["variant"]))
     rows = [[shown(v) + (" (baseline)" if v == baseline else ""), _runs_cell(summary, v)]
             + _summary_cells(summary, v) for v in variants]
-    out = ["median [95% CI] per run", table(["command", "runs"] + [_LABEL[m] for m in _SHOWN], rows), ""]
+    out = ["median [95% CI] per run", table(["command", "runs"] + [_LABEL[m] for m in _shown_metrics(summary)], rows), ""]
     out += [f"- {shown(v)}" for v in dict.fromkeys(ratios["verdict"])]
     if warnings:
         out += ["", "warnings:"] + [f"- {shown(w)}" for w in warnings]
@@ -351,7 +444,7 @@ def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) 
         return f"{fence}{pad}{text}{pad}{fence}"
 
     variants = list(dict.fromkeys(summary["variant"]))
-    head = ["Command", "Runs"] + [_LABEL[m] for m in _SHOWN]
+    head = ["Command", "Runs"] + [_LABEL[m] for m in _shown_metrics(summary)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" + "---:|" * (len(_SHOWN) + 1)]
     for v in variants:
         name = code(v) + (" (baseline)" if v == baseline else "")
@@ -434,7 +527,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     result = run_demo(Path(args.out), repeat=args.repeat, size=args.size)
     if args.json:
-        print(json.dumps({k: str(v) if isinstance(v, Path) else v for k, v in result.items()}, indent=2))
+        import pandas as pd
+
+        cmp = result["comparison"]
+        print(json.dumps({"store": str(result["store"]), "dashboard": str(result["dashboard"]),
+                          "baseline": cmp.baseline, "runs_per_variant": args.repeat, "size": args.size,
+                          "summary": records(pd.DataFrame(cmp.summary())),
+                          "ratios": records(pd.DataFrame(cmp.ratios())), "warnings": list(cmp.warnings)}, indent=2))
         return 0
     print(result["text"])
     print(f"\nresults stored in:  {result['store']}")

@@ -1,9 +1,12 @@
-"""The team dashboard: one self-contained HTML file from measurements, to publish as it is.
+"""The team dashboard: one self-contained HTML file of a store or a frame, to publish as it is.
 
-``report(frame, "dashboard.html")`` (and ``frugal dashboard``) writes headline figures, the
-indicators table with grades, the comparison charts (inline SVG), the trend across stored
-runs or commits, and where every number comes from. The page loads nothing and sends
-nothing; every name from the data is HTML-escaped. The page is in ``frugal._dashboard_page``.
+``report(frame, "dashboard.html")`` (and ``frugal dashboard STORE``) writes the latest run
+(or commit) in detail: headline figures, the indicators with grades, the comparison charts;
+then, for a stored frame, the trend of every name measured in more than one run and every
+run newest first (``frugal._dashboard_runs``, which states how a large store is summarised);
+and where every number comes from. Charts are inline SVG with their text as text, legible
+on a phone. The page loads nothing and sends nothing; every name from the data is
+HTML-escaped (``frugal._dashboard_page``).
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from frugal import _dashboard_page as P
+from frugal._dashboard_runs import TREND_CHARTS, runs_section, trends_section
 from frugal._version import __version__
 from frugal._dashboard_page import e
 from frugal._files import write_atomic
@@ -24,7 +28,6 @@ from frugal.units import format_count, format_quantity, format_ratio
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
 BOOT_ROWS = 20_000    # above this many rows in a group, the gains' bootstrap uses fewer resamples
-MAX_RUNS_LISTED = 30
 
 # --- what to show ---------------------------------------------------------------------------
 
@@ -110,7 +113,10 @@ def _headlines(current: Any, table: Any) -> str:
     basis = energy_basis(methods)
     wall = float(np.nansum(_floats(current["wall_s"])))
     cpu = float(np.nansum(_floats(current["cpu_s"])))
-    peak = _floats(current["peak_rss_bytes"])
+    from frugal.frugality import memory_column
+
+    memory = memory_column(current)
+    peak = _floats(current[memory])
     calls = int(np.nansum(_floats(current["calls"]))) if "calls" in current else len(current)
     parts = []
     if "energy_cpu_j" in current and math.isfinite(energy) and energy > 0:
@@ -131,8 +137,11 @@ def _headlines(current: Any, table: Any) -> str:
                             f"in a new car, or {format_quantity(phone, '%')} of a phone charge (sources below)", "equivalent"))
     cards += [
         P.card("Time", format_quantity(wall, "s"), f"CPU {format_quantity(cpu, 's')} over {format_count(calls)} calls", "measured"),
-        P.card("Peak memory", format_quantity(np.nanmax(peak) if np.isfinite(peak).any() else math.nan, "B"),
-               "highest resident set of one measurement", "measured"),
+        P.card("Memory added" if memory == "peak_added_bytes" else "Peak memory",
+               format_quantity(np.nanmax(peak) if np.isfinite(peak).any() else math.nan, "B"),
+               "the most one measurement added above its start" if memory == "peak_added_bytes"
+               else "highest resident set of one measurement (stored before frugal recorded memory added)",
+               "measured"),
     ]
     return f'<section aria-label="headline figures"><div class="cards">{"".join(cards)}</div></section>'
 
@@ -141,7 +150,7 @@ _TABLE_COLUMNS = (  # indicator, header, unit, grade column
     ("energy_per_unit_j", "Energy/unit", "J", "grade_energy"),
     ("carbon_per_unit_g", "SCI/unit", "gCO2e", "grade_carbon"),
     ("embodied_share", "Embodied", "%", None),
-    ("peak_rss_per_unit_bytes", "Memory/unit", "B", "grade_memory"),
+    ("peak_added_per_unit_bytes", "Memory added/unit", "B", "grade_memory"),
     ("time_per_unit_s", "Time/unit", "s", "grade_time"),
     ("cpu_util", "CPU use", "x", None),
 )
@@ -158,7 +167,9 @@ def _ratio_text(row: Any) -> str:
 
 
 def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
-    headers = [by, "Grade"] + [h for _, h, _, _ in _TABLE_COLUMNS] + \
+    added = table.attrs.get("memory", "peak_added_bytes") == "peak_added_bytes"
+    headers = [by, "Grade"] + [h if added or not h.startswith("Memory") else "Peak memory/unit"
+                               for _, h, _, _ in _TABLE_COLUMNS] + \
               (["x baseline [CI]"] if baseline is not None else []) + ["Runs"]
     rows = []
     for group, row in table.iterrows():
@@ -190,8 +201,9 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
         parts.append("<h3>Against the baseline</h3>" + P.bullet_list(verdicts, "verdicts"))
     notes = [table.attrs.get("unit_note", ""),
              "SCI/unit: carbon per unit, operational + embodied (the SCI score). Embodied: the embodied share. "
-             "Memory/unit: peak resident memory x calls / units. CPU use: CPU time / wall time. Failed runs "
-             "are left out of every figure.",
+             "Memory added/unit: what a measurement added to the resident memory above its start (its peak "
+             "minus its start) x calls / units. CPU use: CPU time / wall time. Failed runs are left out of "
+             "every figure.", table.attrs.get("memory_note", ""),
              "x baseline: the ratio of the median energy per unit to the baseline's (below 1 is more frugal), "
              "with its bootstrap CI, widened for the number of groups compared (Benjamini-Hochberg)."]
     parts.append("<details><summary>How the units and ratios are set</summary>"
@@ -208,7 +220,7 @@ def _verdicts(table: Any, baseline: str) -> Iterable[str]:
 
 
 def _chart(make: Any, prefix: str, title: str, bar: Progress | None = None) -> str:
-    """One chart as inline SVG, or a sentence saying why it is not drawn."""
+    """One chart as inline SVG, legible at any screen width, or a sentence saying why it is not drawn."""
     from frugal import plot
 
     if bar is not None:
@@ -216,13 +228,12 @@ def _chart(make: Any, prefix: str, title: str, bar: Progress | None = None) -> s
     try:
         fig = make()
     except (ValueError, TypeError) as exc:
-        return f'<div class="chart"><h3>{e(title)}</h3><p class="missing">Not drawn: {e(str(exc))}</p></div>'
+        return P.not_drawn(title, str(exc))
+    caption = plot.for_screen(fig)
     svg = P.inline_svg(plot.to_svg(fig), prefix)
-    caption = plot.caption_of(fig)
     if svg is None:
-        return f'<div class="chart"><h3>{e(title)}</h3><p class="missing">Not drawn: the chart held unsafe markup.</p></div>'
-    label = e(f"{title}. {caption}")
-    return f'<figure class="chart" role="img" aria-label="{label}"><h3>{e(title)}</h3>{svg}</figure>'
+        return P.not_drawn(title, "the chart held unsafe markup.")
+    return P.figure(title, svg, caption)
 
 
 def _sample(frame: Any, by: str, size: int | None = None) -> tuple[Any, bool]:
@@ -244,48 +255,37 @@ def _n_boot(frame: Any, by: str) -> int:
     return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
 
 
-def _charts_section(current: Any, by: str, baseline: str | None, bar: Progress) -> str:
+def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar: Progress) -> str:
+    """The comparison charts of the costliest names; the profile and the Pareto chart draw the
+    indicators table itself (its grades), the median charts a sample of large groups."""
     from frugal import plot
+    from frugal.frugality import memory_column
 
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]
+    drawn = table[table.index.astype("string").isin(names)]
+    drawn.attrs = dict(table.attrs)
     notes = []
     if current[by].nunique() > len(names):
         notes.append(f"Charts show the {len(names)} {by}s that cost the most of {current[by].nunique()}; "
                      "the table above lists all.")
     sample, cut = _sample(shown, by)
     if cut:
-        notes.append(f"Median charts use a random sample of {CHART_SAMPLE:,} measurements per {by}; "
+        notes.append(f"Median charts use a random sample of {format_count(CHART_SAMPLE)} measurements per {by}; "
                      "the other charts and the table use all of them.")
     note = "".join(f'<p class="missing">{e(n)}</p>' for n in notes)
     base = baseline if baseline in names else None
+    memory = memory_column(shown)
     charts = [
         (lambda: plot.compare(sample, metric="energy_j", by=by, baseline=base), "Energy per call"),
         (lambda: plot.compare(sample, metric="wall_s", by=by, baseline=base), "Wall time per call"),
-        (lambda: plot.compare(sample, metric="peak_rss_bytes", by=by, baseline=base), "Peak memory"),
-        (lambda: plot.profile(shown, by=by, baseline=base), "Frugality profile"),
+        (lambda: plot.compare(sample, metric=memory, by=by, baseline=base),
+         "Memory added" if memory == "peak_added_bytes" else "Peak memory"),
+        (lambda: plot.profile(shown, by=by, table=drawn), "Frugality profile"),
         (lambda: plot.breakdown(shown, by=by), "Energy and carbon breakdown"),
-        (lambda: plot.pareto(shown, by=by), "Time against energy"),
+        (lambda: plot.pareto(shown, by=by, table=drawn), "Time against energy"),
     ]
-    return note + "".join(_chart(make, f"c{i}", title, bar) for i, (make, title) in enumerate(charts))
-
-
-def _trend_section(history: Any, key: str, by: str, bar: Progress) -> str:
-    from frugal import plot
-
-    names = _top_groups(history, by)
-    shown = history[history[by].astype("string").isin(names)]
-    metric = "energy_j" if _has(shown, "energy_j") else "wall_s"
-    label = "commit" if key == "git_commit" else "run"
-    shown = shown.rename(columns={"_point": label})
-    return _chart(lambda: plot.trend(shown, metric=metric, by=by, x=label), "trend",
-                  f"{'Energy' if metric == 'energy_j' else 'Wall time'} per call across {label}s", bar)
-
-
-def _has(frame: Any, column: str) -> bool:
-    import numpy as np
-
-    return column in frame.columns and bool(np.isfinite(_floats(frame[column])).any())
+    return note + P.charts(_chart(make, f"c{i}", title, bar) for i, (make, title) in enumerate(charts))
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -299,40 +299,6 @@ def _versions() -> list[tuple[str, str]]:
         except metadata.PackageNotFoundError:
             out.append((dist, "not installed"))
     return out
-
-
-def _str(value: Any) -> str:
-    """A cell's text: "" for None, NaN and pandas' NA."""
-    if value is None or value is getattr(__import__("pandas"), "NA", object()):
-        return ""
-    if isinstance(value, float) and not math.isfinite(value):
-        return ""
-    return str(value)
-
-
-def _runs_table(frame: Any, runs: Any) -> str:
-    if "run_id" not in frame.columns:
-        return ""
-    cols = [c for c in ("run_started_at", "host", "program", "cpu", "python", "frugal_version", "git_commit",
-                        "git_branch") if c in frame.columns]
-    grouped = frame.groupby("run_id", sort=False)
-    summary = grouped[cols].first()
-    summary["measurements"] = grouped.size()
-    if "run_started_at" in summary:
-        summary = summary.sort_values("run_started_at", kind="stable")
-    summary = summary.tail(MAX_RUNS_LISTED)
-    rows: list[list[str | tuple[str, str]]] = []
-    for i, (_, row) in enumerate(summary.iterrows()):
-        started = row.get("run_started_at")
-        number = i + 1 + max(0, grouped.ngroups - MAX_RUNS_LISTED)
-        rows.append([e(str(number)),
-                     e(started.strftime("%Y-%m-%d %H:%M:%S") if hasattr(started, "strftime") else "n/a"),
-                     ("name", e(_str(row.get("host")))), ("name", e(_str(row.get("program")))),
-                     ("name", e(_str(row.get("cpu")))), e(_str(row.get("python"))),
-                     e(_str(row.get("frugal_version"))), ("name", e(_str(row.get("git_commit"))[:12])),
-                     ("name", e(_str(row.get("git_branch")))), e(format_count(row['measurements']))])
-    head = ["#", "Started (UTC)", "Host", "Program", "CPU", "Python", "frugal", "Commit", "Branch", "Measurements"]
-    return "<h3>Runs</h3>" + P.table(head, rows)
 
 
 def _recorded_settings(runs: Any) -> dict[str, Any] | None:
@@ -377,11 +343,13 @@ def _settings_details(settings: dict[str, Any] | None) -> str:
 
 
 def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str) -> str:
+    import pandas as pd
+
     from frugal.frugality import EQUIVALENTS, PROVENANCE, energy_basis
 
     methods = sorted({str(m) for m in frame["energy_method"].dropna().unique()}) if "energy_method" in frame else []
-    intensities = sorted({format_quantity(v, "") for v in _floats(frame["intensity_g_per_kwh"]) if math.isfinite(v)}) \
-        if "intensity_g_per_kwh" in frame else []
+    intensities = sorted({format_quantity(v, "") for v in pd.unique(_floats(frame["intensity_g_per_kwh"]))
+                          if math.isfinite(v)}) if "intensity_g_per_kwh" in frame else []
     sources = sorted({str(s) for s in frame["intensity_source"].dropna().unique()}) if "intensity_source" in frame else []
     pairs = [
         ("Energy", f"{energy_basis(methods)} ({', '.join(methods) or 'none recorded'}): a meter (RAPL, NVML) when "
@@ -399,25 +367,36 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
     pairs += [(f"{k}", v) for k, v in PROVENANCE.items()]
     pairs += [(f"Equivalent: {v['label']}", f"{format_quantity(v['g_per'], 'gCO2e')} each. {v['source']}") for v in EQUIVALENTS.values()]
     pairs += [("Generated", generated)] + [(f"Version: {k}", v) for k, v in _versions()]
-    return P.definitions(pairs) + _runs_table(frame, runs) + _settings_details(settings)
+    return P.definitions(pairs) + _settings_details(settings)
 
 
 # --- the page ---------------------------------------------------------------------------------
 
 def _drawable(frame: Any, by: str) -> Any:
     """The frame with names that are not valid Unicode (lone surrogates, from undecodable bytes)
-    written as their ``\\udcxx`` escapes, as the store keeps them: no chart can draw them."""
+    written as their ``\\udcxx`` escapes, as the store keeps them: no chart can draw them.
+    Each distinct name is checked once."""
     import pandas as pd
 
     from frugal.store import storable_text
 
-    values = frame[by].tolist()
-    fixed = storable_text(values)
-    if fixed is values:
+    names = list(frame[by].dropna().unique())
+    fixed = storable_text(names)
+    if fixed is names:
         return frame
     frame = frame.copy()
-    frame[by] = pd.Series(fixed, index=frame.index, dtype=frame[by].dtype)
+    frame[by] = frame[by].replace(dict(zip(names, fixed))).astype(frame[by].dtype)
     return frame
+
+
+def _store_sentence(frame: Any, by: str) -> str:
+    """``1,000 runs from 2026-01-01 to 2026-03-01: 30,000 measurements of 3 names.``"""
+    names = f"{format_count(len(frame))} measurements of {format_count(frame[by].nunique())} {by}s"
+    if "run_id" not in frame.columns or frame["run_id"].isna().all():
+        return names + "."
+    start = frame["run_started_at"] if "run_started_at" in frame.columns else frame["started_at"]
+    return (f"{format_count(frame['run_id'].nunique())} runs from {start.min().strftime('%Y-%m-%d')} to "
+            f"{start.max().strftime('%Y-%m-%d')}: {names}.")
 
 
 def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: str | None = None,
@@ -433,7 +412,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
     current, history, key, scope = _scope(frame)
-    bar = Progress(8 if history is not None else 7, "frugal dashboard", progress)
+    bar = Progress(8 + (TREND_CHARTS if history is not None else 0), "frugal dashboard", progress)
     try:
         bar.step("indicators")
         if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
@@ -442,16 +421,25 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
         title = title or "Frugality dashboard"
         methods = {str(m) for m in current["energy_method"].dropna().unique()} if "energy_method" in current else set()
         basis = energy_basis(methods)
+        latest = "the latest commit" if key == "git_commit" else "the latest run" if key else "these measurements"
         body = [
-            f"<header><h1>{e(title)}</h1><p>{e(f'{current[by].nunique()} {by}s; figures for {scope}.')}</p>"
+            f"<header><h1>{e(title)}</h1><p>{e(_store_sentence(frame, by))}</p>"
+            f"<p>{e(f'Figures for {scope}.')}</p>"
             f"<p>{e(f'Energy is {basis}, carbon modelled; time, CPU and memory are measured.')}</p></header>",
             _headlines(current, table),
-            f"<section><h2>Frugality indicators by {e(by)}</h2>{_indicators_section(table, by, baseline)}</section>",
-            f"<section><h2>Comparison</h2>{_charts_section(current, by, baseline, bar)}</section>",
+            f"<section><h2>Frugality indicators by {e(by)}: {e(latest)}</h2>"
+            f"{_indicators_section(table, by, baseline)}</section>",
+            f"<section><h2>Comparison: {e(latest)}</h2>{_charts_section(current, table, by, baseline, bar)}</section>",
         ]
         if history is not None:
             assert key is not None  # _scope gives a history only with the key it follows
-            body.append(f"<section><h2>Trend</h2>{_trend_section(history, key, by, bar)}</section>")
+            trends = trends_section(frame, by, key, lambda make, prefix, title: _chart(make, prefix, title, bar))
+            if trends:
+                body.append(f"<section><h2>Trends</h2>{trends}</section>")
+        bar.step("runs")
+        runs_html = runs_section(frame, by)
+        if runs_html:
+            body.append(f"<section><h2>Runs</h2>{runs_html}</section>")
         body.append("<section><h2>Methodology and provenance</h2>"
                     f"{_methodology(frame, current, table, runs, generated)}</section>")
     finally:
@@ -464,10 +452,13 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
            progress: bool | None = None) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 
-    ``data``: a frame with the columns of ``frugal.results()`` (``frugal.load()`` adds the
-    runs, and the page then shows the trend across runs or commits) or a
-    ``frugal.Comparison``. The headline figures, indicators and charts cover the latest
-    commit or run when there are several. Time, CPU and memory are measured; energy is
+    ``data``: a frame with the columns of ``frugal.results()`` or a ``frugal.Comparison``.
+    The headline figures, indicators and comparison charts cover the latest commit or run
+    when there are several; a frame of ``frugal.load()`` also gets a trend chart for each name
+    measured in several runs (or commits) and every run, newest first, summarised by the
+    rules of ``frugal._dashboard_runs``. Memory is what each measurement added
+    (``peak_added_bytes``; the peak resident set, said so, for older stores). Time, CPU and
+    memory are measured; energy is
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
     others are compared with. ``store``: the store the frame came from, for the settings
     recorded with its runs. ``progress``: a bar on stderr, by default when stderr is a

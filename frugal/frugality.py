@@ -28,13 +28,20 @@ MAX_BOOT_CELLS = 10_000_000   # bootstrap values drawn per group and indicator a
 GRADED: dict[str, tuple[str, str]] = {
     "energy_per_unit_j": ("grade_energy", "J"),
     "carbon_per_unit_g": ("grade_carbon", "gCO2e"),
-    "peak_rss_per_unit_bytes": ("grade_memory", "B"),
+    "peak_added_per_unit_bytes": ("grade_memory", "B"),
     "time_per_unit_s": ("grade_time", "s"),
 }
 
+# "Memory" on every surface: what a region added above its start (its peak minus its resident
+# memory at the start), not the process's peak. Stores written before frugal recorded it have
+# the process's peak only: MEMORY_FALLBACK is shown then, and MEMORY_FALLBACK_NOTE says so.
+MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
+MEMORY_FALLBACK_NOTE = ("Memory here is the peak resident memory of the process (these measurements were "
+                        "stored before frugal recorded peak_added_bytes, the memory a region added above its start).")
+
 UNITS: dict[str, str] = {k: unit_of(k) for k in (
     "energy_per_unit_j", "carbon_per_unit_g", "operational_per_unit_g", "embodied_per_unit_g",
-    "embodied_share", "peak_rss_per_unit_bytes", "time_per_unit_s", "cpu_per_unit_s", "cpu_util",
+    "embodied_share", "peak_added_per_unit_bytes", "time_per_unit_s", "cpu_per_unit_s", "cpu_util",
     "carbon_g", "car_km", "smartphone_charges", "tree_months", "gain", "gain_ci_low", "gain_ci_high")}
 
 # Human equivalents of a mass of CO2e: grams of CO2e per one of each (METHODOLOGY.md).
@@ -58,7 +65,7 @@ EQUIVALENTS: dict[str, dict[str, Any]] = {
 
 # indicators with per-row samples: what a gain, a CV or a CI can be computed on
 SAMPLED = ("energy_per_unit_j", "carbon_per_unit_g", "operational_per_unit_g", "embodied_per_unit_g",
-           "peak_rss_per_unit_bytes", "time_per_unit_s", "cpu_per_unit_s")
+           "peak_added_per_unit_bytes", "time_per_unit_s", "cpu_per_unit_s")
 
 # energy_method tokens that name a meter; "model" is the documented model
 METERS = frozenset({"rapl", "nvml", "powercap", "meter"})
@@ -72,7 +79,7 @@ PROVENANCE = {
     "time_per_unit_s": "measured (monotonic clock)",
     "cpu_per_unit_s": "measured (kernel CPU time)",
     "cpu_util": "measured (CPU time / wall time)",
-    "peak_rss_per_unit_bytes": "measured (kernel resident high-water mark)",
+    "peak_added_per_unit_bytes": "measured (kernel resident high-water mark minus the resident memory at the start)",
     "energy_per_unit_j": "measured or modelled: see the energy_basis column",
     "operational_per_unit_g": "modelled: energy x grid intensity (intensity_source)",
     "embodied_per_unit_g": "modelled: manufacturing emissions x time share x core share (SCI M)",
@@ -95,7 +102,10 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
     - ``energy_per_unit_j`` (J), measured by a meter or modelled (``energy_basis``);
     - ``carbon_per_unit_g`` (gCO2e): operational + embodied, the SCI score per unit;
       ``operational_per_unit_g``, ``embodied_per_unit_g`` and ``embodied_share`` (matter);
-    - ``peak_rss_per_unit_bytes`` (B, measured): peak memory x calls / units;
+    - ``peak_added_per_unit_bytes`` (B, measured): memory added (``peak_added_bytes``, the
+      peak above the region's start) x calls / units; a frame without that column's values
+      (a store written before frugal recorded it) uses the process's peak ``peak_rss_bytes``,
+      and says so in ``attrs["memory"]`` and ``attrs["memory_note"]``;
     - ``time_per_unit_s``, ``cpu_per_unit_s`` (s, measured) and ``cpu_util`` (ratio);
     - ``ratio`` against ``baseline``: the ratio of the medians of the per-row values of
       ``gain_of`` (the one ratio of frugal), with its percentile-bootstrap interval
@@ -136,7 +146,8 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
         raise ValueError(f"indicators(gain_of=...) must be one of {', '.join(SAMPLED)}, got {gain_of!r}")
     _check_frame(frame, by)
     scales = _grade_spec(grades)
-    rows = {g: _group_indicators(sub) for g, sub in frame.groupby(by, sort=False, dropna=False)}
+    memory = memory_column(frame)
+    rows = {g: _group_indicators(sub, memory) for g, sub in frame.groupby(by, sort=False, dropna=False)}
     if baseline is not None and baseline not in rows:
         raise ValueError(f"indicators(baseline=...): {baseline!r} is not a value of column {by!r} "
                          f"(values: {list(rows)[:10]})")
@@ -155,6 +166,7 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
         "provenance": dict(PROVENANCE),
         "equivalents": {k: dict(v) for k, v in EQUIVALENTS.items()},
         "baseline": baseline, "gain_of": gain_of, "by": by,
+        "memory": memory, "memory_note": MEMORY_FALLBACK_NOTE if memory == MEMORY_FALLBACK else "",
     })
     if view == "principles":
         return _as_table(_principles(table, rows, gain_of, n_boot, seed))
@@ -249,10 +261,18 @@ def _successful(g: pd.DataFrame) -> np.ndarray:
     return ok
 
 
-def _group_indicators(group: pd.DataFrame) -> _Group:
+def memory_column(frame: pd.DataFrame) -> str:
+    """The column shown as "memory": ``peak_added_bytes`` when the frame knows it anywhere,
+    else ``peak_rss_bytes`` (measurements stored before frugal recorded memory added)."""
+    if MEMORY in frame.columns and pd.to_numeric(frame[MEMORY], errors="coerce").notna().any():
+        return MEMORY
+    return MEMORY_FALLBACK
+
+
+def _group_indicators(group: pd.DataFrame, memory: str) -> _Group:
     ok = _successful(group)
     g = group[ok]
-    col = {c: _floats(g[c]) for c in NEEDED}
+    col = {c: _floats(g[c]) for c in (*NEEDED, memory)}
     denom, has_units = _denominator(g)
     total = denom.sum()
 
@@ -273,7 +293,7 @@ def _group_indicators(group: pd.DataFrame) -> _Group:
         "operational_per_unit_g": per(col["carbon_g"]),
         "embodied_per_unit_g": per(col["embodied_g"]),
         "embodied_share": float(embodied / carbon) if carbon > 0 else math.nan,
-        "peak_rss_per_unit_bytes": per(col["peak_rss_bytes"] * col["calls"]),
+        "peak_added_per_unit_bytes": per(col[memory] * col["calls"]),
         "time_per_unit_s": per(col["wall_s"]),
         "cpu_per_unit_s": per(col["cpu_s"]),
         "cpu_util": float(col["cpu_s"].sum() / col["wall_s"].sum()) if col["wall_s"].sum() > 0 else math.nan,
@@ -290,7 +310,7 @@ def _group_indicators(group: pd.DataFrame) -> _Group:
         "carbon_per_unit_g": (col["carbon_g"] + col["embodied_g"], denom),
         "operational_per_unit_g": (col["carbon_g"], denom),
         "embodied_per_unit_g": (col["embodied_g"], denom),
-        "peak_rss_per_unit_bytes": (col["peak_rss_bytes"] * col["calls"], denom),
+        "peak_added_per_unit_bytes": (col[memory] * col["calls"], denom),
         "time_per_unit_s": (col["wall_s"], denom),
         "cpu_per_unit_s": (col["cpu_s"], denom),
     }
@@ -541,7 +561,7 @@ def _add_equivalents(table: pd.DataFrame) -> None:
 PRINCIPLES: dict[str, tuple[str, ...]] = {
     "energy": ("energy_per_unit_j", "operational_per_unit_g", "time_per_unit_s", "cpu_per_unit_s",
                "cpu_util", "grade_energy", "grade_time"),
-    "matter": ("peak_rss_per_unit_bytes", "embodied_per_unit_g", "embodied_share", "grade_memory"),
+    "matter": ("peak_added_per_unit_bytes", "embodied_per_unit_g", "embodied_share", "grade_memory"),
     "reliability": ("n_runs", "calls", "failed_runs", "status", "errors", "cv_energy", "cv_time", "ci_rel_width",
                     "energy_basis", "energy_method", "intensity_g_per_kwh", "intensity_source"),
     "overall": ("carbon_per_unit_g", "grade_carbon", "grade", "ratio", "ratio_ci_low", "ratio_ci_high",

@@ -58,7 +58,7 @@ QUANTITIES: dict[str, Quantity] = {
     "operational_per_unit_g": Quantity("operational carbon per unit", "gCO2e"),
     "embodied_per_unit_g": Quantity("embodied carbon per unit", "gCO2e"),
     "embodied_share": Quantity("embodied share", "ratio"),
-    "peak_rss_per_unit_bytes": Quantity("peak memory per unit", "B"),
+    "peak_added_per_unit_bytes": Quantity("memory added per unit", "B"),
     "time_per_unit_s": Quantity("time per unit", "s"),
     "cpu_per_unit_s": Quantity("CPU time per unit", "s"),
     "car_km": Quantity("km driven by a new car", "km"),

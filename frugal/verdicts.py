@@ -18,8 +18,10 @@ from frugal.runner import CLOCK_STEPS, cpu_clock_resolution, wall_clock_resoluti
 from frugal.stats import MIN_RUNS
 from frugal.units import format_quantity, format_ratio, label_of
 
-METRICS = ("wall_s", "cpu_s", "peak_rss_bytes", "energy_j", "carbon_g", "embodied_g")
-"""The columns summarised and compared (those with no value at all are skipped)."""
+METRICS = ("wall_s", "cpu_s", "peak_added_bytes", "energy_j", "carbon_g", "embodied_g")
+"""The columns summarised and compared (those with no value at all are skipped). Memory is
+what a run added (``peak_added_bytes``); a frame stored before frugal recorded it compares
+the peak resident memory (``peak_rss_bytes``) instead."""
 
 CONFIDENCE = 0.95     # level of every confidence interval before the multiplicity correction
 ALPHA = 0.05          # false discovery rate of the verdicts (Benjamini-Hochberg)
@@ -163,9 +165,13 @@ def failures_of(frame: pd.DataFrame, key: str,
 
 
 def metrics_of(frame: pd.DataFrame) -> list[str]:
-    """The compared columns (``METRICS``) that hold at least one value in ``frame``."""
-    return [m for m in METRICS if m in frame.columns
-            and not np.isnan(frame[m].to_numpy(dtype="f8", na_value=np.nan)).all()]
+    """The compared columns (``METRICS``) that hold at least one value in ``frame``; memory is
+    ``peak_rss_bytes`` where ``peak_added_bytes`` has no value (measurements stored before it)."""
+    def known(m: str) -> bool:
+        return m in frame.columns and not np.isnan(frame[m].to_numpy(dtype="f8", na_value=np.nan)).all()
+
+    return [m if known(m) else "peak_rss_bytes" for m in METRICS
+            if known(m) or (m == "peak_added_bytes" and known("peak_rss_bytes"))]
 
 
 def failed_runs(frame: pd.DataFrame, key: str, label: Callable[[Any], str],

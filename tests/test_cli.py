@@ -15,10 +15,14 @@ import pytest
 
 import frugal
 from frugal import cli
+from frugal.measurement import FIELDS
+from frugal.units import label_of
 
 PY = sys.executable
 FRUGAL = [PY, "-m", "frugal"]
 ALLOC_60MB = f"{PY} -c 'x = bytearray(60 * 2**20); x[::4096] = b\"1\" * len(x[::4096])'"
+# memory as compared and shown: what a run added, where this frugal records it
+MEMORY = "peak_added_bytes" if "peak_added_bytes" in FIELDS else "peak_rss_bytes"
 
 
 def frugal_cmd(*args: str, cwd: Path | None = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
@@ -43,6 +47,45 @@ def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     assert (row["name"], row["status"], row["error"]) == ("three", "error", "exit status 3")
     assert row["children"] and row["scope"] == "process"
     assert row["program"] == "frugal run"
+
+
+def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
+    """A command that fails after its first run (as `gzip -k` does once its output exists):
+    frugal run prints each failure's exit status and the end of its stderr, stores that text
+    with the run, keeps the successful run and exits with the command's status."""
+    db = tmp_path / "f.db"
+    script = "if [ -e out ]; then echo compressing >&2; echo out: already exists >&2; exit 2; fi; touch out"
+    proc = frugal_cmd("run", "--repeat", "3", "--store", str(db), "--name", "once", "--", "sh", "-c", script,
+                      cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("out: already exists") == 2 + 2      # passed through live, then explained
+    assert "frugal run: run 2 of 3 failed: exit status 2: compressing / out: already exists" in proc.stderr
+    assert "frugal run: run 3 of 3 failed: exit status 2: compressing / out: already exists" in proc.stderr
+    stored = frugal.load(db)
+    assert stored["status"].tolist() == ["ok", "error", "error"]
+    assert stored["error"].tolist()[1:] == ["exit status 2: compressing / out: already exists"] * 2
+
+
+def test_run_json_carries_the_failure_text(tmp_path):
+    """--json: each run's error holds the exit status and the end of stderr; stdout is JSON alone."""
+    proc = frugal_cmd("run", "--json", "--no-store", "--", "sh", "-c", "echo to stdout; echo broken pipe >&2; exit 5")
+    assert proc.returncode == 5
+    data = json.loads(proc.stdout)
+    assert data["exit_status"] == 5 and data["runs"][0]["error"] == "exit status 5: broken pipe"
+    assert data["runs"][0]["started_at"].endswith("+00:00") and data["runs"][0]["wall_s"] > 0
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["info"], ["info", "--json"],
+                                  ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"]])
+def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
+    """frugal run, frugal info and --help never import pandas or matplotlib (they cost seconds)."""
+    code = ("import sys; from frugal import cli\n"
+            "try:\n    status = cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "heavy = sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules)\n"
+            "print('HEAVY', heavy, file=sys.stderr); raise SystemExit(status)")
+    proc = subprocess.run([PY, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stderr
 
 
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
@@ -84,7 +127,7 @@ def test_run_prints_a_table(tmp_path):
     """Without --json, a table with the run's figures goes to stderr."""
     proc = frugal_cmd("run", "--no-store", "--", "true")
     assert proc.returncode == 0
-    assert "peak mem" in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
+    assert cli._LABEL[MEMORY] in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
     assert not (tmp_path / "frugal.db").exists()
 
 
@@ -171,13 +214,13 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
                       "--export-json", str(out["json"]), "--export-csv", str(out["csv"]),
                       "--export-markdown", str(out["md"]))
     assert proc.returncode == 0, proc.stderr
-    assert "big uses" in proc.stdout and "peak memory" in proc.stdout
+    assert "big uses" in proc.stdout and label_of(MEMORY) in proc.stdout
     data = json.loads(out["json"].read_text())
     assert data["baseline"] == "tiny" and len(data["runs"]) == 10
     assert sorted(r["order"] for r in data["runs"]) == list(range(10))
     sequence = [r["variant"] for r in sorted(data["runs"], key=lambda r: r["order"])]
     assert sequence != sorted(sequence) and sequence != sorted(sequence, reverse=True)
-    memory = next(r for r in data["ratios"] if r["metric"] == "peak_rss_bytes")
+    memory = next(r for r in data["ratios"] if r["metric"] == MEMORY)
     assert memory["ratio"] > 5 and memory["verdict"].startswith("big uses")
     rows = list(csv.DictReader(out["csv"].open()))
     assert {r["variant"] for r in rows} == {"tiny", "big"} and "ci_low" in rows[0]
@@ -204,6 +247,7 @@ def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path
     data = json.loads(out.read_text())
     assert data["failures"] == {"bad": {"status": "failed", "failed_runs": 5, "runs": 5,
                                         "errors": ["exit status 3: starting / disk is full x5"]}}
+    assert {r["error"] for r in data["runs"] if r["variant"] == "bad"} == {"exit status 3: starting / disk is full"}
     assert {r["outcome"] for r in data["ratios"]} == {"failed"}
     assert all(r["ratio"] is None for r in data["ratios"])
 
@@ -213,7 +257,7 @@ def test_compare_json_on_stdout(tmp_path):
     proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
-    assert {r["metric"] for r in data["ratios"]} >= {"wall_s", "cpu_s", "peak_rss_bytes"}
+    assert {r["metric"] for r in data["ratios"]} >= {"wall_s", "cpu_s", MEMORY}
     assert data["store"] is None
 
 
@@ -310,7 +354,19 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
         proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "4", "--size", "50")
         assert proc.returncode == 0, proc.stderr
     assert frugal.load(tmp_path / "frugal.db")["run_id"].nunique() == 2
-    assert "<h2>Trend</h2>" in (tmp_path / "dashboard.html").read_text()
+    assert "<h2>Trends</h2>" in (tmp_path / "dashboard.html").read_text()
+
+
+def test_demo_json_prints_the_paths_and_the_comparison(tmp_path):
+    """`frugal demo --json` prints JSON (paths, summary, ratios and verdicts), not a crash on the Comparison."""
+    proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "5", "--size", "40", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["store"] == str(tmp_path / "frugal.db") and data["dashboard"] == str(tmp_path / "dashboard.html")
+    assert {r["variant"] for r in data["summary"]} == {"sorted", "heapq", "insertion_sort"}
+    assert {r["variant"] for r in data["ratios"]} == {"heapq", "insertion_sort"}
+    assert all("insertion_sort" in r["verdict"] for r in data["ratios"] if r["variant"] == "insertion_sort")
+    assert data["baseline"] == "sorted"
 
 
 # --- helpers -------------------------------------------------------------------------------

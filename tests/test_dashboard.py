@@ -59,6 +59,17 @@ def test_the_page_has_every_section(comparison, tmp_path):
     assert "<h2>Trend</h2>" not in text          # one process: nothing to trend
 
 
+def test_memory_is_memory_added_and_a_frame_without_it_says_so(comparison):
+    """Cards, table and charts show memory added (peak_added_bytes) under that name; a frame
+    stored before frugal recorded it shows the peak resident memory and says why."""
+    frame = comparison.frame.assign(peak_added_bytes=2 * 2**20)
+    text = render(frame, by="variant")
+    assert "Memory added" in text and "Memory added/unit" in text and "2 MiB" in text
+    assert "predate" not in text and "stored before frugal recorded" not in text
+    old = render(comparison.frame.drop(columns=["peak_added_bytes"], errors="ignore"), by="variant")
+    assert "Peak memory/unit" in old and "stored before frugal recorded peak_added_bytes" in old
+
+
 def test_nothing_on_the_page_can_load_anything(comparison, tmp_path):
     """No script, stylesheet link, font, image source or remote URL; a CSP forbids them too."""
     text = report(comparison, tmp_path / "d.html").read_text()
@@ -79,13 +90,89 @@ def test_every_name_is_escaped_in_text_and_charts(comparison, tmp_path):
 
 
 def test_trend_and_runs_appear_with_several_stored_runs(two_run_store, tmp_path):
-    """A store with two runs gives figures for the latest run and a trend across both."""
+    """A store with two runs gives figures for the latest run, a trend across both and both runs."""
     frame = frugal.load(two_run_store)
     text = report(frame, tmp_path / "d.html", store=two_run_store, baseline="build").read_text()
-    assert "<h2>Trend</h2>" in text and "across runs" in text
-    assert "the latest of 2 runs" in text
-    assert "<h3>Runs</h3>" in text and "CPython" in text
+    assert "<h2>Trends</h2>" in text and "build: energy per call across runs" in text
+    assert "the latest of 2 runs" in text and "2 runs from" in text
+    assert "<h2>Runs</h2>" in text and text.count('<details class="run') == 2 and "CPython" in text
     assert "All settings in force when measured" in text
+
+
+def _git(repo, *args):
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+@pytest.fixture(scope="module")
+def compared_over_commits(tmp_path_factory):
+    """A real git repository with three commits; at each, a process compares two sorts with
+    frugal.compare and stores the runs; then `frugal compare` stores one more comparison."""
+    repo = tmp_path_factory.mktemp("repo")
+    path = repo / "frugal.db"
+    _git(repo, "init", "-q")
+    code = textwrap.dedent(f"""
+        import frugal
+        from frugal import store
+        store.set_default_store({str(path)!r})
+        data = list(range(400, 0, -1))
+        frugal.compare({{"sorted": lambda: sorted(data), "bubble": lambda: [min(data[i:]) for i in range(200)]}},
+                       repeat=5, warmup=1, seed=1, progress=False)
+    """)
+    commits = []
+    for i in range(3):
+        (repo / "file.txt").write_text(str(i))
+        _git(repo, "add", "file.txt")
+        _git(repo, "commit", "-qm", f"commit {i}")
+        commits.append(subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                                      text=True).stdout.strip())
+        proc = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "frugal", "compare", "true", "sh -c true", "--runs", "3",
+                           "--store", str(path)], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return path, commits
+
+
+def test_every_run_newest_first_each_collapsible(compared_over_commits, tmp_path):
+    """Every stored run is a collapsible section, newest first (the newest open), with its names."""
+    path, commits = compared_over_commits
+    text = report(frugal.load(path), tmp_path / "d.html", store=path).read_text()
+    sections = re.findall(r'<details class="run[^"]*"( open)?><summary>(.*?)</summary>', text)
+    assert len(sections) == 4 and sections[0][0] == " open" and not any(o for o, _ in sections[1:])
+    numbers = [int(re.match(r"#(\d+)", summary).group(1)) for _, summary in sections]
+    assert numbers == [4, 3, 2, 1]
+    assert "frugal compare" in sections[0][1] and f"commit {commits[2][:12]}" in sections[1][1]
+    assert "Newest first: all 4 runs one by one" in text
+
+
+def test_a_trend_per_name_over_commits_with_commit_and_date_on_hover(compared_over_commits, tmp_path):
+    """Each name measured at several commits has its own trend chart; each point's hover title
+    names its commit and date."""
+    path, commits = compared_over_commits
+    text = report(frugal.load(path), tmp_path / "d.html", store=path).read_text()
+    assert "sorted: energy per call across commits" in text and "bubble: energy per call across commits" in text
+    titles = re.findall(r"<title>(.*?)</title>", text)
+    for commit in commits:
+        assert any(f"git_commit {commit[:12]}" in t and re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", t)
+                   for t in titles), commit
+
+
+def test_a_large_store_is_summarised_by_the_stated_rule(compared_over_commits, tmp_path, monkeypatch):
+    """Beyond RUNS_LISTED runs the older ones are summed per month; beyond NAMES_PER_RUN names a
+    run's others are summed on one line; beyond TREND_CHARTS names the rest are a table."""
+    from frugal import _dashboard_runs
+
+    path, _ = compared_over_commits
+    monkeypatch.setattr(_dashboard_runs, "RUNS_LISTED", 2)
+    monkeypatch.setattr(_dashboard_runs, "NAMES_PER_RUN", 1)
+    monkeypatch.setattr(_dashboard_runs, "TREND_CHARTS", 1)
+    text = render(frugal.load(path))
+    assert text.count("<summary>#") == 2 and "2 older runs, per month" in text
+    assert "Newest first: the newest 2 of 4 runs one by one, each with its 1 costliest names" in text
+    assert "1 more names" in text
+    assert "More names with a trend" in text and text.count("energy per call across commits</h3>") == 1
 
 
 def test_many_names_are_all_in_the_table_but_charts_keep_the_costliest(tmp_path):
@@ -154,7 +241,8 @@ def _browser_or_skip():
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
 def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
     """Chromium loads the page with no console error and no request beyond the file itself,
-    shows the hostile name as text, fits the screen width, and a screenshot is taken."""
+    shows the hostile name as text, fits the screen width, draws every chart's text as text
+    no smaller than about 11 CSS px in a font stack every browser has, and a screenshot is taken."""
     sync_api = _browser_or_skip()
     page_path = report(frugal.load(two_run_store), tmp_path / "dashboard.html", store=two_run_store).resolve()
     shot = tmp_path / f"shot-{width}.png"
@@ -180,12 +268,19 @@ def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
             assert EVIL in page.inner_text("body")
             assert page.locator("svg").count() >= 5
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            # every chart's text is text, drawn at its on-screen size (font size x the SVG's scale)
+            sizes = page.evaluate("""() => Array.from(document.querySelectorAll('svg text')).map(t => {
+                const m = t.getScreenCTM();
+                return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); })""")
+            fonts = page.evaluate("getComputedStyle(document.querySelector('svg text')).fontFamily")
             page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
     assert requests == [page_path.as_uri()]
     assert problems == []
     assert overflow <= 0
+    assert len(sizes) > 100 and min(sizes) >= 10.8, sorted(sizes)[:5]     # about 11 CSS px at least
+    assert "Arial" in fonts and fonts.endswith("sans-serif")
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 50_000
     width_px, height_px = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -51,11 +51,42 @@ def test_per_unit_indicators_are_ratios_of_totals(hand):
     assert a["operational_per_unit_g"] == pytest.approx(0.8 / 8)
     assert a["embodied_per_unit_g"] == pytest.approx(0.2 / 8)
     assert a["embodied_share"] == pytest.approx(0.2)
-    assert a["peak_rss_per_unit_bytes"] == pytest.approx((100 + 300) / 8)
+    assert a["peak_added_per_unit_bytes"] == pytest.approx((100 + 300) / 8)
     assert a["time_per_unit_s"] == pytest.approx(0.5)
     assert a["cpu_per_unit_s"] == pytest.approx(0.25)
     assert a["cpu_util"] == pytest.approx(0.5)
     assert (a["n_runs"], a["calls"], a["units"], a["unit"]) == (2, 2, 8.0, "unit")
+
+
+def test_memory_is_what_a_region_added_and_a_frame_without_it_says_what_it_shows(hand):
+    """Memory per unit is peak_added_bytes x calls / units; a frame with no value of that column
+    (a store written before frugal recorded it) falls back to the peak resident set and says so."""
+    old = indicators(hand.drop(columns=["peak_added_bytes"], errors="ignore"))
+    assert old.loc["a", "peak_added_per_unit_bytes"] == pytest.approx((100 + 300) / 8)
+    assert old.attrs["memory"] == "peak_rss_bytes" and "peak_added_bytes" in old.attrs["memory_note"]
+    new = indicators(hand.assign(peak_added_bytes=hand["peak_rss_bytes"] / 10))
+    assert new.loc["a", "peak_added_per_unit_bytes"] == pytest.approx((10 + 30) / 8)
+    assert new.loc["s", "peak_added_per_unit_bytes"] == pytest.approx(50)
+    assert new.attrs["memory"] == "peak_added_bytes" and new.attrs["memory_note"] == ""
+
+
+@pytest.mark.skipif("peak_added_bytes" not in FIELDS, reason="this frugal's Measurement has no peak_added_bytes")
+def test_a_tiny_sort_adds_under_a_mib_while_the_process_holds_100():
+    """Measured for real in a process already holding 100 MiB: a tiny sort's memory is what it
+    added (under 1 MiB), not the process's peak."""
+    frugal.clear()
+    ballast = bytearray(100 * 2**20)
+    ballast[::4096] = b"1" * len(ballast[::4096])       # resident, not just reserved
+    for _ in range(5):
+        with frugal.measure("tiny"):
+            sorted(range(300, 0, -1))
+    frame = frugal.results()
+    frugal.clear()
+    table = indicators(frame)
+    assert table.attrs["memory"] == "peak_added_bytes"
+    assert table.loc["tiny", "peak_added_per_unit_bytes"] < 2**20
+    assert frame["peak_rss_bytes"].min() > 100 * 2**20
+    del ballast
 
 
 def test_summary_rows_use_their_totals(hand):
@@ -66,7 +97,7 @@ def test_summary_rows_use_their_totals(hand):
     assert s["carbon_per_unit_g"] == pytest.approx(1.0 / 20)
     assert s["embodied_share"] == pytest.approx(0.5)
     # 1000 B held by a call that does 2 units: 500 B per unit
-    assert s["peak_rss_per_unit_bytes"] == pytest.approx(500)
+    assert s["peak_added_per_unit_bytes"] == pytest.approx(500)
     assert s["calls"] == 10
 
 

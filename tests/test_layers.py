@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("frugal.runner", "frugal.verdicts", "frugal.grades", "frugal.comparison",
                   "frugal.complexity", "frugal.frugality", "frugal._sampler", "frugal.profiler")),
     ("outputs", ("frugal.plot", "frugal.plot.*", "frugal.store", "frugal._store_writer",
-                 "frugal._run_info", "frugal.dashboard", "frugal._dashboard_page",
+                 "frugal._run_info", "frugal.dashboard", "frugal._dashboard_page", "frugal._dashboard_runs",
                  "frugal.flamegraph")),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal._script",
                     "frugal.pytest_plugin", "frugal.pytest_plugin.*", "frugal.dask", "frugal.dask.*",

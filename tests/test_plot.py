@@ -192,7 +192,7 @@ def test_profile_leaves_out_indicators_with_no_value(runs):
     frame = runs.assign(energy_j=np.nan, carbon_g=np.nan, embodied_g=np.nan)
     fig = plot.profile(frame)
     assert {len(c) for c in bars_of(fig.axes[0])} == {3}
-    assert "Not available: energy_per_unit_j, carbon_per_unit_g" in plot.caption_of(fig)
+    assert "Zero or not available, not drawn: energy_per_unit_j, carbon_per_unit_g" in plot.caption_of(fig)
     assert "Energy: not available" in plot.caption_of(fig)
 
 
@@ -325,7 +325,7 @@ def test_trend_over_commits_takes_the_median_per_commit(runs):
     frame = pd.concat([runs, runs.assign(energy_j=runs["energy_j"] * 3)])
     fig = plot.trend(frame, metric="energy_j", by="variant", x="commit")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"c{i}abcdefab" for i in range(5)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"c{i}abcde" for i in range(5)]
     sorted_line = ax.get_lines()[0]
     assert sorted_line.get_ydata()[2] == pytest.approx(20.0)   # median of 10 and 30 mJ
     assert ax.get_xlabel() == "commit (in run order)"
@@ -346,6 +346,59 @@ def test_to_svg_is_an_inline_deterministic_svg(runs):
     assert svg.startswith("<svg") and svg.rstrip().endswith("</svg>")
     assert "<?xml" not in svg and "<!DOCTYPE" not in svg
     assert plot.to_svg(fig) == svg
+
+
+def test_svg_text_stays_text_in_a_font_stack_every_browser_has(runs):
+    """Titles, labels and names are <text> elements (selectable, searchable, read aloud), not
+    glyph outlines, in DejaVu Sans then Arial, Helvetica and the generic sans-serif."""
+    import re
+
+    svg = plot.to_svg(plot.compare(runs, metric="energy_j"))
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "sorted" in texts and any(t.startswith("Energy") for t in texts)
+    assert "glyph" not in svg and not re.search(r'<path id="DejaVuSans-', svg)
+    assert "font-family: 'DejaVu Sans', 'Arial', 'Helvetica', 'Liberation Sans', sans-serif" in svg
+
+
+def test_for_screen_makes_every_text_legible_and_returns_the_caption(runs):
+    """for_screen: the caption leaves the figure (returned for HTML), the figure is 5 in wide,
+    side-by-side panels are stacked, and no text is under 11 pt; the same figure still saves as PNG."""
+    from matplotlib.text import Text
+
+    fig = plot.breakdown(runs)
+    caption = plot.caption_of(fig)
+    assert plot.for_screen(fig) == caption and plot.caption_of(fig) == ""
+    assert fig.get_size_inches()[0] == pytest.approx(5.0)
+    left, right = fig.axes
+    assert right.get_subplotspec().rowspan.start == 1            # stacked, not side by side
+    fig.draw_without_rendering()
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
+    assert sizes and min(sizes) >= 11
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    assert buf.getvalue().startswith(PNG)
+
+
+def test_a_long_trend_is_binned_with_a_band_and_every_point_has_a_title(runs):
+    """A line of 1,000 runs is drawn as at most MAX_POINTS points, each the median of its bin,
+    with a 10-90% band; in SVG each point carries a title naming its dates and values."""
+    import re
+
+    from matplotlib.collections import PolyCollection
+
+    t0 = pd.Timestamp("2026-01-01", tz="UTC")
+    frame = frame_of([dict(name="f", energy_j=1e-3 * (1 + (i % 7) / 10), wall_s=1e-3,
+                           started_at=t0 + pd.Timedelta(hours=i)) for i in range(1000)])
+    fig = plot.trend(frame, metric="energy_j")
+    ax = fig.axes[0]
+    (line,) = ax.get_lines()
+    assert len(line.get_xdata()) == plot.xy.MAX_POINTS
+    assert any(isinstance(c, PolyCollection) for c in ax.collections)
+    titles = re.findall(r"<title>(.*?)</title>", plot.to_svg(fig))
+    assert len(titles) == plot.xy.MAX_POINTS
+    assert "2026-01-01 00:00 UTC to 2026-01-01 04:00 UTC" in titles[0] and "10-90%" in titles[0]
+    assert "binned" in plot.caption_of(fig)
 
 
 def test_charts_draw_headless_without_pyplot(tmp_path):

@@ -67,7 +67,7 @@ def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
     assert "frugal: measuring the call phase of every test" in out
     result.stdout.fnmatch_lines([
         "*frugal footprint: top 2 of 3 tests by *",
-        "*energy*carbon*CPU*wall*peak mem*test",
+        "*energy*carbon*CPU*wall*mem added*test",
         "*test_frugal_prints_top_n_table.py::test_heavy",
         "*test_frugal_prints_top_n_table.py::test_medium",
         "total of 3 tests: *",

@@ -31,6 +31,15 @@ def group_column(frame: pd.DataFrame, by: str | None) -> str:
     return by
 
 
+def given_table(table: Any, by: str, chart: str) -> pd.DataFrame:
+    """An indicators table handed to a chart: ``frugal.indicators`` of the same grouping, or an error naming it."""
+    if not isinstance(table, pd.DataFrame) or "grade_scale" not in table.attrs:
+        raise TypeError(f"{chart}(table=...) must be a frugal.indicators table, got {type(table).__name__}")
+    if table.attrs.get("by") != by:
+        raise ValueError(f"{chart}(table=...) is grouped by {table.attrs.get('by')!r}, not by {by!r}")
+    return table
+
+
 def need(frame: pd.DataFrame, *columns: str) -> None:
     """``ValueError`` naming the first missing column; then the value checks of indicators."""
     for col in columns:

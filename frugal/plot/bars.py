@@ -8,7 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from frugal.frugality import GRADED, indicators, per_unit
-from frugal.plot._data import comparison_medians, group_column, medians, need, unpack
+from frugal.plot._data import comparison_medians, given_table, group_column, medians, need, unpack
 from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, literal_text, metric_info,
                                 new_figure, palette, provenance)
 from frugal.units import format_ratio, scale_for
@@ -85,7 +85,7 @@ PROFILE = {
     "energy_per_unit_j": "Energy\n/unit",
     "carbon_per_unit_g": "Carbon\n/unit (SCI)",
     "embodied_per_unit_g": "Embodied carbon\n/unit",
-    "peak_rss_per_unit_bytes": "Peak memory\n/unit",
+    "peak_added_per_unit_bytes": "Memory added\n/unit",
     "time_per_unit_s": "Time\n/unit",
     "cpu_per_unit_s": "CPU time\n/unit",
 }
@@ -93,7 +93,7 @@ PROFILE = {
 
 @literal_text
 def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = None,
-            grades: str | Mapping[str, Sequence[float]] = "relative") -> Figure:
+            grades: str | Mapping[str, Sequence[float]] = "relative", *, table: Any = None) -> Figure:
     """The frugality profile: every indicator divided by its largest value, variants side by side.
 
     One group of bars per cost indicator of ``frugal.indicators`` (energy, SCI carbon,
@@ -101,12 +101,15 @@ def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = Non
     the set (least frugal), so the shorter the bars the more frugal the variant.
     Grade letters (A-G, on the ``grades`` scale) sit above the graded indicators. Indicators
     with no value (energy before a model or meter ran) are left out and named in the caption.
+    ``table``: ``frugal.indicators`` of this frame, when already computed (``grades`` and
+    ``baseline`` are then the table's).
     """
     frame, cmp = unpack(frame_or_cmp, "profile(frame_or_cmp=...)")
     by = group_column(frame, by)
     if baseline is None and cmp is not None:
         baseline = getattr(cmp, "baseline", None)
-    table = indicators(frame, by=by, baseline=baseline, grades=grades)
+    table = given_table(table, by, "profile") if table is not None else \
+        indicators(frame, by=by, baseline=baseline, grades=grades)
     shown = [k for k in PROFILE if (table[k].to_numpy(dtype="f8") > 0).any()]
     missing = [k for k in PROFILE if k not in shown]
     if not shown:
@@ -120,7 +123,7 @@ def profile(frame_or_cmp: Any, by: str | None = None, baseline: str | None = Non
                "(1 = least frugal). Letters: grades A (most frugal) to G, "
                + ("relative to this set. " if "absolute" not in scale_kind.values() else "on the given scale. ")
                + table.attrs["unit_note"]
-               + (f" Not available: {', '.join(missing)}." if missing else ""))
+               + (f" Zero or not available, not drawn: {', '.join(missing)}." if missing else ""))
     fig, (ax,) = new_figure(width=max(7.5, 1.1 * len(shown) * max(1, n / 3)), caption=caption)
     x = np.arange(len(shown))
     colors = palette(n)
@@ -178,9 +181,9 @@ def breakdown(frame_or_cmp: Any, by: str | None = None) -> Figure:
     absent = [name for values, name, _ in parts if not (np.nan_to_num(values) > 0).any()]
     parts = [p for p in parts if p[1] not in absent]
     fig, (left, right) = new_figure(width=9.0, ncols=2, caption=(
-        provenance(frame, "energy_j") + " Left: energy per " + per + " by component; 'other' is energy_j "
-        "beyond CPU + RAM + GPU (PUE overhead). Right: operational (energy x grid intensity) and "
-        "embodied (SCI M) carbon per " + per + "."
+        provenance(frame, "energy_j") + " Energy panel: energy per " + per + " by component; 'other' is "
+        "energy_j beyond CPU + RAM + GPU (PUE overhead). Carbon panel: operational (energy x grid intensity) "
+        "and embodied (SCI M) carbon per " + per + "."
         + (f" Zero or not measured, not drawn: {', '.join(absent)}." if absent else "")))
     factor, unit = scale_for(total, "J")
     bottom = np.zeros(len(groups))

@@ -10,13 +10,13 @@ from matplotlib.figure import Figure
 
 from frugal import stats
 from frugal.frugality import indicators
-from frugal.plot._data import floats, group_column, need, per_call, successful, unpack
+from frugal.plot._data import floats, given_table, group_column, need, per_call, successful, unpack
 from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, literal_text,
-                                metric_info, new_figure, palette, provenance)
+                                metric_info, new_figure, palette, provenance, set_titles)
 from frugal.units import scale_for
 
 _SOURCE_COLUMN = {"energy_per_unit_j": "energy_j", "carbon_per_unit_g": "carbon_g",
-                  "time_per_unit_s": "wall_s", "peak_rss_per_unit_bytes": "peak_rss_bytes"}
+                  "time_per_unit_s": "wall_s", "peak_added_per_unit_bytes": "peak_added_bytes"}
 
 
 def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -32,16 +32,18 @@ def pareto_front(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 @literal_text
 def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
-           y: str = "energy_per_unit_j", size: str = "peak_rss_per_unit_bytes") -> Figure:
-    """Time against energy per unit, one bubble per group, bubble area for peak memory per
+           y: str = "energy_per_unit_j", size: str = "peak_added_per_unit_bytes", *, table: Any = None) -> Figure:
+    """Time against energy per unit, one bubble per group, bubble area for memory added per
     unit, and the Pareto front: the groups that no other beats on both axes.
 
     ``x``, ``y`` and ``size`` name columns of ``frugal.indicators`` (e.g. ``cpu_per_unit_s``).
-    Axes switch to log scale when a range spans more than a factor 100.
+    Axes switch to log scale when a range spans more than a factor 100. ``table``:
+    ``frugal.indicators`` of this frame, when already computed.
     """
     frame, cmp = unpack(frame_or_cmp, "pareto(frame_or_cmp=...)")
     by = group_column(frame, by)
-    table = indicators(frame, by=by, baseline=getattr(cmp, "baseline", None) if cmp is not None else None)
+    table = given_table(table, by, "pareto") if table is not None else \
+        indicators(frame, by=by, baseline=getattr(cmp, "baseline", None) if cmp is not None else None)
     for arg, col in (("x", x), ("y", y), ("size", size)):
         if col not in table.columns or table[col].dtype.kind not in "fiu":
             raise ValueError(f"pareto({arg}=...): {col!r} is not a numeric indicator column")
@@ -60,7 +62,7 @@ def pareto(frame_or_cmp: Any, by: str | None = None, x: str = "time_per_unit_s",
         f"the {by}s no other {by} beats on both axes."))
     xfactor, xunit = scale_for(xs, xu)
     yfactor, yunit = scale_for(ys, yu)
-    areas = np.where(np.isfinite(mem) & (largest > 0), 60 + 900 * mem / largest, 60)
+    areas = 60 + 900 * np.divide(mem, largest, out=np.zeros_like(mem), where=np.isfinite(mem) & (largest > 0))
     front = pareto_front(xs, ys)
     for i, (group, color) in enumerate(zip(groups, palette(len(groups)))):
         hollow = not np.isfinite(mem[i])
@@ -135,49 +137,56 @@ def scaling(sc: Any, metric: str = "cpu_s") -> Figure:
     return fig
 
 
+MAX_POINTS = 240     # points per line of a trend; beyond, consecutive points are binned (median, 10-90% band)
+
+
 @literal_text
 def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "started_at") -> Figure:
-    """``metric`` over stored runs (``x="started_at"``, a time axis) or over commits (``x`` a
-    column such as ``commit``: one point per value, the median of its runs, in run order).
+    """``metric`` over time or over commits, one line per ``by`` group.
 
-    One line per ``by`` group; values per call (summary rows divided by their calls).
+    ``x`` a date column (``started_at``; ``run_started_at`` of a stored frame gives one point
+    per run) draws a time axis; a text column (``git_commit`` of a stored frame, or any
+    column such as ``commit``) one tick per value, in the order of its first run. A point is
+    the median per call (summary rows divided by their calls) of the successful rows that
+    share its ``x``. A line of more than ``MAX_POINTS`` points is binned: consecutive points
+    become one, their median, with a band from the 10th to the 90th percentile. In SVG
+    (``to_svg``) every point carries a hover title: its commit, date, value and how many
+    measurements it holds.
     """
     frame, _ = unpack(frame, "trend(frame=...)")
     need(frame, metric, by, x)
-    values = per_call(frame, metric)
+    values = np.where(successful(frame), per_call(frame, metric), np.nan)
     finite_or_raise(values, metric, "trend")
     label, unit, _ = metric_info(metric)
     per_run = " per call" if metric in ADDITIVE else ""
-    factor, shown = scale_for(values, unit)
     timeline = pd.api.types.is_datetime64_any_dtype(frame[x])
+    points = trend_points(frame, values, by, x, timeline)
+    factor, shown = scale_for(points["v"].to_numpy(), unit)
+    lines = {g: _binned(sub, MAX_POINTS) for g, sub in points.groupby("g", sort=False)}
+    binned = any(len(p) < n for p, n in zip(lines.values(), points.groupby("g", sort=False).size()))
     fig, (ax,) = new_figure(caption=provenance(frame, metric) + (
-        " One point per run." if timeline else f" One point per {x}: the median of its runs, in run order."))
-    data = pd.DataFrame({"g": frame[by].astype("string").fillna("(none)").to_numpy(), "v": values * factor})
-    if timeline:
-        data["x"] = pd.to_datetime(frame[x], utc=True).dt.tz_localize(None).to_numpy()
-    else:
-        data["x"] = frame[x].astype("string").fillna("(none)").to_numpy()
-        when = frame["started_at"] if "started_at" in frame.columns else pd.Series(range(len(frame)))
-        order = pd.DataFrame({"x": data["x"], "t": when.to_numpy()}).groupby("x", sort=False)["t"].min()
-        categories = list(order.sort_values(kind="stable").index)
-        position = {c: i for i, c in enumerate(categories)}
-    for (group, sub), color in zip(data.groupby("g", sort=False), palette(data["g"].nunique())):
-        if timeline:
-            sub = sub.sort_values("x")
-            ax.plot(sub["x"], sub["v"], marker="o", markersize=4, linewidth=1.2, color=color, label=group)
-        else:
-            med = sub.groupby("x", sort=False)["v"].median()
-            pos = np.array([position[c] for c in med.index])
-            order_idx = np.argsort(pos)
-            ax.plot(pos[order_idx], med.to_numpy()[order_idx], marker="o", markersize=4, linewidth=1.2,
-                    color=color, label=group)
+        " One point per value of " + x + ": the median of its successful measurements"
+        + (", in run order." if not timeline else ".")
+        + (f" Lines of more than {MAX_POINTS} points are binned: the median of the points in a bin, "
+           "the band their 10th to 90th percentile." if binned else "")))
+    order = {c: i for i, c in enumerate(points.drop_duplicates("x").sort_values("t", kind="stable")["x"])}
+    for k, ((group, line), color) in enumerate(zip(lines.items(), palette(len(lines)))):
+        xs = line["x"].to_numpy() if timeline else line["x"].map(order).to_numpy(dtype="f8")
+        if (line["n_points"] > 1).any():
+            ax.fill_between(xs, line["low"] * factor, line["high"] * factor, color=color, alpha=0.2, linewidth=0)
+        ax.plot(xs, line["v"] * factor, marker="o", markersize=4, linewidth=1.2, color=color, label=group,
+                gid=f"trend-{k}")
+        set_titles(fig, f"trend-{k}", [_point_title(group, row, x, timeline, factor, shown + per_run)
+                                         for row in line.itertuples()])
     if timeline:
         locator = AutoDateLocator()  # type: ignore[no-untyped-call]  # matplotlib.dates is not annotated
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]  # same
         ax.set_xlabel(axis_label("Run start", "UTC"))
     else:
-        ax.set_xticks(range(len(categories)), [c[:10] for c in categories], rotation=30, ha="right", fontsize=8)
+        categories = list(order)
+        ticks = np.unique(np.linspace(0, len(categories) - 1, min(len(categories), 8)).round().astype(int))
+        ax.set_xticks(ticks, [str(categories[i])[:7] for i in ticks], rotation=30, ha="right", fontsize=8)
         ax.set_xlabel(f"{x} (in run order)")
     ax.set_ylabel(axis_label(label + per_run, shown))
     ax.set_ylim(bottom=0)
@@ -185,3 +194,57 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
     return fig
+
+
+def trend_points(frame: pd.DataFrame, values: np.ndarray, by: str, x: str, timeline: bool) -> pd.DataFrame:
+    """One row per (group, x value): ``v`` the median of ``values``, ``n`` how many were known,
+    ``t`` the first start (ns), ``commit`` the first git commit when the frame has one; in time order."""
+    when = frame["started_at"] if "started_at" in frame.columns else frame[x] if timeline else None
+    data = pd.DataFrame({
+        "g": frame[by].astype("string").fillna("(none)").to_numpy(),
+        "x": pd.to_datetime(frame[x], utc=True).dt.tz_localize(None).to_numpy() if timeline
+        else frame[x].astype("string").fillna("(none)").to_numpy(),
+        "t": pd.to_datetime(when, utc=True).dt.tz_localize(None).to_numpy(dtype="datetime64[ns]").astype("i8")
+        if when is not None else np.arange(len(frame)),
+        "v": values,
+    })
+    data["commit"] = frame["git_commit"].astype("string").to_numpy() if "git_commit" in frame.columns \
+        and x != "git_commit" else None
+    grouped = data.groupby(["g", "x"], sort=False, dropna=False)
+    points = grouped.agg(v=("v", "median"), n=("v", "count"), t=("t", "min"), commit=("commit", "first"))
+    points = points[points["n"] > 0].reset_index()
+    return points.sort_values(["t"], kind="stable").reset_index(drop=True)
+
+
+def _binned(points: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """At most ``limit`` points: consecutive points binned into one (their median, a 10-90% band)."""
+    out = points.assign(low=points["v"], high=points["v"], n_points=1, x_last=points["x"], t_last=points["t"])
+    if len(points) <= limit:
+        return out
+    bins = np.arange(len(points)) * limit // len(points)
+    grouped = out.groupby(bins, sort=True)
+    return pd.DataFrame({
+        "x": grouped["x"].first(), "x_last": grouped["x"].last(), "t": grouped["t"].first(),
+        "t_last": grouped["t"].last(), "commit": grouped["commit"].first(),
+        "v": grouped["v"].median(), "low": grouped["v"].quantile(0.1), "high": grouped["v"].quantile(0.9),
+        "n": grouped["n"].sum(), "n_points": grouped["v"].size(),
+    }).reset_index(drop=True)
+
+
+def _when(ns: int) -> str:
+    return str(np.datetime64(int(ns), "ns").astype("datetime64[m]")).replace("T", " ") + " UTC"
+
+
+def _point_title(group: str, row: Any, x: str, timeline: bool, factor: float, unit: str) -> str:
+    """The hover title of one trend point: which run or commit, when, and its value."""
+    many = row.n_points > 1
+    if timeline:
+        where = _when(row.t) + (f" to {_when(row.t_last)}" if many else "")
+    else:
+        where = f"{x} {str(row.x)[:12]}" + (f" to {str(row.x_last)[:12]}" if many else "") + \
+                f", {_when(row.t)}" + (f" to {_when(row.t_last)}" if many else "")
+    if many:
+        return (f"{group}: {where} ({row.n_points} points, {row.n} measurements): median {fmt(row.v * factor)} "
+                f"{unit}, 10-90% {fmt(row.low * factor)}-{fmt(row.high * factor)} {unit}")
+    commit = f", commit {str(row.commit)[:12]}" if isinstance(row.commit, str) else ""
+    return f"{group}: {where}{commit}: {fmt(row.v * factor)} {unit}, median of {row.n} measurements"

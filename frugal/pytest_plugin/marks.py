@@ -40,7 +40,8 @@ class Limit:
 
 _ENERGY_FIELDS = ("energy_j", "carbon_g", "embodied_g")
 
-# budget key -> (footprint field, unit); the unit "B" takes sizes such as "50 MB".
+# budget key -> (footprint field, unit); the unit "B" takes sizes such as "50 MiB" or "50 MB".
+# Memory is what the test or region added (its peak above its start, ``peak_added_bytes``).
 BUDGETS: dict[str, tuple[str, str]] = {
     "max_energy_j": ("energy_j", "J"),
     "max_carbon_g": ("carbon_g", "gCO2e"),
@@ -70,7 +71,7 @@ def frugal(*, max_energy_j: float | None = None, max_carbon_g: float | None = No
            max_embodied_g: float | None = None, max_cpu_s: float | None = None,
            max_wall_s: float | None = None, max_peak_memory: str | int | None = None,
            ) -> tuple[Limit, ...]:
-    """fail the test when its call phase goes over a budget: energy (J) and carbon (gCO2e), measured or modelled; CPU and wall time (s); peak memory held above the start ("50 MB").
+    """fail the test when its call phase goes over a budget: energy (J) and carbon (gCO2e), measured or modelled; CPU and wall time (s); memory added, the peak above the start ("50 MiB" or "50 MB").
 
     Unknown values (energy with no meter and no model) fail the budget rather than pass it.
     """

@@ -34,11 +34,15 @@ OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception
 def footprint(m: Any, rss_start: int | None) -> dict[str, Any]:
     """The JSON-able summary of one Measurement kept per test.
 
-    ``peak_memory_bytes`` is the resident memory at the region's high point above what the
-    process held when it began: what the test itself held, without pytest's own memory.
+    ``peak_memory_bytes`` is the memory the region added: its resident high point above what
+    the process held when it began (``peak_added_bytes``), without pytest's own memory. A
+    Measurement without that field (a frugal that did not record it) falls back to the peak
+    minus ``rss_start``, the resident memory read just before the region.
     """
     peak = m.peak_rss_bytes
-    held = max(0, peak - rss_start) if peak is not None and rss_start is not None else None
+    held = getattr(m, "peak_added_bytes", None)
+    if held is None and not hasattr(m, "peak_added_bytes"):
+        held = max(0, peak - rss_start) if peak is not None and rss_start is not None else None
     return {
         "name": m.name, "status": m.status, "wall_s": m.wall_s, "cpu_s": m.cpu_s,
         "peak_rss_bytes": peak, "peak_memory_bytes": held, "energy_j": m.energy_j,
@@ -290,7 +294,7 @@ class FrugalPlugin:
         rows.sort(key=lambda r: -(r[1].get(key) or 0.0))
         shown = rows if self.top == 0 else rows[: self.top]
         metric = self.thresholds[0].metric if self.thresholds else key
-        header = ["energy", "carbon", "CPU", "wall", "peak mem"]
+        header = ["energy", "carbon", "CPU", "wall", "mem added"]
         if self.baseline is not None:
             header.append(f"{metric} vs {self.compare_name}")
         lines = [f"= frugal footprint: top {len(shown)} of {len(rows)} tests by "
@@ -333,7 +337,7 @@ class FrugalPlugin:
         return (f"total of {len(rows)} tests: energy {format_quantity(total('energy_j'), 'J')}, "
                 f"carbon {format_quantity(total('carbon_g'), 'gCO2e')} operational + "
                 f"{format_quantity(total('embodied_g'), 'gCO2e')} embodied, CPU {format_quantity(total('cpu_s'), 's')} "
-                f"(energy: {', '.join(methods)}; peak mem: resident memory above the test's start)")
+                f"(energy: {', '.join(methods)}; mem added: resident memory above the test's start, at its peak)")
 
 
 def _nan(value: Any) -> bool:
