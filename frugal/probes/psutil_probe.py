@@ -27,4 +27,5 @@ class PsutilMemoryProbe:
         return None
 
     def rss_kb(self) -> int | None:
-        return self._proc.memory_info().rss // 1024
+        rss: int = self._proc.memory_info().rss
+        return rss // 1024
