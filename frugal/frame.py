@@ -13,9 +13,23 @@ from frugal.measurement import FIELDS
 _DTYPES = {
     "name": "string", "status": "string", "error": "string", "parent": "string",
     "energy_method": "string", "intensity_source": "string", "scope": "string",
-    "peak_rss_bytes": "Int64", "rss_delta_bytes": "Int64", "depth": "int64",
-    "calls": "int64", "pid": "int64", "children": "bool",
+    "peak_rss_bytes": "Int64", "rss_delta_bytes": "Int64", "rss_start_bytes": "Int64",
+    "peak_added_bytes": "Int64", "depth": "int64", "calls": "int64", "pid": "int64", "children": "bool",
 }
+
+
+def _int64(values: Any) -> Any:
+    """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass."""
+    floats = np.asarray(values, dtype="f8")
+    mask = np.isnan(floats)
+    return pd.arrays.IntegerArray(np.round(np.where(mask, 0.0, floats)).astype("i8"), mask)
+
+
+def _strings(values: Any) -> Any:
+    """A ``string`` array (None and NaN become NA; anything else its str)."""
+    if isinstance(values, np.ndarray) and values.dtype != object:
+        values = values.astype(object)
+    return pd.array(values, dtype="string")
 
 
 def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
@@ -28,9 +42,9 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
             continue
         dtype = _DTYPES.get(field)
         if dtype == "Int64":
-            values = pd.array(np.round(np.asarray(values, dtype="f8")), dtype="Float64").astype("Int64")
+            values = _int64(values)
         elif dtype == "string":
-            values = pd.array([None if v is None or v != v else str(v) for v in values], dtype="string")
+            values = _strings(values)
         elif dtype is None:
             values = np.asarray(values, dtype="f8")
         else:

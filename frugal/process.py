@@ -251,13 +251,17 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
     user = np.array([r.user_s for r in runs], dtype="f8")
     system = np.array([r.system_s for r in runs], dtype="f8")
     cpu = user + system
+    peak = np.array([r.peak_rss_bytes for r in runs], dtype="f8")
     cols: dict[str, Any] = {
         "name": np.array(names, dtype=object),
         "started_at": np.array([r.started_ns for r in runs], dtype="i8").astype("datetime64[ns]"),
         "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
-        "peak_rss_bytes": np.array([r.peak_rss_bytes for r in runs], dtype="f8"),
+        "peak_rss_bytes": peak,
         "rss_delta_bytes": np.full(n, np.nan),
+        # a process starts from nothing of its own: all of its peak is what it added
+        "rss_start_bytes": np.full(n, np.nan),
+        "peak_added_bytes": peak,
         "units": np.full(n, np.nan),
         "status": np.array([r.status for r in runs], dtype=object),
         "error": np.array([r.error for r in runs], dtype=object),

@@ -10,7 +10,7 @@ from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, raw_columns
 from frugal.frame import frame_from_columns
 
 LEADING = ("worker", "host", "key", "key_prefix")
-TRAILING = ("rss_start_bytes", "rss_end_bytes")
+TRAILING = ("rss_end_bytes",)
 _TEXT = {"energy_method", "intensity_source"}
 
 
@@ -45,11 +45,7 @@ def _incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
                 got = np.array([np.nan if v is None else v for v in values[field]], dtype="f8")
             cols[field][where[keep]] = got[keep]
 
-    rss0 = np.array([r for b in batches for r in b["rss0_kb"]], dtype="f8")
-    rss0[rss0 < 0] = np.nan
-    start = rss0 * 1024.0
-    cols["rss_start_bytes"] = start
-    cols["rss_end_bytes"] = start + cols["rss_delta_bytes"]
+    cols["rss_end_bytes"] = cols["rss_start_bytes"] + cols["rss_delta_bytes"]
     cols["worker"] = np.full(n, inc["worker"], dtype=object)
     cols["host"] = np.full(n, inc["host"], dtype=object)
     cols["key"] = np.array([k for b in batches for k in b["keys"]], dtype=object)
