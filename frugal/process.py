@@ -134,9 +134,12 @@ def resolve(argv0: str) -> str:
 # exits; this process, a child subreaper, inherits the subshell, then says "go" on fd 7, and
 # the subshell execs the command: it cannot end before it is ours to wait for. A background
 # subshell ignores SIGINT and SIGQUIT for good, so env(1) gives them back to the command:
-# Ctrl-C reaches it as it would reach any command run in the foreground.
+# Ctrl-C reaches it as it would reach any command run in the foreground. env reads every
+# operand holding "=" as an assignment (even after --), so it runs /bin/sh, never the command:
+# that sh execs the command with its argv exactly as given ("./opt=3/bench" included).
 _LAUNCH = ('exec 8<&0; (exec 9>&-; read go <&7 || exit 126; exec 7<&-; '
-           'exec "$0" --default-signal=INT,QUIT -- "$@" <&8 8<&-) & echo $! >&9; exit 0')
+           'exec "$0" --default-signal=INT,QUIT -- /bin/sh -c \'exec "$0" "$@"\' "$@" <&8 8<&-) & '
+           'echo $! >&9; exit 0')
 _launcher: tuple[str, str] | None | bool = False     # (sh, env) once checked; None: not usable here
 _PR_SET_CHILD_SUBREAPER = 36
 
