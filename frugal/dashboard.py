@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
@@ -19,7 +18,7 @@ from frugal import _dashboard_page as P
 from frugal._version import __version__
 from frugal._dashboard_page import e
 from frugal.progress import Progress
-from frugal.units import format_count, format_p, format_quantity, format_ratio
+from frugal.units import check_bool, check_text, format_count, format_p, format_quantity, format_ratio
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
@@ -253,11 +252,39 @@ def _n_boot(frame: Any, by: str) -> int:
     return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
 
 
+CHART_LABEL_CHARS = 60   # longer names are shortened on charts (the tables show them whole)
+
+
+def _chart_labels(frame: Any, by: str, baseline: str | None) -> tuple[Any, str | None]:
+    """The frame with names longer than CHART_LABEL_CHARS shortened (start ... end, kept unique),
+    and the baseline's name as shortened: laying out a 100,000-character label takes matplotlib
+    minutes, and no chart can show it anyway."""
+    names = [str(n) for n in frame[by].dropna().unique()]
+    long = [n for n in names if len(n) > CHART_LABEL_CHARS]
+    if not long:
+        return frame, baseline
+    taken = set(names) - set(long)
+    short = {}
+    for name in long:
+        label = f"{name[:CHART_LABEL_CHARS - 20]}…{name[-19:]}"
+        k = 1
+        while label in taken:
+            k += 1
+            label = f"{name[:CHART_LABEL_CHARS - 24]}…{name[-19:]} #{k}"
+        taken.add(label)
+        short[name] = label
+    frame = frame.copy()
+    frame[by] = frame[by].replace(short)
+    return frame, short.get(baseline, baseline) if baseline is not None else None
+
+
 def _charts_section(current: Any, by: str, baseline: str | None, bar: Progress) -> str:
     from frugal import plot
 
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]
+    shown, baseline = _chart_labels(shown, by, baseline)
+    names = [n for n in shown[by].dropna().unique()]
     notes = []
     if current[by].nunique() > len(names):
         notes.append(f"Charts show the {len(names)} {by}s that cost the most of {current[by].nunique()}; "
@@ -283,7 +310,7 @@ def _trend_section(history: Any, key: str, by: str, bar: Progress) -> str:
     from frugal import plot
 
     names = _top_groups(history, by)
-    shown = history[history[by].astype("string").isin(names)]
+    shown, _ = _chart_labels(history[history[by].astype("string").isin(names)], by, None)
     metric = "energy_j" if _has(shown, "energy_j") else "wall_s"
     label = "commit" if key == "git_commit" else "run"
     shown = shown.rename(columns={"_point": label})
@@ -469,7 +496,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
 
 def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title: str | None = None,
            baseline: str | None = None, by: str | None = None, store: str | os.PathLike[str] | None = None,
-           progress: bool | None = None) -> Path:
+           progress: bool | None = None, overwrite: bool = False) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 
     ``data``: a frame with the columns of ``frugal.results()`` (``frugal.load()`` adds the
@@ -479,29 +506,22 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
     others are compared with. ``store``: the store the frame came from, for the settings
     recorded with its runs. ``progress``: a bar on stderr, by default when stderr is a
-    terminal. Returns the path written.
+    terminal. The file is written atomically with the permissions the umask gives; an existing
+    file is replaced only if it is a dashboard frugal wrote, or with ``overwrite=True`` (a
+    frugal store or any other file is left untouched: ``ValueError``). Returns the path written.
     """
+    from frugal._output import check_output, write_output
+
     frame, by, baseline = _unpack(data, by, baseline)
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"report(path=...) must be a path, got {type(path).__name__}")
-    out = Path(path)
-    if out.is_dir():
-        raise ValueError(f"report(path=...): {out} is a directory; give a file name such as dashboard.html")
+    check_text("report(title=...)", title or None, optional=True)
+    check_bool("report(overwrite=...)", overwrite)
+    out = check_output(path, "html", overwrite=overwrite, argument="report(path=...)")
     runs = None
     if store is not None:
         from frugal.store import load_runs
 
         runs = load_runs(store)
     text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".dashboard-", suffix=".html", dir=out.parent)
-    try:
-        # a name that is not valid Unicode (lone surrogates) is written as its \udcxx escape
-        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+    return write_output(out, text, "html", overwrite=overwrite, argument="report(path=...)")

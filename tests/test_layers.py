@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("frugal.runner", "frugal.verdicts", "frugal.comparison", "frugal.complexity",
                   "frugal.frugality")),
     ("outputs", ("frugal.plot", "frugal.plot.*", "frugal.store", "frugal._store_writer",
-                 "frugal._run_info", "frugal._store_file", "frugal._store_read", "frugal._chunks",
+                 "frugal._run_info", "frugal._store_file", "frugal._store_read", "frugal._chunks", "frugal._output",
                  "frugal.dashboard", "frugal._dashboard_page")),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython",
                     "frugal.pytest_plugin", "frugal.pytest_plugin.*", "frugal.dask", "frugal.dask.*",
