@@ -5,7 +5,8 @@ reading a million rows is a few ``numpy.frombuffer`` calls, not a Python object 
 A blob says its own kind in its first byte, so the store follows ``FIELDS`` with no table of
 types: ``f`` float64 (NaN for unknown), ``i`` int64, ``t`` datetime64[ns] as int64 ns since
 the epoch (UTC), ``b`` bool as one byte, ``s`` text: a dictionary (a JSON list of the
-distinct strings, null for none) and one code per row (1, 2 or 4 bytes), little-endian.
+distinct strings, null for none) and one code per row (1, 2 or 4 bytes), little-endian. A
+numeric column with one value in every row is the kind, ``=``, and that one value.
 A field that a chunk lacks (a store written before the field existed) reads as unknown.
 """
 from __future__ import annotations
@@ -16,18 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from frugal.columns import Text, text_of
+
 _HEAD = struct.Struct("<cI")   # kind, then for text: the dictionary's length in bytes
 _CODE_WIDTHS = ((0xFF, "<u1", 1), (0xFFFF, "<u2", 2), (0x7FFF_FFFF, "<i4", 4))
-
-
-def factorize(values: Any) -> tuple[np.ndarray, list[Any]]:
-    """(codes, labels) of a column of strings and None, labels in order of first appearance."""
-    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
-    labels = list(dict.fromkeys(items))
-    if len(labels) <= 1:
-        return np.zeros(len(items), dtype="i8"), labels
-    index = {label: i for i, label in enumerate(labels)}
-    return np.fromiter(map(index.__getitem__, items), dtype="i8", count=len(items)), labels
 
 
 def _valid_text(label: Any) -> Any:
@@ -45,20 +38,50 @@ def _valid_text(label: Any) -> Any:
 
 def encode(values: Any) -> bytes:
     """One column as a self-describing blob."""
+    if isinstance(values, Text) or (isinstance(values, np.ndarray) and values.dtype.kind in "OUS"):
+        return _encode_text(text_of(values).used() if isinstance(values, Text) else text_of(values))
     arr = np.asarray(values)
+    if arr.dtype.kind in "OUS":
+        return _encode_text(text_of(arr))
     kind = arr.dtype.kind
+    # One value in every row (calls, pid, a missing GPU...): the kind, "=", and that value.
+    if kind in "biufM" and len(arr) and _constant(arr):
+        return _encode_constant(arr)
+    # ascontiguousarray copies only what is not already contiguous of that type; tobytes copies once
     if kind == "M":
-        return b"t" + arr.astype("datetime64[ns]").astype("<i8").tobytes()
+        return b"t" + np.ascontiguousarray(arr.astype("datetime64[ns]", copy=False).view("<i8")).tobytes()
     if kind == "b":
-        return b"b" + arr.astype("u1").tobytes()
+        return b"b" + np.ascontiguousarray(arr, dtype="u1").tobytes()
     if kind in "iu":
-        return b"i" + arr.astype("<i8").tobytes()
-    if kind == "f":
-        return b"f" + arr.astype("<f8").tobytes()
-    codes, labels = factorize(arr)
-    words = json.dumps([_valid_text(label) for label in labels], ensure_ascii=False).encode("utf-8")
-    limit, dtype, width = next(w for w in _CODE_WIDTHS if len(labels) <= w[0])
-    return _HEAD.pack(b"s", len(words)) + words + bytes([width]) + codes.astype(dtype).tobytes()
+        return b"i" + np.ascontiguousarray(arr, dtype="<i8").tobytes()
+    return b"f" + np.ascontiguousarray(arr, dtype="<f8").tobytes()
+
+
+def _constant(arr: np.ndarray) -> bool:
+    first = arr[0]
+    if arr.dtype.kind == "f" and first != first:
+        return bool(np.isnan(arr).all())
+    return bool((arr == first).all())
+
+
+_CONSTANT_KINDS = {"b": ("b", "u1"), "i": ("i", "<i8"), "u": ("i", "<i8"), "f": ("f", "<f8"), "M": ("t", "<i8")}
+
+
+def _encode_constant(arr: np.ndarray) -> bytes:
+    kind, dtype = _CONSTANT_KINDS[arr.dtype.kind]
+    value = arr[:1].astype("datetime64[ns]").view("<i8") if kind == "t" else arr[:1].astype(dtype)
+    return kind.encode() + b"=" + value.astype(dtype).tobytes()
+
+
+def _encode_text(text: Text) -> bytes:
+    words = json.dumps([_valid_text(label) for label in text.labels], ensure_ascii=False).encode("utf-8")
+    _, dtype, width = next(w for w in _CODE_WIDTHS if len(text.labels) <= w[0])
+    return _HEAD.pack(b"s", len(words)) + words + bytes([width]) + text.codes.astype(dtype).tobytes()
+
+
+def distinct(values: Any) -> list[Any]:
+    """The distinct values of a text column (its used labels)."""
+    return text_of(values).used().labels if isinstance(values, Text) else text_of(values).labels
 
 
 def decode(blob: bytes | None, n: int) -> tuple[str, Any]:
@@ -76,7 +99,10 @@ def decode(blob: bytes | None, n: int) -> tuple[str, Any]:
         codes = np.frombuffer(blob, dtype=dtype, offset=start + size + 1, count=n)
         return "s", (codes, labels)
     dtype = {b"f": "<f8", b"i": "<i8", b"t": "<i8", b"b": "u1"}[kind]
-    values = np.frombuffer(blob, dtype=dtype, offset=1, count=n)
+    if blob[1:2] == b"=" and len(blob) == 2 + np.dtype(dtype).itemsize:   # one value for every row
+        values = np.full(n, np.frombuffer(blob, dtype=dtype, offset=2, count=1)[0])
+    else:
+        values = np.frombuffer(blob, dtype=dtype, offset=1, count=n)
     if kind == b"t":
         return "t", values.view("datetime64[ns]")
     if kind == b"b":
@@ -89,23 +115,13 @@ _MISSING = {"f": np.nan, "i": -1, "t": np.datetime64("NaT"), "b": False}
 
 def concat_decoded(parts: list[tuple[str, Any]], sizes: list[int]) -> Any:
     """One column from the decoded blobs of several chunks (missing ones filled as unknown):
-    a numpy array; text as an object array of str and None."""
+    a numpy array; text as Text."""
     kinds = {k for k, _ in parts if k}
     if not kinds:
         return np.full(sum(sizes), np.nan)
     if "s" in kinds:
-        table: dict[Any, int] = {}
-        coded = []
-        for (kind, value), n in zip(parts, sizes):
-            if kind == "s":
-                codes, labels = value
-                remap = np.array([table.setdefault(label, len(table)) for label in labels] or [0], dtype="i8")
-                coded.append(remap[codes])
-            else:
-                coded.append(np.full(n, table.setdefault(None, len(table)), dtype="i8"))
-        labels_arr = np.empty(len(table), dtype=object)
-        labels_arr[:] = list(table)
-        return labels_arr[np.concatenate(coded)] if coded else np.array([], dtype=object)
+        return Text.concat([Text(*value) if kind == "s" else Text(np.zeros(n, dtype="i8"), [None])
+                            for (kind, value), n in zip(parts, sizes)])
     kind = "f" if "f" in kinds else kinds.pop()
     arrays = [value if k else np.full(n, _MISSING[kind]) for (k, value), n in zip(parts, sizes)]
     out = np.concatenate(arrays) if arrays else np.array([])

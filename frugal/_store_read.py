@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from frugal import _chunks
+from frugal.columns import concat, text_of
 from frugal._store_file import RUN_COLUMNS, RUN_FIELDS, as_path, check_file
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
@@ -186,10 +187,12 @@ def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, 
     if not parts:
         parts = [{"_run": np.array([], dtype="i8"),
                   **{f: np.array([], dtype="datetime64[ns]" if f == "started_at" else "f8") for f in FIELDS}}]
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if len(parts) > 1 else parts[0]
+    cols = concat(parts)
     keep = np.ones(len(cols["_run"]), dtype=bool)
     if names is not None:
-        keep &= np.isin(cols["name"], np.array(names, dtype=object))
+        text = text_of(cols["name"])
+        wanted = [i for i, label in enumerate(text.labels) if label in set(names)]
+        keep &= np.isin(text.codes, np.array(wanted, dtype="i8"))
     if since_ns is not None:
         keep &= cols["started_at"].astype("i8") >= since_ns
     order = np.argsort(cols["started_at"].astype("i8"), kind="stable")
@@ -197,14 +200,14 @@ def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, 
     cols = {k: v[order] for k, v in cols.items()}
     frame = frame_from_columns(cols)
     keys = sorted(runs)
-    position = np.searchsorted(np.array(keys, dtype="i8"), cols["_run"]) if keys else cols["_run"]
+    # each row's run, as a position in ``keys``: run columns are their tables indexed by it
+    position = np.searchsorted(np.array(keys, dtype="i8"), cols["_run"]).astype("i8")
     for j, dst in enumerate(RUN_COLUMNS.values()):
-        table = np.array([runs[k][j] for k in keys] + [None], dtype=object)
-        values = table[position] if keys else np.full(len(position), None, dtype=object)
+        labels = [runs[k][j] for k in keys]
         if dst == "run_started_at":
-            frame[dst] = pd.to_datetime(values.astype("i8"), unit="ns", utc=True)
+            frame[dst] = pd.to_datetime(np.array(labels, dtype="i8")[position], unit="ns", utc=True)
         else:
-            frame[dst] = pd.array(values, dtype="string")
+            frame[dst] = pd.array([None if v is None else str(v) for v in labels], dtype="string").take(position)
     return frame
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal.columns import log_columns
+from frugal.columns import Text, log_columns
 from frugal.measurement import FIELDS
 
 _DTYPES = {
@@ -22,11 +22,16 @@ def _int64(values: Any) -> Any:
     """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass."""
     floats = np.asarray(values, dtype="f8")
     mask = np.isnan(floats)
-    return pd.arrays.IntegerArray(np.round(np.where(mask, 0.0, floats)).astype("i8"), mask)
+    with np.errstate(invalid="ignore"):     # masked values become garbage integers: the mask hides them
+        return pd.arrays.IntegerArray(np.rint(floats).astype("i8"), mask)
 
 
 def _strings(values: Any) -> Any:
-    """A ``string`` array (None and NaN become NA; anything else its str)."""
+    """A ``string`` array (None and NaN become NA; anything else its str); from Text, the
+    table of labels is converted and indexed by the codes, with no object per row."""
+    if isinstance(values, Text):
+        labels = [None if v is None or v != v else str(v) for v in values.labels]
+        return pd.array(labels, dtype="string").take(values.codes.astype("i8"))
     if isinstance(values, np.ndarray) and values.dtype != object:
         values = values.astype(object)
     return pd.array(values, dtype="string")
@@ -50,7 +55,9 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
         else:
             values = np.asarray(values).astype(dtype)
         data[field] = values
-    return pd.DataFrame(data, columns=list(FIELDS))
+    # The arrays are this frame's own (made above or by the caller for it): no copy, no
+    # consolidation into blocks, which would cost more than everything else here.
+    return pd.DataFrame(data, columns=list(FIELDS), copy=False)
 
 
 def results() -> pd.DataFrame:

@@ -205,7 +205,7 @@ class Store:
             part = {f: cols[f][start:stop] for f in FIELDS}
             when = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
             blobs = [_chunks.encode(part[f]) for f in FIELDS]
-            names = sorted({_chunks._valid_text(v) for v in dict.fromkeys(np.asarray(part["name"]).tolist())} - {None})
+            names = sorted({_chunks._valid_text(v) for v in _chunks.distinct(part["name"])} - {None})
             span = (int(when.min()), int(when.max())) if len(when) else (None, None)
             chunks.append((stop - start, span, dropped if start == 0 else 0, blobs, names))
         conn = self._open(timeout)

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, raw_columns
+from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, concat, raw_columns
 from frugal.frame import frame_from_columns
 
 LEADING = ("worker", "host", "key", "key_prefix")
@@ -57,7 +57,7 @@ def tracker_frame(incs: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per task: leading task columns, Measurement's fields, then worker memory."""
     parts = [_incarnation_columns(inc) for inc in incs if inc["rows"]]
     if parts:
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        cols = concat(parts)
     else:
         cols = _incarnation_columns({"rows": {}, "energy": {}, "pid": None, "worker": None, "host": None})
     frame = frame_from_columns(cols)
