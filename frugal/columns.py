@@ -110,7 +110,7 @@ def text_of(values: Any) -> Text:
     return Text(np.fromiter(map(index.__getitem__, items), dtype="i8", count=len(items)), labels)
 
 
-def _known(values: np.ndarray, known: np.ndarray, all_known: bool) -> np.ndarray:
+def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:
     """Floats, NaN where not ``known`` (one pass less when all are)."""
     if all_known:
         return values
@@ -262,7 +262,7 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
 def add_energy(cols: Columns, meters: dict[int, MeterReading]) -> Columns:
     """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
     ``meters`` maps a row's ``_seq`` to its meter readings."""
-    derived = derive(cols, meters)
+    derived: dict[str, Any] = dict(derive(cols, meters))
     sid = np.asarray(cols["_settings_id"])
     if not meters and len(sid) and sid.min() == sid.max():
         # one settings snapshot and no meter: its text columns hold one value each
