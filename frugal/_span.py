@@ -112,6 +112,9 @@ def _parent() -> _Ref | None:
     return cur
 
 
+_get_current = _current.get
+
+
 # --- memory probe state -----------------------------------------------------------------
 
 _probe = probes.select()
@@ -327,7 +330,9 @@ def start(spec: Spec, nest: bool = True) -> State | None:
     node = _Node()
     ref = token = None
     try:
-        cur = _parent()
+        cur = _get_current()
+        if cur is not None and cur() is None:   # its caller was interrupted: skip it
+            cur = _parent()
         if cur is None:
             parent_id = depth = 0
         else:
@@ -431,9 +436,18 @@ def stop(spec: Spec, state: State | None, exc: BaseException | None, units: floa
         if spec.peak:
             assert ru1 is not None
             _open.discard(ref)
-            peak, rss0, drss, known = _peak(k, rss0, ru1.ru_maxrss)
-            if not known:
-                flags &= ~RSS_KNOWN
+            mark = ru1.ru_maxrss
+            rss1 = int(_pread(_statm_fd, 128, 0).split(None, 2)[1]) * _PAGE_KB
+            if mark > _retained_kb and (mark > rss0 or rss1 + _SLACK_KB >= rss0):
+                if _marks:      # other regions reset the mark while this one was open
+                    folded = _mark_since(k)
+                    if folded > mark:
+                        mark = folded
+                peak, drss = mark, rss1 - rss0
+            else:
+                peak, rss0, drss, known = _peak(k, rss0, mark, rss1)
+                if not known:
+                    flags &= ~RSS_KNOWN
         else:
             peak = rss0 = drss = 0
         meters = (meter, m0, meter.read()) if m0 is not None else None
@@ -474,10 +488,10 @@ def _thread_split(cpu0: Any, ru1: Any, c1: int) -> tuple[float, float, bool]:
     return user, total - user, True
 
 
-def _peak(k: int, rss0: int, mark: int) -> tuple[int, int, int, bool]:
-    """(peak kB, rss0 kB, rss delta kB, rss known) of a region that reset the mark at ``k``."""
+def _peak(k: int, rss0: int, mark: int, rss1: int) -> tuple[int, int, int, bool]:
+    """(peak kB, rss0 kB, rss delta kB, rss known) of a region that reset the mark at ``k``,
+    when ``ru_maxrss`` (``mark``) cannot be trusted alone (``stop`` handles the common case)."""
     global _retained_kb
-    rss1 = _statm_kb()
     if mark <= _retained_kb:
         mark = _hwm_kb()            # the kernel's retained mark hides ours: read VmHWM
     elif mark <= rss0 and rss1 + _SLACK_KB < rss0:

@@ -18,7 +18,7 @@ _DTYPES = {
 }
 
 
-def _int64(values: Any) -> Any:
+def int_array(values: Any) -> Any:
     """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass."""
     floats = np.asarray(values, dtype="f8")
     mask = np.isnan(floats)
@@ -26,7 +26,7 @@ def _int64(values: Any) -> Any:
         return pd.arrays.IntegerArray(np.rint(floats).astype("i8"), mask)
 
 
-def _strings(values: Any) -> Any:
+def string_array(values: Any) -> Any:
     """A ``string`` array (None and NaN become NA; anything else its str); from Text, the
     table of labels is converted and indexed by the codes, with no object per row."""
     if isinstance(values, Text):
@@ -47,9 +47,9 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
             continue
         dtype = _DTYPES.get(field)
         if dtype == "Int64":
-            values = _int64(values)
+            values = int_array(values)
         elif dtype == "string":
-            values = _strings(values)
+            values = string_array(values)
         elif dtype is None:
             values = np.asarray(values, dtype="f8")
         else:

@@ -22,6 +22,7 @@ from tornado.ioloop import PeriodicCallback
 
 from frugal import _hot
 from frugal._records import EPOCH_NS, LOG, ROW
+from frugal._run_info import settings_json
 from frugal.columns import ENERGY_FIELDS, add_energy, raw_columns
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ class _Collector:
             "kind": "hello", "inc": self.incarnation, "worker": worker.address,
             "host": socket.gethostname(), "pid": os.getpid(),  # the kernel's name: no network
             "nthreads": getattr(getattr(worker, "state", None), "nthreads", None),
+            "settings": settings_json(),   # the methodology this worker derives energy with
         })
 
     def bye(self) -> None:
