@@ -88,7 +88,7 @@ class Log:
         self.rows = bytearray()
         self.base = 0           # absolute offset of rows[0]: bytes of rows forgotten so far
         self.cut = threading.RLock()    # held to read or forget rows by absolute offset (never by the hot path)
-        self.released = 0       # rows forgotten from memory after they were stored (MAX_ROWS_IN_MEMORY)
+        self.released = 0       # rows since clear() forgotten from memory once stored (MAX_ROWS_IN_MEMORY)
         self.dropped = 0        # rows forgotten before they could be stored: lost, and reported
         self._names = _Interned()
         self._errors = _Interned("")
@@ -163,6 +163,7 @@ class Log:
         for listener in list(self.clear_listeners):
             listener(end, summary)
         self.drop(end)
+        self.released = 0
 
     def drop(self, end: int) -> int:
         """Forget the rows before absolute offset ``end`` (one C call) and their side data;

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from frugal._records import LOG
 from frugal.columns import Text, log_columns
 from frugal.measurement import FIELDS
 
@@ -63,6 +65,12 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
 def results() -> pd.DataFrame:
     """Every measurement of this process since the last ``clear()``, one row each.
 
-    Rows for ``record="summary"`` names come last, one per name, with ``calls`` > 1.
+    Rows for ``record="summary"`` names come last, one per name, with ``calls`` > 1. With a
+    store set, memory keeps the latest ``frugal.store.MAX_ROWS_IN_MEMORY`` rows: older ones,
+    once stored, are read back with ``frugal.load()`` (a warning says how many).
     """
+    if LOG.released:
+        warnings.warn(f"frugal.results() holds the latest measurements only: {LOG.released:,} earlier ones "
+                      "were stored and then released from memory (frugal.store.MAX_ROWS_IN_MEMORY); "
+                      "frugal.load() reads them all", RuntimeWarning, stacklevel=2)
     return frame_from_columns(log_columns(pid=os.getpid()))

@@ -247,6 +247,8 @@ def test_rows_stored_and_then_released_stay_in_the_store(tmp_path, monkeypatch):
     assert frugal._records.LOG.count() <= 10_000
     assert len(frugal.load(path)) == 45_000
     assert frugal.environment()["rows_dropped"] == dropped_before
+    with pytest.warns(RuntimeWarning, match="released from memory"):
+        assert len(frugal.results()) == frugal._records.LOG.count()
 
 
 # --- faults 12 and 16: store paths that are not files --------------------------------------------
