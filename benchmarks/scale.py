@@ -76,6 +76,7 @@ def store_cases(n: int, repeat: int, folder: Path) -> dict[str, tuple[float, flo
     f = frugal.measure(name="noop")(noop)
     plain, stored, extra = [], [], []
     db = folder / "scale.db"
+    db.unlink(missing_ok=True)
     for i in range(repeat):                  # alternated, so drift on a shared machine hits both
         frugal.clear()
         plain.append(timed(lambda: loop(f, n)) / n)
@@ -95,8 +96,8 @@ def store_cases(n: int, repeat: int, folder: Path) -> dict[str, tuple[float, flo
     rows = frugal.load(db)
     assert len(rows) == n, f"{len(rows)} of {n} rows stored"
     out["load"] = (median_of(repeat, lambda: frugal.load(db)), _read_sql_floor(rows, folder, repeat))
-    page = folder / "page.html"
-    out["report"] = (timed(lambda: frugal.report(rows, page, progress=False, overwrite=True)), float("nan"))
+    page = folder / f"page{n}.html"
+    out["report"] = (timed(lambda: frugal.report(rows, page, progress=False)), float("nan"))
     return out
 
 
@@ -122,6 +123,7 @@ def _executemany_floor(n: int, folder: Path, repeat: int) -> float:
 
 def _read_sql_floor(rows: pd.DataFrame, folder: Path, repeat: int) -> float:
     path = folder / "rows.db"
+    path.unlink(missing_ok=True)
     fields = list(frugal.measurement.FIELDS)
     table = rows[fields].copy()
     table["started_at"] = table["started_at"].astype("int64")

@@ -5,8 +5,9 @@ reading a million rows is a few ``numpy.frombuffer`` calls, not a Python object 
 A blob says its own kind in its first byte, so the store follows ``FIELDS`` with no table of
 types: ``f`` float64 (NaN for unknown), ``i`` int64, ``t`` datetime64[ns] as int64 ns since
 the epoch (UTC), ``b`` bool as one byte, ``s`` text: a dictionary (a JSON list of the
-distinct strings, null for none) and one code per row (1, 2 or 4 bytes), little-endian. A
-numeric column with one value in every row is the kind, ``=``, and that one value.
+distinct strings, null for none) and one code per row (1, 2 or 4 bytes; none when there is
+one label), little-endian. A numeric column with one value in every row is the kind, ``=``,
+and that one value; a float column equal to an earlier one is ``@`` and that column's name.
 A field that a chunk lacks (a store written before the field existed) reads as unknown.
 """
 from __future__ import annotations
@@ -75,13 +76,44 @@ def _encode_constant(arr: np.ndarray) -> bytes:
 
 def _encode_text(text: Text) -> bytes:
     words = json.dumps([_valid_text(label) for label in text.labels], ensure_ascii=False).encode("utf-8")
+    if len(text.labels) <= 1:       # one label for every row: no codes (width 0)
+        return _HEAD.pack(b"s", len(words)) + words + bytes([0])
     _, dtype, width = next(w for w in _CODE_WIDTHS if len(text.labels) <= w[0])
     return _HEAD.pack(b"s", len(words)) + words + bytes([width]) + text.codes.astype(dtype).tobytes()
+
+
+def encode_all(columns: dict[str, Any]) -> dict[str, bytes]:
+    """Each column as a blob; a float column equal to one before it (``wall_min_s`` of call rows
+    is ``wall_s``) is ``@`` and that column's name."""
+    out: dict[str, bytes] = {}
+    seen: dict[tuple[Any, ...], list[str]] = {}
+    for field, values in columns.items():
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f" and len(values) > 1:
+            signature = (len(values), values[:1].tobytes(), values[-1:].tobytes())
+            same = next((other for other in seen.get(signature, ())
+                         if np.array_equal(columns[other], values, equal_nan=True)), None)
+            if same is not None:
+                out[field] = b"@" + same.encode()
+                continue
+            seen.setdefault(signature, []).append(field)
+        out[field] = encode(values)
+    return out
 
 
 def distinct(values: Any) -> list[Any]:
     """The distinct values of a text column (its used labels)."""
     return text_of(values).used().labels if isinstance(values, Text) else text_of(values).labels
+
+
+def decode_all(blobs: dict[str, bytes | None], n: int) -> dict[str, tuple[str, Any]]:
+    """``decode`` of each blob of one chunk, references (``@field``) resolved."""
+    out: dict[str, tuple[str, Any]] = {}
+    for field, blob in blobs.items():
+        if blob is not None and blob[:1] == b"@":
+            out[field] = out.get(blob[1:].decode(), ("", None))
+        else:
+            out[field] = decode(blob, n)
+    return out
 
 
 def decode(blob: bytes | None, n: int) -> tuple[str, Any]:
@@ -95,6 +127,8 @@ def decode(blob: bytes | None, n: int) -> tuple[str, Any]:
         start = _HEAD.size
         labels = json.loads(blob[start:start + size].decode("utf-8"))
         width = blob[start + size]
+        if width == 0:
+            return "s", (np.zeros(n, dtype="u1"), labels)
         dtype = {1: "<u1", 2: "<u2", 4: "<i4"}[width]
         codes = np.frombuffer(blob, dtype=dtype, offset=start + size + 1, count=n)
         return "s", (codes, labels)

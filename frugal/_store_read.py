@@ -128,8 +128,9 @@ def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int
     chunks = conn.execute(sql, params).fetchall()
     sizes = [c[1] for c in chunks]
     cols: dict[str, Any] = {"_run": np.repeat(np.array([c[0] for c in chunks], dtype="i8"), sizes)}
-    for i, field in enumerate(FIELDS):
-        cols[field] = _chunks.concat_decoded([_chunks.decode(c[2 + i], n) for c, n in zip(chunks, sizes)], sizes)
+    decoded = [_chunks.decode_all(dict(zip(FIELDS, c[2:])), n) for c, n in zip(chunks, sizes)]
+    for field in FIELDS:
+        cols[field] = _chunks.concat_decoded([d[field] for d in decoded], sizes)
     return cols
 
 

@@ -204,7 +204,8 @@ class Store:
             stop = min(n, start + CHUNK_ROWS)
             part = {f: cols[f][start:stop] for f in FIELDS}
             when = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
-            blobs = [_chunks.encode(part[f]) for f in FIELDS]
+            encoded = _chunks.encode_all(part)
+            blobs = [encoded[f] for f in FIELDS]
             names = sorted({_chunks._valid_text(v) for v in _chunks.distinct(part["name"])} - {None})
             span = (int(when.min()), int(when.max())) if len(when) else (None, None)
             chunks.append((stop - start, span, dropped if start == 0 else 0, blobs, names))
