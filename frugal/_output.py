@@ -62,12 +62,13 @@ def _refusal(path: Path, text: str | None, kind: str, argument: str) -> str | No
 
 
 def check_output(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False,
-                 argument: str = "path") -> Path:
-    """Raise now what ``write_output`` would (before the work of making the text)."""
+                 argument: str = "path", text: str | None = None) -> Path:
+    """The path to write, or the ``ValueError`` that ``write_output`` would raise (called first,
+    before the work of making the text)."""
     out = Path(check_path(argument, path)).expanduser()
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    why = _refusal(out, None, kind, argument)
+    why = _refusal(out, text, kind, argument)
     if why is not None and not (overwrite and out.is_file() and not out.is_symlink()):
         raise ValueError(why)
     return out
@@ -80,12 +81,7 @@ def write_output(path: str | os.PathLike[str], text: str, kind: str, *, overwrit
     ``kind``: one of KINDS, what the file is. Raises ``ValueError`` naming ``argument`` when
     ``path`` is a store, a file of another kind (unless ``overwrite``), or not a regular file.
     """
-    out = Path(check_path(argument, path)).expanduser()
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    why = _refusal(out, text, kind, argument)
-    if why is not None and not (overwrite and out.is_file() and not out.is_symlink()):
-        raise ValueError(why)
+    out = check_output(path, kind, overwrite=overwrite, argument=argument, text=text)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

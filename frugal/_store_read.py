@@ -110,22 +110,29 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None) -> dict[str, Any]:
-    """Columns of the chosen chunks' measurements (object arrays for text), plus ``_run``."""
-    have = _columns(conn, "chunks")
-    if not have:
-        return {}
+def _where(names: list[str] | None, since_ns: int | None, by_name: str, by_time: str) -> tuple[str, list[Any]]:
+    """The WHERE clause (with its parameters) of the filters given; ``?s`` in ``by_name`` is the
+    list of names."""
     where: list[str] = []
     params: list[Any] = []
     if names is not None:
-        where.append(f"id IN (SELECT chunk FROM chunk_names WHERE name IN ({', '.join('?' * len(names))}))")
+        where.append(by_name.replace("?s", ", ".join("?" * len(names))))
         params += names
     if since_ns is not None:
-        where.append("last_ns >= ?")
+        where.append(by_time)
         params.append(since_ns)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None) -> dict[str, Any]:
+    """Columns of the chosen chunks' measurements (Text for text), plus ``_run``."""
+    have = _columns(conn, "chunks")
+    if not have:
+        return {}
+    where, params = _where(names, since_ns, "id IN (SELECT chunk FROM chunk_names WHERE name IN (?s))",
+                           "last_ns >= ?")
     blobs = ", ".join(f if f in have else f"NULL AS {f}" for f in FIELDS)
-    sql = f"SELECT run, rows, {blobs} FROM chunks{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id"
-    chunks = conn.execute(sql, params).fetchall()
+    chunks = conn.execute(f"SELECT run, rows, {blobs} FROM chunks{where} ORDER BY id", params).fetchall()
     sizes = [c[1] for c in chunks]
     cols: dict[str, Any] = {"_run": np.repeat(np.array([c[0] for c in chunks], dtype="i8"), sizes)}
     decoded = [_chunks.decode_all(dict(zip(FIELDS, c[2:])), n) for c, n in zip(chunks, sizes)]
@@ -139,17 +146,9 @@ def _legacy_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: in
     have = _columns(conn, "measurements")
     if not have:
         return {}
-    where: list[str] = []
-    params: list[Any] = []
-    if names is not None:
-        where.append(f"name IN ({', '.join('?' * len(names))})")
-        params += names
-    if since_ns is not None:
-        where.append("started_at >= ?")
-        params.append(since_ns)
+    where, params = _where(names, since_ns, "name IN (?s)", "started_at >= ?")
     select = ", ".join(f if f in have else f"NULL AS {f}" for f in FIELDS)
-    rows = conn.execute(f"SELECT run, {select} FROM measurements"
-                        f"{' WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id", params).fetchall()
+    rows = conn.execute(f"SELECT run, {select} FROM measurements{where} ORDER BY id", params).fetchall()
     data = list(zip(*rows)) if rows else [()] * (len(FIELDS) + 1)
     cols: dict[str, Any] = {"_run": np.array(data[0], dtype="i8")}
     for field, values in zip(FIELDS, data[1:]):

@@ -421,6 +421,19 @@ PRAGMA user_version = 1;
 """
 
 
+def _store_one(path: Path, name: str) -> None:
+    """One region named ``name`` measured and stored in ``path`` (set as the store meanwhile)."""
+    frugal.clear()
+    store.set_default_store(path)
+    try:
+        with frugal.measure(name):
+            pass
+        frugal.flush()
+    finally:
+        store.set_default_store(None)
+        frugal.clear()
+
+
 def test_a_store_of_schema_1_is_read_and_extended(tmp_path):
     """A store written by an older frugal (one SQL row per measurement) is read, then extended:
     its rows stay as they were, new ones go to chunks, and both load together, oldest first."""
@@ -432,15 +445,7 @@ def test_a_store_of_schema_1_is_read_and_extended(tmp_path):
     assert old["name"].tolist() == ["from_schema_1"] and old["host"].tolist() == ["old-host"]
     assert old["cpu_s"].tolist() == [0.375] and old["peak_rss_bytes"].tolist() == [1048576]
     assert old["rss_start_bytes"].isna().all()      # a field schema 1 did not have
-    frugal.clear()
-    store.set_default_store(path)
-    try:
-        with frugal.measure("after_upgrade"):
-            pass
-        frugal.flush()
-    finally:
-        store.set_default_store(None)
-        frugal.clear()
+    _store_one(path, "after_upgrade")
     frame = frugal.load(path)
     assert frame["name"].tolist() == ["from_schema_1", "after_upgrade"]
     conn = sqlite3.connect(path)
@@ -455,15 +460,7 @@ def test_a_store_lacking_a_newer_field_is_read_and_gains_its_column(tmp_path):
     """Chunks written before a Measurement field existed read it as missing; the column is added
     when the store is next written, and new chunks fill it."""
     path = tmp_path / "older.db"
-    frugal.clear()
-    store.set_default_store(path)
-    try:
-        with frugal.measure("before"):
-            pass
-        frugal.flush()
-    finally:
-        store.set_default_store(None)
-        frugal.clear()
+    _store_one(path, "before")
     conn = sqlite3.connect(path)
     conn.execute("DROP TRIGGER chunks_no_delete")
     conn.execute("DROP TRIGGER chunks_no_update")
@@ -471,14 +468,7 @@ def test_a_store_lacking_a_newer_field_is_read_and_gains_its_column(tmp_path):
     conn.commit()
     conn.close()
     assert frugal.load(path)["wall_max_s"].isna().all()
-    store.set_default_store(path)
-    try:
-        with frugal.measure("after_upgrade"):
-            pass
-        frugal.flush()
-    finally:
-        store.set_default_store(None)
-        frugal.clear()
+    _store_one(path, "after_upgrade")
     frame = frugal.load(path).set_index("name")
     assert pd.isna(frame.loc["before", "wall_max_s"])
     assert frame.loc["after_upgrade", "wall_max_s"] == frame.loc["after_upgrade", "wall_s"]
