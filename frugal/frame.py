@@ -33,7 +33,9 @@ def string_array(values: Any) -> Any:
     table of labels is converted and indexed by the codes, with no object per row."""
     if isinstance(values, Text):
         labels = [None if v is None or v != v else str(v) for v in values.labels]
-        return pd.array(labels, dtype="string").take(values.codes.astype("i8"))
+        # one label: the codes are all 0 (np.zeros costs no pass over memory)
+        codes = np.zeros(len(values), dtype=np.intp) if len(labels) == 1 else values.codes.astype(np.intp)
+        return pd.array(labels, dtype="string").take(codes)
     if isinstance(values, np.ndarray) and values.dtype != object:
         values = values.astype(object)
     return pd.array(values, dtype="string")
