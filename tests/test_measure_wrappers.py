@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import subprocess
+import sys
+import textwrap
 import time
 import types
 
@@ -325,21 +328,31 @@ def test_thread_scope_cpu_is_never_zero_nor_above_wall_for_short_regions():
 
 def test_memory_added_by_a_region_is_its_peak_minus_its_start():
     """100 MB allocated and freed while 200 MB are already held: about 100 MB added; a tiny sort:
-    under 1 MiB; the start and the added memory are never negative."""
-    held = bytearray(200 * 1024 * 1024)
-    with frugal.measure("allocates") as big:
-        data = bytearray(100 * 1024 * 1024)
-        del data
-    with frugal.measure("sorts") as small:
-        sorted(range(300, 0, -1))
-    del held
-    if big.result.peak_rss_bytes is None:
+    under 1 MiB; the start and the added memory are never negative. (In a fresh interpreter:
+    an allocation served from memory the process already holds, freed by earlier work, adds
+    nothing to the resident set, and the kernel's accounting rightly says so.)"""
+    code = """
+        import frugal
+        held = bytearray(200 * 1024 * 1024)
+        with frugal.measure("allocates") as big:
+            data = bytearray(100 * 1024 * 1024)
+            del data
+        with frugal.measure("sorts") as small:
+            sorted(range(300, 0, -1))
+        del held
+        frame = frugal.results()
+        ok = bool((frame["peak_added_bytes"] >= 0).all() and (frame["rss_start_bytes"] > 0).all())
+        print(big.result.peak_added_bytes, big.result.rss_start_bytes, small.result.peak_added_bytes, ok)
+    """
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    big_added, big_start, small_added, ok = out.stdout.split()
+    if big_added == "None":
         pytest.skip("no per-region peak on this platform: peak_added_bytes is None, as promised")
-    assert 95e6 < big.result.peak_added_bytes < 115e6
-    assert big.result.rss_start_bytes >= 200 * 1024 * 1024
-    assert 0 <= small.result.peak_added_bytes < 1024 * 1024
-    frame = frugal.results()
-    assert (frame["peak_added_bytes"] >= 0).all() and (frame["rss_start_bytes"] > 0).all()
+    assert 95e6 < int(big_added) < 115e6
+    assert int(big_start) >= 200 * 1024 * 1024
+    assert 0 <= int(small_added) < 1024 * 1024
+    assert ok == "True"
 
 
 def test_many_open_generators_are_never_scanned_by_later_calls():
