@@ -52,6 +52,39 @@ def overhead_us(fn, calls: int, repeat: int) -> float:
     return statistics.median(diffs)
 
 
+def coroutine_step_us(coroutines: int = 200, steps: int = 200, repeat: int = 9) -> tuple[float, float]:
+    """(µs added per step, µs added per coroutine) by measuring coroutines: ``coroutines`` of
+    them gathered, each suspending ``steps`` times; measured against unmeasured, interleaved.
+    A measured coroutine is driven one step at a time (its CPU is the sum of its own steps)."""
+    import asyncio
+
+    import frugal
+
+    async def plain(n: int) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    measured = frugal.measure(name="coro")(plain)
+
+    def run(fn, n: int) -> float:
+        async def main() -> None:
+            await asyncio.gather(*(fn(n) for _ in range(coroutines)))
+
+        t0 = time.perf_counter_ns()
+        asyncio.run(main())
+        return (time.perf_counter_ns() - t0) / 1000
+
+    per_step, per_coroutine = [], []
+    for _ in range(repeat):
+        long_plain, long_measured = run(plain, steps), run(measured, steps)
+        short_plain, short_measured = run(plain, 1), run(measured, 1)
+        extra_long, extra_short = long_measured - long_plain, short_measured - short_plain
+        per_step.append((extra_long - extra_short) / (coroutines * (steps - 1)))
+        per_coroutine.append(extra_short / coroutines)
+        frugal.clear()
+    return statistics.median(per_step), statistics.median(per_coroutine)
+
+
 def synthetic_powercap(root: str) -> str:
     """A powercap tree like a one-socket machine's: package and dram zones."""
     from frugal.probes.rapl import write_tree
@@ -151,12 +184,15 @@ def main() -> None:
         rows.append(("CodeCarbon start_task/stop_task (warm offline tracker)", codecarbon_task_us(300)))
         rows.append(("CodeCarbon @track_emissions (offline, no files)", codecarbon_decorator_us(3)))
 
+    step_us, coroutine_us = coroutine_step_us()
     held, grown = bytes_per_call(args.held_calls)
 
     width = max(len(label) for label, _ in rows)
     print(f"\nPer-call overhead on {os.cpu_count()} CPUs, Python {sys.version.split()[0]} (median):")
     for label, us in rows:
         print(f"  {label:<{width}}  {us:12.2f} µs")
+    print(f"\nMeasured coroutines (CPU summed over their own steps): {step_us:.2f} µs added per step "
+          f"(each resumption), {coroutine_us:.2f} µs per coroutine besides")
     print(f"\nMemory over {args.held_calls:,} recorded calls: {held:.1f} B held by the log per call "
           f"(resident set grew {grown:.1f} B per call)")
     base = rows[0][1]

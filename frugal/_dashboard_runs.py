@@ -31,6 +31,14 @@ TREND_ROWS = 50       # further names with a trend, in a table
 LABEL_CHARS = 60      # a longer name is shortened (start…end) inside a trend chart
 
 
+def short_label(name: str, suffix: str = "") -> str:
+    """``name`` as a chart shows it: whole up to LABEL_CHARS, else its start…end and ``suffix``
+    (laying out a 100,000-character label takes matplotlib minutes, and no chart can show it)."""
+    if len(name) <= LABEL_CHARS:
+        return name
+    return f"{name[:LABEL_CHARS - 20 - len(suffix)]}…{name[-19:]}{suffix}"
+
+
 def floats(series: Any) -> np.ndarray:
     """A column as float64, NaN for unknown values."""
     values: np.ndarray = pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
@@ -195,7 +203,7 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
     for i, name in enumerate(ranked[:TREND_CHARTS]):
         rows = frame[code == name]
         if len(name) > LABEL_CHARS:     # the heading keeps the whole name; a chart cannot lay out a huge one
-            rows = rows.assign(**{by: f"{name[:LABEL_CHARS - 20]}…{name[-19:]}"})
+            rows = rows.assign(**{by: short_label(name)})
         charts.append(chart(lambda rows=rows: plot.trend(rows, metric=metric, by=by, x=x), f"t{i}",
                             f"{name}: {what.lower()} per call across {label}s"))
     rule = (f"{format_count(len(ranked))} {by}s were measured in more than one {label}; "

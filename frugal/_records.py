@@ -1,10 +1,16 @@
 """The row log: where measured calls go, as packed rows of raw numbers, not an object per call.
 
-One call appends 58 bytes to a bytearray (one C call, atomic under the GIL); names, error
+One call appends 62 bytes to a bytearray (one C call, atomic under the GIL); names, error
 types and settings are interned in small tables. Every row carries its own identity,
 ``seq``, drawn from one process-wide counter: the rarely used extras of a call (its units,
 its meter readings) live in side tables keyed by it. ``Log.append`` is the one door into the
 log. Everything derived (Measurement objects, energy, carbon) is computed when results are read.
+
+The measured call takes no lock: a signal handler that measures a region while the
+interrupted code is inside the log cannot deadlock on it. Interning is lock-free (ids from an
+atomic counter, claimed with ``dict.setdefault``). Rows are addressed by absolute byte
+offsets (``base`` counts the bytes forgotten so far), so that ``clear()`` and the store can
+forget exactly the rows they saw, in one C call, while other threads keep appending.
 """
 from __future__ import annotations
 
@@ -21,9 +27,9 @@ if TYPE_CHECKING:
     # A meter's readings for one region: (meter, counters at start, counters at end).
     MeterReading: TypeAlias = tuple[Any, Any, Any]
 
-# seq, name_id, t0_ns, wall_ns, cpu_user_s, cpu_system_s, peak_kb, rss_delta_kb,
+# seq, name_id, t0_ns, wall_ns, cpu_user_s, cpu_system_s, peak_kb, rss0_kb, rss_delta_kb,
 # parent_id (name_id + 1, 0 = none), depth, flags, error_id, settings_id
-ROW = struct.Struct("<IIqqddIiIBBHH")
+ROW = struct.Struct("<IIqqddIIiIBBHH")
 ROW_SIZE = ROW.size
 SEQ_MASK = 0xFFFF_FFFF       # seq is packed in 32 bits: unique among the rows a log can hold
 
@@ -33,6 +39,8 @@ THREAD_SCOPE = 0b100
 CHILDREN = 0b1000
 PEAK_KNOWN = 0b10000
 RSS_KNOWN = 0b100000
+TASK_SCOPE = 0b1000000      # a coroutine's own steps on the thread clock (scope "task")
+NO_SPLIT = 0b10000000       # CPU read on a clock without a user/system split: cpu_user_s holds the total
 STATUS_NAMES = ("ok", "error", "interrupted")
 
 # Anchor to turn perf_counter_ns into UTC wall-clock time when results are read.
@@ -43,20 +51,53 @@ next_seq = _counter.__next__
 """The next row identity (a C call: atomic under the GIL); mask it with ``SEQ_MASK``."""
 
 
+class _Interned:
+    """A table of strings and their ids, lock-free: ids come from an atomic counter and a
+    string's id is claimed with one ``dict.setdefault`` (an id lost in a race stays unused)."""
+
+    __slots__ = ("ids", "by_id", "_next")
+
+    def __init__(self, *first: str) -> None:
+        self.ids: dict[str, int] = {}
+        self.by_id: dict[int, str] = {}
+        self._next = itertools.count().__next__
+        for text in first:
+            self.id(text)
+
+    def id(self, text: str) -> int:
+        nid = self.ids.get(text)
+        if nid is None:
+            candidate = self._next()
+            self.by_id[candidate] = text        # before the id can be seen in any row
+            nid = self.ids.setdefault(text, candidate)
+        return nid
+
+    def table(self) -> list[str]:
+        """The strings indexed by id ("" for an id lost in a race)."""
+        by_id = dict(self.by_id)
+        table = [""] * (max(by_id) + 1 if by_id else 0)
+        for nid, text in by_id.items():
+            table[nid] = text
+        return table
+
+
 class Log:
     """The process's measured calls since the last ``clear()``."""
 
     def __init__(self) -> None:
         self.rows = bytearray()
-        self.names: list[str] = []
-        self.name_ids: dict[str, int] = {}
-        self.errors: list[str] = [""]
-        self.error_ids: dict[str, int] = {"": 0}
+        self.base = 0           # absolute offset of rows[0]: bytes of rows forgotten so far
+        self.cut = threading.RLock()    # held to read or forget rows by absolute offset (never by the hot path)
+        self.released = 0       # rows since clear() forgotten from memory once stored (MAX_ROWS_IN_MEMORY)
+        self.dropped = 0        # rows forgotten before they could be stored: lost, and reported
+        self._names = _Interned()
+        self._errors = _Interned("")
         self.units: dict[int, float] = {}               # seq -> units
         self.meters: dict[int, MeterReading] = {}       # seq -> meter readings
         self.summary: dict[tuple[int, int], list[Any]] = {}  # (name_id, thread id) -> aggregate
-        self.lock = threading.Lock()
-        self.clear_listeners: list[Callable[[], None]] = []   # told before the log is cleared
+        # told before rows are forgotten: the byte offset where the rows that go end, and the
+        # summary aggregates that go (the store writes both first)
+        self.clear_listeners: list[Callable[[int, dict[tuple[int, int], list[Any]]], None]] = []
 
     def append(self, row: bytes, seq: int, units: float | None = None,
                meters: MeterReading | None = None) -> None:
@@ -71,55 +112,88 @@ class Log:
         self.rows.extend(row)
 
     def name_id(self, name: str) -> int:
-        nid = self.name_ids.get(name)
-        if nid is None:
-            with self.lock:
-                nid = self.name_ids.get(name)
-                if nid is None:
-                    nid = len(self.names)
-                    self.names.append(name)
-                    self.name_ids[name] = nid
-        return nid
+        return self._names.id(name)
 
     def error_id(self, exc_type: type) -> int:
-        name = exc_type.__qualname__
-        eid = self.error_ids.get(name)
-        if eid is None:
-            with self.lock:
-                eid = self.error_ids.get(name)
-                if eid is None:
-                    eid = len(self.errors)
-                    self.errors.append(name)
-                    self.error_ids[name] = eid
-        return eid
+        return self._errors.id(exc_type.__qualname__)
+
+    @property
+    def names(self) -> list[str]:
+        """Interned region names, indexed by name id."""
+        return self._names.table()
+
+    @property
+    def errors(self) -> list[str]:
+        """Interned exception type names, indexed by error id (0 is "")."""
+        return self._errors.table()
 
     def count(self) -> int:
         return len(self.rows) // ROW_SIZE
 
     def take_rows(self) -> bytes:
-        """A consistent copy of the rows (whole rows only)."""
-        data = bytes(self.rows)
-        return data[: len(data) - len(data) % ROW_SIZE]
+        """A consistent copy of the rows (one C call; rows are whole: each is added by one)."""
+        return bytes(self.rows)
 
-    def on_clear(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` before each ``clear()`` (the store writes what is pending)."""
+    def end(self) -> int:
+        """The absolute offset just past the last row now."""
+        with self.cut:
+            return self.base + len(self.rows)
+
+    def read(self, start: int, end: int) -> tuple[int, bytes]:
+        """(first absolute offset read, the rows from ``start`` up to ``end``): rows already
+        forgotten are skipped (the first offset says from where the bytes start)."""
+        with self.cut:
+            base = self.base
+            start = max(start, base)
+            return start, bytes(self.rows[start - base:max(start, end) - base])
+
+    def on_clear(self, listener: Callable[[int, dict[tuple[int, int], list[Any]]], None]) -> None:
+        """Call ``listener(end, summary)`` before each ``clear()`` forgets ``rows[:end]`` and the
+        ``summary`` aggregates (the store writes them first)."""
         self.clear_listeners.append(listener)
 
     def clear(self) -> None:
-        """Tell the listeners, then forget every row and aggregate (``frugal.clear()``)."""
+        """Forget every row and aggregate recorded before this call (``frugal.clear()``).
+
+        Rows that other threads append while it runs are kept: the listeners are told the
+        byte offset of the end of what goes, and exactly that prefix is deleted.
+        """
+        end = self.end()
+        summary, self.summary = self.summary, {}
         for listener in list(self.clear_listeners):
-            listener()
-        self.forget()
+            listener(end, summary)
+        self.drop(end)
+        self.released = 0
+
+    def drop(self, end: int) -> int:
+        """Forget the rows before absolute offset ``end`` (one C call) and their side data;
+        returns how many bytes went."""
+        with self.cut:
+            cut = end - self.base
+            if cut <= 0:
+                return 0
+            if self.units or self.meters:
+                gone = {fields[0] for fields in ROW.iter_unpack(self.rows[:cut])}
+                for table in (self.units, self.meters):
+                    for seq in [s for s in list(table) if s in gone]:
+                        table.pop(seq, None)
+                    if not table:
+                        table.clear()   # a dict keeps its size after pops; clear() gives the memory back
+            del self.rows[:cut]
+            self.base += cut
+            return cut
 
     def forget(self) -> None:
         """Forget every row and aggregate, telling nobody (a forked child's copy of the parent's log).
 
         Names stay interned: decorated functions hold their name ids for life.
         """
+        self.cut = threading.RLock()     # another thread may have held it at fork
+        self.base = self.released = self.dropped = 0
         del self.rows[:]
         self.units.clear()
         self.meters.clear()
-        self.summary.clear()
+        self.summary = {}
 
 
 # Summary aggregate layout (a list, updated in place by its own thread only):

@@ -1,5 +1,18 @@
 """The store's background writer: a daemon thread that moves this process's new rows from the
-in-memory log to one store, off the hot path (``frugal.store`` holds the one writer and its hooks)."""
+in-memory log to one store, off the hot path (``frugal.store`` holds the one writer and its hooks).
+
+Why it cannot starve: a flush is a handful of system calls and SQLite statements whatever the
+number of rows (the rows become one columnar chunk, one INSERT), so the few times it must win
+the GIL back from a CPU-bound measured thread (a switch interval, 5 ms, each) cost tens of
+milliseconds, not one per row as ``executemany`` would. Rows therefore reach the store within
+about ``FLUSH_EVERY_S`` plus the time of one write, even at 100,000 measured calls a second.
+
+Memory stays bounded while a store is set: the log keeps at most ``MAX_ROWS_IN_MEMORY``
+rows. Past that, the oldest are forgotten from memory: those already stored stay in the store
+(``frugal.results()`` then says so); those not stored yet (the store is failing, locked or
+full) are dropped, counted, warned about, shown by ``frugal.environment()`` and recorded with
+the run in the store once it takes rows again. Never silently.
+"""
 from __future__ import annotations
 
 import os
@@ -11,31 +24,41 @@ from typing import TYPE_CHECKING, Any
 
 from frugal._records import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
 from frugal._run_info import settings_json
+from frugal.errors import raised_by_signal_handler
 
 if TYPE_CHECKING:
     from frugal.store import Store
 
-FLUSH_EVERY_S = 1.0              # call rows reach the store at least this often
-FLUSH_ROWS = 5_000               # ... or as soon as this many wait
+FLUSH_EVERY_S = 0.5              # call rows reach the store at least this often (plus one write)
+FLUSH_ROWS = 50_000              # ... or as soon as this many wait
 SUMMARY_EVERY_S = 60.0           # summary aggregates reach the store at least this often
-POLL_S = 0.1                     # how often the writer thread looks at the log
+POLL_S = 0.05                    # how often the writer thread looks at the log
+MAX_ROWS_IN_MEMORY = 1 << 22     # rows the log keeps while a store is set (4,194,304: 260 MB)
+EXIT_TIMEOUT_S = 1.0             # the longest the last flush at exit may take
+
+Summary = dict[tuple[int, int], list[Any]]
 
 
 class Writer:
-    """Moves this process's new rows from the in-memory log to one store, off the hot path."""
+    """Moves this process's new rows from the in-memory log to one store, off the hot path.
 
-    def __init__(self, store: Store, run: dict[str, Any], cursor: int,
-                 summary_base: dict[tuple[int, int], list[Any]]) -> None:
+    ``cursor`` is the absolute offset (``LOG.base`` + index) of the first row not yet stored.
+    """
+
+    def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: Summary) -> None:
         self.store = store
         self.run = run
         self.cursor = cursor
-        self.last_row = bytes(LOG.rows[cursor - ROW_SIZE:cursor]) if cursor else b""
         self.summary_base = summary_base
         self.summary_t0 = time.perf_counter_ns()
+        # cleared aggregates, (aggregates, base, flushes left): threads may still add to them
+        self.retired_summaries: list[tuple[Summary, Summary, int]] = []
         self.lock = threading.RLock()
         self.stopped = threading.Event()
+        self.retired = False            # replaced by another store: writes nothing more
         self.last_flush = self.last_summary = time.monotonic()
         self.failures: set[str] = set()
+        self.unrecorded_drops = 0       # rows dropped that the store has not been told of yet
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -45,106 +68,177 @@ class Writer:
     def _loop(self) -> None:
         while not self.stopped.wait(POLL_S):
             now = time.monotonic()
-            pending = (len(LOG.rows) - self.cursor) // ROW_SIZE
-            if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S) or pending < 0:
+            pending = (LOG.base + len(LOG.rows) - self.cursor) // ROW_SIZE
+            if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S):
                 self.flush(summary=False)
             if now - self.last_summary >= SUMMARY_EVERY_S:
                 self.flush(summary=True)
+            if LOG.count() > MAX_ROWS_IN_MEMORY:
+                self.flush(summary=False)
 
-    def flush(self, summary: bool = True, last: str | None = None) -> int:
-        """Store what is new in the log; returns how many rows were stored.
+    def flush(self, summary: bool = True, last: str | None = None, upto: int | None = None,
+              timeout: float | None = None) -> int:
+        """Store what is new in the log (up to the absolute offset ``upto``, else all); returns
+        how many rows were stored.
 
         A failure warns and keeps the rows in the log: once per kind of failure until a flush
         succeeds again (a failure after a recovery is news), and always when ``last`` says
-        what becomes of the rows next (the process ends, ``clear()`` drops them).
+        what becomes of the rows next (the process ends, ``clear()`` drops them). ``timeout``
+        bounds the wait for another process's write lock, and for a flush in progress (s).
         """
-        with self.lock:
-            try:
-                n = self._flush_rows()
-                if summary:
-                    n += self._flush_summary()
-                self.failures.clear()
-                return n
-            except Exception as exc:
-                key = type(exc).__name__
-                if last is not None or key not in self.failures:
-                    self.failures.add(key)
-                    warnings.warn(f"frugal: could not store measurements in {self.store.path} ({exc}); "
-                                  f"{last or 'they stay in frugal.results()'}", RuntimeWarning, stacklevel=2)
+        self._settings()    # outside the lock: it may wait for configure(), which may wait for us
+        if not self.lock.acquire(timeout=-1 if timeout is None else timeout):
+            warnings.warn(f"frugal: could not store the last measurements in {self.store.path} within "
+                          f"{timeout:g} s (a write was in progress); {last or 'they stay in frugal.results()'}",
+                          RuntimeWarning, stacklevel=2)
+            return 0
+        try:
+            if self.retired:
                 return 0
+            kwargs = {} if timeout is None else {"timeout": timeout}
+            n = self._flush_rows(upto, kwargs)
+            if summary:
+                n += self._flush_summary(kwargs)
+            self.failures.clear()
+            return n
+        except Exception as exc:
+            if raised_by_signal_handler(exc):
+                raise
+            key = type(exc).__name__
+            if last is not None or key not in self.failures:
+                self.failures.add(key)
+                warnings.warn(f"frugal: could not store measurements in {self.store.path} ({exc}); "
+                              f"{last or 'they stay in frugal.results()'}", RuntimeWarning, stacklevel=2)
+            return 0
+        finally:
+            self.last_flush = time.monotonic()
+            if summary:
+                self.last_summary = self.last_flush
+            try:
+                self._bound_memory()
             finally:
-                self.last_flush = time.monotonic()
-                if summary:
-                    self.last_summary = self.last_flush
+                self.lock.release()
 
-    def _resync(self) -> None:
-        # The log was cleared (frugal.clear()) since the last flush: start again at its beginning.
-        rows = LOG.rows
-        if self.cursor and (len(rows) < self.cursor or bytes(rows[self.cursor - ROW_SIZE:self.cursor]) != self.last_row):
-            self.cursor, self.last_row = 0, b""
-
-    def _flush_rows(self) -> int:
+    def _flush_rows(self, upto: int | None, kwargs: dict[str, Any]) -> int:
         from frugal.columns import add_energy, raw_columns
 
-        self._resync()
-        rows = LOG.rows
-        end = len(rows)
-        end -= end % ROW_SIZE
-        if end <= self.cursor:
+        start, data = LOG.read(self.cursor, LOG.end() if upto is None else upto)
+        if start > self.cursor:     # forgotten before they could be stored (counted when dropped)
+            self.cursor = start
+        if not data and not self.unrecorded_drops:
             return 0
-        data = bytes(rows[self.cursor:end])     # one C call: a consistent copy under the GIL
-        names, errors = list(LOG.names), list(LOG.errors)
-        cols = raw_columns(data, LOG.units, names, errors, os.getpid())
+        cols = raw_columns(data, LOG.units, LOG.names, LOG.errors, os.getpid())
         meters = LOG.meters
         if meters:
             meters = {s: meters[s] for s in cols["_seq"].tolist() if s in meters}
         add_energy(cols, meters)
-        n = self.store.append(self._run(), cols)
-        self.cursor, self.last_row = end, data[-ROW_SIZE:]
+        n = self.store.append(self._run(), cols, dropped=self.unrecorded_drops, **kwargs)
+        self.cursor = start + len(data)
+        self.unrecorded_drops = 0
         return n
 
-    def _flush_summary(self) -> int:
+    def _flush_summary(self, kwargs: dict[str, Any]) -> int:
         from frugal.columns import add_energy, summary_columns
 
-        # (name id, thread id) -> aggregate; list() copies the dict in one C call
-        current = {k: list(v) for k, v in list(LOG.summary.items())}
-        delta: dict[tuple[int, int], list[Any]] = {}
-        for key, agg in current.items():
-            base = self.summary_base.get(key)
-            if base is None or base[S_T0] != agg[S_T0] or agg[S_CALLS] < base[S_CALLS]:
-                delta[key] = agg                                # new since the last flush (or cleared)
-                continue
-            calls = agg[S_CALLS] - base[S_CALLS]
-            if calls <= 0:
-                continue
-            d = list(agg)
-            d[S_CALLS] = calls
-            d[S_ERRORS] = agg[S_ERRORS] - base[S_ERRORS]
-            d[S_WALL] = agg[S_WALL] - base[S_WALL]
-            d[S_CPU] = agg[S_CPU] - base[S_CPU]
-            if agg[S_UNITS] is not None:
-                d[S_UNITS] = agg[S_UNITS] - (base[S_UNITS] or 0.0)
-            d[S_T0] = self.summary_t0
-            delta[key] = d
+        deltas: Summary = {}
+        retired = []
+        for i, (aggregates, base, left) in enumerate(self.retired_summaries):
+            snapshot = _copy(aggregates)
+            # keyed apart from the live aggregates (a negative thread id); merged by name when read
+            _deltas(snapshot, base, self.summary_t0, deltas, tag=-1 - i)
+            if left > 1:
+                retired.append((aggregates, snapshot, left - 1))
+        current = _copy(LOG.summary)
+        _deltas(current, self.summary_base, self.summary_t0, deltas)
         now = time.perf_counter_ns()
         n = 0
-        if delta:
-            cols = add_energy(summary_columns(delta, list(LOG.names), os.getpid()), {})
-            n = self.store.append(self._run(), cols)
+        if deltas:
+            cols = add_energy(summary_columns(deltas, LOG.names, os.getpid()), {})
+            n = self.store.append(self._run(), cols, **kwargs)
+        self.retired_summaries = retired
         self.summary_base, self.summary_t0 = current, now
         return n
 
-    def _run(self) -> dict[str, Any]:
+    def before_clear(self, end: int, cleared: Summary) -> None:
+        """``frugal.clear()`` forgets the rows before ``end`` and the ``cleared`` aggregates: store
+        them first (a failure warns: they are lost)."""
+        with self.lock:
+            last = "clear() drops them now"
+            self.flush(summary=False, last=last, upto=end)
+            # The aggregates being cleared now, and at the next flush what threads still added to them.
+            self.retired_summaries.append((cleared, self.summary_base, 2))
+            self.summary_base = {}
+            self.flush(summary=True, last=last, upto=end)
+
+    def _bound_memory(self) -> None:
+        """Keep at most MAX_ROWS_IN_MEMORY rows: forget the oldest, an eighth of the limit at a time."""
+        excess = LOG.count() - MAX_ROWS_IN_MEMORY
+        if excess <= 0:
+            return
+        cut = LOG.base + max(excess, MAX_ROWS_IN_MEMORY // 8) * ROW_SIZE
+        stored = max(0, min(cut, self.cursor) - LOG.base) // ROW_SIZE
+        gone = LOG.drop(cut) // ROW_SIZE
+        lost = max(0, gone - stored)
+        LOG.released += gone - lost
+        if lost:
+            LOG.dropped += lost
+            self.unrecorded_drops += lost
+            self.cursor = max(self.cursor, LOG.base)
+            warnings.warn(f"frugal: {lost:,} measurements were dropped before they could be stored in "
+                          f"{self.store.path} (more than {MAX_ROWS_IN_MEMORY:,} waited in memory); "
+                          f"{LOG.dropped:,} in all (frugal.environment()['rows_dropped'])",
+                          RuntimeWarning, stacklevel=3)
+
+    def _settings(self) -> None:
         if self.run.get("settings") is None:
             self.run["settings"] = settings_json()
+
+    def _run(self) -> dict[str, Any]:
+        self._settings()
         return self.run
 
     def stop(self) -> None:
         self.stopped.set()
 
+    def retire(self, last: str) -> tuple[int, Summary]:
+        """Flush everything, then write nothing more: (cursor, summary base) for the next writer,
+        which takes over at the exact row where this one stopped. ``last``: what becomes of
+        rows this store cannot take (said in the warning)."""
+        self.stop()
+        with self.lock:
+            self.flush(summary=True, last=last)
+            self.retired = True
+            return self.cursor, self.summary_base
+
     def forked(self) -> Writer:
         """The writer of a forked child: a new run, starting after the rows it inherited."""
         run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
-        end = len(LOG.rows)
-        base = {k: list(v) for k, v in list(LOG.summary.items())}   # one thread after fork: no lock needed
-        return Writer(self.store, run, end - end % ROW_SIZE, base)
+        return Writer(self.store, run, LOG.end(), _copy(LOG.summary))
+
+
+def _copy(summary: Summary) -> Summary:
+    # list() copies the dict in one C call; each aggregate is copied as it is
+    return {k: list(v) for k, v in list(summary.items())}
+
+
+def _deltas(current: Summary, base: Summary, t0: int, into: Summary, tag: int | None = None) -> None:
+    """Add to ``into`` the calls each aggregate gained since ``base`` (new ones whole), keyed by
+    (name id, ``tag``) when a tag is given."""
+    for key, agg in current.items():
+        out = key if tag is None else (key[0], tag * (1 << 64) - key[1])
+        was = base.get(key)
+        if was is None or was[S_T0] != agg[S_T0] or agg[S_CALLS] < was[S_CALLS]:
+            into[out] = agg                                # new since the last flush
+            continue
+        calls = agg[S_CALLS] - was[S_CALLS]
+        if calls <= 0:
+            continue
+        d = list(agg)
+        d[S_CALLS] = calls
+        d[S_ERRORS] = agg[S_ERRORS] - was[S_ERRORS]
+        d[S_WALL] = agg[S_WALL] - was[S_WALL]
+        d[S_CPU] = agg[S_CPU] - was[S_CPU]
+        if agg[S_UNITS] is not None:
+            d[S_UNITS] = agg[S_UNITS] - (was[S_UNITS] or 0.0)
+        d[S_T0] = t0
+        into[out] = d

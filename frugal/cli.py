@@ -257,6 +257,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         from frugal import store
 
         store.Store(path).open()
+    _check_exports(args)    # refuse an export onto the store (or another file) before running anything
     seed = check_seed(args.seed)
     quiet = not args.show_output
     errors: dict[str, list[str]] = {name: [] for name in names}
@@ -295,11 +296,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
               "ratios": records(pd.DataFrame(ratios)), "failures": failures, "warnings": list(cmp.warnings),
               "store": None if path is None else str(path)}
     if args.export_json:
-        _write(args.export_json, json.dumps({**result, "runs": records(frame)}, indent=2))
+        _write(args, "export_json", json.dumps({**result, "runs": records(frame)}, indent=2))
     if args.export_csv:
-        _write(args.export_csv, pd.DataFrame(summary).to_csv(index=False))
+        _write(args, "export_csv", pd.DataFrame(summary).to_csv(index=False))
     if args.export_markdown:
-        _write(args.export_markdown, markdown(summary, ratios, cmp.warnings, baseline))
+        _write(args, "export_markdown", markdown(summary, ratios, cmp.warnings, baseline))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -371,11 +372,24 @@ def _run_or_fail(argv: list[str], quiet: bool) -> tuple[ProcessRun, str | None]:
     return r, None if r.returncode == 0 else tail.failure(r)
 
 
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8", errors="backslashreplace")
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+_EXPORTS = {"export_json": "json", "export_csv": "csv", "export_markdown": "markdown"}
+
+
+def _check_exports(args: argparse.Namespace) -> None:
+    from frugal._output import check_output
+
+    for attribute, kind in _EXPORTS.items():
+        path = getattr(args, attribute)
+        if path:
+            check_output(path, kind, overwrite=args.force, argument=f"--{attribute.replace('_', '-')}")
+
+
+def _write(args: argparse.Namespace, attribute: str, text: str) -> None:
+    """An export, written atomically; never onto a store or a file of another kind without --force."""
+    from frugal._output import write_output
+
+    write_output(getattr(args, attribute), text, _EXPORTS[attribute], overwrite=args.force,
+                 argument=f"--{attribute.replace('_', '-')}")
 
 
 _SHOWN = ("wall_s", "cpu_s", "peak_added_bytes", "energy_j", "carbon_g", "embodied_g")
@@ -464,10 +478,13 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     from frugal.dashboard import report
 
     path = store_path(args.store)
+    from frugal._output import check_output
+
+    check_output(args.output, "html", overwrite=args.force, argument="--output")
     frame = store.load(path, name=args.name or None, since=args.since)
     if len(frame) == 0:
         raise UserError(f"{path} holds no measurements" + (" matching the filters" if args.name or args.since else ""))
-    out = report(frame, args.output, title=args.title, baseline=args.baseline, store=path)
+    out = report(frame, args.output, title=args.title, baseline=args.baseline, store=path, overwrite=args.force)
     if args.json:
         print(json.dumps({"dashboard": str(out), "store": str(path), "measurements": len(frame)}))
     else:
@@ -546,7 +563,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     from frugal._script import NotAScript, run_script, script_of
-    from frugal._files import check_output
+    from frugal._output import check_output
     from frugal.profiler import Profile
 
     cmd = list(args.cmd)
@@ -558,7 +575,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
             (args.output, "html", "--output"), (args.export_speedscope, "speedscope", "--export-speedscope"),
             (args.export_collapsed, "collapsed", "--export-collapsed")) if path]
         for path, kind, what in outputs:
-            check_output(path, kind, args.force, what)     # before the script runs, not after
+            check_output(path, kind, overwrite=args.force, argument=what)   # before the script runs, not after
     except (NotAScript, ValueError) as exc:
         raise UserError(str(exc)) from None
     prof = Profile(interval=args.interval / 1000, name=os.path.basename(script))
@@ -678,6 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export-json", metavar="FILE", help="write the summary, ratios and every run as JSON")
     p.add_argument("--export-csv", metavar="FILE", help="write the summary table as CSV")
     p.add_argument("--export-markdown", metavar="FILE", help="write the table and verdicts as Markdown")
+    p.add_argument("--force", action="store_true", help="replace an export file even if frugal did not write it")
     _add_machine(p)
     _add_store(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
@@ -708,6 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", metavar="NAME", help="name the others are compared with")
     p.add_argument("--name", action="append", metavar="NAME", help="keep only this name (repeatable)")
     p.add_argument("--since", metavar="WHEN", help="keep measurements from this ISO 8601 date or time on")
+    p.add_argument("--force", action="store_true", help="replace the output file even if it is not a dashboard")
     p.add_argument("--json", action="store_true", help="print JSON on stdout")
     p.set_defaults(func=cmd_dashboard)
 
@@ -748,7 +767,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("FRUGAL_DEBUG"):
             raise
         print(f"{command}: error: {exc}", file=sys.stderr)
-        return 1
+        # a value given on the command line that cannot be used is a usage error, as argparse's
+        return 1 if isinstance(exc, FrugalError) else EXIT_USAGE
     except KeyboardInterrupt:
         print(f"\n{command}: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT

@@ -3,21 +3,23 @@
 Energy and carbon are derived here, when results are read, from the raw fields and the
 settings that were in force when each call was measured (``frugal.energy.model.derive``).
 A column dict maps each Measurement field to an array, plus ``_seq`` (each row's identity,
-for its side data) and ``_settings_id``. pandas is needed only in ``frugal.frame``.
+for its side data) and ``_settings_id``. Every step is vectorised over whole columns: the
+packed rows are read in place by numpy, text columns are their interned tables indexed by
+id; no Python object is made per row. pandas is needed only in ``frugal.frame``.
 """
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from frugal import _records
 from frugal._records import (
-    CHILDREN, EPOCH_NS, LOG, PEAK_KNOWN, ROW, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
+    CHILDREN, EPOCH_NS, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
-    STATUS_NAMES, THREAD_SCOPE,
+    STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
 from frugal.energy.model import OUTPUTS, derive
 from frugal.measurement import FIELDS, Measurement
@@ -30,18 +32,101 @@ Columns = dict[str, Any]
 
 ROW_DTYPE = np.dtype([
     ("seq", "<u4"), ("name_id", "<u4"), ("t0_ns", "<i8"), ("wall_ns", "<i8"), ("cpu_user_s", "<f8"),
-    ("cpu_system_s", "<f8"), ("peak_kb", "<u4"), ("rss_delta_kb", "<i4"), ("parent_id", "<u4"),
-    ("depth", "u1"), ("flags", "u1"), ("error_id", "<u2"), ("settings_id", "<u2"),
+    ("cpu_system_s", "<f8"), ("peak_kb", "<u4"), ("rss0_kb", "<u4"), ("rss_delta_kb", "<i4"),
+    ("parent_id", "<u4"), ("depth", "u1"), ("flags", "u1"), ("error_id", "<u2"), ("settings_id", "<u2"),
 ])
 assert ROW_DTYPE.itemsize == ROW.size
 
 ENERGY_FIELDS = OUTPUTS
+MEMORY_FIELDS = ("peak_rss_bytes", "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes")
+_SCOPES = ["process", "thread", "task", "task"]
+_STATUS = list(STATUS_NAMES + ("?",))
 
 
-def _nan_where(values: np.ndarray, known: np.ndarray) -> np.ndarray:
-    out = values.astype("f8")
-    out[~known] = np.nan
+class Text:
+    """A text column as the log keeps names: integer codes into a table of labels (None for
+    missing). No Python object per row: frames, the store and filters work on the codes; a
+    label is read only when one row is (``text[i]``)."""
+
+    __slots__ = ("codes", "labels")
+
+    def __init__(self, codes: Any, labels: Any) -> None:
+        self.codes: np.ndarray = np.asarray(codes)
+        self.labels: list[Any] = list(labels)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, (int, np.integer)):
+            return self.labels[int(self.codes[key])]
+        return Text(self.codes[key], self.labels)
+
+    def objects(self) -> np.ndarray:
+        """The column as an object array of str and None."""
+        table = np.empty(len(self.labels), dtype=object)
+        table[:] = self.labels
+        values: np.ndarray = table[self.codes]
+        return values
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.objects()
+
+    def tolist(self) -> list[Any]:
+        return [self.labels[c] for c in self.codes.tolist()]
+
+    def used(self) -> Text:
+        """The same column with only the labels it uses (in order of their codes)."""
+        if len(self.labels) <= 1:
+            return self
+        present = np.flatnonzero(np.bincount(self.codes, minlength=len(self.labels)))
+        if len(present) == len(self.labels):
+            return self
+        remap = np.zeros(len(self.labels), dtype="i8")
+        remap[present] = np.arange(len(present))
+        return Text(remap[self.codes], [self.labels[i] for i in present.tolist()])
+
+    @staticmethod
+    def concat(parts: list[Any]) -> Text:
+        """Columns one after the other (Text or arrays of str and None), their tables merged."""
+        table: dict[Any, int] = {}
+        codes = []
+        for part in parts:
+            text = part if isinstance(part, Text) else text_of(part)
+            remap = np.array([table.setdefault(label, len(table)) for label in text.labels] or [0], dtype="i8")
+            codes.append(remap[text.codes] if len(text.codes) else np.zeros(0, dtype="i8"))
+        return Text(np.concatenate(codes) if codes else np.zeros(0, dtype="i8"), list(table))
+
+
+def text_of(values: Any) -> Text:
+    """Any text column as Text (labels in order of first appearance)."""
+    if isinstance(values, Text):
+        return values
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    labels = list(dict.fromkeys(items))
+    if len(labels) <= 1:
+        return Text(np.zeros(len(items), dtype="i8"), labels)
+    index = {label: i for i, label in enumerate(labels)}
+    return Text(np.fromiter(map(index.__getitem__, items), dtype="i8", count=len(items)), labels)
+
+
+def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:
+    """Floats, NaN where not ``known`` (one pass less when all are)."""
+    if all_known:
+        return values
+    out: np.ndarray = np.where(known, values, np.nan)
     return out
+
+
+# What each value of the flags byte says, looked up in one pass over a column.
+_FLAGS = np.arange(256)
+_SCOPE_CODE = ((_FLAGS & THREAD_SCOPE) != 0) + 2 * ((_FLAGS & TASK_SCOPE) != 0)
+_STATUS_CODE = _FLAGS & STATUS_MASK
+
+
+def scopes(flags: np.ndarray) -> Text:
+    """The ``scope`` column of packed flags: "process", "thread" or "task"."""
+    return Text(_SCOPE_CODE[flags], _SCOPES)
 
 
 def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
@@ -50,40 +135,64 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
     a = np.frombuffer(rows, dtype=ROW_DTYPE)
     n = len(a)
     flags = a["flags"]
-    names_arr = np.array(names + [""], dtype=object)
+    # Most logs hold few kinds of rows: what every row says is known from two reductions.
+    any_flag = int(np.bitwise_or.reduce(flags)) if n else 0
+    all_flags = int(np.bitwise_and.reduce(flags)) if n else 0xFF
+    uniform = n > 0 and any_flag == all_flags
     wall = a["wall_ns"] / 1e9
-    cpu = a["cpu_user_s"] + a["cpu_system_s"]
-    status = flags & STATUS_MASK
-    peak_known = (flags & PEAK_KNOWN) != 0
-    rss_known = (flags & RSS_KNOWN) != 0
-    t0 = a["t0_ns"]
-    seq = a["seq"].astype("i8")
-    cols: Columns = {
-        "name": names_arr[a["name_id"]],
-        "started_at": (t0 + EPOCH_NS).astype("datetime64[ns]"),
+    user = a["cpu_user_s"].copy()
+    system = a["cpu_system_s"].copy()
+    if any_flag & NO_SPLIT:         # one clock without a split: the total is in the user slot
+        no_split = (flags & NO_SPLIT) != 0
+        cpu = np.where(no_split, user, user + system)
+        user[no_split] = system[no_split] = np.nan
+    else:
+        cpu = user + system
+    all_peak, all_rss = bool(all_flags & PEAK_KNOWN), bool(all_flags & RSS_KNOWN)
+    peak_known = all_peak or (flags & PEAK_KNOWN) != 0
+    rss_known = all_rss or (flags & RSS_KNOWN) != 0
+    peak = a["peak_kb"] * 1024.0
+    start = a["rss0_kb"] * 1024.0
+    seq = a["seq"]
+    if units:
+        unit_values = np.fromiter((units.get(s, np.nan) for s in seq.tolist()), dtype="f8", count=n)
+    else:
+        unit_values = np.full(n, np.nan)
+    util = np.full(n, np.nan)
+    np.divide(cpu, wall, out=util, where=wall > 0)
+    if uniform:                      # one kind of row: constant columns cost nothing
+        status = Text(np.zeros(n, dtype="u1"), [_STATUS[_STATUS_CODE[any_flag]]])
+        scope = Text(np.zeros(n, dtype="u1"), [_SCOPES[_SCOPE_CODE[any_flag]]])
+        children = np.full(n, bool(any_flag & CHILDREN))
+    else:
+        status, scope, children = Text(_STATUS_CODE[flags], _STATUS), scopes(flags), (flags & CHILDREN) != 0
+    return {
+        "name": Text(a["name_id"], names + [""]),
+        "started_at": (a["t0_ns"] + EPOCH_NS).view("datetime64[ns]"),
         "wall_s": wall,
-        "cpu_user_s": a["cpu_user_s"].copy(),
-        "cpu_system_s": a["cpu_system_s"].copy(),
+        "cpu_user_s": user,
+        "cpu_system_s": system,
         "cpu_s": cpu,
-        "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
-        "peak_rss_bytes": _nan_where(a["peak_kb"].astype("f8") * 1024, peak_known),
-        "rss_delta_bytes": _nan_where(a["rss_delta_kb"].astype("f8") * 1024, rss_known),
-        "units": np.array([units.get(s, np.nan) for s in seq.tolist()], dtype="f8") if units else np.full(n, np.nan),
-        "status": np.array(STATUS_NAMES + ("?",), dtype=object)[np.minimum(status, 3)],
-        "error": np.array([None] + errors[1:], dtype=object)[a["error_id"]],
-        "parent": np.where(a["parent_id"] > 0, names_arr[a["parent_id"].astype("i8") - 1], None),
+        "cpu_util": util,
+        "peak_rss_bytes": _known(peak, peak_known, all_peak),
+        "rss_delta_bytes": _known(a["rss_delta_kb"] * 1024.0, rss_known, all_rss),
+        "rss_start_bytes": _known(start, rss_known, all_rss),
+        "peak_added_bytes": _known(np.maximum(peak - start, 0.0), peak_known & rss_known, all_peak and all_rss),
+        "units": unit_values,
+        "status": status,
+        "error": Text(a["error_id"], [None] + errors[1:]),
+        "parent": Text(a["parent_id"], [None] + names),
         "depth": a["depth"].astype("i8"),
-        "scope": np.where(flags & THREAD_SCOPE, "thread", "process").astype(object),
-        "children": (flags & CHILDREN) != 0,
+        "scope": scope,
+        "children": children,
         "calls": np.ones(n, dtype="i8"),
         "wall_min_s": wall,
         "wall_max_s": wall,
         "pid": np.full(n, -1 if pid is None else pid, dtype="i8"),
-        # internal, for derivation
+        # internal, for derivation (views of the rows: their consumers convert what they use)
         "_seq": seq,
-        "_settings_id": a["settings_id"].astype("i8"),
+        "_settings_id": a["settings_id"],
     }
-    return cols
 
 
 def merge_summary(summary: dict[tuple[int, int], list[Any]]) -> dict[int, list[Any]]:
@@ -118,9 +227,8 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
     cpu = np.array([agg[S_CPU] for agg in aggs], dtype="f8") / 1e9
     flags = np.array([agg[S_FLAGS] for agg in aggs], dtype="i8")
     errors = np.array([agg[S_ERRORS] for agg in aggs], dtype="i8")
-    names_arr = np.array(names + [""], dtype=object)
     t0 = np.array([agg[S_T0] for agg in aggs], dtype="i8")
-    parents = [agg[S_PARENT] for agg in aggs]
+    parents = np.array([agg[S_PARENT] for agg in aggs], dtype="i8")
     return {
         "name": np.array([names[nid] for nid, _ in items], dtype=object),
         "started_at": (t0 + EPOCH_NS).astype("datetime64[ns]"),
@@ -132,13 +240,15 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
         "peak_rss_bytes": np.array([agg[S_RSS] * 1024.0 if agg[S_RSS] else np.nan for agg in aggs], dtype="f8"),
         "rss_delta_bytes": np.full(n, np.nan),
+        "rss_start_bytes": np.full(n, np.nan),
+        "peak_added_bytes": np.full(n, np.nan),     # summary mode does not reset the mark
         "units": np.array([np.nan if agg[S_UNITS] is None else agg[S_UNITS] for agg in aggs], dtype="f8"),
         "status": np.where(errors > 0, "error", "ok").astype(object),
         "error": np.array([f"{e} of {agg[S_CALLS]} calls failed" if e else None
                            for e, agg in zip(errors, aggs)], dtype=object),
-        "parent": np.array([names_arr[p - 1] if p > 0 else None for p in parents], dtype=object),
+        "parent": Text(parents, [None] + names),
         "depth": np.array([agg[S_DEPTH] for agg in aggs], dtype="i8"),
-        "scope": np.where(flags & THREAD_SCOPE, "thread", "process").astype(object),
+        "scope": scopes(flags),
         "children": (flags & CHILDREN) != 0,
         "calls": np.array([agg[S_CALLS] for agg in aggs], dtype="i8"),
         "wall_min_s": np.array([agg[S_MIN] for agg in aggs], dtype="f8") / 1e9,
@@ -152,8 +262,23 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
 def add_energy(cols: Columns, meters: dict[int, MeterReading]) -> Columns:
     """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
     ``meters`` maps a row's ``_seq`` to its meter readings."""
-    cols.update(derive(cols, meters))
+    derived: dict[str, Any] = dict(derive(cols, meters))
+    sid = np.asarray(cols["_settings_id"])
+    if not meters and len(sid) and sid.min() == sid.max():
+        # one settings snapshot and no meter: its text columns hold one value each
+        for field, values in derived.items():
+            if isinstance(values, np.ndarray) and values.dtype == object:
+                derived[field] = Text(np.zeros(len(values), dtype="u1"), [values[0]])
+    cols.update(derived)
     return cols
+
+
+def concat(parts: list[Columns]) -> Columns:
+    """Column dicts one after the other (the keys of the first); text stays Text."""
+    if len(parts) == 1:
+        return parts[0]
+    return {k: Text.concat([p[k] for p in parts]) if any(isinstance(p[k], Text) for p in parts)
+            else np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
 def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
@@ -162,18 +287,17 @@ def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
     rows = log.take_rows()
     units = dict(log.units)
     meters = dict(log.meters)
-    cols = raw_columns(rows, units, list(log.names), list(log.errors), pid)
+    names = log.names
+    cols = raw_columns(rows, units, names, log.errors, pid)
     if summary:
-        extra = summary_columns(summary, list(log.names), pid)
-        cols = {k: np.concatenate([cols[k], extra[k]]) for k in cols}
+        cols = concat([cols, summary_columns(summary, names, pid)])
     return add_energy(cols, meters)
 
 
 def measurement_from_row(row: bytes, units: float | None, meters: MeterReading | None) -> Measurement:
     """The Measurement of one packed row and its side data (the context manager's ``m.result``)."""
     seq = ROW.unpack(row)[0]
-    cols = raw_columns(row, {seq: units} if units is not None else {}, list(LOG.names),
-                       list(LOG.errors), os.getpid())
+    cols = raw_columns(row, {seq: units} if units is not None else {}, LOG.names, LOG.errors, os.getpid())
     cols = add_energy(cols, {seq: meters} if meters is not None else {})
     return measurements(cols)[0]
 
@@ -186,16 +310,20 @@ def _py(value: Any) -> Any:
     return value
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def measurements(cols: Columns) -> list[Measurement]:
     """One Measurement per row of a column dict (NaN becomes None)."""
     n = len(cols["name"])
     out = []
     for i in range(n):
         kw = {f: _py(cols[f][i]) for f in FIELDS if f != "started_at"}
-        for f in ("peak_rss_bytes", "rss_delta_bytes"):
+        for f in MEMORY_FIELDS:
             if kw[f] is not None:
                 kw[f] = int(kw[f])
         ns = int(cols["started_at"][i].astype("datetime64[ns]").astype("i8"))
-        kw["started_at"] = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+        # whole microseconds, truncated as pandas' Timestamp.to_pydatetime does (no float rounding)
+        kw["started_at"] = _EPOCH + timedelta(microseconds=ns // 1000)
         out.append(Measurement(**kw))
     return out

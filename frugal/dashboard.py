@@ -18,12 +18,11 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from frugal import _dashboard_page as P
-from frugal._dashboard_runs import TREND_CHARTS, runs_section, trends_section
+from frugal._dashboard_runs import TREND_CHARTS, runs_section, short_label, trends_section
 from frugal._version import __version__
 from frugal._dashboard_page import e
-from frugal._files import write_atomic
 from frugal.progress import Progress
-from frugal.units import format_count, format_quantity, format_ratio
+from frugal.units import check_bool, check_text, format_count, format_quantity, format_ratio
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
@@ -255,6 +254,26 @@ def _n_boot(frame: Any, by: str) -> int:
     return 2000 if largest <= BOOT_ROWS else max(200, 2000 * BOOT_ROWS // largest)
 
 
+def _chart_labels(frame: Any, by: str, baseline: str | None) -> tuple[Any, str | None, dict[str, str]]:
+    """The frame with names longer than LABEL_CHARS shortened and kept unique, the baseline's
+    name as shortened, and the map from each long name to its label (the tables show names whole)."""
+    names = [str(n) for n in frame[by].dropna().unique()]
+    long = [n for n in names if n != short_label(n)]
+    if not long:
+        return frame, baseline, {}
+    taken = set(names) - set(long)
+    short = {}
+    for name in long:
+        label, k = short_label(name), 1
+        while label in taken:
+            k += 1
+            label = short_label(name, f" #{k}")
+        taken.add(label)
+        short[name] = label
+    frame = frame.assign(**{by: frame[by].replace(short)})
+    return frame, short.get(baseline, baseline) if baseline is not None else None, short
+
+
 def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar: Progress) -> str:
     """The comparison charts of the costliest names; the profile and the Pareto chart draw the
     indicators table itself (its grades), the median charts a sample of large groups."""
@@ -264,6 +283,10 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]
     drawn = table[table.index.astype("string").isin(names)]
+    shown, baseline, short = _chart_labels(shown, by, baseline)
+    if short:
+        drawn = drawn.rename(index=short)
+        names = [short.get(n, n) for n in names]
     drawn.attrs = dict(table.attrs)
     notes = []
     if current[by].nunique() > len(names):
@@ -449,7 +472,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
 
 def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title: str | None = None,
            baseline: str | None = None, by: str | None = None, store: str | os.PathLike[str] | None = None,
-           progress: bool | None = None) -> Path:
+           progress: bool | None = None, overwrite: bool = False) -> Path:
     """Write the frugality dashboard of ``data`` to ``path``: one self-contained HTML file.
 
     ``data``: a frame with the columns of ``frugal.results()`` or a ``frugal.Comparison``.
@@ -462,14 +485,18 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
     others are compared with. ``store``: the store the frame came from, for the settings
     recorded with its runs. ``progress``: a bar on stderr, by default when stderr is a
-    terminal. Returns the path written.
+    terminal. The file is written atomically with the permissions the umask gives; an existing
+    file is replaced only if it is a dashboard frugal wrote, or with ``overwrite=True`` (a
+    frugal store or any other file is left untouched: ``ValueError``). Returns the path written.
     """
+    from frugal._output import check_output, write_output
+
     frame, by, baseline = _unpack(data, by, baseline)
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"report(path=...) must be a path, got {type(path).__name__}")
-    out = Path(path)
-    if out.is_dir():
-        raise ValueError(f"report(path=...): {out} is a directory; give a file name such as dashboard.html")
+    check_text("report(title=...)", title or None, optional=True)
+    check_bool("report(overwrite=...)", overwrite)
+    out = check_output(path, "html", overwrite=overwrite, argument="report(path=...)")
     runs = None
     if store is not None:
         from frugal.store import load_runs
@@ -477,4 +504,4 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
         runs = load_runs(store)
     text = render(frame, by=by, baseline=baseline, title=title, runs=runs, progress=progress,
                   errors=getattr(data, "errors", None) if frame is not data and by == "variant" else None)
-    return write_atomic(out, text)
+    return write_output(out, text, "html", overwrite=overwrite, argument="report(path=...)")

@@ -48,6 +48,8 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
     from frugal.dashboard import report
 
     folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"demo(out=...): {folder} is a file, not a folder; give a folder for frugal.db and dashboard.html")
     folder.mkdir(parents=True, exist_ok=True)
     db, page = folder / "frugal.db", folder / "dashboard.html"
     data = random.Random(seed).sample(range(size * 10), size)

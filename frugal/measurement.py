@@ -18,7 +18,8 @@ class Measurement:
     """What one measured region cost.
 
     Time and CPU are measured by the kernel's clocks; peak memory is the kernel's
-    resident high-water mark for this region (exact on Linux). Energy and carbon are
+    resident high-water mark for this region (exact on Linux), and ``peak_added_bytes`` that
+    peak minus the resident memory at the start (None where no per-region peak exists). Energy and carbon are
     *derived* from those raw numbers when results are read, by a meter where one was
     present (``energy_method`` says which) or by the documented model (METHODOLOGY.md).
     A field that could not be known is ``None`` (NaN in a DataFrame), never a guess.
@@ -39,6 +40,8 @@ class Measurement:
     cpu_util: float | None                  # cpu_s / wall_s (above 1 with threads)
     peak_rss_bytes: int | None              # peak resident memory during the region, B
     rss_delta_bytes: int | None             # resident memory at end minus start, B
+    rss_start_bytes: int | None = None      # resident memory at the start of the region, B
+    peak_added_bytes: int | None = None     # peak minus start, never negative: what the region added, B
     energy_cpu_j: float | None = None       # J
     energy_ram_j: float | None = None       # J
     energy_gpu_j: float | None = None       # J
@@ -54,7 +57,7 @@ class Measurement:
     intensity_g_per_kwh: float | None = None  # grid carbon intensity used, gCO2e/kWh
     intensity_source: str | None = None     # where that intensity came from
     cpu_power_source: str | None = None     # where the W per busy CPU came from ("AMD EPYC 7763: 280 W / 128 threads (table)")
-    scope: str = "process"                  # "process" or "thread" (CPU time's scope)
+    scope: str = "process"                  # "process", "thread", or "task" (a coroutine's own steps)
     children: bool = False                  # whether waited children's CPU is included
     calls: int = 1                          # number of calls this record stands for
     wall_min_s: float | None = None         # shortest call (summary mode; wall_s otherwise)

@@ -135,9 +135,12 @@ def resolve(argv0: str) -> str:
 # exits; this process, a child subreaper, inherits the subshell, then says "go" on fd 7, and
 # the subshell execs the command: it cannot end before it is ours to wait for. A background
 # subshell ignores SIGINT and SIGQUIT for good, so env(1) gives them back to the command:
-# Ctrl-C reaches it as it would reach any command run in the foreground.
+# Ctrl-C reaches it as it would reach any command run in the foreground. env reads every
+# operand holding "=" as an assignment (even after --), so it runs /bin/sh, never the command:
+# that sh execs the command with its argv exactly as given ("./opt=3/bench" included).
 _LAUNCH = ('exec 8<&0; (exec 9>&-; read go <&7 || exit 126; exec 7<&-; '
-           'exec "$0" --default-signal=INT,QUIT -- "$@" <&8 8<&-) & echo $! >&9; exit 0')
+           'exec "$0" --default-signal=INT,QUIT -- /bin/sh -c \'exec "$0" "$@"\' "$@" <&8 8<&-) & '
+           'echo $! >&9; exit 0')
 _launcher: tuple[str, str] | None | bool = False     # (sh, env) once checked; None: not usable here
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -252,13 +255,17 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
     user = np.array([r.user_s for r in runs], dtype="f8")
     system = np.array([r.system_s for r in runs], dtype="f8")
     cpu = user + system
+    peak = np.array([r.peak_rss_bytes for r in runs], dtype="f8")
     cols: dict[str, Any] = {
         "name": np.array(names, dtype=object),
         "started_at": np.array([r.started_ns for r in runs], dtype="i8").astype("datetime64[ns]"),
         "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
-        "peak_rss_bytes": np.array([r.peak_rss_bytes for r in runs], dtype="f8"),
+        "peak_rss_bytes": peak,
         "rss_delta_bytes": np.full(n, np.nan),
+        # a process starts from nothing of its own: all of its peak is what it added
+        "rss_start_bytes": np.full(n, np.nan),
+        "peak_added_bytes": peak,
         "units": np.full(n, np.nan),
         "status": np.array([r.status for r in runs], dtype=object),
         "error": np.array([r.error for r in runs], dtype=object),

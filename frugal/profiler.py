@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from frugal import _sampler, hooks
 from frugal._hot import measure, qualified_name
-from frugal._files import write_output
+from frugal._output import write_output
 from frugal._sampler import FrameInfo, Stack, Subscription
 from frugal._version import __version__
 from frugal.errors import FrugalError
@@ -366,7 +366,7 @@ class Profile:
         check_choice("flamegraph(color=...)", color, ("module", "self"))
         check_text("flamegraph(title=...)", title, optional=True)
         text = hooks.flamegraph()(self, color=color, title=title)
-        return write_output(path, text, "html", force, "flamegraph(path=...)")
+        return _write(path, text, "html", force, "flamegraph")
 
     def to_speedscope(self, path: str | os.PathLike[str] = "profile.speedscope.json", *,
                       force: bool = False) -> Path:
@@ -374,8 +374,7 @@ class Profile:
         weights in joules, unit ``none``), to open at speedscope's site or app."""
         import json
 
-        return write_output(path, json.dumps(self.speedscope(), indent=1), "speedscope", force,
-                            "to_speedscope(path=...)")
+        return _write(path, json.dumps(self.speedscope(), indent=1), "speedscope", force, "to_speedscope")
 
     def _joules_per_ns(self) -> tuple[_Data, float]:
         """The profile's data and the joules one charged ns of CPU stands for."""
@@ -425,7 +424,7 @@ class Profile:
             merged[line] = merged.get(line, 0.0) + ns * joules * 1e6
         text = "".join(f"{k} {round(v)}\n" for k, v in sorted(merged.items()) if round(v) > 0)
         if path is not None:
-            write_output(path, text, "collapsed", force, "to_collapsed(path=...)")
+            _write(path, text, "collapsed", force, "to_collapsed")
         return text
 
     def _repr_html_(self) -> str:
@@ -478,6 +477,12 @@ def _collapsed_name(info: FrameInfo) -> str:
     name, _, file, line = info
     text = f"{name} ({os.path.basename(file)}:{line})" if file else name
     return re.sub(r"[;\r\n]", "_", text)
+
+
+def _write(path: Any, text: str, kind: str, force: bool, method: str) -> Path:
+    """Write an output of the profile (``frugal._output``); ``method`` names the call in errors."""
+    check_bool(f"{method}(force=...)", force)
+    return write_output(path, text, kind, overwrite=force, argument=f"{method}(path=...)")
 
 
 def _warn(text: str) -> None:

@@ -43,6 +43,8 @@ QUANTITIES: dict[str, Quantity] = {
     "cpu_util": Quantity("CPU utilisation", "ratio"),
     "peak_rss_bytes": Quantity("peak memory", "B"),
     "rss_delta_bytes": Quantity("memory growth", "B"),
+    "rss_start_bytes": Quantity("memory at start", "B"),
+    "peak_added_bytes": Quantity("memory added", "B"),
     "energy_cpu_j": Quantity("CPU energy", "J"),
     "energy_ram_j": Quantity("memory energy", "J"),
     "energy_gpu_j": Quantity("GPU energy", "J"),

@@ -104,6 +104,35 @@ def test_one_row_per_task_with_worker_key_and_prefix(client):
     assert list(df.columns[:4]) == ["worker", "host", "key", "key_prefix"]
 
 
+def test_with_a_store_every_task_reaches_it_one_run_per_worker(client, tmp_path):
+    """With a default store set on the client, leaving the block stores every task's record,
+    exactly as the tracker's frame shows it, under one run per worker process."""
+    from frugal import store
+
+    path = tmp_path / "dask.db"
+    store.set_default_store(path)
+    try:
+        with frugal.dask.track(client) as tracker:
+            client.gather(client.map(inc, range(300)))
+    finally:
+        store.set_default_store(None)
+    frame = tracker.results()
+    stored = frugal.load(path)
+    assert len(stored) == len(frame) == 300
+    runs = store.load_runs(path).set_index("run_id")
+    assert set(runs["program"]) <= {f"dask worker {w}" for w in workers(client)}
+    assert set(stored["pid"]) == set(frame["pid"].astype("int64"))
+    assert stored.groupby("run_id").size().sum() == 300
+    assert set(stored.groupby("run_id")["pid"].nunique()) == {1}
+    assert (runs["settings"].str.contains("intensity_g_per_kwh")).all()
+    columns = ["name", "wall_s", "cpu_s", "peak_rss_bytes", "rss_start_bytes", "energy_j", "carbon_g"]
+    key = ["started_at", "wall_s"]
+    left = stored.sort_values(key).reset_index(drop=True)
+    right = frame.sort_values(key).reset_index(drop=True)
+    pd = pytest.importorskip("pandas")
+    pd.testing.assert_frame_equal(left[columns], right[columns], check_exact=True)
+
+
 def test_summary_totals_per_prefix_worker_and_cluster(client):
     """summary() sums the tasks per key prefix, per worker and for the whole cluster."""
     with frugal.dask.track(client) as tracker:

@@ -107,7 +107,7 @@ def test_outputs_never_overwrite_a_file_of_another_kind(prof, tmp_path) -> None:
     store = tmp_path / "frugal.db"
     sqlite3.connect(store).execute("create table t (x)").connection.commit()
     for write in (prof.flamegraph, prof.to_speedscope, prof.to_collapsed):
-        with pytest.raises(ValueError, match="not a .* file written by frugal"):
+        with pytest.raises(ValueError, match="not .* written by frugal"):
             write(store)
     assert store.read_bytes().startswith(b"SQLite format 3")
     prof.flamegraph(store, force=True)

@@ -25,10 +25,10 @@ PACKAGE = Path(frugal.__file__).parent
 # Lowest first. A name ending in ".*" covers every module of that subpackage.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("frugal.errors", "frugal._version", "frugal.units", "frugal.measurement",
-                "frugal.progress", "frugal.hooks", "frugal._files")),
+                "frugal.progress", "frugal.hooks", "frugal._store_file", "frugal._output")),
     ("facts and probes", ("frugal.data", "frugal.hardware", "frugal.grid", "frugal.probes",
                           "frugal.probes.*", "frugal._records")),
-    ("hot path", ("frugal._hot",)),
+    ("hot path", ("frugal._span", "frugal._hot")),
     ("settings", ("frugal.config",)),
     ("energy", ("frugal.energy", "frugal.energy.*")),
     ("columns", ("frugal.columns", "frugal.process")),
@@ -36,8 +36,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("analysis", ("frugal.runner", "frugal.verdicts", "frugal.grades", "frugal.comparison",
                   "frugal.complexity", "frugal.frugality", "frugal._sampler", "frugal.profiler")),
     ("outputs", ("frugal.plot", "frugal.plot.*", "frugal.store", "frugal._store_writer",
-                 "frugal._run_info", "frugal.dashboard", "frugal._dashboard_page", "frugal._dashboard_runs",
-                 "frugal.flamegraph")),
+                 "frugal._run_info", "frugal._store_read", "frugal._chunks", "frugal.dashboard",
+                 "frugal._dashboard_page", "frugal._dashboard_runs", "frugal.flamegraph")),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal._script",
                     "frugal.pytest_plugin", "frugal.pytest_plugin.*", "frugal.dask", "frugal.dask.*",
                     "frugal._deprecated")),

@@ -106,7 +106,7 @@ def test_an_output_of_another_kind_is_refused_before_the_script_runs(script: Pat
     store = script.parent / "frugal.db"
     store.write_bytes(b"SQLite format 3\x00" + bytes(100))
     proc = frugal_profile("-o", str(store), "--", "python", str(script), "0", cwd=script.parent)
-    assert proc.returncode == 2 and "not a html file written by frugal" in proc.stderr
+    assert proc.returncode == 2 and "not an HTML page written by frugal" in proc.stderr
     assert proc.stdout == ""
     proc = frugal_profile("-o", str(store), "--force", "--", "python", str(script), "0", cwd=script.parent)
     assert proc.returncode == 0 and store.read_text().startswith("<!DOCTYPE html>")

@@ -12,6 +12,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import frugal
@@ -222,8 +223,8 @@ def test_store_file_is_marked_versioned_and_in_wal_mode(db):
         conn.close()
 
 
-@pytest.mark.parametrize("statement", ["UPDATE measurements SET wall_s = 0", "DELETE FROM measurements",
-                                       "DELETE FROM runs"])
+@pytest.mark.parametrize("statement", ["UPDATE chunks SET rows = 0", "DELETE FROM chunks",
+                                       "DELETE FROM chunk_names", "DELETE FROM runs", "DELETE FROM meta"])
 def test_store_is_append_only(db, statement):
     """UPDATE and DELETE are refused by the file itself."""
     with frugal.measure("kept"):
@@ -398,26 +399,79 @@ def test_importing_the_store_loads_no_pandas():
     assert proc.stdout.split() == ["False", "False"], proc.stderr
 
 
-def test_a_store_from_an_older_frugal_is_read_and_extended(tmp_path):
-    """A store lacking a newer Measurement column loads (as missing values) and gains the column."""
-    path = tmp_path / "old.db"
-    store.Store(path).open()
-    conn = sqlite3.connect(path)
-    conn.execute("ALTER TABLE measurements DROP COLUMN wall_max_s")
-    conn.commit()
-    conn.close()
-    assert "wall_max_s" in frugal.load(path).columns
+# Schema 1 (frugal before the columnar store): one SQL row per measurement.
+_SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE runs (id INTEGER PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, started_at INTEGER NOT NULL, host TEXT,
+  pid INTEGER, program TEXT, platform TEXT, cpu TEXT, logical_cpus INTEGER, python TEXT,
+  frugal_version TEXT, git_commit TEXT, git_branch TEXT, settings TEXT);
+CREATE TABLE measurements (id INTEGER PRIMARY KEY, run INTEGER NOT NULL REFERENCES runs(id), name TEXT,
+  started_at INTEGER, wall_s REAL, cpu_user_s REAL, cpu_system_s REAL, cpu_s REAL, cpu_util REAL,
+  peak_rss_bytes INTEGER, rss_delta_bytes INTEGER, energy_cpu_j REAL, energy_ram_j REAL, energy_gpu_j REAL,
+  energy_j REAL, carbon_g REAL, embodied_g REAL, units REAL, status TEXT, error TEXT, parent TEXT,
+  depth INTEGER, energy_method TEXT, intensity_g_per_kwh REAL, intensity_source TEXT, scope TEXT,
+  children INTEGER, calls INTEGER, wall_min_s REAL, wall_max_s REAL, pid INTEGER);
+INSERT INTO meta VALUES ('application', 'frugal');
+INSERT INTO runs (id, run_id, started_at, host) VALUES (1, 'r1', 1700000000000000000, 'old-host');
+INSERT INTO measurements (run, name, started_at, wall_s, cpu_user_s, cpu_system_s, cpu_s, peak_rss_bytes,
+  status, depth, scope, children, calls, pid)
+  VALUES (1, 'from_schema_1', 1700000000000000000, 0.5, 0.25, 0.125, 0.375, 1048576, 'ok', 0, 'process', 0, 1, 42);
+PRAGMA application_id = 1179800903;
+PRAGMA user_version = 1;
+"""
+
+
+def _store_one(path: Path, name: str) -> None:
+    """One region named ``name`` measured and stored in ``path`` (set as the store meanwhile)."""
     frugal.clear()
     store.set_default_store(path)
     try:
-        with frugal.measure("after_upgrade"):
+        with frugal.measure(name):
             pass
         frugal.flush()
     finally:
         store.set_default_store(None)
         frugal.clear()
-    row = frugal.load(path).iloc[0]
-    assert row["name"] == "after_upgrade" and row["wall_max_s"] == row["wall_s"]
+
+
+def test_a_store_of_schema_1_is_read_and_extended(tmp_path):
+    """A store written by an older frugal (one SQL row per measurement) is read, then extended:
+    its rows stay as they were, new ones go to chunks, and both load together, oldest first."""
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(_SCHEMA_1)
+    conn.close()
+    old = frugal.load(path)
+    assert old["name"].tolist() == ["from_schema_1"] and old["host"].tolist() == ["old-host"]
+    assert old["cpu_s"].tolist() == [0.375] and old["peak_rss_bytes"].tolist() == [1048576]
+    assert old["rss_start_bytes"].isna().all()      # a field schema 1 did not have
+    _store_one(path, "after_upgrade")
+    frame = frugal.load(path)
+    assert frame["name"].tolist() == ["from_schema_1", "after_upgrade"]
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+        assert conn.execute("SELECT count(*) FROM measurements").fetchone()[0] == 1
+    finally:
+        conn.close()
+
+
+def test_a_store_lacking_a_newer_field_is_read_and_gains_its_column(tmp_path):
+    """Chunks written before a Measurement field existed read it as missing; the column is added
+    when the store is next written, and new chunks fill it."""
+    path = tmp_path / "older.db"
+    _store_one(path, "before")
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TRIGGER chunks_no_delete")
+    conn.execute("DROP TRIGGER chunks_no_update")
+    conn.execute("ALTER TABLE chunks DROP COLUMN wall_max_s")
+    conn.commit()
+    conn.close()
+    assert frugal.load(path)["wall_max_s"].isna().all()
+    _store_one(path, "after_upgrade")
+    frame = frugal.load(path).set_index("name")
+    assert pd.isna(frame.loc["before", "wall_max_s"])
+    assert frame.loc["after_upgrade", "wall_max_s"] == frame.loc["after_upgrade", "wall_s"]
 
 
 def test_flush_and_load_are_public():

@@ -1,74 +1,75 @@
 """The records the workers pushed, as DataFrames (pandas imported here only)."""
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, raw_columns
-from frugal.frame import frame_from_columns
+from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
+from frugal.frame import frame_from_columns, int_array, string_array
 
 LEADING = ("worker", "host", "key", "key_prefix")
-TRAILING = ("rss_start_bytes", "rss_end_bytes")
+TRAILING = ("rss_end_bytes",)
 _TEXT = {"energy_method", "intensity_source", "cpu_power_source"}
 
 
-def _incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
-    """Columns of one worker process's records, decoded with that process's clock anchor."""
+def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
+    """Columns of one worker process's records, decoded with that process's clock anchor.
+
+    Vectorised over the batches: a batch's rows have consecutive seqs from its ``seq``, and
+    an energy message covers consecutive seqs from its own first one.
+    """
     batches = [inc["rows"][s] for s in sorted(inc["rows"])]
-    seqs = [b["seq"] + i for b in batches for i in range(len(b["keys"]))]
+    sizes = np.array([len(b["keys"]) for b in batches], dtype="i8")
+    n = int(sizes.sum())
+    starts = np.repeat(np.array([b["seq"] for b in batches], dtype="i8"), sizes)
+    offsets = np.arange(n, dtype="i8") - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    seqs = starts + offsets                   # increasing: batches are taken in seq order
     a = np.frombuffer(b"".join(b["rows"] for b in batches), dtype=ROW_DTYPE).copy()
     # Names and error types travel as text: the worker's interning tables stay there.
     a["name_id"] = 0
     a["error_id"] = 0
     a["parent_id"] = 0
     cols = raw_columns(a.tobytes(), {}, [""], [""], inc["pid"])
-    n = len(a)
-    prefixes = np.array([p for b in batches for p in b["prefixes"]], dtype=object)
+    prefixes = text_of(list(chain.from_iterable(b["prefixes"] for b in batches)))
     cols["name"] = prefixes
-    cols["error"] = np.array([e for b in batches for e in b["errors"]], dtype=object)
-    epochs = np.array([b["epoch_ns"] for b in batches for _ in b["keys"]], dtype="i8")
+    cols["error"] = text_of(list(chain.from_iterable(b["errors"] for b in batches)))
+    epochs = np.repeat(np.array([b["epoch_ns"] for b in batches], dtype="i8"), sizes)
     cols["started_at"] = (a["t0_ns"] + epochs).astype("datetime64[ns]")
 
-    position = {s: i for i, s in enumerate(seqs)}
     for field in ENERGY_FIELDS:
-        cols[field] = np.full(n, None if field in _TEXT else np.nan,
-                              dtype=object if field in _TEXT else "f8")
+        cols[field] = np.full(n, None if field in _TEXT else np.nan, dtype=object if field in _TEXT else "f8")
     for first, values in inc["energy"].items():
-        where = np.array([position.get(first + j, -1) for j in range(len(values["energy_j"]))], dtype="i8")
-        keep = where >= 0
+        count = len(values["energy_j"])
+        wanted = first + np.arange(count, dtype="i8")
+        where = np.minimum(np.searchsorted(seqs, wanted), max(n - 1, 0))
+        keep = (seqs[where] == wanted) if n else np.zeros(count, dtype=bool)
         for field in ENERGY_FIELDS:
-            if field in _TEXT:
-                got = np.array(values[field], dtype=object)
-            else:
-                got = np.array([np.nan if v is None else v for v in values[field]], dtype="f8")
+            got = np.array(values[field], dtype=object if field in _TEXT else "f8")   # None -> NaN
             cols[field][where[keep]] = got[keep]
 
-    rss0 = np.array([r for b in batches for r in b["rss0_kb"]], dtype="f8")
-    rss0[rss0 < 0] = np.nan
-    start = rss0 * 1024.0
-    cols["rss_start_bytes"] = start
-    cols["rss_end_bytes"] = start + cols["rss_delta_bytes"]
-    cols["worker"] = np.full(n, inc["worker"], dtype=object)
-    cols["host"] = np.full(n, inc["host"], dtype=object)
-    cols["key"] = np.array([k for b in batches for k in b["keys"]], dtype=object)
+    cols["rss_end_bytes"] = cols["rss_start_bytes"] + cols["rss_delta_bytes"]
+    cols["worker"] = Text(np.zeros(n, dtype="u1"), [inc["worker"]])
+    cols["host"] = Text(np.zeros(n, dtype="u1"), [inc["host"]])
+    cols["key"] = np.array(list(chain.from_iterable(b["keys"] for b in batches)), dtype=object)
     cols["key_prefix"] = prefixes
     return cols
 
 
 def tracker_frame(incs: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per task: leading task columns, Measurement's fields, then worker memory."""
-    parts = [_incarnation_columns(inc) for inc in incs if inc["rows"]]
+    parts = [incarnation_columns(inc) for inc in incs if inc["rows"]]
     if parts:
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        cols = concat(parts)
     else:
-        cols = _incarnation_columns({"rows": {}, "energy": {}, "pid": None, "worker": None, "host": None})
+        cols = incarnation_columns({"rows": {}, "energy": {}, "pid": None, "worker": None, "host": None})
     frame = frame_from_columns(cols)
     for i, name in enumerate(LEADING):
-        frame.insert(i, name, pd.array([None if v is None else str(v) for v in cols[name]], dtype="string"))
+        frame.insert(i, name, string_array(cols[name]))
     for name in TRAILING:
-        frame[name] = pd.array(np.round(cols[name]), dtype="Float64").astype("Int64")
+        frame[name] = int_array(cols[name])
     return frame.sort_values("started_at", kind="stable").reset_index(drop=True)
 
 

@@ -12,6 +12,8 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from frugal.errors import FrugalError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -107,6 +109,31 @@ class Tracker:
         finally:
             self._state = "closed"
             self._pull(detach=True)
+        self._store()
+
+    def _store(self) -> None:
+        """With a default store set in this process, store every task's record: one run per
+        worker process (its host, pid and settings), energy as that worker derived it."""
+        from frugal import store
+        from frugal.dask._frame import incarnation_columns
+
+        path = store.default_store()
+        if path is None:
+            return
+        with self._lock:
+            incs = [inc for inc in self._incs.values() if inc["rows"]]
+        git = store.git_info()
+        target = store.Store(path)
+        for inc in incs:
+            cols = incarnation_columns(inc)
+            run = store.new_run(program=f"dask worker {inc['worker']}", git=git)
+            run.update(host=inc["host"], pid=inc["pid"], settings=inc.get("settings"))
+            try:
+                target.append(run, cols)
+            except FrugalError as exc:
+                warnings.warn(f"frugal.dask: could not store {len(cols['name']):,} task records of "
+                              f"{inc['worker']} in {path} ({exc}); they stay in tracker.results()",
+                              RuntimeWarning, stacklevel=3)
 
     def _wait_for_last_records(self, addresses: list[str]) -> None:
         """Each worker sends "bye" after its last records; wait for it (tasks may still run)."""
@@ -150,7 +177,7 @@ class Tracker:
             inc = self._incs[msg["inc"]] = {"worker": None, "host": None, "pid": None, "rows": {},
                                             "energy": {}, "bye": None, "removed": None}
         if kind == "hello":
-            inc.update(worker=msg["worker"], host=msg["host"], pid=msg["pid"])
+            inc.update(worker=msg["worker"], host=msg["host"], pid=msg["pid"], settings=msg.get("settings"))
         elif inc["worker"] is None:  # the scheduler stamps each worker's events with its address
             inc["worker"] = msg.get("worker")
         if kind == "rows":

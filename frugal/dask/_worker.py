@@ -21,7 +21,8 @@ from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from tornado.ioloop import PeriodicCallback
 
 from frugal import _hot
-from frugal._records import EPOCH_NS, LOG, ROW, RSS_KNOWN
+from frugal._records import EPOCH_NS, LOG, ROW
+from frugal._run_info import settings_json
 from frugal.columns import ENERGY_FIELDS, add_energy, raw_columns
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_
 
 _TEXT_FIELDS = ("energy_method", "intensity_source", "cpu_power_source")
 
-# a measured task's record: (row, key, prefix, error, rss0_kb, meters), then (seq, row, meters) once sent
-_Pending = tuple[bytes, str, str, "str | None", int, "MeterReading | None"]
+# a measured task's record: (row, key, prefix, error, meters), then (seq, row, meters) once sent
+_Pending = tuple[bytes, str, str, "str | None", "MeterReading | None"]
 _Underived = tuple[int, bytes, "MeterReading | None"]
 
 
@@ -115,12 +116,9 @@ class _Collector:
         row, _, meters = record
         if self.closed:  # finished after the block ended: not this tracker's
             return
-        fields = ROW.unpack(row)
-        # the region's resident set at start, in kB (state[3] is the hot path's open region)
-        rss0 = getattr(state[3], "rss0", -1) if fields[10] & RSS_KNOWN else -1
         error = None if exc is None else type(exc).__qualname__
         # Shipped by the plugin's transition hook, in the same write as the task's result.
-        self.pending.append((row, str(key), prefix, error, rss0, meters))
+        self.pending.append((row, str(key), prefix, error, meters))
 
     # --- on the event loop ---------------------------------------------------------
     def send(self) -> None:
@@ -133,12 +131,11 @@ class _Collector:
             return
         first = self.seq
         self.seq += len(recs)
-        self.underived.extend((first + i, r[0], r[5]) for i, r in enumerate(recs))
+        self.underived.extend((first + i, r[0], r[4]) for i, r in enumerate(recs))
         self.worker.log_event(self.topic, {
             "kind": "rows", "inc": self.incarnation, "seq": first, "epoch_ns": EPOCH_NS,
             "rows": b"".join(r[0] for r in recs), "keys": [r[1] for r in recs],
             "prefixes": [r[2] for r in recs], "errors": [r[3] for r in recs],
-            "rss0_kb": [r[4] for r in recs],
         })
 
     def tick(self) -> None:
@@ -167,6 +164,7 @@ class _Collector:
             "kind": "hello", "inc": self.incarnation, "worker": worker.address,
             "host": socket.gethostname(), "pid": os.getpid(),  # the kernel's name: no network
             "nthreads": getattr(getattr(worker, "state", None), "nthreads", None),
+            "settings": settings_json(),   # the methodology this worker derives energy with
         })
 
     def bye(self) -> None:
@@ -178,8 +176,7 @@ def _derive(batch: list[_Underived]) -> dict[str, list[Any]]:
     for _, row, m in batch:
         if m is not None:
             meters[ROW.unpack(row)[0]] = m        # keyed by the row's seq
-    cols = raw_columns(b"".join(r for _, r, _ in batch), {}, list(LOG.names), list(LOG.errors),
-                       os.getpid())
+    cols = raw_columns(b"".join(r for _, r, _ in batch), {}, LOG.names, LOG.errors, os.getpid())
     cols = add_energy(cols, meters)
     # plain str / float / None only: the message must pack with msgpack
     out: dict[str, list[Any]] = {}

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 from frugal import _hot, config, data, grid
 from frugal.energy.constants import embodied, power
+from frugal._records import LOG
 
 
 class Environment(Mapping[str, Any]):
@@ -121,6 +122,8 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "embodied_source": emb.source,
         "gpu": settings.gpu,
         "store": settings.store or "(none)",
+        # measurements that could not be stored before the memory bound forgot them (never silently)
+        "rows_dropped": LOG.dropped,
         "settings_id": settings_id,
         "data": data.versions(),
     })

@@ -1,0 +1,263 @@
+"""Millions of calls: each step after the measured call beside its floor, measured in one run.
+
+For each size (``--rows``, default 10^5 and 10^6), with a measured no-op function:
+
+  results()        frugal.results()                 vs pandas.DataFrame from 20 numpy columns
+  store loop       the calling loop with store= set vs the same loop without a store (per call)
+  store writer     extra time to store every row    vs sqlite3.executemany of 12-column tuples + commit
+  load             frugal.load(db)                  vs pandas.read_sql of the same rows (one SQL row each)
+  report           frugal.report() of those rows    (tracked; its target belongs to the dashboard rework)
+
+then the per-call cost of a measured call with 50,000 suspended measured generators, and with
+20,000 measured coroutines gathered and suspended, against the same call with nothing open; and,
+with ``--dask-tasks N``, N tracked tasks on a LocalCluster of 2 workers against untracked ones,
+with the rows counted in the client's frame and in the store. Each figure is the median of
+``--repeat`` runs; ratios are frugal over its floor. No figure is asserted: CI runs a small size
+(``--rows 10000``) as a smoke test.
+
+    .venv/bin/python benchmarks/scale.py [--rows 100000 1000000] [--repeat 3] [--dask-tasks 20000]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import frugal
+from frugal import store
+
+TARGETS = {"results()": 5.0, "store loop": 1.15, "store writer": 1.0, "load": 1.0, "open generators": 1.5,
+           "open coroutines": 1.5, "dask cluster time": 1.05}
+
+
+def noop() -> None:
+    pass
+
+
+def timed(fn) -> float:
+    gc.collect()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def median_of(repeat: int, fn) -> float:
+    return statistics.median(timed(fn) for _ in range(repeat))
+
+
+def loop(f, n: int) -> None:
+    for _ in range(n):
+        f()
+
+
+def results_case(n: int, repeat: int) -> tuple[float, float]:
+    frugal.clear()
+    f = frugal.measure(name="noop")(noop)
+    loop(f, n)
+    ours = median_of(repeat, frugal.results)
+    frugal.clear()
+    columns = {f"c{i}": np.random.default_rng(i).random(n) for i in range(20)}
+    floor = median_of(repeat, lambda: pd.DataFrame(columns))
+    return ours, floor
+
+
+def store_cases(n: int, repeat: int, folder: Path) -> dict[str, tuple[float, float]]:
+    """The loop with and without a store (per call), the writer's extra time, load, report."""
+    f = frugal.measure(name="noop")(noop)
+    plain, stored, extra = [], [], []
+    db = folder / "scale.db"
+    db.unlink(missing_ok=True)
+    for i in range(repeat):                  # alternated, so drift on a shared machine hits both
+        frugal.clear()
+        plain.append(timed(lambda: loop(f, n)) / n)
+        frugal.clear()
+        path = folder / f"run{i}.db"
+        store.set_default_store(path)
+        stored.append(timed(lambda: loop(f, n)) / n)
+        extra.append(timed(frugal.flush))    # what is still to write once the loop is done
+        store.set_default_store(None)
+        if i == 0:
+            path.rename(db)
+        else:
+            path.unlink()
+        frugal.clear()
+    out = {"store loop": (statistics.median(stored), statistics.median(plain)),
+           "store writer": (statistics.median(extra), _executemany_floor(n, folder, repeat))}
+    rows = frugal.load(db)
+    assert len(rows) == n, f"{len(rows)} of {n} rows stored"
+    out["load"] = (median_of(repeat, lambda: frugal.load(db)), _read_sql_floor(rows, folder, repeat))
+    page = folder / f"page{n}.html"
+    out["report"] = (timed(lambda: frugal.report(rows, page, progress=False)), float("nan"))
+    return out
+
+
+def _executemany_floor(n: int, folder: Path, repeat: int) -> float:
+    values = [(i, "noop", i * 1000, 1e-6, 1e-6, 0.0, 1e-6, 14_000_000, 0, 0, "ok", 12345) for i in range(n)]
+
+    def write() -> None:
+        path = folder / "floor.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("CREATE TABLE t (a INTEGER, b TEXT, c INTEGER, d REAL, e REAL, f REAL, g REAL, "
+                     "h INTEGER, i INTEGER, j INTEGER, k TEXT, l INTEGER)")
+        conn.execute("BEGIN")
+        conn.executemany(f"INSERT INTO t VALUES ({', '.join('?' * 12)})", values)
+        conn.execute("COMMIT")
+        conn.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    return median_of(repeat, write)
+
+
+def _read_sql_floor(rows: pd.DataFrame, folder: Path, repeat: int) -> float:
+    path = folder / "rows.db"
+    path.unlink(missing_ok=True)
+    fields = list(frugal.measurement.FIELDS)
+    table = rows[fields].copy()
+    table["started_at"] = table["started_at"].astype("int64")
+    for column in table.columns:                 # plain SQLite types, NULL for missing
+        if str(table[column].dtype) in ("string", "Int64", "bool"):
+            table[column] = table[column].astype(object).where(table[column].notna(), None)
+    conn = sqlite3.connect(path)
+    table.to_sql("measurements", conn, index=False, chunksize=50_000)
+    conn.close()
+
+    def read() -> None:
+        with sqlite3.connect(path) as c:
+            pd.read_sql("SELECT * FROM measurements", c)
+
+    return median_of(repeat, read)
+
+
+def open_generators_case(calls: int, repeat: int, open_count: int = 50_000) -> tuple[float, float]:
+    f = frugal.measure(name="noop")(noop)
+
+    @frugal.measure(name="stream")
+    def stream():
+        yield 1
+        yield 2
+
+    def per_call() -> float:
+        return median_of(repeat, lambda: loop(f, calls)) / calls
+
+    frugal.clear()
+    none = per_call()
+    suspended = [stream() for _ in range(open_count)]
+    for g in suspended:
+        next(g)
+    many = per_call()
+    for g in suspended:
+        g.close()
+    frugal.clear()
+    return many, none
+
+
+def open_coroutines_case(calls: int, repeat: int, open_count: int = 20_000) -> tuple[float, float]:
+    f = frugal.measure(name="noop")(noop)
+
+    @frugal.measure(name="waiter")
+    async def waiter(event: asyncio.Event) -> None:
+        await event.wait()
+
+    def per_call() -> float:
+        return median_of(repeat, lambda: loop(f, calls)) / calls
+
+    async def main() -> tuple[float, float]:
+        none = per_call()
+        event = asyncio.Event()
+        tasks = [asyncio.ensure_future(waiter(event)) for _ in range(open_count)]
+        await asyncio.sleep(0)               # every one has started and is suspended
+        many = per_call()
+        event.set()
+        await asyncio.gather(*tasks)
+        return many, none
+
+    frugal.clear()
+    many, none = asyncio.run(main())
+    frugal.clear()
+    return many, none
+
+
+def dask_case(tasks: int, folder: Path) -> dict[str, tuple[float, float]]:
+    from distributed import Client, LocalCluster
+
+    import frugal.dask
+
+    def spin(x: int) -> int:
+        end = time.perf_counter() + 0.001
+        while time.perf_counter() < end:
+            pass
+        return x
+
+    path = folder / "dask.db"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster, Client(cluster) as client:
+        client.gather(client.map(spin, range(200), pure=False))
+        t0 = time.perf_counter()
+        client.gather(client.map(spin, range(tasks), pure=False))
+        plain = time.perf_counter() - t0
+        store.set_default_store(path)
+        try:
+            t0 = time.perf_counter()
+            with frugal.dask.track(client) as tracker:
+                client.gather(client.map(spin, range(tasks), pure=False))
+            tracked = time.perf_counter() - t0
+            rows = len(tracker.results())
+            frugal.flush()
+        finally:
+            store.set_default_store(None)
+    in_store = len(frugal.load(path, name="spin"))
+    print(f"  dask: {tasks:,} tasks, {rows:,} in the client's frame, {in_store:,} in the store")
+    return {"dask cluster time": (tracked, plain)}
+
+
+def show(label: str, ours: float, floor: float, unit: str = "s") -> None:
+    scale = 1e6 if unit == "µs" else 1.0
+    ratio = ours / floor if floor == floor and floor > 0 else float("nan")
+    target = TARGETS.get(label.split(" (")[0])
+    mark = "" if target is None or ratio != ratio else ("  (target <= %gx: %s)" % (target, "met" if ratio <= target else "NOT met"))
+    floor_text = "" if floor != floor else f"  floor {floor * scale:10.3f} {unit}"
+    print(f"  {label:<32} {ours * scale:10.3f} {unit}{floor_text}  ratio {ratio:6.2f}x{mark}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--open-calls", type=int, default=100_000, help="calls timed in the open-regions cases")
+    parser.add_argument("--dask-tasks", type=int, default=0, help="tasks in the Dask case (0: skip it)")
+    args = parser.parse_args()
+    print(f"Python {sys.version.split()[0]}, pandas {pd.__version__}, numpy {np.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for n in args.rows:
+            print(f"\n{n:,} recorded calls (median of {args.repeat}):")
+            show("results()", *results_case(n, args.repeat))
+            cases = store_cases(n, args.repeat, folder)
+            show("store loop (per call)", *cases["store loop"], unit="µs")
+            show("store writer", *cases["store writer"])
+            show("load", *cases["load"])
+            show("report", *cases["report"])
+        print(f"\nA measured call with regions open ({args.open_calls:,} calls, median of {args.repeat}):")
+        show("open generators (50,000)", *open_generators_case(args.open_calls, args.repeat), unit="µs")
+        show("open coroutines (20,000)", *open_coroutines_case(args.open_calls, args.repeat), unit="µs")
+        if args.dask_tasks:
+            print(f"\nDask, LocalCluster of 2 workers x 1 thread, {args.dask_tasks:,} tasks of ~1 ms:")
+            show("dask cluster time", *dask_case(args.dask_tasks, folder)["dask cluster time"])
+
+
+if __name__ == "__main__":
+    main()
