@@ -28,36 +28,36 @@ Usage, on top of a cell:  %%frugal [-n NAME] [-r REPEAT] [-o]
   -o         return the Footprint (its .measurements, .frame()) instead of showing it"""
 
 # (label, how to read it from a run, unit: "s", "J", "g" or "B")
-_ROWS: tuple[tuple[str, Callable[[Measurement, int | None], float | None], str], ...] = (
-    ("wall time", lambda m, held: m.wall_s, "s"),
-    ("CPU time", lambda m, held: m.cpu_s, "s"),
-    ("peak memory held", lambda m, held: held, "B"),
-    ("process peak memory", lambda m, held: m.peak_rss_bytes, "B"),
-    ("energy", lambda m, held: m.energy_j, "J"),
-    ("carbon, operational", lambda m, held: m.carbon_g, "gCO2e"),
-    ("carbon, embodied", lambda m, held: m.embodied_g, "gCO2e"),
+_ROWS: tuple[tuple[str, Callable[[Measurement], float | None], str], ...] = (
+    ("wall time", lambda m: m.wall_s, "s"),
+    ("CPU time", lambda m: m.cpu_s, "s"),
+    ("memory added (peak above start)", lambda m: m.peak_added_bytes, "B"),
+    ("process peak memory", lambda m: m.peak_rss_bytes, "B"),
+    ("energy", lambda m: m.energy_j, "J"),
+    ("carbon, operational", lambda m: m.carbon_g, "gCO2e"),
+    ("carbon, embodied", lambda m: m.embodied_g, "gCO2e"),
 )
 
 
 class Footprint:
     """What the runs of one ``%frugal``/``%%frugal`` cost: medians and ranges over the runs.
 
-    ``measurements`` holds one ``frugal.Measurement`` per run; ``held`` the resident memory
-    each run held at its peak above what the process held when it began, in bytes.
+    ``measurements`` holds one ``frugal.Measurement`` per run; ``held`` the memory each run
+    added (its ``peak_added_bytes``: the resident peak above the resident memory at its start).
     Time, CPU and memory are measured; energy and carbon measured by a meter or modelled
     (``energy_method`` of each measurement says which).
     """
 
-    def __init__(self, name: str, measurements: Sequence[Measurement], held: Sequence[int | None]) -> None:
+    def __init__(self, name: str, measurements: Sequence[Measurement]) -> None:
         self.name = name
         self.measurements = list(measurements)
-        self.held = list(held)
+        self.held = [m.peak_added_bytes for m in self.measurements]
 
     def rows(self) -> list[tuple[str, str, str, str]]:
         """(label, median, min, max) per quantity, formatted with units; ``n/a`` when unknown."""
         out: list[tuple[str, str, str, str]] = []
         for label, read, unit in _ROWS:
-            values = [read(m, h) for m, h in zip(self.measurements, self.held)]
+            values = [read(m) for m in self.measurements]
             known = [v for v in values if v is not None and v == v]
             if len(known) < len(values) or not known:
                 out.append((label, "n/a", "", ""))
@@ -116,19 +116,6 @@ class Footprint:
                 f"{head}{body}</table><p style='font-size:smaller'>{esc(self.source())}</p>")
 
 
-def _rss() -> Any:
-    import psutil
-
-    process = psutil.Process()
-
-    def read() -> int | None:
-        try:
-            return int(process.memory_info().rss)
-        except OSError:
-            return None
-    return read
-
-
 def _compile_cell(shell: Any, text: str) -> Any:
     """The code object of a cell or statement, IPython's syntax transformed, under a cached
     file name so that tracebacks show the code's own lines."""
@@ -153,17 +140,12 @@ class FrugalMagics(Magics):
         shell = self.shell
         assert shell is not None  # a magic runs in the shell that registered it
         code = _compile_cell(shell, code_text)
-        rss = _rss()
-        runs, held = [], []
+        runs = []
         for _ in range(repeat):
-            start = rss()
             with measure(name) as region:
                 exec(code, shell.user_ns, local_ns)
-            m = region.result
-            runs.append(m)
-            held.append(max(0, m.peak_rss_bytes - start)
-                        if m.peak_rss_bytes is not None and start is not None else None)
-        result = Footprint(name, runs, held)
+            runs.append(region.result)
+        result = Footprint(name, runs)
         if give:
             return result
         from IPython.display import display

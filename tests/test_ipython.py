@@ -42,7 +42,7 @@ def test_cell_magic_runs_in_user_namespace_and_prints_table(shell: InteractiveSh
     assert shell.user_ns["items"][0] == 49_999
     out = capsys.readouterr().out
     assert "frugal: ipy-cell-build, 3 runs" in out
-    for label in ("median", "wall time", "CPU time", "peak memory held", "energy", "carbon, embodied"):
+    for label in ("median", "wall time", "CPU time", "memory added (peak above start)", "energy", "carbon, embodied"):
         assert label in out
     rows = _rows("ipy-cell-build")
     assert len(rows) == 3 and set(rows["status"]) == {"ok"}

@@ -8,7 +8,7 @@ import pytest
 
 from frugal._hot import measure
 from frugal.pytest_plugin.marks import limits
-from frugal.pytest_plugin.session import REGIONS, Rss, footprint
+from frugal.pytest_plugin.session import REGIONS, footprint
 
 
 class RegionMeter:
@@ -21,15 +21,13 @@ class RegionMeter:
 
     def __init__(self, item: pytest.Item) -> None:
         self._item = item
-        self._rss = Rss()
 
     @contextlib.contextmanager
     def __call__(self, name: str, *, units: float | None = None, **budgets: Any) -> Iterator[Any]:
         checks = limits(f"frugal_measure({name!r})", **budgets)
-        rss_start = self._rss()
         with measure(name, units=units) as region:
             yield region
-        used = footprint(region.result, rss_start)
+        used = footprint(region.result)
         self._item.stash.setdefault(REGIONS, []).append(used)
         breaches = [b for b in (limit.breach(used) for limit in checks) if b]
         if breaches:

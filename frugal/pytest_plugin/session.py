@@ -31,21 +31,15 @@ PROPERTY = "frugal"
 OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception)
 
 
-def footprint(m: Any, rss_start: int | None) -> dict[str, Any]:
+def footprint(m: Any) -> dict[str, Any]:
     """The JSON-able summary of one Measurement kept per test.
 
     ``peak_memory_bytes`` is the memory the region added: its resident high point above what
-    the process held when it began (``peak_added_bytes``), without pytest's own memory. A
-    Measurement without that field (a frugal that did not record it) falls back to the peak
-    minus ``rss_start``, the resident memory read just before the region.
+    the process held when it began (``peak_added_bytes``), without pytest's own memory.
     """
-    peak = m.peak_rss_bytes
-    held = getattr(m, "peak_added_bytes", None)
-    if held is None and not hasattr(m, "peak_added_bytes"):
-        held = max(0, peak - rss_start) if peak is not None and rss_start is not None else None
     return {
         "name": m.name, "status": m.status, "wall_s": m.wall_s, "cpu_s": m.cpu_s,
-        "peak_rss_bytes": peak, "peak_memory_bytes": held, "energy_j": m.energy_j,
+        "peak_rss_bytes": m.peak_rss_bytes, "peak_memory_bytes": m.peak_added_bytes, "energy_j": m.energy_j,
         "carbon_g": m.carbon_g, "embodied_g": m.embodied_g, "energy_method": m.energy_method,
         "intensity_g_per_kwh": m.intensity_g_per_kwh, "intensity_source": m.intensity_source,
     }
@@ -66,21 +60,6 @@ def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-class Rss:
-    """The process's resident memory now, in bytes (psutil; None where it cannot be read)."""
-
-    def __init__(self) -> None:
-        import psutil
-
-        self._process = psutil.Process()
-
-    def __call__(self) -> int | None:
-        try:
-            return int(self._process.memory_info().rss)
-        except OSError:
-            return None
-
-
 class FrugalPlugin:
     """Registered once per run; inactive (measures and prints nothing) unless asked."""
 
@@ -99,7 +78,6 @@ class FrugalPlugin:
         self.passed: set[str] = set()
         self.saved: str | None = None
         self.not_gated: dict[str, list[str]] = {}
-        self._rss: Rss | None = None
         try:
             self._read_options(config)
         except ValueError as exc:
@@ -148,19 +126,16 @@ class FrugalPlugin:
         limits = item.stash.get(LIMITS, None)
         if limits is None and not self.measure_all:
             return (yield)
-        if self._rss is None:
-            self._rss = Rss()
-        rss_start = self._rss()
         region = measure(item.nodeid)
         try:
             with region:
                 result = yield
         except BaseException:
-            first = self._footprint(item, region, rss_start)
+            first = self._footprint(item, region)
             if first is not None:
                 item.user_properties.append((PROPERTY, first))
             raise
-        first = used = self._footprint(item, region, rss_start)
+        first = used = self._footprint(item, region)
         if first is not None and self._repeated(item):
             used = combined([first] + self._again(item))
         if used is not None:
@@ -169,9 +144,9 @@ class FrugalPlugin:
         return result
 
     @staticmethod
-    def _footprint(item: pytest.Item, region: Any, rss_start: int | None) -> dict[str, Any] | None:
+    def _footprint(item: pytest.Item, region: Any) -> dict[str, Any] | None:
         try:
-            used = footprint(region.result, rss_start)
+            used = footprint(region.result)
         except FrugalError:
             return None  # the hot path has already warned why
         regions = item.stash.get(REGIONS, None)
@@ -188,12 +163,10 @@ class FrugalPlugin:
     def _again(self, item: pytest.Item) -> list[dict[str, Any]]:
         """``runs - 1`` more measured runs of the test's call phase; stops at the first that
         fails (the test passed once: it is then gated on the runs that passed, and says so)."""
-        assert self._rss is not None
         regions = item.stash.get(REGIONS, None)
         kept = len(regions) if regions is not None else 0
         out: list[dict[str, Any]] = []
         for _ in range(self.runs - 1):
-            rss_start = self._rss()
             region = measure(item.nodeid)
             try:
                 with region:
@@ -207,7 +180,7 @@ class FrugalPlugin:
                 if regions is not None:
                     del regions[kept:]     # regions of the first run only
             try:
-                out.append(footprint(region.result, rss_start))
+                out.append(footprint(region.result))
             except FrugalError:
                 break
         return out
