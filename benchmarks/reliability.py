@@ -56,11 +56,14 @@ def killed_after(seconds: float, folder: Path) -> tuple[float, int, float]:
     path, progress = folder / f"killed-{seconds}.db", folder / f"progress-{seconds}"
     progress.write_bytes(b"\0" * 16)
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED), str(path), str(progress)])
+    deadline = time.monotonic() + seconds + 60
     try:
         while struct.unpack("<qd", progress.read_bytes())[1] < seconds:
             time.sleep(0.01)
             if proc.poll() is not None:
-                raise SystemExit(f"the measured program ended by itself (status {proc.returncode})")
+                raise RuntimeError(f"the measured program ended by itself (status {proc.returncode})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the measured program did not run {seconds:g} s within a minute more")
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
     finally:

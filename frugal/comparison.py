@@ -98,7 +98,7 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
     named = _named_variants(variants)
     repeat = check_int("repeat", repeat, 2)
     warmup = check_int("warmup", warmup, 0)
-    if baseline is None:
+    if check_text("baseline", baseline, optional=True) is None:
         baseline = next(iter(named))
     elif baseline not in named:
         raise ValueError(f"baseline {baseline!r} is not one of the variants {list(named)}")
@@ -150,7 +150,7 @@ class Comparison:
             raise ValueError("frame has no runs")
         self.frame = frame
         self.variants: list[str] = [str(v) for v in pd.unique(frame["variant"])]
-        if baseline is None:
+        if check_text("baseline", baseline, optional=True) is None:
             baseline = self.variants[0]
         if baseline not in self.variants:
             raise ValueError(f"baseline {baseline!r} is not one of the variants {self.variants}")

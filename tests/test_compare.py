@@ -270,6 +270,7 @@ async def _coroutine_function():
     ({"variants": [lambda: 1, lambda: 2]}, ValueError, "variants"),
     ({"variants": {"a": _coroutine_function}}, ValueError, "variants"),
     ({"variants": {"a": work}, "baseline": "b"}, ValueError, "baseline"),
+    ({"variants": {"a": work}, "baseline": []}, TypeError, "baseline"),
     ({"variants": {"a": work}, "repeat": 1}, ValueError, "repeat"),
     ({"variants": {"a": work}, "repeat": 2.5}, TypeError, "repeat"),
     ({"variants": {"a": work}, "warmup": -1}, ValueError, "warmup"),
@@ -475,6 +476,8 @@ def test_from_frame_reads_summary_rows_per_call_and_names_bad_input():
         Comparison.from_frame(frame, by="nothing")
     with pytest.raises(TypeError, match="frame"):
         Comparison.from_frame([1, 2])
+    with pytest.raises(TypeError, match="baseline"):
+        Comparison.from_frame(frame, baseline=["x"])
 
 
 # --- complexity classes -------------------------------------------------------------------------

@@ -65,13 +65,16 @@ def _assert_sound():
     assert (inner.result.parent, inner.result.depth) == ("probe-outer", 1)
 
 
-def _count_hot_lines(run) -> int:
-    count = 0
+def _on_hot_lines(run, at_line) -> None:
+    """Run ``run()`` with ``at_line(k)`` called at the k-th line (1, 2, ...) that frugal's hot
+    path executes; what ``at_line`` raises lands on that line."""
+    seen = 0
 
     def local(frame, event, arg):
-        nonlocal count
+        nonlocal seen
         if event == "line":
-            count += 1
+            seen += 1
+            at_line(seen)
         return local
 
     def tracer(frame, event, arg):
@@ -82,38 +85,28 @@ def _count_hot_lines(run) -> int:
         run()
     finally:
         sys.settrace(None)
-    return count
 
 
 def interrupt_every_line() -> int:
     """Inject KeyboardInterrupt at each line frugal runs in ``_scenario``, one line per run;
     check that it reaches the caller and that nesting is sound after it. Returns the lines."""
     outer = _scenario()
-    lines = _count_hot_lines(outer)
+    counted: list[int] = []
+    _on_hot_lines(outer, counted.append)
+    lines = len(counted)
     assert lines > 50
     for target in range(1, lines + 1):
-        seen = 0
 
-        def local(frame, event, arg):
-            nonlocal seen
-            if event == "line":
-                seen += 1
-                if seen == target:
-                    raise KeyboardInterrupt(f"line {target}")
-            return local
+        def at_line(k: int, target: int = target) -> None:
+            if k == target:
+                raise KeyboardInterrupt(f"line {target}")
 
-        def tracer(frame, event, arg):
-            return local if os.path.realpath(frame.f_code.co_filename) in HOT_FILES else None
-
-        sys.settrace(tracer)
         try:
-            outer()
+            _on_hot_lines(outer, at_line)
         except KeyboardInterrupt as exc:
             assert str(exc) == f"line {target}", exc
         else:
             raise AssertionError(f"the KeyboardInterrupt at line {target} did not reach the caller")
-        finally:
-            sys.settrace(None)
         _assert_sound()
         frugal.clear()
     return lines
