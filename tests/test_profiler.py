@@ -242,7 +242,9 @@ def test_nested_profiles_and_a_profile_inside_measure() -> None:
             with frugal.profile(name="inner", interval=0.002) as inner:
                 spin_short()
     assert inner.measurement.parent == "outer" and outer.measurement.parent == "outer-measure"
-    assert row(inner, "spin_short")["total_share"] > 0.80
+    # its own CPU clock's 0.2 s (the share of the inner region also holds the 2 ms sampler's CPU,
+    # which grows with the machine's load: 22% of it under CI's)
+    assert row(inner, "spin_short")["total_cpu_s"] == pytest.approx(0.2, abs=0.03)
     assert not inner.results()["function"].str.endswith("spin_long").any()
     assert split(outer) == pytest.approx((0.75, 0.25), abs=0.03)
     assert region.result.cpu_s >= outer.measurement.cpu_s >= inner.measurement.cpu_s
