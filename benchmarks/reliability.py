@@ -53,7 +53,8 @@ EXITING = """
 
 def killed_after(seconds: float, folder: Path) -> tuple[float, int, float]:
     """(seconds of rows lost, calls made, calls per second) for one program killed after ``seconds``."""
-    path, progress = folder / f"killed-{seconds}.db", folder / f"progress-{seconds}"
+    fresh = tempfile.mkdtemp(dir=folder)           # one store per run, even for equal ``seconds``
+    path, progress = Path(fresh) / "killed.db", Path(fresh) / "progress"
     progress.write_bytes(b"\0" * 16)
     proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(KILLED), str(path), str(progress)])
     deadline = time.monotonic() + seconds + 60

@@ -29,7 +29,7 @@ from frugal.errors import raised_by_signal_handler
 if TYPE_CHECKING:
     from frugal.store import Store
 
-FLUSH_EVERY_S = 0.5              # call rows reach the store at least this often (plus one write)
+FLUSH_EVERY_S = 0.25             # call rows reach the store at least this often (plus one write)
 FLUSH_ROWS = 50_000              # ... or as soon as this many wait
 SUMMARY_EVERY_S = 60.0           # summary aggregates reach the store at least this often
 POLL_S = 0.05                    # how often the writer thread looks at the log
