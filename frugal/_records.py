@@ -134,6 +134,18 @@ class Log:
         """A consistent copy of the rows (one C call; rows are whole: each is added by one)."""
         return bytes(self.rows)
 
+    def scan(self, visit: Callable[[bytearray, int, int], None], piece: int = 1 << 18) -> None:
+        """Hand ``visit(rows, first, total)`` the rows recorded so far in pieces of about ``piece``
+        bytes: ``rows`` a copy of some whole rows, ``first`` the index of its first row, ``total``
+        how many rows the scan covers. Each piece is copied just before it is visited, so a reader
+        that takes the piece apart finds it in cache; rows are whole (each is added by one C call)
+        and none can be forgotten meanwhile (``cut`` is held)."""
+        with self.cut:
+            end = len(self.rows) // ROW_SIZE * ROW_SIZE
+            step = max(piece - piece % ROW_SIZE, ROW_SIZE)
+            for offset in range(0, end, step):
+                visit(self.rows[offset:min(offset + step, end)], offset // ROW_SIZE, end // ROW_SIZE)
+
     def end(self) -> int:
         """The absolute offset just past the last row now."""
         with self.cut:

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frugal import _records
+from frugal import _arrays, _records
 from frugal._records import (
     CHILDREN, EPOCH_NS, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
-from frugal.energy.model import OUTPUTS, derive
+from frugal.energy.model import OUTPUTS, derive_coded
 from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
@@ -36,6 +36,13 @@ ROW_DTYPE = np.dtype([
     ("parent_id", "<u4"), ("depth", "u1"), ("flags", "u1"), ("error_id", "<u2"), ("settings_id", "<u2"),
 ])
 assert ROW_DTYPE.itemsize == ROW.size
+
+Fields = dict[str, Any]
+"""Packed rows taken apart: ``ROW_DTYPE``'s field name -> one numpy array per field."""
+
+BLOCK_ROWS = 4096
+"""Rows taken apart at a time (about 250 KB): every field of a block is read while the block is in
+cache, so the log's memory is read once and not once per field."""
 
 ENERGY_FIELDS = OUTPUTS
 MEMORY_FIELDS = ("peak_rss_bytes", "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes")
@@ -118,6 +125,11 @@ def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:
     return out
 
 
+def _filled(values: np.ndarray, value: Any) -> np.ndarray:
+    values.fill(value)
+    return values
+
+
 # What each value of the flags byte says, looked up in one pass over a column.
 _FLAGS = np.arange(256)
 _SCOPE_CODE = ((_FLAGS & THREAD_SCOPE) != 0) + 2 * ((_FLAGS & TASK_SCOPE) != 0)
@@ -129,37 +141,100 @@ def scopes(flags: np.ndarray) -> Text:
     return Text(_SCOPE_CODE[flags], _SCOPES)
 
 
-def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
-                errors: list[str], pid: int | None) -> Columns:
-    """Decode packed rows into named columns (numpy arrays), energy not yet derived."""
+# How each field of a packed row becomes an array: (field, array, dtype, operation, operand).
+# The operation runs on each block of rows while the block is in cache, into the array itself.
+_DECODE: tuple[tuple[str, str, str, Any, Any], ...] = (
+    ("seq", "seq", "u4", None, None),
+    ("name_id", "name_id", "u4", None, None),
+    ("t0_ns", "started_ns", "i8", np.add, EPOCH_NS),            # UTC nanoseconds
+    ("wall_ns", "wall_s", "f8", np.divide, 1e9),
+    ("cpu_user_s", "cpu_user_s", "f8", None, None),
+    ("cpu_system_s", "cpu_system_s", "f8", None, None),
+    ("peak_kb", "peak_bytes", "f8", np.multiply, 1024.0),
+    ("rss0_kb", "rss0_bytes", "f8", np.multiply, 1024.0),
+    ("rss_delta_kb", "rss_delta_bytes", "f8", np.multiply, 1024.0),
+    ("parent_id", "parent_id", "u4", None, None),
+    ("depth", "depth", "i8", None, None),
+    ("flags", "flags", "u1", None, None),
+    ("error_id", "error_id", "u2", None, None),
+    ("settings_id", "settings_id", "u2", None, None),
+)
+assert [d[0] for d in _DECODE] == list(ROW_DTYPE.names or ())
+
+
+def _empty_fields(n: int) -> Fields:
+    """Arrays for the decoded fields; those of 8 bytes an item are rows of one block (``_arrays``)."""
+    wide = [(array, dtype) for _, array, dtype, _, _ in _DECODE if np.dtype(dtype).itemsize == 8]
+    fields = {array: row.view(dtype) for (array, dtype), row in zip(wide, _arrays.rows(len(wide), n))}
+    fields.update({array: np.empty(n, dtype=dtype) for _, array, dtype, _, _ in _DECODE if array not in fields})
+    return fields
+
+
+def _fill(fields: Fields, block: np.ndarray, first: int) -> None:
+    end = first + len(block)
+    for field, array, _, operation, operand in _DECODE:
+        if operation is None:
+            fields[array][first:end] = block[field]
+        else:
+            operation(block[field], operand, out=fields[array][first:end])
+
+
+def unpack(rows: bytes | bytearray) -> Fields:
+    """Packed rows decoded into one array per field (``_DECODE``), a block at a time."""
     a = np.frombuffer(rows, dtype=ROW_DTYPE)
-    n = len(a)
+    fields = _empty_fields(len(a))
+    for first in range(0, len(a), BLOCK_ROWS):
+        _fill(fields, a[first:first + BLOCK_ROWS], first)
+    return fields
+
+
+def log_fields(log: _records.Log) -> Fields:
+    """The rows of ``log`` decoded, each piece while it is in cache (``Log.scan``)."""
+    fields = _empty_fields(0)
+
+    def visit(piece: bytearray, first: int, total: int) -> None:
+        nonlocal fields
+        if first == 0:
+            fields = _empty_fields(total)
+        _fill(fields, np.frombuffer(piece, dtype=ROW_DTYPE), first)
+
+    log.scan(visit, BLOCK_ROWS * ROW.size)
+    return fields
+
+
+def raw_columns(rows: bytes | Fields, units: dict[int, float], names: list[str],
+                errors: list[str], pid: int | None) -> Columns:
+    """Packed rows (or what ``unpack`` decoded of them, which becomes the columns' own memory)
+    as named columns (numpy arrays), energy not yet derived."""
+    a = rows if isinstance(rows, dict) else unpack(rows)
+    n = len(a["seq"])
     flags = a["flags"]
     # Most logs hold few kinds of rows: what every row says is known from two reductions.
     any_flag = int(np.bitwise_or.reduce(flags)) if n else 0
     all_flags = int(np.bitwise_and.reduce(flags)) if n else 0xFF
     uniform = n > 0 and any_flag == all_flags
-    wall = a["wall_ns"] / 1e9
-    user = a["cpu_user_s"].copy()
-    system = a["cpu_system_s"].copy()
+    wall, user, system = a["wall_s"], a["cpu_user_s"], a["cpu_system_s"]
+    cpu, util, unit_values, added, calls, pids = _arrays.rows(6, n)
+    np.add(user, system, out=cpu)
     if any_flag & NO_SPLIT:         # one clock without a split: the total is in the user slot
         no_split = (flags & NO_SPLIT) != 0
-        cpu = np.where(no_split, user, user + system)
+        cpu[no_split] = user[no_split]
         user[no_split] = system[no_split] = np.nan
-    else:
-        cpu = user + system
     all_peak, all_rss = bool(all_flags & PEAK_KNOWN), bool(all_flags & RSS_KNOWN)
     peak_known = all_peak or (flags & PEAK_KNOWN) != 0
     rss_known = all_rss or (flags & RSS_KNOWN) != 0
-    peak = a["peak_kb"] * 1024.0
-    start = a["rss0_kb"] * 1024.0
+    peak, start = a["peak_bytes"], a["rss0_bytes"]
+    np.maximum(np.subtract(peak, start, out=added), 0.0, out=added)
     seq = a["seq"]
     if units:
-        unit_values = np.fromiter((units.get(s, np.nan) for s in seq.tolist()), dtype="f8", count=n)
+        unit_values[:] = np.fromiter((units.get(s, np.nan) for s in seq.tolist()), dtype="f8", count=n)
     else:
-        unit_values = np.full(n, np.nan)
-    util = np.full(n, np.nan)
-    np.divide(cpu, wall, out=util, where=wall > 0)
+        unit_values.fill(np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(cpu, wall, out=util)
+    timed = wall > 0
+    if not timed.all():
+        util[~timed] = np.nan
     if uniform:                      # one kind of row: constant columns cost nothing
         status = Text(np.zeros(n, dtype="u1"), [_STATUS[_STATUS_CODE[any_flag]]])
         scope = Text(np.zeros(n, dtype="u1"), [_SCOPES[_SCOPE_CODE[any_flag]]])
@@ -168,28 +243,28 @@ def raw_columns(rows: bytes, units: dict[int, float], names: list[str],
         status, scope, children = Text(_STATUS_CODE[flags], _STATUS), scopes(flags), (flags & CHILDREN) != 0
     return {
         "name": Text(a["name_id"], names + [""]),
-        "started_at": (a["t0_ns"] + EPOCH_NS).view("datetime64[ns]"),
+        "started_at": a["started_ns"].view("datetime64[ns]"),
         "wall_s": wall,
         "cpu_user_s": user,
         "cpu_system_s": system,
         "cpu_s": cpu,
         "cpu_util": util,
         "peak_rss_bytes": _known(peak, peak_known, all_peak),
-        "rss_delta_bytes": _known(a["rss_delta_kb"] * 1024.0, rss_known, all_rss),
+        "rss_delta_bytes": _known(a["rss_delta_bytes"], rss_known, all_rss),
         "rss_start_bytes": _known(start, rss_known, all_rss),
-        "peak_added_bytes": _known(np.maximum(peak - start, 0.0), peak_known & rss_known, all_peak and all_rss),
+        "peak_added_bytes": _known(added, peak_known & rss_known, all_peak and all_rss),
         "units": unit_values,
         "status": status,
         "error": Text(a["error_id"], [None] + errors[1:]),
         "parent": Text(a["parent_id"], [None] + names),
-        "depth": a["depth"].astype("i8"),
+        "depth": a["depth"],
         "scope": scope,
         "children": children,
-        "calls": np.ones(n, dtype="i8"),
+        "calls": _filled(calls.view("i8"), 1),
         "wall_min_s": wall,
         "wall_max_s": wall,
-        "pid": np.full(n, -1 if pid is None else pid, dtype="i8"),
-        # internal, for derivation (views of the rows: their consumers convert what they use)
+        "pid": _filled(pids.view("i8"), -1 if pid is None else pid),
+        # internal, for derivation
         "_seq": seq,
         "_settings_id": a["settings_id"],
     }
@@ -261,15 +336,11 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
 
 def add_energy(cols: Columns, meters: dict[int, MeterReading]) -> Columns:
     """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
-    ``meters`` maps a row's ``_seq`` to its meter readings."""
-    derived: dict[str, Any] = dict(derive(cols, meters))
-    sid = np.asarray(cols["_settings_id"])
-    if not meters and len(sid) and sid.min() == sid.max():
-        # one settings snapshot and no meter: its text columns hold one value each
-        for field, values in derived.items():
-            if isinstance(values, np.ndarray) and values.dtype == object:
-                derived[field] = Text(np.zeros(len(values), dtype="u1"), [values[0]])
+    ``meters`` maps a row's ``_seq`` to its meter readings. Text columns come as Text."""
+    derived, labels = derive_coded(cols, meters)
     cols.update(derived)
+    for field, table in labels.items():
+        cols[field] = Text(derived[field], table)
     return cols
 
 
@@ -284,7 +355,7 @@ def concat(parts: list[Columns]) -> Columns:
 def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
     """All results of this process: call rows, then summary rows, energy derived."""
     summary = {k: list(v) for k, v in list(log.summary.items())}
-    rows = log.take_rows()
+    rows = log_fields(log)
     units = dict(log.units)
     meters = dict(log.meters)
     names = log.names

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from frugal import _arrays
 from frugal._records import LOG
 from frugal.columns import Text, log_columns
 from frugal.measurement import FIELDS
@@ -20,30 +21,79 @@ _DTYPES = {
 }
 
 
-def int_array(values: Any) -> Any:
-    """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass."""
+def int_array(values: Any, ints: np.ndarray | None = None) -> Any:
+    """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass
+    (into ``ints`` when given: an array of as many int64)."""
     floats = np.asarray(values, dtype="f8")
-    mask = np.isnan(floats)
-    with np.errstate(invalid="ignore"):     # masked values become garbage integers: the mask hides them
-        return pd.arrays.IntegerArray(np.rint(floats).astype("i8"), mask)
+    ints = np.empty(len(floats), dtype="i8") if ints is None else ints
+    with np.errstate(invalid="ignore"):     # NaN becomes a garbage integer: the mask hides it
+        np.rint(floats, out=ints, casting="unsafe")
+    return pd.arrays.IntegerArray(ints, np.isnan(floats))
+
+
+def _constant(values: Text) -> tuple[bool, Any]:
+    """(True, the label) when every row of ``values`` has the same label."""
+    codes = values.codes
+    if len(values.labels) == 1 and len(codes):
+        return True, values.labels[0]
+    if len(codes) and codes.min() == codes.max():
+        return True, values.labels[int(codes[0])]
+    return False, None
+
+
+def _label(value: Any) -> str | None:
+    return None if value is None or value != value else str(value)
+
+
+def _repeated(label: str | None, storage: np.ndarray) -> Any:
+    """A ``string`` array of ``label`` (NA for None) in every row of ``storage``, an object
+    array it fills. Filling and handing the array type its storage takes a third of the time
+    of ``take`` (which copies element by element); where pandas lacks those internals, ``take``."""
+    one = pd.array([label], dtype="string")
+    try:
+        storage.fill(one._ndarray[0])           # the array type's own NA for None
+        return one._from_backing_data(storage)
+    except AttributeError:
+        return one.take(np.zeros(len(storage), dtype=np.intp))
 
 
 def string_array(values: Any) -> Any:
     """A ``string`` array (None and NaN become NA; anything else its str); from Text, the
     table of labels is converted and indexed by the codes, with no object per row."""
     if isinstance(values, Text):
-        labels = [None if v is None or v != v else str(v) for v in values.labels]
-        # one label: the codes are all 0 (np.zeros costs no pass over memory)
-        codes = np.zeros(len(values), dtype=np.intp) if len(labels) == 1 else values.codes.astype(np.intp)
-        return pd.array(labels, dtype="string").take(codes)
+        constant, label = _constant(values)
+        if constant:
+            return _repeated(_label(label), np.empty(len(values), dtype=object))
+        labels = [_label(v) for v in values.labels]
+        return pd.array(labels, dtype="string").take(values.codes.astype(np.intp, copy=False))
     if isinstance(values, np.ndarray) and values.dtype != object:
         values = values.astype(object)
     return pd.array(values, dtype="string")
 
 
 def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
-    """A DataFrame with Measurement's fields as columns, in their order, typed."""
-    data = {}
+    """A DataFrame with Measurement's fields as columns, in their order, typed.
+
+    The arrays are this frame's own (made here or by the caller for it): no copy, and no
+    consolidation into blocks, which would cost more than all the rest. Where two columns hold
+    the same values (one array behind wall_s and wall_min_s; one text for every row of two
+    text columns), the second is the first's copy-on-write copy: pandas copies it only when
+    either is written to.
+    """
+    n = len(cols["wall_s"])
+    data: dict[str, Any] = {}
+    same: dict[str, str] = {}               # column -> the earlier column with the same values
+    arrays: dict[int, str] = {}             # id of an array -> its first column
+    texts: dict[Any, str] = {}              # the label of a constant text column -> its first column
+    for field in FIELDS:
+        if _DTYPES.get(field) == "string" and isinstance(cols[field], Text):
+            constant, label = _constant(cols[field])
+            if constant:
+                texts.setdefault(_label(label), field)
+    # the new memory of the frame, in few allocations (``_arrays``)
+    storage = dict(zip(texts.values(), _arrays.rows(len(texts), n, "O")))
+    integer_fields = [f for f in FIELDS if _DTYPES.get(f) == "Int64"]
+    ints = dict(zip(integer_fields, _arrays.rows(len(integer_fields), n, "i8")))
     for field in FIELDS:
         values = cols[field]
         if field == "started_at":
@@ -51,17 +101,32 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
             continue
         dtype = _DTYPES.get(field)
         if dtype == "Int64":
-            values = int_array(values)
+            values = int_array(values, ints[field])
+        elif dtype == "string" and isinstance(values, Text) and _constant(values)[0]:
+            label = _label(_constant(values)[1])
+            if texts[label] != field:
+                same[field] = texts[label]
+                continue
+            values = _repeated(label, storage[field])
         elif dtype == "string":
             values = string_array(values)
         elif dtype is None:
             values = np.asarray(values, dtype="f8")
         else:
-            values = np.asarray(values).astype(dtype)
+            values = np.asarray(values).astype(dtype, copy=False)
+        if isinstance(values, np.ndarray):
+            if id(values) in arrays:
+                same[field] = arrays[id(values)]
+                continue
+            if any(np.may_share_memory(values, data[f]) for f in arrays.values()):
+                values = values.copy()      # a view of memory another column holds: its own copy
+            arrays[id(values)] = field
         data[field] = values
-    # The arrays are this frame's own (made above or by the caller for it): no copy, no
-    # consolidation into blocks, which would cost more than everything else here.
-    return pd.DataFrame(data, columns=list(FIELDS), copy=False)
+    frame = pd.DataFrame(data, columns=[f for f in FIELDS if f not in same], copy=False)
+    for position, field in enumerate(FIELDS):
+        if field in same:
+            frame.insert(position, field, frame[same[field]])
+    return frame
 
 
 def results() -> pd.DataFrame:

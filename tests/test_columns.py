@@ -168,6 +168,24 @@ def test_results_frame_types_are_those_of_the_measurement_fields():
     assert m.result.started_at.tzinfo == timezone.utc and isinstance(m.result.started_at, datetime)
 
 
+def test_each_column_of_results_is_its_own():
+    """Writing to one column of the frame changes no other: the frame is built without copies,
+    and wall_s, wall_min_s and wall_max_s (equal for a call row) once shared one array."""
+    f = frugal.measure(name="f")(lambda: None)
+    for _ in range(3):
+        f()
+    before = frugal.results()
+    for field in FIELDS:
+        frame = frugal.results()
+        value = {"string": "edited", "Int64": 7, "bool": True}.get(str(frame[field].dtype), 7)
+        if field == "started_at":
+            value = pd.Timestamp(0, tz="UTC")
+        frame.loc[0, field] = value
+        assert frame.loc[0, field] == value
+        others = [f for f in FIELDS if f != field]
+        pd.testing.assert_frame_equal(frame[others], before[others], obj=f"after writing to {field}")
+
+
 def test_the_store_round_trips_every_column_bit_for_bit(tmp_path):
     """Every Measurement field of every row (summary rows included) comes back from the store
     exactly as results() shows it: same values, same types, NaN where unknown."""

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("leaves", ("frugal.errors", "frugal._version", "frugal.units", "frugal.measurement",
                 "frugal.progress", "frugal.hooks", "frugal._store_file", "frugal._output")),
     ("facts and probes", ("frugal.data", "frugal.hardware", "frugal.grid", "frugal.probes",
-                          "frugal.probes.*", "frugal._records")),
+                          "frugal.probes.*", "frugal._records", "frugal._arrays")),
     ("hot path", ("frugal._span", "frugal._hot")),
     ("settings", ("frugal.config",)),
     ("energy", ("frugal.energy", "frugal.energy.*")),

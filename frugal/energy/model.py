@@ -19,13 +19,14 @@ totals. numpy is imported here, when results are read, never on the measured cal
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frugal import config, grid, hardware
+from frugal import _arrays, config, grid, hardware
 from frugal.energy.constants import embodied, power
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def params(settings: config.Settings, machine: hardware.Machine | None = None) -
     )
 
 
+TEXT_OUTPUTS = ("energy_method", "intensity_source", "cpu_power_source")
+
+
 def derive(cols: dict[str, Any], meters: dict[int, MeterReading],
            machine: hardware.Machine | None = None) -> dict[str, np.ndarray]:
     """The energy and carbon columns for raw columns (see the module docstring for formulas).
@@ -79,59 +83,110 @@ def derive(cols: dict[str, Any], meters: dict[int, MeterReading],
     ``cols`` needs wall_s, cpu_s, peak_rss_bytes (NaN: unknown, then no RAM energy),
     ``_seq`` and ``_settings_id``; ``meters`` maps a row's ``_seq`` (its identity) to
     ``(meter, start counters, end counters)`` for rows measured with a meter in force.
+    Text columns are object arrays of str and None (``derive_coded`` gives codes instead).
     """
+    out, labels = derive_coded(cols, meters, machine)
+    for field in TEXT_OUTPUTS:
+        table = np.empty(len(labels[field]), dtype=object)
+        table[:] = labels[field]
+        out[field] = table[out[field]]
+    return out
+
+
+def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine: hardware.Machine | None = None,
+                 ) -> tuple[dict[str, np.ndarray], dict[str, list[str | None]]]:
+    """``derive``, with each text column as integer codes into a table of labels, returned
+    beside: no Python object per row. With one settings snapshot (the usual case) every
+    formula runs once over whole columns, with the snapshot's constants as scalars."""
     wall = np.asarray(cols["wall_s"], dtype="f8")
     n = len(wall)
     cpu = np.asarray(cols["cpu_s"], dtype="f8")
     peak = np.asarray(cols["peak_rss_bytes"], dtype="f8")
-    sid = np.asarray(cols["_settings_id"], dtype="i8")
-    cpu_j, ram_j, gpu_j = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    pue, g_kwh, emb = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
-    method = np.full(n, None, dtype=object)
-    source = np.full(n, None, dtype=object)
-    cpu_source = np.full(n, None, dtype=object)
-    if n:
-        first = sid[0]
-        groups = [(first, slice(None))] if (sid == first).all() else [(s, sid == s) for s in np.unique(sid)]
-        for s, sel in groups:
-            settings = config.snapshot(int(s))
-            if settings is None:
-                source[sel] = f"settings snapshot {int(s)} is unknown in this process"
-                continue
-            p = params(settings, machine)
-            w = wall[sel]
-            c = cpu[sel]
-            cpu_j[sel] = c * p.watts_per_cpu
-            ram_j[sel] = peak[sel] * (p.ram_w_per_gib / GIB) * w
-            # TE x wall/lifetime x min(1, cpu/(wall x host)) = TE/lifetime x min(wall, cpu/host)
-            emb[sel] = p.embodied_g_per_s * np.minimum(w, c / p.host_threads)
-            pue[sel] = p.pue
+    sid = np.asarray(cols["_settings_id"])
+    codes = {field: np.zeros(n, dtype=np.intp) for field in TEXT_OUTPUTS}
+    tables: dict[str, dict[str | None, int]] = {field: {} for field in TEXT_OUTPUTS}
+
+    def label(field: str, sel: Any, text: str | None) -> None:
+        code = tables[field].setdefault(text, len(tables[field]))
+        if code:                 # codes start at 0
+            codes[field][sel] = code
+
+    first = sid[0] if n else 0
+    whole = not n or bool((sid == first).all())
+    groups: list[tuple[Any, Any]] = [(first, slice(None))] if whole else [(s, sid == s) for s in np.unique(sid)]
+    cpu_j, ram_j, gpu_j, emb, g_kwh, energy, carbon = _arrays.rows(7, n)
+    for column in (gpu_j,) if whole else (cpu_j, ram_j, gpu_j, emb, g_kwh):
+        column.fill(np.nan)         # rows of no group, or of a group with unknown settings
+    pue: Any = 1.0 if whole else np.full(n, np.nan)
+    for s, sel in groups:
+        settings = config.snapshot(int(s))
+        if settings is None:
+            for field, text in zip(TEXT_OUTPUTS, (None, f"settings snapshot {int(s)} is unknown in this process", None)):
+                label(field, sel, text)
+            if whole:
+                for column in (cpu_j, ram_j, emb, g_kwh):
+                    column.fill(np.nan)
+                pue = np.nan
+            continue
+        p = params(settings, machine)
+        if whole:
+            _model(p, wall, cpu, peak, cpu_j, ram_j, emb)
+            g_kwh.fill(p.intensity_g_per_kwh)
+            pue = p.pue
+        else:
+            part = _arrays.rows(3, int(np.count_nonzero(sel)))
+            _model(p, wall[sel], cpu[sel], peak[sel], *part)
+            cpu_j[sel], ram_j[sel], emb[sel] = part
             g_kwh[sel] = p.intensity_g_per_kwh
-            source[sel] = p.intensity_source
-            cpu_source[sel] = p.cpu_power_source
-            method[sel] = "model"
-        if meters:
-            _apply_meters(meters, np.asarray(cols["_seq"], dtype="i8"), cpu, cpu_j, ram_j, gpu_j, method,
-                          cpu_source)
-    known = np.nan_to_num(cpu_j) + np.nan_to_num(ram_j) + np.nan_to_num(gpu_j)
-    energy = np.where(np.isnan(cpu_j) & np.isnan(ram_j) & np.isnan(gpu_j), np.nan, known) * pue
-    return {
+            pue[sel] = p.pue
+        for field, text in zip(TEXT_OUTPUTS, ("model", p.intensity_source, p.cpu_power_source)):
+            label(field, sel, text)
+    gpu_metered = bool(meters) and n > 0 and _apply_meters(meters, np.asarray(cols["_seq"], dtype="i8"), cpu,
+                                                           cpu_j, ram_j, gpu_j, label)
+    _sum_known([cpu_j, ram_j, gpu_j] if gpu_metered else [cpu_j, ram_j], out=energy)
+    energy *= pue
+    np.divide(energy, J_PER_KWH, out=carbon)
+    carbon *= g_kwh
+    out = {
         "energy_cpu_j": cpu_j,
         "energy_ram_j": ram_j,
         "energy_gpu_j": gpu_j,
         "energy_j": energy,
-        "carbon_g": energy / J_PER_KWH * g_kwh,
+        "carbon_g": carbon,
         "embodied_g": emb,
-        "energy_method": method,
         "intensity_g_per_kwh": g_kwh,
-        "intensity_source": source,
-        "cpu_power_source": cpu_source,
+        **codes,
     }
+    return {field: out[field] for field in OUTPUTS}, {field: list(t) for field, t in tables.items()}
+
+
+def _model(p: Params, wall: np.ndarray, cpu: np.ndarray, peak: np.ndarray,
+           cpu_j: np.ndarray, ram_j: np.ndarray, emb: np.ndarray) -> None:
+    """The modelled CPU and RAM energy and the embodied carbon of rows, into the last three."""
+    np.multiply(cpu, p.watts_per_cpu, out=cpu_j)
+    np.multiply(peak, p.ram_w_per_gib / GIB, out=ram_j)
+    ram_j *= wall
+    # TE x wall/lifetime x min(1, cpu/(wall x host)) = TE/lifetime x min(wall, cpu/host)
+    np.divide(cpu, p.host_threads, out=emb)
+    np.minimum(wall, emb, out=emb)
+    emb *= p.embodied_g_per_s
+
+
+def _sum_known(parts: list[np.ndarray], out: np.ndarray) -> None:
+    """Row by row, into ``out``: the sum of the parts that are known (not NaN); NaN where none is."""
+    total = parts[0]
+    for part in parts[1:]:
+        missing = np.isnan(total) | np.isnan(part)
+        a, b = total[missing], part[missing]
+        np.add(total, part, out=out)
+        out[missing] = np.where(np.isnan(a), b, a)      # the known one, or NaN
+        total = out
 
 
 def _apply_meters(meters: dict[int, MeterReading], seq: np.ndarray, cpu: np.ndarray, cpu_j: np.ndarray,
-                  ram_j: np.ndarray, gpu_j: np.ndarray, method: np.ndarray, cpu_source: np.ndarray) -> None:
-    """Overwrite the modelled parts that a meter measured, in one pass per meter object."""
+                  ram_j: np.ndarray, gpu_j: np.ndarray, label: Callable[[str, np.ndarray, str], None]) -> bool:
+    """Overwrite the modelled parts that a meter measured, in one pass per meter object;
+    ``label(field, rows, text)`` sets a text column. True when a meter gave GPU energy."""
     count = len(meters)
     keys = np.fromiter(meters.keys(), dtype="i8", count=count)
     items = list(meters.values())
@@ -141,6 +196,7 @@ def _apply_meters(meters: dict[int, MeterReading], seq: np.ndarray, cpu: np.ndar
     usable = (seq[rows] == keys) & np.fromiter(
         (it[1] is not None and it[2] is not None for it in items), dtype=bool, count=count)
     owners = {id(it[0]): it[0] for it in items}
+    gpu = False
     for meter in owners.values():
         if len(owners) == 1:
             idx = np.flatnonzero(usable)
@@ -158,9 +214,11 @@ def _apply_meters(meters: dict[int, MeterReading], seq: np.ndarray, cpu: np.ndar
         c, m, g = meter.joules(start, end, cpu[r])
         if c is not None:
             cpu_j[r] = c
-            cpu_source[r] = getattr(meter, "cpu_source", f"measured ({meter.method})")
+            label("cpu_power_source", r, getattr(meter, "cpu_source", f"measured ({meter.method})"))
         if m is not None:
             ram_j[r] = m
         if g is not None:
             gpu_j[r] = g
-        method[r] = meter.method
+            gpu = True
+        label("energy_method", r, meter.method)
+    return gpu
