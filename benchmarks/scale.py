@@ -3,19 +3,22 @@
 For each size (``--rows``, default 10^5 and 10^6), with a measured no-op function:
 
   results()        frugal.results()                 vs pandas.DataFrame from 20 numpy columns
+                   (a first call of each, then the median of --repeat more)
   store loop       the calling loop with store= set vs the same loop without a store (per call)
   store writer     extra time to store every row    vs sqlite3.executemany of 12-column tuples + commit
   load             frugal.load(db)                  vs pandas.read_sql of the same rows (one SQL row each)
-  report           frugal.report() of those rows    (tracked; its target belongs to the dashboard rework)
+  report           frugal.report() of those rows    (its growth from 10^5 to 10^6 rows: at most 3x)
 
 then the per-call cost of a measured call with 50,000 suspended measured generators, and with
 20,000 measured coroutines gathered and suspended, against the same call with nothing open; and,
-with ``--dask-tasks N``, N tracked tasks on a LocalCluster of 2 workers against untracked ones,
-with the rows counted in the client's frame and in the store. Each figure is the median of
+with ``--dask-tasks N``, N tracked tasks (each spinning ``--dask-task-ms``, 1 by default) on a
+LocalCluster of 2 workers, between two rounds of N/2 untracked ones, with the rows counted in
+the client's frame and in the store. Each figure is the median of
 ``--repeat`` runs; ratios are frugal over its floor. No figure is asserted: CI runs a small size
 (``--rows 10000``) as a smoke test.
 
     .venv/bin/python benchmarks/scale.py [--rows 100000 1000000] [--repeat 3] [--dask-tasks 20000]
+                                         [--dask-task-ms 1]
 """
 from __future__ import annotations
 
@@ -64,15 +67,19 @@ def loop(f, n: int) -> None:
         f()
 
 
-def results_case(n: int, repeat: int) -> tuple[float, float]:
+def results_case(n: int, repeat: int) -> dict[str, tuple[float, float]]:
+    """results() and its floor: the first call of each (the kernel hands over fresh memory,
+    which costs both alike), then the median of ``repeat`` more."""
     frugal.clear()
     f = frugal.measure(name="noop")(noop)
     loop(f, n)
+    first = timed(frugal.results)
     ours = median_of(repeat, frugal.results)
     frugal.clear()
     columns = {f"c{i}": np.random.default_rng(i).random(n) for i in range(20)}
+    floor_first = timed(lambda: pd.DataFrame(columns))
     floor = median_of(repeat, lambda: pd.DataFrame(columns))
-    return ours, floor
+    return {"results()": (ours, floor), "results() first call": (first, floor_first)}
 
 
 def store_cases(n: int, repeat: int, folder: Path) -> dict[str, tuple[float, float]]:
@@ -194,36 +201,48 @@ def open_coroutines_case(calls: int, repeat: int, open_count: int = 20_000) -> t
     return many, none
 
 
-def dask_case(tasks: int, folder: Path) -> dict[str, tuple[float, float]]:
+def _spin(x: int, ms: float) -> int:
+    end = time.perf_counter() + ms / 1000
+    while time.perf_counter() < end:
+        pass
+    return x
+
+
+def dask_case(tasks: int, task_ms: float, folder: Path) -> dict[str, tuple[float, float]]:
+    """``tasks`` tasks of ``task_ms`` ms tracked, between two rounds of half as many untracked
+    (so that drift on a shared machine weighs on both sides alike)."""
+    from functools import partial
+
     from distributed import Client, LocalCluster
 
     import frugal.dask
 
-    def spin(x: int) -> int:
-        end = time.perf_counter() + 0.001
-        while time.perf_counter() < end:
-            pass
-        return x
-
+    task = partial(_spin, ms=task_ms)
     path = folder / "dask.db"
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                       host="127.0.0.1") as cluster, Client(cluster) as client:
-        client.gather(client.map(spin, range(200), pure=False))
-        t0 = time.perf_counter()
-        client.gather(client.map(spin, range(tasks), pure=False))
-        plain = time.perf_counter() - t0
+        def run(count: int) -> float:
+            t0 = time.perf_counter()
+            for first in range(0, count, 100_000):      # the client holds 10^5 futures at a time
+                client.gather(client.map(task, range(first, min(first + 100_000, count)), pure=False))
+            return time.perf_counter() - t0
+
+        run(200)
+        plain = run(tasks // 2)
         store.set_default_store(path)
         try:
             t0 = time.perf_counter()
             with frugal.dask.track(client) as tracker:
-                client.gather(client.map(spin, range(tasks), pure=False))
+                run(tasks)
             tracked = time.perf_counter() - t0
             rows = len(tracker.results())
             frugal.flush()
         finally:
             store.set_default_store(None)
-    in_store = len(frugal.load(path, name="spin"))
-    print(f"  dask: {tasks:,} tasks, {rows:,} in the client's frame, {in_store:,} in the store")
+        plain += run(tasks - tasks // 2)
+    in_store = len(frugal.load(path))
+    print(f"  dask: {tasks:,} tasks of {task_ms:g} ms, {rows:,} in the client's frame, {in_store:,} in the store; "
+          f"tracked {tracked:.1f} s, untracked {plain:.1f} s")
     return {"dask cluster time": (tracked, plain)}
 
 
@@ -242,6 +261,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--open-calls", type=int, default=100_000, help="calls timed in the open-regions cases")
     parser.add_argument("--dask-tasks", type=int, default=0, help="tasks in the Dask case (0: skip it)")
+    parser.add_argument("--dask-task-ms", type=float, default=1.0, help="what each Dask task spins, in ms")
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, pandas {pd.__version__}, numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
@@ -249,7 +269,8 @@ def main() -> None:
         folder = Path(tmp)
         for n in args.rows:
             print(f"\n{n:,} recorded calls (median of {args.repeat}):")
-            show("results()", *results_case(n, args.repeat))
+            for label, figures in results_case(n, args.repeat).items():
+                show(label, *figures)
             cases = store_cases(n, args.repeat, folder)
             show("store loop (per call)", *cases["store loop"], unit="µs")
             show("store writer", *cases["store writer"])
@@ -260,7 +281,7 @@ def main() -> None:
         show("open coroutines (20,000)", *open_coroutines_case(args.open_calls, args.repeat), unit="µs")
         if args.dask_tasks:
             print(f"\nDask, LocalCluster of 2 workers x 1 thread, {args.dask_tasks:,} tasks of ~1 ms:")
-            show("dask cluster time", *dask_case(args.dask_tasks, folder)["dask cluster time"])
+            show("dask cluster time", *dask_case(args.dask_tasks, args.dask_task_ms, folder)["dask cluster time"])
 
 
 if __name__ == "__main__":

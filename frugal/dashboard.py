@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from frugal import _dashboard_page as P
 from frugal._dashboard_runs import TREND_CHARTS, runs_section, short_label, trends_section
 from frugal._version import __version__
+from frugal.frame import labels
 from frugal._dashboard_page import e
 from frugal.progress import Progress
 from frugal.units import check_bool, check_text, format_count, format_quantity, format_ratio
@@ -108,7 +109,7 @@ def _headlines(current: Any, table: Any) -> str:
     operational = float(np.nansum(_floats(current["carbon_g"]))) if np.isfinite(_floats(current["carbon_g"])).any() else math.nan
     embodied = float(np.nansum(_floats(current["embodied_g"]))) if np.isfinite(_floats(current["embodied_g"])).any() else math.nan
     carbon = operational + embodied
-    methods = {str(m) for m in current["energy_method"].dropna().unique()} if "energy_method" in current else set()
+    methods = set(labels(current["energy_method"])) if "energy_method" in current else set()
     basis = energy_basis(methods)
     wall = float(np.nansum(_floats(current["wall_s"])))
     cpu = float(np.nansum(_floats(current["cpu_s"])))
@@ -257,7 +258,7 @@ def _n_boot(frame: Any, by: str) -> int:
 def _chart_labels(frame: Any, by: str, baseline: str | None) -> tuple[Any, str | None, dict[str, str]]:
     """The frame with names longer than LABEL_CHARS shortened and kept unique, the baseline's
     name as shortened, and the map from each long name to its label (the tables show names whole)."""
-    names = [str(n) for n in frame[by].dropna().unique()]
+    names = labels(frame[by])
     long = [n for n in names if n != short_label(n)]
     if not long:
         return frame, baseline, {}
@@ -370,10 +371,10 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
 
     from frugal.frugality import EQUIVALENTS, PROVENANCE, energy_basis
 
-    methods = sorted({str(m) for m in frame["energy_method"].dropna().unique()}) if "energy_method" in frame else []
+    methods = sorted(labels(frame["energy_method"])) if "energy_method" in frame else []
     intensities = sorted({format_quantity(v, "") for v in pd.unique(_floats(frame["intensity_g_per_kwh"]))
                           if math.isfinite(v)}) if "intensity_g_per_kwh" in frame else []
-    sources = sorted({str(s) for s in frame["intensity_source"].dropna().unique()}) if "intensity_source" in frame else []
+    sources = sorted(labels(frame["intensity_source"])) if "intensity_source" in frame else []
     pairs = [
         ("Energy", f"{energy_basis(methods)} ({', '.join(methods) or 'none recorded'}): a meter (RAPL, NVML) when "
                    "present, else the model: CPU time x the CPU's TDP per thread, plus peak memory x 0.3725 W/GB x "
@@ -442,7 +443,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
             baseline = None          # not in the latest run: gains cannot be computed there
         table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by), errors=errors)
         title = title or "Frugality dashboard"
-        methods = {str(m) for m in current["energy_method"].dropna().unique()} if "energy_method" in current else set()
+        methods = set(labels(current["energy_method"])) if "energy_method" in current else set()
         basis = energy_basis(methods)
         latest = "the latest commit" if key == "git_commit" else "the latest run" if key else "these measurements"
         body = [

@@ -18,6 +18,7 @@ import pandas as pd
 
 from frugal import grades as G
 from frugal import stats
+from frugal.frame import labels
 from frugal.grades import GRADES
 from frugal.units import format_quantity, unit_of
 from frugal.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
@@ -237,7 +238,8 @@ def per_unit(frame: pd.DataFrame, by: str = "name", columns: Sequence[str] = ("e
             raise ValueError(f"per_unit: the frame has no column {col!r}")
     check_values(frame)
     out = {}
-    for g, sub in frame.groupby(by, sort=False, dropna=False):
+    needed = list(dict.fromkeys((by, "units", "calls", *columns)))   # groups of these columns only: no copy of the rest
+    for g, sub in frame[needed].groupby(by, sort=False, dropna=False):
         denom, has_units = _denominator(sub)
         row: dict[str, Any] = {c: float(_floats(sub[c]).sum() / denom.sum()) for c in columns}
         row["unit"] = "unit" if has_units else "call"
@@ -320,7 +322,7 @@ def _group_indicators(group: pd.DataFrame, memory: str) -> _Group:
 def _methods(g: pd.DataFrame) -> set[str]:
     if "energy_method" not in g.columns:
         return set()
-    return {str(m) for m in g["energy_method"].dropna().unique()}
+    return set(labels(g["energy_method"]))
 
 
 def energy_basis(methods: set[str] | Sequence[str]) -> str:
@@ -352,7 +354,7 @@ def _median_or_nan(g: pd.DataFrame, col: str) -> float:
 def _joined(g: pd.DataFrame, col: str) -> str | None:
     if col not in g.columns:
         return None
-    values = sorted({str(v) for v in g[col].dropna().unique()})
+    values = sorted(labels(g[col]))
     return "; ".join(values) or None
 
 

@@ -186,6 +186,19 @@ def test_each_column_of_results_is_its_own():
         pd.testing.assert_frame_equal(frame[others], before[others], obj=f"after writing to {field}")
 
 
+def test_labels_are_the_distinct_texts_in_order_without_missing_ones():
+    """frugal.frame.labels, which the dashboard and the charts read text columns with."""
+    from frugal.frame import labels
+
+    text = pd.Series(["b", None, "a", "b", pd.NA, "a"], dtype="string")
+    assert labels(text) == ["b", "a"]
+    assert labels(pd.Series(["x", float("nan"), None, "y"], dtype=object)) == ["x", "y"]
+    assert labels(pd.Series([], dtype="string")) == []
+    mixed_workload()
+    frame = frugal.results()
+    assert labels(frame["name"]) == [str(v) for v in frame["name"].dropna().unique()]
+
+
 def test_the_store_round_trips_every_column_bit_for_bit(tmp_path):
     """Every Measurement field of every row (summary rows included) comes back from the store
     exactly as results() shows it: same values, same types, NaN where unknown."""

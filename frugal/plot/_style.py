@@ -18,6 +18,7 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 
+from frugal.frame import labels
 from frugal.frugality import energy_basis
 from frugal.units import format_quantity, label_of, unit_of
 
@@ -76,7 +77,7 @@ def provenance(frame: pd.DataFrame, metric: str | None = None) -> str:
     """One sentence on where the numbers come from: measured or modelled, and the grid intensity."""
     methods = set()
     if "energy_method" in frame.columns:
-        methods = {str(m) for m in frame["energy_method"].dropna().unique()}
+        methods = set(labels(frame["energy_method"]))
     basis = energy_basis(methods)
     energy_known = "energy_j" in frame.columns and pd.to_numeric(frame["energy_j"], errors="coerce").notna().any()
     if not energy_known:
@@ -106,7 +107,7 @@ def intensity_text(frame: pd.DataFrame) -> str:
     shown = fmt(values[0]) if len(values) == 1 else f"{fmt(min(values))}-{fmt(max(values))}"
     sources = []
     if "intensity_source" in frame.columns:
-        sources = sorted({str(s) for s in frame["intensity_source"].dropna().unique()})
+        sources = sorted(labels(frame["intensity_source"]))
     return f"Grid intensity: {shown} gCO2e/kWh" + (f" ({'; '.join(sources)})" if sources else "")
 
 
