@@ -280,7 +280,7 @@ def main() -> None:
         show("open generators (50,000)", *open_generators_case(args.open_calls, args.repeat), unit="µs")
         show("open coroutines (20,000)", *open_coroutines_case(args.open_calls, args.repeat), unit="µs")
         if args.dask_tasks:
-            print(f"\nDask, LocalCluster of 2 workers x 1 thread, {args.dask_tasks:,} tasks of ~1 ms:")
+            print(f"\nDask, LocalCluster of 2 workers x 1 thread, {args.dask_tasks:,} tasks of {args.dask_task_ms:g} ms:")
             show("dask cluster time", *dask_case(args.dask_tasks, args.dask_task_ms, folder)["dask cluster time"])
 
 

@@ -84,12 +84,15 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
     data: dict[str, Any] = {}
     same: dict[str, str] = {}               # column -> the earlier column with the same values
     arrays: dict[int, str] = {}             # id of an array -> its first column
-    texts: dict[Any, str] = {}              # the label of a constant text column -> its first column
+    constants = {}                          # text column with one label in every row -> that label
     for field in FIELDS:
         if _DTYPES.get(field) == "string" and isinstance(cols[field], Text):
             constant, label = _constant(cols[field])
             if constant:
-                texts.setdefault(_label(label), field)
+                constants[field] = _label(label)
+    texts: dict[str | None, str] = {}       # such a label -> the first column that has it
+    for field, label in constants.items():
+        texts.setdefault(label, field)
     # the new memory of the frame, in few allocations (``_arrays``)
     storage = dict(zip(texts.values(), _arrays.rows(len(texts), n, "O")))
     integer_fields = [f for f in FIELDS if _DTYPES.get(f) == "Int64"]
@@ -102,8 +105,8 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
         dtype = _DTYPES.get(field)
         if dtype == "Int64":
             values = int_array(values, ints[field])
-        elif dtype == "string" and isinstance(values, Text) and _constant(values)[0]:
-            label = _label(_constant(values)[1])
+        elif field in constants:
+            label = constants[field]
             if texts[label] != field:
                 same[field] = texts[label]
                 continue
