@@ -199,6 +199,32 @@ def test_labels_are_the_distinct_texts_in_order_without_missing_ones():
     assert labels(frame["name"]) == [str(v) for v in frame["name"].dropna().unique()]
 
 
+def test_energy_over_whole_columns_is_each_rows_energy_alone():
+    """Energy, carbon and their sources derived over whole columns (one pass per settings
+    snapshot, constants as scalars) equal, bit for bit, those derived for each row alone."""
+    import dataclasses
+
+    from frugal.columns import ENERGY_FIELDS, log_columns
+    from frugal.energy.model import derive
+
+    saved = frugal.configure()
+    try:
+        frugal.configure(intensity_g_per_kwh=100.0)
+        mixed_workload()
+        frugal.configure(intensity_g_per_kwh=700.0, pue=1.5)
+        mixed_workload()
+    finally:
+        frugal.configure(**dataclasses.asdict(saved))
+    cols = log_columns()
+    assert len(set(np.asarray(cols["_settings_id"]).tolist())) == 2
+    inputs = {k: np.asarray(cols[k]) for k in ("wall_s", "cpu_s", "peak_rss_bytes", "_seq", "_settings_id")}
+    for i in range(len(inputs["wall_s"])):
+        alone = derive({k: v[i:i + 1] for k, v in inputs.items()}, {})
+        for field in ENERGY_FIELDS:
+            whole, one = cols[field][i], alone[field][0]
+            assert whole == one or (whole != whole and one != one), (i, field, whole, one)
+
+
 def test_the_store_round_trips_every_column_bit_for_bit(tmp_path):
     """Every Measurement field of every row (summary rows included) comes back from the store
     exactly as results() shows it: same values, same types, NaN where unknown."""
