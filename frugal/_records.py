@@ -139,12 +139,20 @@ class Log:
         bytes: ``rows`` a copy of some whole rows, ``first`` the index of its first row, ``total``
         how many rows the scan covers. Each piece is copied just before it is visited, so a reader
         that takes the piece apart finds it in cache; rows are whole (each is added by one C call)
-        and none can be forgotten meanwhile (``cut`` is held)."""
+        and no other thread can forget any meanwhile (``cut`` is held). A signal handler of this
+        thread that calls ``clear()`` during the scan makes it start again, from the rows left
+        (``first`` is 0 again). ``visit`` is called at least once (with no rows if there are none)."""
+        step = max(piece - piece % ROW_SIZE, ROW_SIZE)
         with self.cut:
-            end = len(self.rows) // ROW_SIZE * ROW_SIZE
-            step = max(piece - piece % ROW_SIZE, ROW_SIZE)
-            for offset in range(0, end, step):
-                visit(self.rows[offset:min(offset + step, end)], offset // ROW_SIZE, end // ROW_SIZE)
+            while True:
+                base = self.base
+                end = len(self.rows) // ROW_SIZE * ROW_SIZE
+                for offset in range(0, end or 1, step):
+                    visit(self.rows[offset:min(offset + step, end)], offset // ROW_SIZE, end // ROW_SIZE)
+                    if self.base != base:
+                        break
+                else:
+                    return
 
     def end(self) -> int:
         """The absolute offset just past the last row now."""

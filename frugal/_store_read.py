@@ -59,16 +59,17 @@ def _since_ns(since: Any) -> int | None:
     return min(max(ns, _NS_RANGE[0]), _NS_RANGE[1])
 
 
-def _names(name: Any) -> list[str] | None:
-    if name is None:
+def _texts(value: Any, argument: str) -> list[str] | None:
+    """``name=`` or ``run=``: None, one str, or an iterable of str, as a list."""
+    if value is None:
         return None
-    if isinstance(name, str):
-        return [name]
-    if isinstance(name, Iterable):
-        names = list(name)
-        if all(isinstance(n, str) for n in names):
-            return names
-    raise TypeError(f"name must be a str or a list of str, got {type(name).__name__}")
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        texts = list(value)
+        if all(isinstance(t, str) for t in texts):
+            return texts
+    raise TypeError(f"{argument} must be a str or a list of str, got {type(value).__name__}")
 
 
 def _connect_read(path: Path, immutable: bool = False) -> sqlite3.Connection:
@@ -110,9 +111,10 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def _where(names: list[str] | None, since_ns: int | None, by_name: str, by_time: str) -> tuple[str, list[Any]]:
+def _where(names: list[str] | None, since_ns: int | None, runs: list[str] | None, by_name: str,
+           by_time: str) -> tuple[str, list[Any]]:
     """The WHERE clause (with its parameters) of the filters given; ``?s`` in ``by_name`` is the
-    list of names."""
+    list of names. Runs are chosen by their ``run_id``."""
     where: list[str] = []
     params: list[Any] = []
     if names is not None:
@@ -121,15 +123,19 @@ def _where(names: list[str] | None, since_ns: int | None, by_name: str, by_time:
     if since_ns is not None:
         where.append(by_time)
         params.append(since_ns)
+    if runs is not None:
+        where.append(f"run IN (SELECT id FROM runs WHERE run_id IN ({', '.join('?' * len(runs))}))")
+        params += runs
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None) -> dict[str, Any]:
+def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None,
+                runs: list[str] | None) -> dict[str, Any]:
     """Columns of the chosen chunks' measurements (Text for text), plus ``_run``."""
     have = _columns(conn, "chunks")
     if not have:
         return {}
-    where, params = _where(names, since_ns, "id IN (SELECT chunk FROM chunk_names WHERE name IN (?s))",
+    where, params = _where(names, since_ns, runs, "id IN (SELECT chunk FROM chunk_names WHERE name IN (?s))",
                            "last_ns >= ?")
     blobs = ", ".join(f if f in have else f"NULL AS {f}" for f in FIELDS)
     chunks = conn.execute(f"SELECT run, rows, {blobs} FROM chunks{where} ORDER BY id", params).fetchall()
@@ -141,12 +147,13 @@ def _chunk_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int
     return cols
 
 
-def _legacy_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None) -> dict[str, Any]:
+def _legacy_rows(conn: sqlite3.Connection, names: list[str] | None, since_ns: int | None,
+                 runs: list[str] | None) -> dict[str, Any]:
     """Columns of a schema-1 store's ``measurements`` table (as SQL wrote them)."""
     have = _columns(conn, "measurements")
     if not have:
         return {}
-    where, params = _where(names, since_ns, "name IN (?s)", "started_at >= ?")
+    where, params = _where(names, since_ns, runs, "name IN (?s)", "started_at >= ?")
     select = ", ".join(f if f in have else f"NULL AS {f}" for f in FIELDS)
     rows = conn.execute(f"SELECT run, {select} FROM measurements{where} ORDER BY id", params).fetchall()
     data = list(zip(*rows)) if rows else [()] * (len(FIELDS) + 1)
@@ -170,17 +177,18 @@ def _runs(conn: sqlite3.Connection) -> dict[int, tuple[Any, ...]]:
     return {row[0]: row[1:] for row in conn.execute(f"SELECT id, {fields} FROM runs")}
 
 
-def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None) -> pd.DataFrame:
+def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None,
+         run: str | Iterable[str] | None = None) -> pd.DataFrame:
     """``frugal.load()`` (see ``frugal.store.load``)."""
     import pandas as pd
 
     from frugal.frame import frame_from_columns
 
     file = as_path(path, "path")
-    names, since_ns = _names(name), _since_ns(since)
+    names, since_ns, runs = _texts(name, "name"), _since_ns(since), _texts(run, "run")
 
     def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[int, tuple[Any, ...]]]:
-        parts = [p for p in (_legacy_rows(conn, names, since_ns), _chunk_rows(conn, names, since_ns)) if p]
+        parts = [p for p in (_legacy_rows(conn, names, since_ns, runs), _chunk_rows(conn, names, since_ns, runs)) if p]
         return parts, _runs(conn)
 
     parts, runs = _read(file, read)

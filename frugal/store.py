@@ -262,20 +262,23 @@ def storable_text(values: list[Any]) -> list[Any]:
 
 # --- reading back (numpy and pandas are imported then, not with this module) ---------------
 
-def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None) -> pd.DataFrame:
+def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None,
+         run: str | Iterable[str] | None = None) -> pd.DataFrame:
     """Every stored measurement as a pandas DataFrame, oldest first.
 
     Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
     metadata: ``run_id``, ``run_started_at``, ``host``, ``program``, ``platform``, ``cpu``,
     ``python``, ``frugal_version``, ``git_commit``, ``git_branch``. ``name`` keeps one name
     or a list of names; ``since`` keeps measurements started at or after a datetime (naive
-    means UTC), an ISO 8601 string, or a timedelta before now. Energy and carbon are as
+    means UTC), an ISO 8601 string, or a timedelta before now; ``run`` keeps one run or a
+    list of runs, by ``run_id`` (``load_runs()`` lists them). The filters are applied in
+    SQL, to whole chunks, before anything is decoded. Energy and carbon are as
     derived when the measurement was stored (``energy_method`` says measured or modelled).
     Raises ``FrugalError`` if ``path`` is missing, unreadable, corrupt or not a frugal store.
     """
     from frugal import _store_read
 
-    return _store_read.load(path, name, since)
+    return _store_read.load(path, name, since, run)
 
 
 def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:

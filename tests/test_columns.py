@@ -225,6 +225,28 @@ def test_energy_over_whole_columns_is_each_rows_energy_alone():
             assert whole == one or (whole != whole and one != one), (i, field, whole, one)
 
 
+def test_rows_forgotten_during_a_scan_make_it_start_again():
+    """Log.scan (how results() reads the log a piece at a time): if rows are forgotten between
+    two pieces (a signal handler of the reading thread calling clear()), the scan starts
+    again from the rows left; the columns hold exactly those, never a mix."""
+    from frugal.columns import log_fields
+
+    log = _records.Log()
+    assert len(log_fields(log)["seq"]) == 0
+    for i in range(10_000):
+        log.append(ROW.pack(i, 0, i, 0, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0), i)
+    seen = []
+
+    def visit(piece, first, total):
+        seen.append((first, total))
+        if len(seen) == 1:                      # forget the first 100 rows after the first piece
+            log.drop(log.base + 100 * ROW.size)
+
+    log.scan(visit, 4096 * ROW.size)
+    assert seen == [(0, 10_000), (0, 9_900), (4096, 9_900), (8192, 9_900)]
+    assert log_fields(log)["seq"].tolist() == list(range(100, 10_000))
+
+
 def test_the_store_round_trips_every_column_bit_for_bit(tmp_path):
     """Every Measurement field of every row (summary rows included) comes back from the store
     exactly as results() shows it: same values, same types, NaN where unknown."""

@@ -340,8 +340,25 @@ def test_load_filters_by_name_and_time(db):
     assert len(frugal.load(db, since=datetime.now(timezone.utc) + timedelta(hours=1))) == 0
 
 
+def test_load_filters_by_run(tmp_path):
+    """run= keeps the measurements of the runs named by run_id, whatever else the store holds,
+    with name= and since= alike; an unknown run_id keeps nothing."""
+    path = tmp_path / "runs.db"
+    for _ in range(3):          # three processes, one run each
+        run_py(f"import frugal\nfrugal.configure(store={str(path)!r})\n"
+               "for n in ('a', 'b'):\n    with frugal.measure(n):\n        pass\n")
+    runs = store.load_runs(path)["run_id"].tolist()
+    assert len(runs) == 3 and len(frugal.load(path)) == 6
+    first = frugal.load(path, run=runs[0])
+    assert first["run_id"].tolist() == [runs[0]] * 2 and first["name"].tolist() == ["a", "b"]
+    assert sorted(set(frugal.load(path, run=runs[1:])["run_id"])) == sorted(runs[1:])
+    assert frugal.load(path, run=runs[2], name="b")[["run_id", "name"]].values.tolist() == [[runs[2], "b"]]
+    assert len(frugal.load(path, run="no such run")) == 0
+
+
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"name": 3}, TypeError, "name"),
+    ({"run": 7}, TypeError, "run"),
     ({"since": 12}, TypeError, "since"),
     ({"since": "yesterday"}, ValueError, "since"),
 ])
