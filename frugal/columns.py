@@ -38,7 +38,7 @@ ROW_DTYPE = np.dtype([
 assert ROW_DTYPE.itemsize == ROW.size
 
 Fields = dict[str, Any]
-"""Packed rows taken apart: ``ROW_DTYPE``'s field name -> one numpy array per field."""
+"""Packed rows decoded: the array names of ``_DECODE`` -> one numpy array each."""
 
 BLOCK_ROWS = 4096
 """Rows taken apart at a time (about 250 KB): every field of a block is read while the block is in
