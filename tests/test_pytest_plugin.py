@@ -399,8 +399,10 @@ def test_gate_says_what_it_cannot_judge() -> None:
 def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite: pytest.Pytester,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A baseline of 5 runs per test; five compare runs of unchanged code all pass the gate
-    (cpu_s and energy_j at 10%); the test made three times slower fails; a test too short
-    for the clocks is reported as not gated, not failed."""
+    (cpu_s and energy_j at 50%); the test made three times slower fails; a test too short
+    for the clocks is reported as not gated, not failed. (At 10%, a shared host that slowed
+    every run of one compare by 42% in CPU time failed it: the gate saw a real change, of the
+    machine. Its false-alarm rate at 10% is measured in benchmarks/verdict_rates.py.)"""
     suite.makepyfile(test_gate="""
         import os
 
@@ -421,7 +423,7 @@ def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite:
     saved = json.loads((suite.path / ".frugal" / "baselines" / "main.json").read_text())
     assert saved["format"] == 2 and saved["runs_per_test"] == 5
     assert len(saved["tests"]["test_gate.py::test_steady"]["runs"]["cpu_s"]) == 5
-    gate = ("--frugal-compare", "main", "--frugal-compare-fail=cpu_s:10%,energy_j:10%")
+    gate = ("--frugal-compare", "main", "--frugal-compare-fail=cpu_s:50%,energy_j:50%")
     for _ in range(5):
         result = suite.runpytest(*gate)
         result.assert_outcomes(passed=3)
@@ -431,7 +433,7 @@ def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite:
     slower.assert_outcomes(passed=2, failed=1)
     slower.stdout.fnmatch_lines(["*test_gate.py::test_slows grew past baseline 'main'",
                                  "*cpu_s grew +*% over baseline 'main' (* -> *, medians of 5 and 5 runs; the ratio's "
-                                 "*% CI *x lies above 1.1x), allowed 10%"])
+                                 "*% CI *x lies above 1.5x), allowed 50%"])
 
 
 def test_a_test_that_cannot_run_twice_is_gated_on_what_ran(suite: pytest.Pytester) -> None:
