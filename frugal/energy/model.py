@@ -114,19 +114,18 @@ def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine:
     first = sid[0] if n else 0
     whole = not n or bool((sid == first).all())
     groups: list[tuple[Any, Any]] = [(first, slice(None))] if whole else [(s, sid == s) for s in np.unique(sid)]
+    snapshots = [(int(s), sel, config.snapshot(int(s))) for s, sel in groups]
     cpu_j, ram_j, gpu_j, emb, g_kwh, energy, carbon = _arrays.rows(7, n)
-    for column in (gpu_j,) if whole else (cpu_j, ram_j, gpu_j, emb, g_kwh):
-        column.fill(np.nan)         # rows of no group, or of a group with unknown settings
-    pue: Any = 1.0 if whole else np.full(n, np.nan)
-    for s, sel in groups:
-        settings = config.snapshot(int(s))
+    # NaN wherever no formula below writes: the rows of an unknown snapshot, and the GPU
+    # unless a meter measured it (one known snapshot writes every row of the rest)
+    modelled = whole and snapshots[0][2] is not None
+    for column in (gpu_j,) if modelled else (cpu_j, ram_j, gpu_j, emb, g_kwh):
+        column.fill(np.nan)
+    pue: Any = np.nan if whole else np.full(n, np.nan)
+    for s, sel, settings in snapshots:
         if settings is None:
-            for field, text in zip(TEXT_OUTPUTS, (None, f"settings snapshot {int(s)} is unknown in this process", None)):
+            for field, text in zip(TEXT_OUTPUTS, (None, f"settings snapshot {s} is unknown in this process", None)):
                 label(field, sel, text)
-            if whole:
-                for column in (cpu_j, ram_j, emb, g_kwh):
-                    column.fill(np.nan)
-                pue = np.nan
             continue
         p = params(settings, machine)
         if whole:
