@@ -1,11 +1,14 @@
 """frugal.dask on a real LocalCluster: two worker processes, one thread each, on loopback."""
 from __future__ import annotations
 
+import copy
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from datetime import datetime, timezone
 
 import pytest
@@ -272,6 +275,143 @@ def test_a_refused_plugin_raises_and_leaves_nothing(client):
     assert after == before
     assert not any(name.startswith("frugal-") for names in client.run(lambda dask_worker: list(dask_worker.plugins)).values()
                    for name in names)
+
+
+def _delay_bye(seconds):
+    """On a worker: send the "bye" that follows a worker's last records ``seconds`` late
+    (None: on time again)."""
+    from frugal.dask._worker import _Collector
+
+    on_time = _Collector.__dict__.get("on_time_bye", _Collector.bye)
+    _Collector.on_time_bye = on_time
+    if seconds is None:
+        _Collector.bye = on_time
+        return
+
+    def late(self):
+        self.worker.loop.call_later(seconds, on_time, self)
+    _Collector.bye = late
+
+
+def test_a_slow_first_answer_is_not_a_late_worker(client, monkeypatch):
+    """At the end of a block the first pull carries every record, which takes long at 10^6
+    tasks: that time is no sign that a worker's last records are late, and gives no warning."""
+    from frugal.dask import _tracker
+
+    pull = _tracker.Tracker._pull
+
+    def slow_pull(self, detach=False):
+        pull(self, detach)
+        time.sleep(0.6)  # as long as moving a million records from the scheduler
+
+    monkeypatch.setattr(_tracker, "_WAIT_S", 0.5)
+    monkeypatch.setattr(_tracker.Tracker, "_pull", slow_pull)
+    client.run(_delay_bye, 0.2)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with frugal.dask.track(client) as tracker:
+                client.gather(client.map(inc, range(20, 30)))
+    finally:
+        client.run(_delay_bye, None)
+    assert len(tracker.results()) == 10
+
+
+def test_a_worker_whose_last_records_come_too_late_is_named(client, monkeypatch):
+    """A worker still silent after the wait and the last pull is named in a warning."""
+    from frugal.dask import _tracker
+
+    monkeypatch.setattr(_tracker, "_WAIT_S", 0.3)
+    client.run(_delay_bye, 3.0)
+    try:
+        with pytest.warns(RuntimeWarning, match="no last records from") as caught:
+            with frugal.dask.track(client):
+                client.gather(client.map(inc, range(30, 40)))
+    finally:
+        client.run(_delay_bye, None)
+        time.sleep(3.0)  # let the late messages pass before the next test's block
+    assert all(w in str(caught[0].message) for w in workers(client))
+
+
+def test_a_finished_tasks_record_rides_in_its_own_message(client):
+    """A finished task's record is on the scheduler with its result, inside the task's own
+    "task-finished" message: no event of its own (one message per task, not two)."""
+    with frugal.dask.track(client) as tracker:
+        client.gather(client.map(inc, range(100, 150)))
+
+        def kept(dask_scheduler, name):
+            plugin = dask_scheduler.plugins[name]
+            rows = sum(len(m["keys"]) for m in plugin.messages if m["kind"] == "rows")
+            return rows, len(dask_scheduler.get_events(name))
+
+        rows, events = client.run_on_scheduler(kept, name=tracker._name)
+    assert rows == 50
+    assert events <= 10  # each worker's "hello", and energy once a second
+    assert len(tracker.results()) == 50
+
+
+def _lose_records(lose):
+    """On a worker: put each finished task's record where no message takes it (None: as usual)."""
+    from frugal.dask._worker import _Collector
+
+    usual = _Collector.__dict__.get("usual_finished", _Collector.finished)
+    _Collector.usual_finished = usual
+    if not lose:
+        _Collector.finished = usual
+        return
+
+    def finished(self, key):
+        ts = self.worker.state.tasks.get(key)
+        if ts is not None:
+            ts.metadata = {}   # the message already made keeps the dict it was given
+        usual(self, key)
+    _Collector.finished = finished
+
+
+def test_records_lost_on_the_way_are_counted_and_said(client):
+    """If a record the worker sent does not arrive, leaving the block says how many, per worker."""
+    client.run(_lose_records, True)
+    try:
+        with pytest.warns(RuntimeWarning, match="task records that") as caught:
+            with frugal.dask.track(client) as tracker:
+                client.gather(client.map(inc, range(200, 210)))
+    finally:
+        client.run(_lose_records, None)
+    said = [str(w.message) for w in caught if "did not arrive" in str(w.message)]
+    counts = [re.search(r"([\d,]+) of the ([\d,]+) task records", m).groups() for m in said]
+    assert sum(int(lost) for lost, _ in counts) == 10 and all(lost == sent for lost, sent in counts)
+    assert len(tracker.results()) == 0
+
+
+def test_the_inbox_joins_each_worker_process_rows_into_one_message():
+    """One rows message per task arrives; the client pulls one per worker process (when its
+    sequence numbers follow on), in order, and the events the scheduler keeps are untouched."""
+    from frugal.dask._worker import Inbox
+
+    def rows(inc, seq, n):
+        return {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": 7, "worker": f"w-{inc}",
+                "rows": b"".join(b"%s%d;" % (inc.encode(), seq + i) for i in range(n)),
+                "keys": [f"k{inc}{seq + i}" for i in range(n)], "prefixes": ["k"] * n,
+                "errors": [None] * n}
+
+    inbox = Inbox("t")
+    events = [rows("a", 0, 2), rows("b", 0, 1), rows("a", 2, 1),
+              {"kind": "energy", "inc": "a", "seq": 0, "values": {}}, rows("b", 1, 2),
+              rows("a", 5, 1)]  # a gap in a's numbers: a new message
+    sent = copy.deepcopy(events)
+    for event in events:
+        inbox.log_event("t", event)
+    inbox.log_event("other", rows("c", 0, 1))
+    got = inbox.take()
+    assert events == sent
+    assert [(m["kind"], m["inc"], m.get("seq")) for m in got] == [
+        ("rows", "a", 0), ("rows", "b", 0), ("energy", "a", 0), ("rows", "a", 5)]
+    assert got[0]["rows"] == b"a0;a1;a2;" and got[0]["keys"] == ["ka0", "ka1", "ka2"]
+    assert got[1]["rows"] == b"b0;b1;b2;" and got[1]["errors"] == [None] * 3
+    assert got[0]["worker"] == "w-a" and got[0]["epoch_ns"] == 7
+    assert inbox.take() == []
+    inbox.log_event("t", rows("a", 6, 1))  # after a pull, a message of its own
+    assert [(m["seq"], m["rows"]) for m in inbox.take()] == [(6, b"a6;")]
 
 
 def test_a_killed_worker_is_reported_and_loses_only_unfinished_tasks(client, tmp_path):

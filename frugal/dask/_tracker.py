@@ -10,7 +10,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from frugal.errors import FrugalError
 
@@ -103,12 +103,25 @@ class Tracker:
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        torn_down: list[str] = []  # workers whose plugin ended: each sends "bye" after its last records
         try:
             responses = self._client.unregister_worker_plugin(self._name)
-            self._wait_for_last_records([a for a, r in responses.items() if r.get("status") == "OK"])
+            torn_down = [a for a, r in responses.items() if r.get("status") == "OK"]
+            self._pull_until(lambda: not self._without_bye(torn_down))
         finally:
             self._state = "closed"
             self._pull(detach=True)
+        late = self._without_bye(torn_down)
+        if late:
+            warnings.warn(f"frugal.dask: no last records from {late} within {_WAIT_S:g} s; "
+                          "their latest tasks may be missing", RuntimeWarning, stacklevel=2)
+        with self._lock:
+            short = [(inc["worker"], inc["bye"] - _received(inc, "rows"), inc["bye"])
+                     for inc in self._incs.values() if inc["bye"] is not None]
+        for worker, missing, sent in short:
+            if missing > 0:  # "bye" counts what the worker sent: the rest was lost on the way
+                warnings.warn(f"frugal.dask: {missing:,} of the {sent:,} task records that {worker} "
+                              "sent did not arrive", RuntimeWarning, stacklevel=2)
         self._store()
 
     def _store(self) -> None:
@@ -135,25 +148,23 @@ class Tracker:
                               f"{inc['worker']} in {path} ({exc}); they stay in tracker.results()",
                               RuntimeWarning, stacklevel=3)
 
-    def _wait_for_last_records(self, addresses: list[str]) -> None:
-        """Each worker sends "bye" after its last records; wait for it (tasks may still run)."""
-        def missing() -> list[str]:
-            latest = {}  # the newest process at each address (a restarted worker may reuse it)
+    def _without_bye(self, addresses: list[str]) -> list[str]:
+        """Those of ``addresses`` whose newest worker process has neither said "bye" nor left."""
+        with self._lock:
+            latest = {}  # a restarted worker may reuse its address
             for inc in self._incs.values():
                 latest[inc["worker"]] = inc
-            return [a for a in addresses
-                    if a not in latest or (latest[a]["bye"] is None and latest[a]["removed"] is None)]
+        return [a for a in addresses
+                if a not in latest or (latest[a]["bye"] is None and latest[a]["removed"] is None)]
 
+    def _pull_until(self, done: Callable[[], bool]) -> None:
+        """Pull until ``done()``, or ``_WAIT_S`` after the first answer: that one may carry
+        every record of the block, and its size is no sign of a late worker."""
+        self._pull()
         deadline = time.monotonic() + _WAIT_S
-        while True:
-            self._pull()
-            late = missing()
-            if not late or time.monotonic() > deadline:
-                break
+        while not done() and time.monotonic() < deadline:
             time.sleep(_POLL_S)
-        if late:
-            warnings.warn(f"frugal.dask: no last records from {late} within {_WAIT_S:g} s; "
-                          "their latest tasks may be missing", RuntimeWarning, stacklevel=3)
+            self._pull()
 
     # --- messages from the cluster ----------------------------------------------------
     def _pull(self, detach: bool = False) -> None:
@@ -195,17 +206,14 @@ class Tracker:
         wanted = {v[0]: v[1] for v in sent.values() if v is not None}
 
         def arrived() -> bool:
-            for inc_id, count in wanted.items():
-                inc = self._incs.get(inc_id)
-                if inc is None or _received(inc, "rows") < count or _received(inc, "energy") < count:
-                    return False
+            with self._lock:
+                for inc_id, count in wanted.items():
+                    inc = self._incs.get(inc_id)
+                    if inc is None or _received(inc, "rows") < count or _received(inc, "energy") < count:
+                        return False
             return True
 
-        deadline = time.monotonic() + _WAIT_S
-        self._pull()
-        while not arrived() and time.monotonic() < deadline:
-            time.sleep(_POLL_S)
-            self._pull()
+        self._pull_until(arrived)
 
     # --- reading ----------------------------------------------------------------------
     @property

@@ -1,9 +1,9 @@
 """Inside the cluster: measure each task in the thread that runs it and push the records out.
 
 This module runs on Dask workers and on the scheduler (it imports ``distributed``); the
-client side lives in ``frugal.dask._tracker``. Records travel as events on the tracker's
-topic, over the worker's batched stream, to a scheduler plugin that keeps them until the
-client pulls them.
+client side lives in ``frugal.dask._tracker``. A finished task's record travels inside its
+"task-finished" message; other records and energy travel as events on the tracker's topic,
+over the same stream. A scheduler plugin keeps them until the client pulls them.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_
 _TEXT_FIELDS = ("energy_method", "intensity_source", "cpu_power_source")
 
 # a measured task's record: (row, key, prefix, error, meters), then (seq, row, meters) once sent
-_Pending = tuple[bytes, str, str, "str | None", "MeterReading | None"]
+_Pending = tuple[bytes, Any, str, "str | None", "MeterReading | None"]
 _Underived = tuple[int, bytes, "MeterReading | None"]
 
 
@@ -67,10 +67,11 @@ class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
 class _Collector:
     """One worker's measured tasks: filled by executor threads, shipped by the event loop.
 
-    Raw records (time, CPU, memory, status) leave just ahead of the task's own "finished"
-    message, in the same write to the scheduler: a task the scheduler knows as finished
-    has its record there too. Energy and carbon are derived here, with
-    this worker's settings, every ``interval`` seconds and when the plugin is removed.
+    A task's raw record (time, CPU, memory, status) reaches the scheduler with the task's
+    own end: inside its "task-finished" message (the task's metadata), or for a task that
+    failed or was cancelled, as an event just ahead of it. A task the scheduler knows as
+    finished has its record there too. Energy and carbon are derived here, with this
+    worker's settings, every ``interval`` seconds and when the plugin is removed.
     """
 
     def __init__(self, worker: Any, topic: str, interval: float) -> None:
@@ -118,15 +119,49 @@ class _Collector:
             return
         error = None if exc is None else type(exc).__qualname__
         # Shipped by the plugin's transition hook, in the same write as the task's result.
-        self.pending.append((row, str(key), prefix, error, meters))
+        self.pending.append((row, key, prefix, error, meters))
 
     # --- on the event loop ---------------------------------------------------------
-    def send(self) -> None:
-        """Ship the queued raw records as one event."""
+    def _taken(self) -> list[_Pending]:
         recs = []
         pending = self.pending
         while pending:
             recs.append(pending.popleft())
+        return recs
+
+    def finished(self, key: Any) -> None:
+        """Task ``key`` is in memory and its "task-finished" message is made, not yet written:
+        its record rides in that message; any other record waiting leaves first, as an event.
+
+        One message per task instead of two: the record costs the scheduler a look into a
+        message it handles anyway, not an event of its own.
+        """
+        recs = self._taken()
+        ts = self.worker.state.tasks.get(key)
+        mine = None
+        if ts is not None:
+            for i, rec in enumerate(recs):
+                if rec[1] == key and rec[3] is None:
+                    mine = recs.pop(i)
+                    break
+        self._send(recs)
+        if mine is None or ts is None:
+            return
+        seq = self.seq
+        self.seq += 1
+        self.underived.append((seq, mine[0], mine[4]))
+        # The message holds the task's metadata dict: the record goes into that one, and the
+        # task keeps a copy without it, so that a message sent again for this task (Dask
+        # re-sends "task-finished" for a task asked for twice) does not carry it twice.
+        sent = ts.metadata
+        ts.metadata = dict(sent)
+        sent[self.topic] = [self.incarnation, seq, EPOCH_NS, mine[0]]
+
+    def send(self) -> None:
+        """Ship the queued raw records as one event."""
+        self._send(self._taken())
+
+    def _send(self, recs: list[_Pending]) -> None:
         if not recs:
             return
         first = self.seq
@@ -134,7 +169,7 @@ class _Collector:
         self.underived.extend((first + i, r[0], r[4]) for i, r in enumerate(recs))
         self.worker.log_event(self.topic, {
             "kind": "rows", "inc": self.incarnation, "seq": first, "epoch_ns": EPOCH_NS,
-            "rows": b"".join(r[0] for r in recs), "keys": [r[1] for r in recs],
+            "rows": b"".join(r[0] for r in recs), "keys": [str(r[1]) for r in recs],
             "prefixes": [r[2] for r in recs], "errors": [r[3] for r in recs],
         })
 
@@ -225,11 +260,14 @@ class TaskPlugin(WorkerPlugin):
         c.hello()
 
     def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
-        # Called while the worker's state machine handles the task's end, before it queues
-        # the "task-finished" message: the record leaves in the same write, just ahead of it.
+        # Called while the worker's state machine handles the task's end, after it made the
+        # "task-finished" (or "task-erred") message and before it writes it to the scheduler.
         c = self.collector
         if c is not None and c.pending:
-            c.send()
+            if finish == "memory":
+                c.finished(key)
+            else:
+                c.send()
 
     def teardown(self, worker: Any) -> None:
         c = self.collector
@@ -251,28 +289,74 @@ class TaskPlugin(WorkerPlugin):
 class Inbox(SchedulerPlugin):
     """On the scheduler: keeps the records workers send, and notes workers that leave.
 
-    The records come as events on the tracker's topic (the plugin sees every event); the
-    client pulls them. Nothing is forwarded per task, so the client costs nothing while
-    the cluster runs.
+    The records come in finished tasks' messages (``transition``) and as events on the
+    tracker's topic (the plugin sees every event); the client pulls them. Nothing is
+    forwarded per task, so the client costs nothing while the cluster runs.
     """
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.scheduler: Any = None
         self.messages: list[dict[str, Any]] = []
+        self.growing: dict[str, dict[str, Any]] = {}  # incarnation -> its rows message in messages
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
 
     def log_event(self, topic: str, msg: Any) -> None:
         if topic == self.topic:
-            self.messages.append(msg)
+            if msg.get("kind") == "rows":
+                self._join_rows(msg)
+            else:
+                self.messages.append(msg)
         elif topic == "all" and isinstance(msg, dict) and msg.get("action") == "remove-worker":
             self.messages.append({
                 "kind": "removed", "worker": msg.get("worker"),
                 "processing": sorted(str(k) for k in msg.get("processing-tasks", ())),
                 "expected": bool(msg.get("expected", False)),
             })
+
+    def transition(self, key: Any, start: str, finish: str, *args: Any, **kwargs: Any) -> None:
+        """A finished task's record comes in its "task-finished" message (see ``_Collector``)."""
+        if finish != "memory":
+            return
+        metadata = kwargs.get("metadata")
+        if not metadata or self.topic not in metadata:
+            return
+        inc, seq, epoch_ns, row = metadata[self.topic]
+        ts = self.scheduler.tasks.get(key)
+        if ts is not None and ts.metadata:
+            ts.metadata.pop(self.topic, None)   # kept here, not for the task's lifetime
+        prefix = ts.prefix.name if ts is not None else key_split(key)
+        self._join_rows({"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns,
+                         "worker": kwargs.get("worker"), "rows": row, "keys": [str(key)],
+                         "prefixes": [prefix], "errors": [None]})
+
+    def _join_rows(self, msg: dict[str, Any]) -> None:
+        """The client takes one rows message per worker process, not one per task.
+
+        The next records of a worker process join that process's rows message not yet pulled,
+        where it stays in order: nothing between the two concerns that process (its "bye" and
+        its removal come after its last records).
+        """
+        kept = self.growing.get(msg["inc"])
+        if kept is not None and kept["seq"] + len(kept["keys"]) == msg["seq"] and kept["epoch_ns"] == msg["epoch_ns"]:
+            kept["rows"].append(msg["rows"])
+            kept["keys"].extend(msg["keys"])
+            kept["prefixes"].extend(msg["prefixes"])
+            kept["errors"].extend(msg["errors"])
+            return
+        kept = self.growing[msg["inc"]] = dict(msg, rows=[msg["rows"]], keys=list(msg["keys"]),
+                                                prefixes=list(msg["prefixes"]), errors=list(msg["errors"]))
+        self.messages.append(kept)
+
+    def take(self) -> list[dict[str, Any]]:
+        """Everything kept so far, each worker process's rows joined; the inbox starts empty."""
+        messages, self.messages, self.growing = self.messages, [], {}
+        for msg in messages:
+            if msg.get("kind") == "rows":
+                msg["rows"] = b"".join(msg["rows"])
+        return messages
 
 
 def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict[str, Any]]:
@@ -284,7 +368,7 @@ def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict[str,
     plugin: Inbox | None = dask_scheduler.plugins.get(name)
     if plugin is None:
         return []
-    messages, plugin.messages = plugin.messages, []
+    messages = plugin.take()
     broker = getattr(dask_scheduler, "_broker", None)  # private; without it the log is bounded
     if broker is not None:
         broker.truncate(plugin.topic)
