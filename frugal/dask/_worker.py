@@ -14,7 +14,7 @@ import logging
 import os
 import socket
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
@@ -306,7 +306,8 @@ class Inbox(SchedulerPlugin):
     def log_event(self, topic: str, msg: Any) -> None:
         if topic == self.topic:
             if msg.get("kind") == "rows":
-                self._join_rows(msg)
+                self._join_rows(msg["inc"], msg["seq"], msg["epoch_ns"], msg.get("worker"), msg["rows"],
+                                msg["keys"], msg["prefixes"], msg["errors"])
             else:
                 self.messages.append(msg)
         elif topic == "all" and isinstance(msg, dict) and msg.get("action") == "remove-worker":
@@ -328,26 +329,27 @@ class Inbox(SchedulerPlugin):
         if ts is not None and ts.metadata:
             ts.metadata.pop(self.topic, None)   # kept here, not for the task's lifetime
         prefix = ts.prefix.name if ts is not None else key_split(key)
-        self._join_rows({"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns,
-                         "worker": kwargs.get("worker"), "rows": row, "keys": [str(key)],
-                         "prefixes": [prefix], "errors": [None]})
+        self._join_rows(inc, seq, epoch_ns, kwargs.get("worker"), row, (str(key),), (prefix,), (None,))
 
-    def _join_rows(self, msg: dict[str, Any]) -> None:
+    def _join_rows(self, inc: str, seq: int, epoch_ns: int, worker: str | None, rows: bytes,
+                   keys: Sequence[str], prefixes: Sequence[str], errors: Sequence[str | None]) -> None:
         """The client takes one rows message per worker process, not one per task.
 
         The next records of a worker process join that process's rows message not yet pulled,
         where it stays in order: nothing between the two concerns that process (its "bye" and
         its removal come after its last records).
         """
-        kept = self.growing.get(msg["inc"])
-        if kept is not None and kept["seq"] + len(kept["keys"]) == msg["seq"] and kept["epoch_ns"] == msg["epoch_ns"]:
-            kept["rows"].append(msg["rows"])
-            kept["keys"].extend(msg["keys"])
-            kept["prefixes"].extend(msg["prefixes"])
-            kept["errors"].extend(msg["errors"])
+        kept = self.growing.get(inc)
+        if kept is not None and kept["seq"] + len(kept["keys"]) == seq and kept["epoch_ns"] == epoch_ns:
+            kept["rows"].append(rows)
+            kept["keys"].extend(keys)
+            kept["prefixes"].extend(prefixes)
+            kept["errors"].extend(errors)
             return
-        kept = self.growing[msg["inc"]] = dict(msg, rows=[msg["rows"]], keys=list(msg["keys"]),
-                                                prefixes=list(msg["prefixes"]), errors=list(msg["errors"]))
+        # lists of its own: the event the scheduler keeps is left as it came
+        kept = self.growing[inc] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns, "worker": worker,
+                                    "rows": [rows], "keys": list(keys), "prefixes": list(prefixes),
+                                    "errors": list(errors)}
         self.messages.append(kept)
 
     def take(self) -> list[dict[str, Any]]:
