@@ -5,7 +5,8 @@ alternating untracked and tracked rounds so that drift on a shared machine hits 
 and prints the median wall time per task of each, the difference (overhead per task)
 and the ratio; then the same for the CPU time of the whole cluster (scheduler and client
 in this process, plus the worker processes), which other load on the machine disturbs
-less than wall time. Also prints the cost of the measuring wrapper alone, in-process.
+less than wall time. Also prints the cost of the measuring wrapper alone, in-process, and
+the bytes the scheduler holds per task until the client pulls them.
 
     .venv/bin/python benchmarks/dask_overhead.py [--tasks 2000] [--rounds 5] [--workers 2]
 """
@@ -64,6 +65,30 @@ def wrapper_cost(n: int = 20000) -> float:
     return (time.perf_counter() - t0 - bare) / n
 
 
+def kept_bytes(dask_scheduler, name: str) -> dict[str, int]:
+    """Bytes that the tracker's scheduler plugin holds until the client pulls, by kind of
+    message (every object counted once, at its ``sys.getsizeof``)."""
+    import sys
+
+    seen: set[int] = set()
+
+    def size(obj) -> int:
+        if id(obj) in seen:
+            return 0
+        seen.add(id(obj))
+        n = sys.getsizeof(obj)
+        if isinstance(obj, dict):
+            n += sum(size(k) + size(v) for k, v in obj.items())
+        elif isinstance(obj, (list, tuple)):
+            n += sum(size(v) for v in obj)
+        return n
+
+    out: dict[str, int] = {}
+    for msg in dask_scheduler.plugins[name].messages:
+        out[msg["kind"]] = out.get(msg["kind"], 0) + size(msg)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
@@ -75,6 +100,7 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     import frugal.dask
+    from frugal.dask import _worker
 
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1") as cluster, Client(cluster) as client:
@@ -86,6 +112,9 @@ def main() -> None:
             plain.append(run_round(client, args.tasks))
             with frugal.dask.track(client) as tracker:
                 tracked.append(run_round(client, args.tasks))
+                client.run(_worker.flush, name=tracker._name)   # energy up to the last task
+                time.sleep(0.5)
+                kept = client.run_on_scheduler(kept_bytes, name=tracker._name)
             recorded += len(tracker.results())
         n = args.tasks
         print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~1 ms, "
@@ -96,6 +125,8 @@ def main() -> None:
             print(f"{what:11s}  untracked {p * 1e6:8.1f} us/task   tracked {t * 1e6:8.1f} us/task   "
                   f"overhead {(t - p) * 1e6:7.1f} us/task   ratio {t / p:.3f}")
         print(f"records: {recorded} of {n * args.rounds} tasks")
+        print("kept on the scheduler until the client pulls, per task (last round): "
+              + ", ".join(f"{kind} {b / n:.0f} B" for kind, b in sorted(kept.items())))
     print(f"wrapper alone (in the worker thread): {wrapper_cost() * 1e6:.2f} us per task")
 
 

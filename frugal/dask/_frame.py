@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 
 from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
+from frugal.dask._wire import unpacked
+from frugal.energy.model import TEXT_OUTPUTS
 from frugal.frame import frame_from_columns, int_array, string_array
 
 LEADING = ("worker", "host", "key", "key_prefix")
 TRAILING = ("rss_end_bytes",)
-_TEXT = {"energy_method", "intensity_source", "cpu_power_source"}
 
 
 def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
@@ -40,15 +41,15 @@ def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
     cols["started_at"] = (a["t0_ns"] + epochs).astype("datetime64[ns]")
 
     for field in ENERGY_FIELDS:
-        cols[field] = np.full(n, None if field in _TEXT else np.nan, dtype=object if field in _TEXT else "f8")
+        cols[field] = np.full(n, None if field in TEXT_OUTPUTS else np.nan,
+                              dtype=object if field in TEXT_OUTPUTS else "f8")
     for first, values in inc["energy"].items():
-        count = len(values["energy_j"])
+        count = values["count"]
         wanted = first + np.arange(count, dtype="i8")
         where = np.minimum(np.searchsorted(seqs, wanted), max(n - 1, 0))
         keep = (seqs[where] == wanted) if n else np.zeros(count, dtype=bool)
         for field in ENERGY_FIELDS:
-            got = np.array(values[field], dtype=object if field in _TEXT else "f8")   # None -> NaN
-            cols[field][where[keep]] = got[keep]
+            cols[field][where[keep]] = unpacked(values, field)[keep]
 
     cols["rss_end_bytes"] = cols["rss_start_bytes"] + cols["rss_delta_bytes"]
     cols["worker"] = Text(np.zeros(n, dtype="u1"), [inc["worker"]])

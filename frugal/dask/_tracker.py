@@ -267,7 +267,7 @@ class Tracker:
 def _received(inc: dict[str, Any], what: str) -> int:
     if what == "rows":
         return sum(len(b["keys"]) for b in inc["rows"].values())
-    return sum(len(v["energy_j"]) for v in inc["energy"].values())
+    return sum(v["count"] for v in inc["energy"].values())
 
 
 def _register(client: Any, plugin: Any, name: str) -> Any:

@@ -24,6 +24,7 @@ from frugal import _hot
 from frugal._records import EPOCH_NS, LOG, ROW
 from frugal._run_info import settings_json
 from frugal.columns import ENERGY_FIELDS, add_energy, raw_columns
+from frugal.dask._wire import packed
 
 if TYPE_CHECKING:
     from frugal._records import MeterReading
@@ -32,8 +33,6 @@ logger = logging.getLogger("frugal.dask")
 
 # The task key whose Worker.execute is submitting to an executor (set in the execute task).
 _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
-
-_TEXT_FIELDS = ("energy_method", "intensity_source", "cpu_power_source")
 
 # a measured task's record: (row, key, prefix, error, meters), then (seq, row, meters) once sent
 _Pending = tuple[bytes, Any, str, "str | None", "MeterReading | None"]
@@ -189,7 +188,7 @@ class _Collector:
         except Exception:
             # The records stay, with energy unknown; the reason goes to the worker's log.
             logger.exception("frugal: could not derive energy for %d Dask tasks", len(batch))
-            values = {f: [None] * len(batch) for f in ENERGY_FIELDS}
+            values = packed({f: [None] * len(batch) for f in ENERGY_FIELDS}, len(batch))
         self.worker.log_event(self.topic, {"kind": "energy", "inc": self.incarnation,
                                            "seq": first, "values": values})
 
@@ -206,21 +205,13 @@ class _Collector:
         self.worker.log_event(self.topic, {"kind": "bye", "inc": self.incarnation, "count": self.seq})
 
 
-def _derive(batch: list[_Underived]) -> dict[str, list[Any]]:
+def _derive(batch: list[_Underived]) -> dict[str, Any]:
     meters: dict[int, MeterReading] = {}
     for _, row, m in batch:
         if m is not None:
             meters[ROW.unpack(row)[0]] = m        # keyed by the row's seq
     cols = raw_columns(b"".join(r for _, r, _ in batch), {}, LOG.names, LOG.errors, os.getpid())
-    cols = add_energy(cols, meters)
-    # plain str / float / None only: the message must pack with msgpack
-    out: dict[str, list[Any]] = {}
-    for field in ENERGY_FIELDS:
-        if field in _TEXT_FIELDS:
-            out[field] = [None if v is None else str(v) for v in cols[field]]
-        else:
-            out[field] = [None if v is None or v != v else float(v) for v in cols[field].tolist()]
-    return out
+    return packed(add_energy(cols, meters), len(batch))
 
 
 class TaskPlugin(WorkerPlugin):
