@@ -18,6 +18,7 @@ def test_the_scale_benchmark_prints_every_line_at_a_small_size():
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     for label in ("results()", "store loop (per call)", "store writer", "load", "report",
-                  "open generators (50,000)", "open coroutines (20,000)", "dask cluster time"):
+                  "open generators (50,000)", "open coroutines (20,000)", "dask cluster time",
+                  "dask cluster CPU"):
         assert any(line.strip().startswith(label) and "ratio" in line for line in out.stdout.splitlines()), label
     assert "dask: 300 tasks of 0 ms, 300 in the client's frame, 300 in the store" in out.stdout
