@@ -1,7 +1,9 @@
 """frugal.dask on a real LocalCluster: two worker processes, one thread each, on loopback."""
 from __future__ import annotations
 
+import contextlib
 import copy
+import functools
 import os
 import re
 import signal
@@ -248,28 +250,42 @@ def test_leaving_the_block_removes_the_plugins(client):
     assert tracker.lost_workers == ()
 
 
-def _refuse_setup(refuse):
+def _patch_worker_method(cls_name, method, make):
+    """On a worker: ``method`` of ``frugal.dask._worker.<cls_name>`` becomes ``make(original)``;
+    ``make`` None puts the original back."""
     from frugal.dask import _worker
 
-    if refuse:
-        def setup(self, worker):
-            raise RuntimeError("this worker refuses frugal")
-        _worker.TaskPlugin._setup, _worker.TaskPlugin.setup = _worker.TaskPlugin.setup, setup
-    else:
-        _worker.TaskPlugin.setup = _worker.TaskPlugin._setup
+    cls = getattr(_worker, cls_name)
+    saved = f"_original_{method}"
+    original = cls.__dict__.get(saved, cls.__dict__[method])
+    setattr(cls, saved, original)
+    setattr(cls, method, original if make is None else make(original))
+
+
+@contextlib.contextmanager
+def patched_on_workers(client, cls_name, method, make):
+    """Inside the block, every worker runs ``make(original)`` as that method."""
+    client.run(_patch_worker_method, cls_name, method, make)
+    try:
+        yield
+    finally:
+        client.run(_patch_worker_method, cls_name, method, None)
+
+
+def _refusing_setup(original):
+    def setup(self, worker):
+        raise RuntimeError("this worker refuses frugal")
+    return setup
 
 
 def test_a_refused_plugin_raises_and_leaves_nothing(client):
     """When a worker cannot install the plugin, track raises and no plugin stays registered."""
     before = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins),
                                                              sorted(dask_scheduler.worker_plugins)))
-    client.run(_refuse_setup, True)
-    try:
+    with patched_on_workers(client, "TaskPlugin", "setup", _refusing_setup):
         with pytest.raises(RuntimeError, match="refuses"):
             with frugal.dask.track(client):
                 pass
-    finally:
-        client.run(_refuse_setup, False)
     after = client.run_on_scheduler(lambda dask_scheduler: (sorted(dask_scheduler.plugins),
                                                             sorted(dask_scheduler.worker_plugins)))
     assert after == before
@@ -277,20 +293,11 @@ def test_a_refused_plugin_raises_and_leaves_nothing(client):
                    for name in names)
 
 
-def _delay_bye(seconds):
-    """On a worker: send the "bye" that follows a worker's last records ``seconds`` late
-    (None: on time again)."""
-    from frugal.dask._worker import _Collector
-
-    on_time = _Collector.__dict__.get("on_time_bye", _Collector.bye)
-    _Collector.on_time_bye = on_time
-    if seconds is None:
-        _Collector.bye = on_time
-        return
-
+def _late_bye(seconds, on_time):
+    """The "bye" that follows a worker's last records, sent ``seconds`` late."""
     def late(self):
         self.worker.loop.call_later(seconds, on_time, self)
-    _Collector.bye = late
+    return late
 
 
 def test_a_slow_first_answer_is_not_a_late_worker(client, monkeypatch):
@@ -306,14 +313,11 @@ def test_a_slow_first_answer_is_not_a_late_worker(client, monkeypatch):
 
     monkeypatch.setattr(_tracker, "_WAIT_S", 0.5)
     monkeypatch.setattr(_tracker.Tracker, "_pull", slow_pull)
-    client.run(_delay_bye, 0.2)
-    try:
+    with patched_on_workers(client, "_Collector", "bye", functools.partial(_late_bye, 0.2)):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             with frugal.dask.track(client) as tracker:
                 client.gather(client.map(inc, range(20, 30)))
-    finally:
-        client.run(_delay_bye, None)
     assert len(tracker.results()) == 10
 
 
@@ -322,13 +326,12 @@ def test_a_worker_whose_last_records_come_too_late_is_named(client, monkeypatch)
     from frugal.dask import _tracker
 
     monkeypatch.setattr(_tracker, "_WAIT_S", 0.3)
-    client.run(_delay_bye, 3.0)
     try:
-        with pytest.warns(RuntimeWarning, match="no last records from") as caught:
-            with frugal.dask.track(client):
-                client.gather(client.map(inc, range(30, 40)))
+        with patched_on_workers(client, "_Collector", "bye", functools.partial(_late_bye, 3.0)):
+            with pytest.warns(RuntimeWarning, match="no last records from") as caught:
+                with frugal.dask.track(client):
+                    client.gather(client.map(inc, range(30, 40)))
     finally:
-        client.run(_delay_bye, None)
         time.sleep(3.0)  # let the late messages pass before the next test's block
     assert all(w in str(caught[0].message) for w in workers(client))
 
@@ -350,33 +353,22 @@ def test_a_finished_tasks_record_rides_in_its_own_message(client):
     assert len(tracker.results()) == 50
 
 
-def _lose_records(lose):
-    """On a worker: put each finished task's record where no message takes it (None: as usual)."""
-    from frugal.dask._worker import _Collector
-
-    usual = _Collector.__dict__.get("usual_finished", _Collector.finished)
-    _Collector.usual_finished = usual
-    if not lose:
-        _Collector.finished = usual
-        return
-
+def _losing_finished(usual):
+    """A finished task's record put where no message takes it."""
     def finished(self, key):
         ts = self.worker.state.tasks.get(key)
         if ts is not None:
             ts.metadata = {}   # the message already made keeps the dict it was given
         usual(self, key)
-    _Collector.finished = finished
+    return finished
 
 
 def test_records_lost_on_the_way_are_counted_and_said(client):
     """If a record the worker sent does not arrive, leaving the block says how many, per worker."""
-    client.run(_lose_records, True)
-    try:
+    with patched_on_workers(client, "_Collector", "finished", _losing_finished):
         with pytest.warns(RuntimeWarning, match="task records that") as caught:
             with frugal.dask.track(client) as tracker:
                 client.gather(client.map(inc, range(200, 210)))
-    finally:
-        client.run(_lose_records, None)
     said = [str(w.message) for w in caught if "did not arrive" in str(w.message)]
     counts = [re.search(r"([\d,]+) of the ([\d,]+) task records", m).groups() for m in said]
     assert sum(int(lost) for lost, _ in counts) == 10 and all(lost == sent for lost, sent in counts)
