@@ -13,9 +13,10 @@ then the per-call cost of a measured call with 50,000 suspended measured generat
 20,000 measured coroutines gathered and suspended, against the same call with nothing open; and,
 with ``--dask-tasks N``, N tracked tasks (each spinning ``--dask-task-ms``, 1 by default) on a
 LocalCluster of 2 workers, between two rounds of N/2 untracked ones, with the rows counted in
-the client's frame and in the store: wall time, and CPU time of the whole cluster (this process,
-which holds the scheduler, and the worker processes), which other jobs on a shared machine
-disturb less. Each figure is the median of
+the client's frame and in the store: wall time (the issue's target: at most 5% added), and CPU
+time of the whole cluster (this process, which holds the scheduler, and the worker processes),
+printed without a target: other jobs on a shared machine disturb it less, and it shows the
+cost that a busier cluster would feel as time. Each figure is the median of
 ``--repeat`` runs; ratios are frugal over its floor. No figure is asserted: CI runs a small size
 (``--rows 10000``) as a smoke test.
 
@@ -42,8 +43,7 @@ import frugal
 from frugal import store
 
 TARGETS = {"results()": 5.0, "store loop": 1.15, "store writer": 1.0, "load": 1.0, "open generators": 1.5,
-           "open coroutines": 1.5, "dask cluster time": 1.05,
-           "dask cluster CPU": 1.05}
+           "open coroutines": 1.5, "dask cluster time": 1.05}
 
 
 def noop() -> None:
