@@ -13,7 +13,7 @@ then the per-call cost of a measured call with 50,000 suspended measured generat
 20,000 measured coroutines gathered and suspended, against the same call with nothing open; and,
 with ``--dask-tasks N``, N tracked tasks (each spinning ``--dask-task-ms``, 1 by default) on a
 LocalCluster of 2 workers, between two rounds of N/2 untracked ones, with the rows counted in
-the client's frame and in the store: wall time (the issue's target: at most 5% added), and CPU
+the client's frame and in the store: wall time (target: at most 5% added, issue 18), and CPU
 time of the whole cluster (this process, which holds the scheduler, and the worker processes),
 printed without a target: other jobs on a shared machine disturb it less, and it shows the
 cost that a busier cluster would feel as time. Each figure is the median of
