@@ -27,7 +27,7 @@ import numpy as np
 
 import frugal
 from frugal import store
-from frugal.columns import log_columns
+from frugal.frames.columns import log_columns
 
 SORTS = ("sorted", "heapq", "insertion_sort")
 EXTRA = tuple(f"stage_{i:02d}" for i in range(20))

@@ -17,7 +17,7 @@ import logging
 import time
 
 import frugal
-import frugal.config
+import frugal.core.settings
 
 
 def busy_loop() -> None:
@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--country", default="FRA", help="ISO alpha-3 country for both tools (default FRA)")
     args = parser.parse_args()
 
-    frugal.config.init_from_env()
+    frugal.core.settings.init_from_env()
     frugal.configure(country=args.country)
     from codecarbon import OfflineEmissionsTracker
 

@@ -87,7 +87,7 @@ def coroutine_step_us(coroutines: int = 200, steps: int = 200, repeat: int = 9) 
 
 def synthetic_powercap(root: str) -> str:
     """A powercap tree like a one-socket machine's: package and dram zones."""
-    from frugal.probes.rapl import write_tree
+    from frugal.machine.probes.rapl import write_tree
 
     write_tree(root, [("intel-rapl:0", "package-0", 123456789, 2**32),
                       ("intel-rapl:0:2", "dram", 12345678, 2**32)])
@@ -128,7 +128,7 @@ def codecarbon_decorator_us(calls: int) -> float:
 def bytes_per_call(n: int) -> tuple[float, float]:
     """(bytes held by frugal's log per call, resident-set growth per call) over ``n`` calls."""
     import frugal
-    from frugal._records import LOG
+    from frugal.core.rows import LOG
 
     frugal.clear()
     f = frugal.measure(name="held")(noop)

@@ -8,7 +8,7 @@ as it is, (b) a 2-vCPU VM of an AMD EPYC 7763, (c) an AWS m6i.large (2 vCPUs of 
 Platinum 8375C host), (d) an Intel Core i7-8650U laptop on bare metal. "Before" is frugal at
 ``REF`` (default a97e7a1), run from a ``git archive`` of it, told the machine by replacing its
 probes (brand string, logical CPUs, packages, preset); "after" is this checkout, told the
-machine as a ``frugal.hardware.Machine`` and the settings a user would give (cpu_model on (b),
+machine as a ``frugal.machine.hardware.Machine`` and the settings a user would give (cpu_model on (b),
 instance_type on (c)); before has no such settings, so (b) and (c) are what it made of the
 brand string. Each side runs in its own interpreter. Prints W per busy CPU, operational and
 embodied gCO2e and the embodied share of their sum.
@@ -40,7 +40,8 @@ BEFORE = """
 import json, sys
 import numpy as np
 import frugal
-from frugal import hardware, _hot
+from frugal.machine import hardware
+from frugal.core import measure as _hot
 from frugal.energy.model import derive, params
 label, brand, cpus, virtual, preset, country = json.loads(sys.argv[1])
 if brand is not None:
@@ -60,7 +61,8 @@ AFTER = """
 import json, sys
 import numpy as np
 import frugal
-from frugal import hardware, _hot
+from frugal.machine import hardware
+from frugal.core import measure as _hot
 from frugal.energy.model import derive, params
 label, brand, cpus, virtual, settings, embodied, country = json.loads(sys.argv[1])
 m = None if brand is None else hardware.Machine(brand, cpus, 1, virtual, "told by the benchmark", "", "")

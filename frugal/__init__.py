@@ -2,65 +2,33 @@
 
 ``import frugal`` loads none of pandas, numpy, matplotlib or CodeCarbon: the public names
 whose modules need them are resolved on first use (PEP 562). This module is the top of the
-layers (ARCHITECTURE.md): it wires the services a lower layer asks of a higher one (how a
-region's result is derived, where charts come from, what a new store setting does), then
-reads the ``FRUGAL_*`` settings.
+layers (ARCHITECTURE.md): it re-exports the public API and reads the ``FRUGAL_*`` settings.
 """
 import importlib as _importlib
 
-from frugal import _deprecated, _hot, config as _config, hooks as _hooks
-from frugal._hot import Region, measure
-from frugal._records import LOG as _LOG
+from frugal.core import settings as _settings
+from frugal.core.measure import Region, measure
+from frugal.core.rows import LOG as _LOG
+from frugal.core.settings import configure
 from frugal._version import __version__
-from frugal.config import configure
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any
 
-    from frugal.comparison import Comparison, compare
-    from frugal.complexity import Scaling, scaling
-    from frugal.dashboard import report
+    from frugal.analysis.compare import Comparison, compare
+    from frugal.analysis.indicators import indicators
+    from frugal.analysis.profiler import profile
+    from frugal.analysis.scaling import Scaling, scaling
     from frugal.energy.environment import environment
-    from frugal.frame import results
-    from frugal.frugality import indicators
-    from frugal.profiler import profile
-    from frugal.store import flush, load
+    from frugal.pages.dashboard import report
+    from frugal.frames.frame import results
+    from frugal.store.default import flush
+    from frugal.store.read import load
 
-
-def _read_result(row: bytes, units: "float | None", meters: "Any") -> Measurement:
-    from frugal.columns import measurement_from_row
-
-    return measurement_from_row(row, units, meters)
-
-
-def _chart(kind: str) -> "Callable[..., Any]":
-    from frugal import plot
-
-    chart: Callable[..., Any] = getattr(plot, kind)
-    return chart
-
-
-def _flamegraph(profile: "Any", **options: "Any") -> str:
-    from frugal.flamegraph import render
-
-    return render(profile, **options)
-
-
-def _store_changed(path: "str | None") -> None:
-    from frugal.store import set_default_store
-
-    set_default_store(path)
-
-
-_hot.set_result_reader(_read_result)
-_hooks.set_chart_provider(_chart)
-_hooks.set_flamegraph_renderer(_flamegraph)
-_config.on_store_change(_store_changed)
-_deprecated.install()
-_config.init_from_env()
+_settings.init_from_env()
 
 
 def clear() -> None:
@@ -77,17 +45,17 @@ def load_ipython_extension(ipython: "Any") -> None:
 
 # Public names whose modules import heavy libraries: resolved on first use.
 _LAZY = {
-    "results": "frugal.frame",
+    "results": "frugal.frames.frame",
     "environment": "frugal.energy.environment",
-    "compare": "frugal.comparison",
-    "Comparison": "frugal.comparison",
-    "scaling": "frugal.complexity",
-    "Scaling": "frugal.complexity",
-    "indicators": "frugal.frugality",
-    "report": "frugal.dashboard",
-    "load": "frugal.store",
-    "flush": "frugal.store",
-    "profile": "frugal.profiler",
+    "compare": "frugal.analysis.compare",
+    "Comparison": "frugal.analysis.compare",
+    "scaling": "frugal.analysis.scaling",
+    "Scaling": "frugal.analysis.scaling",
+    "indicators": "frugal.analysis.indicators",
+    "report": "frugal.pages.dashboard",
+    "load": "frugal.store.read",
+    "flush": "frugal.store.default",
+    "profile": "frugal.analysis.profiler",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
 _SUBMODULES = ("plot", "stats", "dask")

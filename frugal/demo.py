@@ -44,8 +44,8 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
     measured by a meter where one exists, modelled otherwise (the dashboard says which).
     """
     from frugal import store
-    from frugal.comparison import compare
-    from frugal.dashboard import report
+    from frugal.analysis.compare import compare
+    from frugal.pages.dashboard import report
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():

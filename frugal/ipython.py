@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, needs_local_scope
 
-from frugal._hot import measure
+from frugal.core.measure import measure
 from frugal.measurement import Measurement
 from frugal.units import format_quantity
 
@@ -207,7 +207,7 @@ class ProfileView:
                 f"{format_quantity(m.cpu_s, 's')} CPU\n{table}")
 
     def _repr_html_(self) -> str:
-        from frugal.flamegraph import render
+        from frugal.pages.flamegraph import render
 
         return render(self.profile, fragment=True, top=self.top)
 
@@ -223,7 +223,7 @@ class FrugalProfileMagics(Magics):
 
         Usage, on top of a cell:  %%frugal_profile [-i MS] [-t TOP] [-f FILE] [-o]
         """
-        from frugal.profiler import Profile
+        from frugal.analysis.profiler import Profile
 
         interval, top, path, give = self._parse_profile(line, cell)
         shell = self.shell

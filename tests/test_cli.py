@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import frugal
-from frugal import cli
+from frugal.cli import parser as cli
 from frugal.measurement import FIELDS
 from frugal.units import label_of
 

@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal import _records, store
-from frugal._records import (
+from frugal import store
+from frugal.core import rows as _records
+from frugal.core.rows import (
     CHILDREN, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, STATUS_MASK, STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
 from frugal.measurement import FIELDS
@@ -187,8 +188,8 @@ def test_each_column_of_results_is_its_own():
 
 
 def test_labels_are_the_distinct_texts_in_order_without_missing_ones():
-    """frugal.frame.labels, which the dashboard and the charts read text columns with."""
-    from frugal.frame import labels
+    """frugal.frames.frame.labels, which the dashboard and the charts read text columns with."""
+    from frugal.frames.frame import labels
 
     text = pd.Series(["b", None, "a", "b", pd.NA, "a"], dtype="string")
     assert labels(text) == ["b", "a"]
@@ -204,7 +205,7 @@ def test_energy_over_whole_columns_is_each_rows_energy_alone():
     snapshot, constants as scalars) equal, bit for bit, those derived for each row alone."""
     import dataclasses
 
-    from frugal.columns import ENERGY_FIELDS, log_columns
+    from frugal.frames.columns import ENERGY_FIELDS, log_columns
     from frugal.energy.model import derive
 
     saved = frugal.configure()
@@ -229,7 +230,7 @@ def test_rows_forgotten_during_a_scan_make_it_start_again():
     """Log.scan (how results() reads the log a piece at a time): if rows are forgotten between
     two pieces (a signal handler of the reading thread calling clear()), the scan starts
     again from the rows left; the columns hold exactly those, never a mix."""
-    from frugal.columns import log_fields
+    from frugal.frames.columns import log_fields
 
     log = _records.Log()
     assert len(log_fields(log)["seq"]) == 0
@@ -272,7 +273,7 @@ def test_no_row_is_lost_at_a_million_calls(tmp_path):
         import numpy as np
         import frugal
         from frugal import store
-        from frugal._records import LOG, ROW
+        from frugal.core.rows import LOG, ROW
         store.set_default_store({str(tmp_path / "million.db")!r})
         f = frugal.measure(name="f")(lambda: None)
         def work():

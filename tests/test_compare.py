@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal.comparison import Comparison
-from frugal.complexity import Scaling
+from frugal.analysis.compare import Comparison
+from frugal.analysis.scaling import Scaling
 from frugal.demo import insertion_sort
 from frugal.measurement import FIELDS
 
@@ -175,7 +175,7 @@ def test_a_variant_that_always_fails_is_never_graded_ranked_or_compared():
 
 def test_a_run_without_a_measurement_is_kept_as_failed():
     """When the region yields no Measurement, the run is still a row: status error, nothing invented."""
-    from frugal.runner import run_once
+    from frugal.analysis.runner import run_once
 
     region = frugal.measure(_unique("summary-only"), record="summary")  # m.result refuses summary regions
     m = run_once(region, work)

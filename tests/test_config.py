@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import frugal
-from frugal import _hot, config
-from frugal.probes.rapl import write_tree
+from frugal.core import measure as _hot
+from frugal.core import settings as config
+from frugal.machine.probes.rapl import write_tree
 
 
 @pytest.fixture
@@ -130,10 +131,10 @@ def test_rapl_tree_puts_a_meter_in_force(restore, tmp_path):
 
 def test_store_setting_calls_set_default_store(restore, monkeypatch, tmp_path):
     """store=path calls frugal.store.set_default_store(path); a failing store applies nothing."""
-    import frugal.store
+    import frugal.store.default
 
     calls = []
-    monkeypatch.setattr(frugal.store, "set_default_store", calls.append)
+    monkeypatch.setattr(frugal.store.default, "set_default_store", calls.append)
     assert frugal.configure(store=tmp_path / "a.db").store == str(tmp_path / "a.db")
     frugal.configure(store=None)
     assert calls == [str(tmp_path / "a.db"), None]
@@ -141,7 +142,7 @@ def test_store_setting_calls_set_default_store(restore, monkeypatch, tmp_path):
     def refuse(path):
         raise frugal.FrugalError("not a store")
 
-    monkeypatch.setattr(frugal.store, "set_default_store", refuse)
+    monkeypatch.setattr(frugal.store.default, "set_default_store", refuse)
     before = _hot.active().settings_id
     with pytest.raises(frugal.FrugalError):
         frugal.configure(store=tmp_path / "b.db", pue=2.0)
@@ -166,7 +167,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full, timeout=120)
 
 
-_SHOW = ("import dataclasses, json, frugal, frugal.config as c; c.init_from_env(); "
+_SHOW = ("import dataclasses, json, frugal, frugal.core.settings as c; c.init_from_env(); "
          "print(json.dumps(dataclasses.asdict(frugal.configure())))")
 
 
@@ -206,7 +207,7 @@ def test_invalid_env_var_raises_naming_the_variable(var, value, words):
 def test_invalid_env_var_never_breaks_import_or_measuring():
     """With a bad FRUGAL_* value, import and measuring go on; configure, environment and results raise."""
     code = """
-import frugal, frugal.config as c
+import frugal, frugal.core.settings as c
 c.init_from_env()
 with frugal.measure("kept") as m:
     sum(range(1000))
@@ -216,7 +217,7 @@ for call in (frugal.configure, frugal.environment, frugal.results):
         call()
     except ValueError as exc:
         failures.append("FRUGAL_PUE" in str(exc) and "FRUGAL_COUNTRY" in str(exc))
-print(len(frugal._records.LOG.rows) > 0, failures)
+print(len(frugal.core.rows.LOG.rows) > 0, failures)
 """
     out = _run(code, FRUGAL_PUE="0.5", FRUGAL_COUNTRY="Atlantis", FRUGAL_EMBODIED="server")
     assert out.returncode == 0, out.stderr

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 import frugal
-from frugal.dashboard import render, report
+from frugal.pages.dashboard import render, report
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -162,7 +162,7 @@ def test_a_trend_per_name_over_commits_with_commit_and_date_on_hover(compared_ov
 def test_a_large_store_is_summarised_by_the_stated_rule(compared_over_commits, tmp_path, monkeypatch):
     """Beyond RUNS_LISTED runs the older ones are summed per month; beyond NAMES_PER_RUN names a
     run's others are summed on one line; beyond TREND_CHARTS names the rest are a table."""
-    from frugal import _dashboard_runs
+    from frugal.pages import runs as _dashboard_runs
 
     path, _ = compared_over_commits
     monkeypatch.setattr(_dashboard_runs, "RUNS_LISTED", 2)
@@ -289,7 +289,7 @@ def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
 
 def test_large_groups_are_sampled_for_the_median_charts(monkeypatch):
     """Median charts bootstrap a seeded sample of each large group; the page says so."""
-    from frugal import dashboard
+    from frugal.pages import dashboard
 
     frugal.clear()
     for _ in range(40):

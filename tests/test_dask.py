@@ -194,7 +194,7 @@ def test_energy_is_derived_with_each_workers_settings(client):
 
 
 def _break_energy(broken):
-    from frugal import columns
+    from frugal.frames import columns
 
     if broken:
         def derive_coded(cols, meters):
@@ -381,7 +381,7 @@ def test_energy_columns_cross_the_wire_unchanged():
     import msgpack
     import numpy as np
 
-    from frugal.columns import ENERGY_FIELDS, Text
+    from frugal.frames.columns import ENERGY_FIELDS, Text
     from frugal.dask._wire import packed, unpacked
     from frugal.energy.model import TEXT_OUTPUTS
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 
 import frugal
-from frugal import _hot, config
-from frugal._records import LOG
-from frugal import hardware
+from frugal.core import measure as _hot
+from frugal.core import settings as config
+from frugal.core.rows import LOG
+from frugal.machine import hardware
 from frugal.energy.model import derive
-from frugal.hardware import SECONDS_PER_YEAR
-from frugal.probes.rapl import write_tree
+from frugal.machine.hardware import SECONDS_PER_YEAR
+from frugal.machine.probes.rapl import write_tree
 
 GIB = 2.0 ** 30
 

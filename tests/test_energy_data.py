@@ -5,7 +5,9 @@ import os
 
 import pytest
 
-from frugal import data, grid, hardware
+from frugal import data
+from frugal.machine import grid
+from frugal.machine import hardware
 
 
 # --- CPU models -------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ def hook(event, args):
         events.append(f"{event} {args[-1] if event.startswith('socket.connect') else args[0]!r}")
 sys.addaudithook(hook)
 import time
-import frugal, frugal.config
-frugal.config.init_from_env()
+import frugal, frugal.core.settings
+frugal.core.settings.init_from_env()
 def busy(seconds):
     end = time.process_time() + seconds
     while time.process_time() < end:
@@ -75,7 +75,7 @@ with frugal.measure("nested-outer") as outer:
     with frugal.measure("nested-inner") as inner:
         busy(0.1)
 r, o, i = m.result, outer.result, inner.result
-from frugal.probes.codecarbon import shared_meter
+from frugal.machine.probes.codecarbon import shared_meter
 read_end, write_end = os.pipe()
 if os.fork() == 0:  # the parent's tracker is not the child's: the child's regions are modelled
     with frugal.measure("in-child") as c:
@@ -86,7 +86,7 @@ os.wait()
 child_method = os.read(read_end, 100).decode()
 print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy_cpu_j,
                   "ram_j": r.energy_ram_j, "energy_j": r.energy_j, "outer": o.energy_j, "inner": i.energy_j,
-                  "same_tracker": shared_meter() is frugal._hot.active().meter, "child": child_method,
+                  "same_tracker": shared_meter() is frugal.core.measure.active().meter, "child": child_method,
                   "new_files": sorted(set(os.listdir(".")) - before)}))
 """)
     assert got["events"] == [] and got["new_files"] == []

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from frugal import data, grid, hardware
+from frugal import data
+from frugal.machine import grid
+from frugal.machine import hardware
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "frugal" / "data"

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import frugal
-from frugal import _hot, hardware
+from frugal.core import measure as _hot
+from frugal.machine import hardware
 from frugal.energy.model import derive
 
 FOUR_YEARS_S = 4 * 365.25 * 86_400          # 126,230,400 s

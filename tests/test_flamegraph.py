@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import frugal
-from frugal.flamegraph import render
+from frugal.pages.flamegraph import render
 
 EVIL = "<script>alert(1)</script>"
 SCHEMA = Path(__file__).parent / "data" / "speedscope-file-format-schema.json"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal.frugality import EQUIVALENTS, energy_basis, indicators, per_unit
+from frugal.analysis.indicators import EQUIVALENTS, energy_basis, indicators, per_unit
 from frugal.measurement import FIELDS
 
 

@@ -118,7 +118,7 @@ from pathlib import Path  # noqa: E402
 from IPython.core.error import UsageError  # noqa: E402
 
 from frugal.ipython import ProfileView  # noqa: E402
-from frugal.profiler import Profile  # noqa: E402
+from frugal.analysis.profiler import Profile  # noqa: E402
 
 PROFILE_CELL = """
 import time

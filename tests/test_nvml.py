@@ -12,9 +12,9 @@ import types
 import numpy as np
 import pytest
 
-from frugal.probes.meter import Meter
-from frugal.probes import nvml
-from frugal.probes.rapl import NullEnergyProbe
+from frugal.machine.probes.meter import Meter
+from frugal.machine.probes import nvml
+from frugal.machine.probes.rapl import NullEnergyProbe
 
 _real = nvml.select()
 needs_gpu = pytest.mark.skipif(isinstance(_real, NullEnergyProbe),

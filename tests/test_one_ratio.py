@@ -9,8 +9,9 @@ import warnings
 import pytest
 
 import frugal
-from frugal import cli, plot
-from frugal.dashboard import report
+from frugal import plot
+from frugal.cli import parser as cli
+from frugal.pages.dashboard import report
 from frugal.demo import insertion_sort
 from frugal.units import format_ratio
 

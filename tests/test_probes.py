@@ -12,8 +12,8 @@ import time
 import pytest
 
 import frugal
-from frugal import probes
-from frugal.probes.psutil_probe import PsutilMemoryProbe
+from frugal.machine import probes
+from frugal.machine.probes.psutil_probe import PsutilMemoryProbe
 
 MB = 1024 * 1024
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="clear_refs is Linux-only")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from frugal._script import NotAScript, exit_status, script_of
+from frugal.cli.script import NotAScript, exit_status, script_of
 
 SCRIPT = textwrap.dedent("""
     import json, pickle, sys, threading, time

@@ -13,10 +13,10 @@ import time
 import pytest
 
 import frugal
-from frugal import _sampler
+from frugal.analysis import sampler as _sampler
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
-from frugal.profiler import FRUGAL_ROW, UNATTRIBUTED_ROW, Profile
+from frugal.analysis.profiler import FRUGAL_ROW, UNATTRIBUTED_ROW, Profile
 
 
 def spin(seconds: float) -> None:
@@ -273,7 +273,7 @@ def test_misuse_gets_clear_errors() -> None:
                 pass
     with pytest.raises(ValueError, match=r"lines\(top=...\)"):
         prof.lines(top=0)
-    assert frugal.profile is frugal.profiler.profile and "profile" in frugal.__all__
+    assert frugal.profile is frugal.analysis.profiler.profile and "profile" in frugal.__all__
 
 
 def test_the_psutil_clock_charges_threads_too() -> None:

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import frugal
-from frugal import config
+from frugal.core import settings as config
 from frugal.measurement import FIELDS
 from frugal.pytest_plugin import marks
 from frugal.pytest_plugin.baseline import parse_threshold

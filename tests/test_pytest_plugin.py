@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import frugal
-from frugal import _records
+from frugal.core import rows as _records
 from frugal.pytest_plugin.baseline import Threshold, judge, parse_threshold
 from frugal.pytest_plugin.marks import BUDGETS, Limit, parse_marks
 

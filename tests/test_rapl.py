@@ -13,9 +13,9 @@ import os
 import numpy as np
 import pytest
 
-from frugal.probes.meter import Meter
-from frugal.probes import rapl
-from frugal.probes.rapl import NullEnergyProbe, RaplProbe, write_tree
+from frugal.machine.probes.meter import Meter
+from frugal.machine.probes import rapl
+from frugal.machine.probes.rapl import NullEnergyProbe, RaplProbe, write_tree
 
 MAX = 262_143_328_850  # a real max_energy_range_uj
 

@@ -15,11 +15,11 @@ import time
 import pytest
 
 import frugal
-from frugal import _hot
+from frugal.core import measure as _hot
 
 HOT_FILES = {os.path.realpath(_hot.__file__)}
-if hasattr(frugal, "_span") or "frugal._span" in sys.modules:
-    HOT_FILES.add(os.path.realpath(sys.modules["frugal._span"].__file__))
+if hasattr(frugal, "_span") or "frugal.core.span" in sys.modules:
+    HOT_FILES.add(os.path.realpath(sys.modules["frugal.core.span"].__file__))
 
 
 @pytest.fixture(autouse=True)

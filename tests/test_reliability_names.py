@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal import cli, store
+from frugal import store
+from frugal.cli import parser as cli
 
 NAMES = [
     "<script>alert(1)</script>",

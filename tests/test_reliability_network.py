@@ -83,7 +83,7 @@ def hook(event, args):
 sys.addaudithook(hook)
 
 import frugal
-from frugal import cli
+from frugal.cli import parser as cli
 
 frugal.configure(country="FRA", pue=1.3, store=sys.argv[1] + "/lib.db")
 @frugal.measure(units=lambda n: n)

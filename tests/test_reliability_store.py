@@ -21,6 +21,7 @@ import pytest
 
 import frugal
 from frugal import store
+from frugal.store import default
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
 
@@ -32,7 +33,7 @@ def quiet_writer():
 
     def use(path: Path) -> Path:
         store.set_default_store(path)
-        store._writer.stop()
+        default._writer.stop()
         return path
 
     yield use
@@ -267,7 +268,7 @@ def test_a_write_torn_by_a_crash_loses_only_the_transaction_being_written(tmp_pa
 
 
 def _one_row() -> dict:
-    from frugal.columns import log_columns
+    from frugal.frames.columns import log_columns
 
     frugal.clear()
     with frugal.measure("later"):

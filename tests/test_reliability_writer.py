@@ -19,6 +19,7 @@ import pytest
 
 import frugal
 from frugal import store
+from frugal.store import default
 from frugal.errors import FrugalError
 
 PY = sys.executable
@@ -175,13 +176,13 @@ def test_rows_that_cannot_be_stored_are_bounded_counted_and_reported(tmp_path, m
     """While the store cannot be written, at most MAX_ROWS_IN_MEMORY rows wait in memory; the
     rest are dropped with a warning, counted in environment(), and recorded with the run once the
     store takes rows again."""
-    from frugal import _store_writer
+    from frugal.store import writer as _store_writer
 
     monkeypatch.setattr(_store_writer, "MAX_ROWS_IN_MEMORY", 10_000)
     dropped_before = frugal.environment()["rows_dropped"]       # a count for the whole process
     path = tmp_path / "bounded.db"
     store.set_default_store(path)
-    store._writer.stop()                     # only explicit flushes: the test says when
+    default._writer.stop()                     # only explicit flushes: the test says when
     f = frugal.measure(name="f")(lambda: None)
     for _ in range(2_000):
         f()
@@ -196,7 +197,7 @@ def test_rows_that_cannot_be_stored_are_bounded_counted_and_reported(tmp_path, m
     messages = " ".join(str(w.message) for w in caught)
     assert "could not store" in messages and "dropped before they could be stored" in messages
     dropped = frugal.environment()["rows_dropped"] - dropped_before
-    assert 0 < dropped <= 30_000 and frugal._records.LOG.count() <= 10_000
+    assert 0 < dropped <= 30_000 and frugal.core.rows.LOG.count() <= 10_000
     path.unlink()
     aside.rename(path)
     for _ in range(100):
@@ -210,23 +211,23 @@ def test_rows_that_cannot_be_stored_are_bounded_counted_and_reported(tmp_path, m
 
 def test_rows_stored_and_then_released_stay_in_the_store(tmp_path, monkeypatch):
     """Past MAX_ROWS_IN_MEMORY the oldest stored rows leave memory: the store keeps them all."""
-    from frugal import _store_writer
+    from frugal.store import writer as _store_writer
 
     monkeypatch.setattr(_store_writer, "MAX_ROWS_IN_MEMORY", 10_000)
     dropped_before = frugal.environment()["rows_dropped"]       # a count for the whole process
     path = tmp_path / "released.db"
     store.set_default_store(path)
-    store._writer.stop()
+    default._writer.stop()
     f = frugal.measure(name="f")(lambda: None)
     for _ in range(5):
         for _ in range(9_000):
             f()
         frugal.flush()
-    assert frugal._records.LOG.count() <= 10_000
+    assert frugal.core.rows.LOG.count() <= 10_000
     assert len(frugal.load(path)) == 45_000
     assert frugal.environment()["rows_dropped"] == dropped_before
     with pytest.warns(RuntimeWarning, match="released from memory"):
-        assert len(frugal.results()) == frugal._records.LOG.count()
+        assert len(frugal.results()) == frugal.core.rows.LOG.count()
 
 
 # --- faults 12 and 16: store paths that are not files --------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 
 import frugal
 from frugal import store
+from frugal.store import default
 from frugal.errors import FrugalError
 
 PY = sys.executable
@@ -67,7 +68,7 @@ def test_round_trip_keeps_every_call_and_its_values(db):
     assert block["units"] == 7
     failed = loaded[loaded["name"] == "fails"].iloc[0]
     assert (failed["status"], failed["error"]) == ("error", "KeyError")
-    assert set(loaded["run_id"]) == {store._writer.run["run_id"]}
+    assert set(loaded["run_id"]) == {default._writer.run["run_id"]}
     assert loaded["host"].iloc[0] and loaded["python"].iloc[0].startswith("CPython")
     assert loaded["frugal_version"].iloc[0] == frugal.__version__
 
@@ -132,7 +133,7 @@ def test_forked_child_is_a_new_run_and_never_rewrites_the_parent(db):
                 with frugal.measure("child"):
                     pass
         finally:
-            store._at_exit()
+            default._at_exit()
             os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
@@ -310,7 +311,7 @@ def test_a_store_that_breaks_warns_and_keeps_results(db):
     """When the file stops being usable, flushing warns and results() still has everything."""
     with frugal.measure("kept_in_memory"):
         pass
-    store._writer.stop()
+    default._writer.stop()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     db.write_text("replaced by something else")

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal import grades, stats
+from frugal import stats
+from frugal.analysis import grades
 from frugal.measurement import FIELDS
 
 GRADE_COLUMNS = ["grade_energy", "grade_carbon", "grade_memory", "grade_time", "grade"]

@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "frugal" / "data"
 sys.path.insert(0, str(ROOT))
-from frugal.hardware import clean  # noqa: E402  (the one name-cleaning rule, shared with the lookups)
+from frugal.machine.hardware import clean  # noqa: E402  (the one name-cleaning rule, shared with the lookups)
 
 PYPI = {"codecarbon": "3.3.2", "pycountry": "26.2.16", "tzdata": "2026.6"}
 # the date of each pin: the newest entry of the release's wheel, or the commit's date

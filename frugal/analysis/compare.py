@@ -1,7 +1,7 @@
 """Compare the footprints of variants with statistics: ``compare`` and its ``Comparison``.
 
 Each variant runs many times, interleaved in a seeded random order by the one run loop
-(``frugal.runner``), measured by ``frugal.measure`` (so every run also appears in
+(``frugal.analysis.runner``), measured by ``frugal.measure`` (so every run also appears in
 ``frugal.results()``). The ratio of a variant to the baseline is the ratio of their medians,
 with a seeded bootstrap interval; verdicts follow that interval after the multiplicity
 correction (``frugal.stats.fdr_decisions``). METHODOLOGY.md, "Statistics", says why.
@@ -17,12 +17,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from frugal import hooks, stats
-from frugal._hot import measure, qualified_name
-from frugal.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
+from frugal import stats
+from frugal.core.measure import measure, qualified_name
+from frugal.analysis.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
 from frugal.stats import MIN_RUNS
 from frugal.units import check_int, check_number, check_text, unit_of
-from frugal.verdicts import (ALPHA, CONFIDENCE, FAILED, METRICS, Failure, Table, failures_of, failed_runs,
+from frugal.analysis.verdicts import (ALPHA, CONFIDENCE, FAILED, METRICS, Failure, Table, failures_of, failed_runs,
                              metrics_of, outcome_of, short_runs, table, verdict, warnings_html, warnings_text)
 
 __all__ = ["Comparison", "compare"]
@@ -371,13 +371,15 @@ class Comparison:
 
     def indicators(self) -> pd.DataFrame:
         """Frugality indicators per variant against the baseline (``frugal.indicators``)."""
-        from frugal.frugality import indicators
+        from frugal.analysis.indicators import indicators
 
         return indicators(self.frame, by="variant", baseline=self.baseline, errors=self.errors)
 
     def plot(self, metric: str = "energy_j") -> Any:
         """A chart of one metric per variant (``frugal.plot.compare``)."""
-        return hooks.chart("compare")(self, metric=metric)
+        from frugal.plot import compare as chart   # charts are drawn a layer above
+
+        return chart(self, metric=metric)
 
     def __repr__(self) -> str:
         runs = self.frame.groupby("variant", sort=False).size()

@@ -16,12 +16,12 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
-from frugal import grades as G
+from frugal.analysis import grades as G
 from frugal import stats
-from frugal.frame import labels
-from frugal.grades import GRADES
+from frugal.frames.frame import labels
+from frugal.analysis.grades import GRADES
 from frugal.units import format_quantity, unit_of
-from frugal.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
+from frugal.analysis.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
 
 MAX_BOOT_CELLS = 10_000_000   # bootstrap values drawn per group and indicator at most (rows x resamples)
 

@@ -1,7 +1,7 @@
 """``frugal.profile()``: a sampling profiler that says which functions and lines spend the joules.
 
 The region as a whole is measured as ``frugal.measure`` measures it (``prof.measurement``).
-Inside it, a sampling thread (``frugal._sampler``) charges each thread's own CPU time, read
+Inside it, a sampling thread (``frugal.analysis.sampler``) charges each thread's own CPU time, read
 from the thread's CPU clock, to the stack that thread is in; a thread that sleeps or waits is
 charged nothing. Each function's energy and carbon are the region's (measured by a meter or
 modelled, as ``energy_method`` says) split by its share of the region's CPU time, so the self
@@ -26,10 +26,10 @@ from pathlib import Path
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
-from frugal import _sampler, hooks
-from frugal._hot import measure, qualified_name
-from frugal._output import write_output
-from frugal._sampler import FrameInfo, Stack, Subscription
+from frugal.analysis import sampler as _sampler
+from frugal.core.measure import measure, qualified_name
+from frugal.files import write_output
+from frugal.analysis.sampler import FrameInfo, Stack, Subscription
 from frugal._version import __version__
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
@@ -365,7 +365,9 @@ class Profile:
         with J, gCO2e and share, and the top functions below. No script, nothing fetched."""
         check_choice("flamegraph(color=...)", color, ("module", "self"))
         check_text("flamegraph(title=...)", title, optional=True)
-        text = hooks.flamegraph()(self, color=color, title=title)
+        from frugal.pages.flamegraph import render   # the page is drawn a layer above
+
+        text = render(self, color=color, title=title)
         return _write(path, text, "html", force, "flamegraph")
 
     def to_speedscope(self, path: str | os.PathLike[str] = "profile.speedscope.json", *,
@@ -430,7 +432,9 @@ class Profile:
     def _repr_html_(self) -> str:
         if self._data is None or self._guard.locked():
             return f"<p>{self!r}</p>"
-        fragment: str = hooks.flamegraph()(self, color="module", title=None, fragment=True)
+        from frugal.pages.flamegraph import render
+
+        fragment: str = render(self, color="module", title=None, fragment=True)
         return fragment
 
     def __repr__(self) -> str:
@@ -480,7 +484,7 @@ def _collapsed_name(info: FrameInfo) -> str:
 
 
 def _write(path: Any, text: str, kind: str, force: bool, method: str) -> Path:
-    """Write an output of the profile (``frugal._output``); ``method`` names the call in errors."""
+    """Write an output of the profile (``frugal.files``); ``method`` names the call in errors."""
     check_bool(f"{method}(force=...)", force)
     return write_output(path, text, kind, overwrite=force, argument=f"{method}(path=...)")
 

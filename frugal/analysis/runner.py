@@ -24,9 +24,9 @@ from typing import Any, Generic, TypeVar
 
 import pandas as pd
 
-from frugal._hot import Region
+from frugal.core.measure import Region
 from frugal.errors import FrugalError
-from frugal.frame import frame_from_columns
+from frugal.frames.frame import frame_from_columns
 from frugal.measurement import FIELDS, Measurement
 from frugal.progress import Progress
 from frugal.units import check_bool, check_int
@@ -140,7 +140,7 @@ def attempt(fn: Callable[[], Any]) -> Exception | None:
 @dataclass
 class Runs(Generic[K, R]):
     """What ``run_plan`` measured: per key, (position in the run order, run) pairs, and notes
-    on the warm-ups that failed. A run is a Measurement (or a ``frugal.process.ProcessRun``)."""
+    on the warm-ups that failed. A run is a Measurement (or a ``frugal.frames.process.ProcessRun``)."""
 
     done: dict[K, list[tuple[int, R]]]
     notes: list[str] = field(default_factory=list)

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # frugal/, not analysis/
 
 # (name, module, file, first line) of a code object seen on a stack
 FrameInfo = tuple[str, str, str, int]

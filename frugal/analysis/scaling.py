@@ -1,7 +1,7 @@
 """Measure one function over growing input sizes; fit a power law and the usual complexity
 classes per metric (``scaling``).
 
-Every run is measured by ``frugal.measure`` through the one run loop (``frugal.runner``), so
+Every run is measured by ``frugal.measure`` through the one run loop (``frugal.analysis.runner``), so
 it also appears in ``frugal.results()``.
 """
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import Any, Callable, Iterable
 import numpy as np
 import pandas as pd
 
-from frugal import hooks, stats
-from frugal._hot import measure, qualified_name
+from frugal import stats
+from frugal.core.measure import measure, qualified_name
 from frugal.measurement import Measurement
-from frugal.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
+from frugal.analysis.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
 from frugal.stats import CLASS_TIE, Fit
 from frugal.units import check_int, check_number, check_text
-from frugal.verdicts import CONFIDENCE, Table, failed_runs, metrics_of, short_runs, table, warnings_html, warnings_text
+from frugal.analysis.verdicts import CONFIDENCE, Table, failed_runs, metrics_of, short_runs, table, warnings_html, warnings_text
 
 __all__ = ["Complexity", "Fit", "Scaling", "scaling"]
 
@@ -224,7 +224,9 @@ class Scaling:
 
     def plot(self, metric: str = "cpu_s") -> Any:
         """A log-log chart of one metric against size with the fitted line (``frugal.plot.scaling``)."""
-        return hooks.chart("scaling")(self, metric=metric)
+        from frugal.plot import scaling as chart   # charts are drawn a layer above
+
+        return chart(self, metric=metric)
 
     def __repr__(self) -> str:
         lines = [f"<frugal.Scaling of {self.name!r}: {len(self.frame)} runs over sizes "

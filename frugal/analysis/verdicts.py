@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from frugal.runner import CLOCK_STEPS, cpu_clock_resolution, wall_clock_resolution
+from frugal.analysis.runner import CLOCK_STEPS, cpu_clock_resolution, wall_clock_resolution
 from frugal.stats import MIN_RUNS
 from frugal.units import format_quantity, format_ratio, label_of
 

@@ -1,6 +1,6 @@
 """The hot path's public face: ``measure`` (decorator or context manager) and ``Region``.
 
-A wrapped function reads the probes (``frugal._span.start``), calls the function, reads them
+A wrapped function reads the probes (``frugal.core.span.start``), calls the function, reads them
 again (``stop``) and leaves one row in the log. Wrappers keep the whole protocol of what they
 wrap: return values and exceptions unchanged, ``send``/``throw``/``close`` of generators,
 ``asend``/``athrow``/``aclose`` of async generators, and ``inspect``'s predicates and
@@ -19,14 +19,14 @@ import types
 import warnings
 from collections.abc import Callable
 
-# The layer's other names stay reachable as ``frugal._hot.<name>`` (``name as name``: re-exported).
-from frugal import _span
-from frugal._span import (
+# The layer's other names stay reachable as ``frugal.core.measure.<name>`` (``name as name``: re-exported).
+from frugal.core import span as _span
+from frugal.core.span import (
     Active as Active, Spec as Spec, _current, _open as _open, _perf, _summarise, _thread_ns,
     activate as activate, active as active, memory_probe as memory_probe, on_fork as on_fork,
-    result_reader, set_result_reader as set_result_reader, start as start, stop as stop,
+    start as start, stop as stop,
 )
-from frugal._records import LOG
+from frugal.core.rows import LOG
 from frugal.errors import FrugalError, raised_by_signal_handler
 from frugal.measurement import Measurement
 from frugal.units import check_bool, check_choice, check_number, check_text
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Generator
     from typing import Any
 
-    from frugal._span import Record, State
+    from frugal.core.span import Record, State
 
 _get_ident = threading.get_ident
 
@@ -339,10 +339,10 @@ class Region:
                 raise FrugalError(f"region {self.name!r} records a summary (record='summary'): "
                                   "read it with frugal.results()")
             raise FrugalError(f"region {self.name!r} has not been measured yet: use it in a with block first")
-        reader = result_reader()
-        if reader is None:
-            raise FrugalError("frugal was not imported as a package: no reader of results is set")
-        return reader(*self._record)
+        # Energy is derived a layer above the hot path: imported here, on the first result read.
+        from frugal.frames.columns import measurement_from_row
+
+        return measurement_from_row(*self._record)
 
     def __repr__(self) -> str:
         return f"<frugal.Region {self.name!r}>"

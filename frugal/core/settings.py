@@ -1,11 +1,11 @@
 """Settings: what frugal assumes (grid, PUE, hardware, meters), kept as immutable snapshots.
 
 Each measured call records the index of the snapshot in force (handed to the hot path with
-``frugal._hot.activate``); energy and carbon are derived later, when results are read, with
+``frugal.core.span.activate``); energy and carbon are derived later, when results are read, with
 that snapshot. Snapshot 0 is the defaults plus the ``FRUGAL_*`` environment variables;
 ``configure(...)`` validates everything it is given before it changes anything, then appends
-a snapshot (or reuses an equal one) and puts it and its meter in force. The store is above
-this layer: it registers with ``on_store_change`` to hear of a new ``store`` setting.
+a snapshot (or reuses an equal one) and puts it and its meter in force. A new ``store``
+setting is handed to the store, a layer above, by a late import (``_set_store``).
 Standard library only: ``import frugal`` loads this.
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` 
 if TYPE_CHECKING:
     from typing import Any
 
-from frugal import _hot
+from frugal.core import span
 from frugal.errors import FrugalError
 from frugal.units import check_bool, check_choice, check_int, check_number, check_path, check_text
 
-ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.probes.meter.build serves each
+ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.machine.probes.meter.build serves each
 MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field
 
 
@@ -57,14 +57,14 @@ SETTINGS = tuple(f.name for f in dataclasses.fields(Settings))
 
 def _grid() -> ModuleType:
     # the country tables are read when a country is first set, not at ``import frugal``
-    from frugal import grid
+    from frugal.machine import grid
 
     return grid
 
 
 def _hardware() -> ModuleType:
     # the CPU and instance tables likewise
-    from frugal import hardware
+    from frugal.machine import hardware
 
     return hardware
 
@@ -162,28 +162,20 @@ def _meter_for(s: Settings, explain: bool = False) -> tuple[Any, dict[str, str] 
         if country is None and s.energy == "codecarbon":
             grid = _grid()
             country = grid.country_from_timezone(grid.system_timezone())
-        from frugal.probes.meter import build
+        from frugal.machine.probes.meter import build
 
         hit = build(s.energy, s.powercap_root, s.gpu, country)
         _meter_cache[key] = hit
     return hit
 
 
-_store_handler: Callable[[str | None], None] | None = None
-
-
-def on_store_change(handler: Callable[[str | None], None]) -> None:
-    """Call ``handler(path)`` whenever the ``store`` setting changes (and at start-up when
-    ``FRUGAL_STORE`` is set); one handler, the store's (registering again replaces it, as a
-    reloaded package does). A handler that raises FrugalError, OSError, ValueError or
-    TypeError refuses the change: the settings stay as they were."""
-    global _store_handler
-    _store_handler = handler
-
-
 def _set_store(path: str | None) -> None:
-    if _store_handler is not None:
-        _store_handler(path)
+    """Hand a new ``store`` setting to the store, a layer above (imported then, not with this
+    module). A FrugalError, OSError, ValueError or TypeError it raises refuses the change:
+    the settings stay as they were."""
+    from frugal.store.default import set_default_store
+
+    set_default_store(path)
 
 
 def _commit(new: Settings, meter_state: tuple[Any, dict[str, str] | None]) -> int:
@@ -195,12 +187,12 @@ def _commit(new: Settings, meter_state: tuple[Any, dict[str, str] | None]) -> in
         SNAPSHOTS.append(new)
         _index[new] = index
     _meters[index] = meter_state
-    _hot.activate(index, meter_state[0])
+    span.activate(index, meter_state[0])
     return index
 
 
 def _after_fork() -> None:
-    meter = _hot.active().meter
+    meter = span.active().meter
     if meter is not None and hasattr(meter, "after_fork"):
         meter.after_fork()
 
@@ -289,7 +281,7 @@ def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             _env_error = ("invalid FRUGAL_* environment variable(s); fix them and restart: "
                           + "; ".join(errors))
         _commit(settings, state)
-        _hot.on_fork(_after_fork)
+        span.on_fork(_after_fork)
         return settings
 
 
@@ -298,7 +290,7 @@ def current() -> Settings:
     if not SNAPSHOTS:
         init_from_env()
     _check_env()
-    return SNAPSHOTS[_hot.active().settings_id]
+    return SNAPSHOTS[span.active().settings_id]
 
 
 def snapshot(settings_id: int) -> Settings | None:
@@ -312,7 +304,7 @@ def snapshot(settings_id: int) -> Settings | None:
 def meter_state(settings_id: int | None = None) -> tuple[Any, dict[str, str]]:
     """(meter, why for each meter) of a snapshot, the one in force by default."""
     current()
-    index = _hot.active().settings_id if settings_id is None else settings_id
+    index = span.active().settings_id if settings_id is None else settings_id
     meter, reasons = _meters[index]
     if reasons is None:
         with _lock:
@@ -351,4 +343,4 @@ def configure(**settings: Any) -> Settings:
         return new
 
 
-__all__ = ["SNAPSHOTS", "Settings", "configure", "current", "init_from_env", "on_store_change", "snapshot"]
+__all__ = ["SNAPSHOTS", "Settings", "configure", "current", "init_from_env", "snapshot"]

@@ -2,8 +2,8 @@
 
 Nothing here imports pandas or allocates beyond the row and one small node per region.
 What this layer needs from above it, it owns and is handed: the settings in force as one
-immutable ``Active`` snapshot (``activate``, called by ``frugal.config``), what to do after
-a fork (``on_fork``), and how to turn a row into a Measurement (``set_result_reader``).
+immutable ``Active`` snapshot (``activate``, called by ``frugal.core.settings``) and what to do after
+a fork (``on_fork``).
 
 Safe to interrupt. An exception that a signal handler raises while frugal is inside
 ``start`` or ``stop`` (``KeyboardInterrupt`` from Ctrl-C, or any other) propagates: frugal
@@ -33,19 +33,20 @@ import weakref
 from collections import namedtuple
 from collections.abc import Callable
 
-from frugal import _records, probes
-from frugal._records import (
+from frugal.core import rows as _records
+from frugal.machine import probes
+from frugal.core.rows import (
     CHILDREN, LOG, NO_SPLIT, PEAK_KNOWN, RSS_KNOWN, S_CALLS, S_CPU, S_ERRORS, S_MAX, S_MIN, S_RSS,
     S_UNITS, S_WALL, SEQ_MASK, TASK_SCOPE, THREAD_SCOPE,
 )
 from frugal.measurement import Measurement
-from frugal.probes.procfs import ProcfsMemoryProbe
+from frugal.machine.probes.procfs import ProcfsMemoryProbe
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
     from typing import Any, NamedTuple, TypeAlias
 
-    from frugal._records import MeterReading
+    from frugal.core.rows import MeterReading
 
     class Active(NamedTuple):
         settings_id: int
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     State: TypeAlias = tuple[Any, ...]
     # what one finished region left: its packed row, its units and its meter readings
     Record: TypeAlias = tuple[bytes, "float | None", "MeterReading | None"]
-    ResultReader: TypeAlias = Callable[[bytes, "float | None", "MeterReading | None"], Measurement]
 else:
     Active = namedtuple("Active", "settings_id meter")
 
@@ -213,7 +213,7 @@ def memory_probe() -> probes.MemoryProbe:
     return _probe
 
 
-# --- the settings in force: one immutable snapshot, handed in by frugal.config ----------
+# --- the settings in force: one immutable snapshot, handed in by frugal.core.settings ----------
 
 Active.__doc__ = ("What a measured call needs of the settings: their index (``settings_id``), recorded with "
                   "each call, and the ``meter`` to read (``read() -> tuple``), or None (energy modelled).")
@@ -231,17 +231,6 @@ def active() -> Active:
     return _active
 
 
-_result_reader: ResultReader | None = None
-
-
-def set_result_reader(reader: ResultReader) -> None:
-    """How ``Region.result`` turns its row into a Measurement (energy is derived above this layer)."""
-    global _result_reader
-    _result_reader = reader
-
-
-def result_reader() -> ResultReader | None:
-    return _result_reader
 
 
 # --- what one measure(...) asked for ------------------------------------------------------

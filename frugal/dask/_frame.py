@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
+from frugal.frames.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
 from frugal.dask._wire import unpacked
 from frugal.energy.model import TEXT_OUTPUTS
-from frugal.frame import frame_from_columns, int_array, string_array
+from frugal.frames.frame import frame_from_columns, int_array, string_array
 
 LEADING = ("worker", "host", "key", "key_prefix")
 TRAILING = ("rss_end_bytes",)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from frugal.columns import ENERGY_FIELDS, text_of
+from frugal.frames.columns import ENERGY_FIELDS, text_of
 from frugal.energy.model import TEXT_OUTPUTS
 
 

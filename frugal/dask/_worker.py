@@ -20,14 +20,14 @@ from dask.utils import key_split
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 from tornado.ioloop import PeriodicCallback
 
-from frugal import _hot
-from frugal._records import EPOCH_NS, LOG, ROW
-from frugal._run_info import settings_json
-from frugal.columns import ENERGY_FIELDS, add_energy, raw_columns
+from frugal.core import span
+from frugal.core.rows import EPOCH_NS, LOG, ROW
+from frugal.store.run_info import settings_json
+from frugal.frames.columns import ENERGY_FIELDS, add_energy, raw_columns
 from frugal.dask._wire import packed
 
 if TYPE_CHECKING:
-    from frugal._records import MeterReading
+    from frugal.core.rows import MeterReading
 
 logger = logging.getLogger("frugal.dask")
 
@@ -81,7 +81,7 @@ class _Collector:
         self.pending: collections.deque[_Pending] = collections.deque()   # thread -> loop
         self.seq = 0                      # records sent so far
         self.underived: list[_Underived] = []  # (seq, row, meters) awaiting energy, loop only
-        self.specs: dict[str, _hot.Spec] = {}
+        self.specs: dict[str, span.Spec] = {}
         self.closed = False
         self.periodic: PeriodicCallback | None = None
         self.executors: dict[str, Any] = {}   # the worker's own, to put back
@@ -94,8 +94,8 @@ class _Collector:
         prefix = key_split(key)
         spec = self.specs.get(prefix)
         if spec is None:
-            spec = self.specs[prefix] = _hot.Spec(prefix, None, "thread", False, "calls")
-        state = _hot.start(spec)
+            spec = self.specs[prefix] = span.Spec(prefix, None, "thread", False, "calls")
+        state = span.start(spec)
         try:
             msg = fn(*args, **kwargs)
         except BaseException as exc:  # SystemExit and friends pass through Worker.execute
@@ -107,10 +107,10 @@ class _Collector:
         self._record(key, prefix, spec, state, failure)
         return msg
 
-    def _record(self, key: Any, prefix: str, spec: _hot.Spec, state: Any,
+    def _record(self, key: Any, prefix: str, spec: span.Spec, state: Any,
                 exc: BaseException | None) -> None:
         # The record travels with the task instead of growing the worker's own log.
-        record = _hot.stop(spec, state, exc, None, append=None)
+        record = span.stop(spec, state, exc, None, append=None)
         if record is None:  # the measurement failed and said so; the task went on
             return
         row, _, meters = record

@@ -5,7 +5,8 @@ standard library only, so reporting the environment loads no numpy.
 """
 from __future__ import annotations
 
-from frugal import config, hardware
+from frugal.core import settings as config
+from frugal.machine import hardware
 
 
 def power(settings: config.Settings, machine: hardware.Machine | None = None) -> hardware.CpuPower:

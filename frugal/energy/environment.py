@@ -9,9 +9,12 @@ import html
 from collections.abc import Mapping
 from typing import Any, Iterator
 
-from frugal import _hot, config, data, grid
+from frugal import data
+from frugal.core import span
+from frugal.core import settings as config
+from frugal.machine import grid
 from frugal.energy.constants import embodied, power
-from frugal._records import LOG
+from frugal.core.rows import LOG
 
 
 class Environment(Mapping[str, Any]):
@@ -61,7 +64,7 @@ class Environment(Mapping[str, Any]):
 
 
 def _memory_probe() -> str:
-    probe = _hot.memory_probe()
+    probe = span.memory_probe()
     return f"{probe.name}: {probe.why}"
 
 
@@ -74,7 +77,7 @@ def environment() -> Environment:
     shipped data tables with their pinned sources.
     """
     settings = config.current()
-    settings_id = _hot.active().settings_id
+    settings_id = span.active().settings_id
     meter, reasons = config.meter_state(settings_id)
     return build(settings, settings_id, meter, reasons)
 

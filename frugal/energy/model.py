@@ -10,7 +10,7 @@ snapshot):
     carbon_g     = energy_j / 3.6e6 x intensity_g_per_kwh
     embodied_g   = TE x wall_s / lifetime x min(1, cpu_s / (wall_s x host threads))
 
-W per busy logical CPU and host threads: ``frugal.hardware.cpu_power`` (the chip's TDP over
+W per busy logical CPU and host threads: ``frugal.machine.hardware.cpu_power`` (the chip's TDP over
 its own threads, never over a VM's vCPUs); ``cpu_power_source`` says where the watts came from.
 
 Summary rows carry totals (wall_s, cpu_s summed over calls), so the same formulas give the
@@ -26,11 +26,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frugal import _arrays, config, grid, hardware
+from frugal.core import arrays as _arrays
+from frugal.core import settings as config
+from frugal.machine import grid
+from frugal.machine import hardware
 from frugal.energy.constants import embodied, power
 
 if TYPE_CHECKING:
-    from frugal._records import MeterReading
+    from frugal.core.rows import MeterReading
 
 GIB = float(1 << 30)
 J_PER_KWH = 3.6e6

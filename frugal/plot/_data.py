@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from frugal import stats
-from frugal.frugality import check_values
+from frugal.analysis.indicators import check_values
 from frugal.plot._style import ADDITIVE
 
 

@@ -18,8 +18,8 @@ from matplotlib.gridspec import GridSpec
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 
-from frugal.frame import labels
-from frugal.frugality import energy_basis
+from frugal.frames.frame import labels
+from frugal.analysis.indicators import energy_basis
 from frugal.units import format_quantity, label_of, unit_of
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour

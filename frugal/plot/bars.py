@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from frugal.frugality import GRADED, indicators, per_unit
+from frugal.analysis.indicators import GRADED, indicators, per_unit
 from frugal.plot._data import comparison_medians, given_table, group_column, medians, need, unpack
 from frugal.plot._style import (OKABE_ITO, axis_label, finite_or_raise, literal_text, metric_info,
                                 new_figure, palette, provenance)

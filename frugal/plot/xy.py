@@ -9,7 +9,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 
 from frugal import stats
-from frugal.frugality import indicators
+from frugal.analysis.indicators import indicators
 from frugal.plot._data import floats, given_table, group_column, need, per_call, successful, unpack
 from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, literal_text,
                                 metric_info, new_figure, palette, provenance, set_titles)

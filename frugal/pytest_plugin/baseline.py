@@ -25,9 +25,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from frugal import stats
-from frugal.runner import shortest_resolved
+from frugal.analysis.runner import shortest_resolved
 from frugal.units import format_quantity, format_ratio, parse_number, parse_size
-from frugal.verdicts import ALPHA, level_text
+from frugal.analysis.verdicts import ALPHA, level_text
 
 # footprint fields a threshold may name, with their unit ("B" prints as a size)
 METRICS: dict[str, str] = {

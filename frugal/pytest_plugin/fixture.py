@@ -6,7 +6,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from frugal._hot import measure
+from frugal.core.measure import measure
 from frugal.pytest_plugin.marks import limits
 from frugal.pytest_plugin.session import REGIONS, footprint
 

@@ -19,7 +19,7 @@ from typing import Any, Generator
 import pytest
 
 from frugal.errors import FrugalError
-from frugal.profiler import Profile
+from frugal.analysis.profiler import Profile
 
 DEFAULT_DIR = ".frugal/profiles"
 

@@ -19,9 +19,9 @@ import pytest
 
 from frugal.pytest_plugin import baseline as baselines
 from frugal.pytest_plugin.marks import Limit, parse_marks
-from frugal._hot import measure
+from frugal.core.measure import measure
 from frugal._version import __version__
-from frugal.config import current as current_settings
+from frugal.core.settings import current as current_settings
 from frugal.errors import FrugalError
 from frugal.units import format_quantity
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from frugal.columns import Text, text_of
+from frugal.frames.columns import Text, text_of
 
 _HEAD = struct.Struct("<cI")   # kind, then for text: the dictionary's length in bytes
 _CODE_WIDTHS = ((0xFF, "<u1", 1), (0xFFFF, "<u2", 2), (0x7FFF_FFFF, "<i4", 4))

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
 
-from frugal import _chunks
-from frugal.columns import concat, text_of
-from frugal._store_file import RUN_COLUMNS, RUN_FIELDS, as_path, check_file
+from frugal.store import chunks as _chunks
+from frugal.frames.columns import concat, text_of
+from frugal.files import RUN_COLUMNS, RUN_FIELDS, as_path, check_file
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
 
@@ -179,10 +179,21 @@ def _runs(conn: sqlite3.Connection) -> dict[int, tuple[Any, ...]]:
 
 def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None,
          run: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """``frugal.load()`` (see ``frugal.store.load``)."""
+    """Every stored measurement as a pandas DataFrame, oldest first.
+
+    Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
+    metadata: ``run_id``, ``run_started_at``, ``host``, ``program``, ``platform``, ``cpu``,
+    ``python``, ``frugal_version``, ``git_commit``, ``git_branch``. ``name`` keeps one name
+    or a list of names; ``since`` keeps measurements started at or after a datetime (naive
+    means UTC), an ISO 8601 string, or a timedelta before now; ``run`` keeps one run or a
+    list of runs, by ``run_id`` (``load_runs()`` lists them). The filters are applied in
+    SQL, to whole chunks, before anything is decoded. Energy and carbon are as
+    derived when the measurement was stored (``energy_method`` says measured or modelled).
+    Raises ``FrugalError`` if ``path`` is missing, unreadable, corrupt or not a frugal store.
+    """
     import pandas as pd
 
-    from frugal.frame import frame_from_columns
+    from frugal.frames.frame import frame_from_columns
 
     file = as_path(path, "path")
     names, since_ns, runs = _texts(name, "name"), _since_ns(since), _texts(run, "run")
@@ -220,7 +231,10 @@ def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, 
 
 
 def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """``frugal.store.load_runs()``."""
+    """The runs of a store as a DataFrame (one row per process or ``frugal run``), oldest first,
+    with their metadata and methodology settings (JSON), how many measurements each holds, and
+    ``rows_dropped``: measurements of the run that could not be stored (a bounded memory
+    overflowed while the store was failing), never silently."""
     import pandas as pd
 
     file = as_path(path, "path")

@@ -14,7 +14,7 @@ from typing import Any
 
 from frugal._version import __version__
 from frugal.energy.environment import environment
-from frugal.hardware import brand_string
+from frugal.machine.hardware import brand_string
 
 
 def _git(*args: str) -> str | None:

@@ -1,7 +1,7 @@
 """The store: every measurement, appended in columnar batches to one SQLite file, off the measured call.
 
-The hot path never sees the store. A daemon thread (``frugal._store_writer``) reads the rows
-that the hot path appended to ``frugal._records.LOG`` past a byte cursor, derives them
+The hot path never sees the store. A daemon thread (``frugal.store.writer``) reads the rows
+that the hot path appended to ``frugal.core.rows.LOG`` past a byte cursor, derives them
 (energy and carbon with the settings each call was measured under) and inserts them as one
 chunk: every ``FLUSH_EVERY_S``, at exit, on ``frugal.flush()``, before ``frugal.clear()`` and
 when the store is switched. What a hard kill (SIGKILL, OOM killer) can lose is therefore
@@ -21,7 +21,7 @@ File format (schema 2): tables ``meta``, ``runs`` (one per process, or per ``fru
 with ``rows`` (how many), ``first_ns``/``last_ns`` (their ``started_at`` range, UTC ns),
 ``dropped`` (rows of the run that could not be stored before this chunk: see
 ``MAX_ROWS_IN_MEMORY``) and one BLOB column per ``Measurement`` field, derived ones included
-(``frugal._chunks`` says how a column is encoded); ``chunk_names`` lists the names in each
+(``frugal.store.chunks`` says how a column is encoded); ``chunk_names`` lists the names in each
 chunk, so that ``load(name=...)`` and ``load(since=...)`` pick chunks in SQL. A new field is
 a new column; an older store gains it when it is next written. Stores of schema 1 (one SQL
 row per measurement, table ``measurements``) are read as they are and gain the chunk tables
@@ -30,34 +30,20 @@ is the schema version. Triggers refuse UPDATE and DELETE: the store is append-on
 that is not frugal's store (a foreign file, a FIFO, a device, a folder, ``:memory:``) is
 refused at once with a ``FrugalError`` and never written.
 
-This module is the store's face (opening, checking, appending, reading back, the default
-store); the writer thread is ``frugal._store_writer``, a run's metadata ``frugal._run_info``,
-the column encoding ``frugal._chunks``.
+This module is the database file: its schema, opening and checking it, appending a run's
+chunks. The writer thread is ``frugal.store.writer``, the process's default store
+``frugal.store.default``, a run's metadata ``frugal.store.run_info``, the column encoding
+``frugal.store.chunks``, reading back ``frugal.store.read``.
 """
 from __future__ import annotations
 
-import atexit
 import os
 import sqlite3
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from frugal import _hot
-from frugal._records import LOG
-# Re-exported (``name as name``): the run metadata and the writer's timing are part of this module's face.
-from frugal._run_info import git_info as git_info, new_run as new_run, settings_json as settings_json
-from frugal._store_writer import (
-    EXIT_TIMEOUT_S as EXIT_TIMEOUT_S, FLUSH_EVERY_S as FLUSH_EVERY_S, FLUSH_ROWS as FLUSH_ROWS,
-    MAX_ROWS_IN_MEMORY as MAX_ROWS_IN_MEMORY, POLL_S as POLL_S, SUMMARY_EVERY_S as SUMMARY_EVERY_S,
-    Writer as Writer,
-)
-# Re-exported: recognising a store, and reading one back, are part of this module's face.
-from frugal._store_file import (
-    APPLICATION_ID as APPLICATION_ID, RUN_COLUMNS as RUN_COLUMNS, RUN_FIELDS as RUN_FIELDS,
-    SCHEMA_VERSION as SCHEMA_VERSION, as_path, check_file as _check_file, is_store as is_store,
-)
+from frugal.files import RUN_FIELDS, SCHEMA_VERSION, APPLICATION_ID, as_path, check_file as _check_file
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
 
@@ -185,7 +171,7 @@ class Store:
 
     def append(self, run: dict[str, Any], cols: dict[str, Any], *, dropped: int = 0,
                timeout: float | None = None) -> int:
-        """Insert derived columns (a ``frugal.columns`` column dict) as measurements of ``run``.
+        """Insert derived columns (a ``frugal.frames.columns`` column dict) as measurements of ``run``.
 
         One transaction, one chunk per ``CHUNK_ROWS`` rows; ``dropped`` is recorded with the
         run (rows it measured that could not be stored). Returns how many rows were inserted.
@@ -194,7 +180,7 @@ class Store:
         """
         import numpy as np
 
-        from frugal import _chunks
+        from frugal.store import chunks as _chunks
 
         n = len(cols["name"])
         if n == 0 and not dropped:
@@ -258,152 +244,3 @@ def storable_text(values: list[Any]) -> list[Any]:
             except UnicodeEncodeError:
                 fixed[value] = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return [fixed.get(v, v) for v in values] if fixed else values
-
-
-# --- reading back (numpy and pandas are imported then, not with this module) ---------------
-
-def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None,
-         run: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """Every stored measurement as a pandas DataFrame, oldest first.
-
-    Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
-    metadata: ``run_id``, ``run_started_at``, ``host``, ``program``, ``platform``, ``cpu``,
-    ``python``, ``frugal_version``, ``git_commit``, ``git_branch``. ``name`` keeps one name
-    or a list of names; ``since`` keeps measurements started at or after a datetime (naive
-    means UTC), an ISO 8601 string, or a timedelta before now; ``run`` keeps one run or a
-    list of runs, by ``run_id`` (``load_runs()`` lists them). The filters are applied in
-    SQL, to whole chunks, before anything is decoded. Energy and carbon are as
-    derived when the measurement was stored (``energy_method`` says measured or modelled).
-    Raises ``FrugalError`` if ``path`` is missing, unreadable, corrupt or not a frugal store.
-    """
-    from frugal import _store_read
-
-    return _store_read.load(path, name, since, run)
-
-
-def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """The runs of a store as a DataFrame (one row per process or ``frugal run``), oldest first,
-    with their metadata and methodology settings (JSON), how many measurements each holds, and
-    ``rows_dropped``: measurements of the run that could not be stored (a bounded memory
-    overflowed while the store was failing), never silently."""
-    from frugal import _store_read
-
-    return _store_read.load_runs(path)
-
-
-# --- the default store: one writer per process, and its hooks ----------------------------
-
-_writer: Writer | None = None
-_ever = False      # a default store was set in this process at some point
-_switch = threading.Lock()      # one store switch at a time (never taken by the writer thread)
-
-
-def set_default_store(path: str | os.PathLike[str] | None) -> None:
-    """Store every measurement of this process in ``path`` (a SQLite file), or stop (None).
-
-    The first store set in a process receives every measurement still in the log (since
-    the last ``frugal.clear()``). A store set in place of another receives every measurement
-    the old one had not stored: the old one is flushed first, and the new one takes over at
-    the exact row where it stopped. A store set after ``store=None`` receives the
-    measurements made from then on. Raises ``FrugalError`` at once when ``path`` exists and
-    is not a frugal store (it is left untouched). Writing happens on a background thread.
-    """
-    global _writer, _ever
-    store = Store(path).open() if path is not None else None  # fail now, in the caller, not in a thread
-    with _switch:
-        old = _writer
-        if old is not None:
-            cursor, base = old.retire("they go to the new store" if store is not None else
-                                      "they are not stored (the store was turned off) but stay in frugal.results()")
-        elif _ever:
-            cursor, base = LOG.end(), {k: list(v) for k, v in list(LOG.summary.items())}
-        else:
-            cursor, base = LOG.base, {}
-        if store is None:
-            _writer = None
-            return
-        writer = Writer(store, new_run(), cursor, base)
-        _writer, _ever = writer, True
-        writer.start()
-
-
-def default_store() -> Path | None:
-    """The path measurements are being stored in, or None."""
-    return None if _writer is None else _writer.store.path
-
-
-def flush() -> int:
-    """Write every measurement not yet stored to the default store now; returns how many.
-
-    Includes ``record="summary"`` aggregates (the calls since their last flush). Returns 0
-    when no store is set. A store that fails warns and returns 0; results stay in memory.
-    """
-    writer = _writer
-    return 0 if writer is None else writer.flush(summary=True)
-
-
-def _on_clear(end: int, summary: dict[tuple[int, int], list[Any]]) -> None:
-    writer = _writer
-    if writer is not None:
-        writer.before_clear(end, summary)
-
-
-def _before_fork() -> None:
-    # No flush may be half-way through at fork: the child would inherit SQLite's state mid-write.
-    # A fork therefore waits for a flush in progress (milliseconds; longer only while another
-    # process holds the store's write lock).
-    writer = _writer
-    if writer is not None:
-        writer.lock.acquire()
-        _held.append(writer)
-
-
-def _after_fork_in_parent() -> None:
-    while _held:
-        _held.pop().lock.release()
-
-
-_held: list[Writer] = []
-
-
-def _on_fork() -> None:
-    global _writer, _switch
-    _held.clear()                       # the child's copies of those locks are dropped with them
-    _switch = threading.Lock()
-    if _writer is not None:
-        _writer = _writer.forked()
-        _writer.start()
-
-
-def _at_exit() -> None:
-    """Store what is left, within ``EXIT_TIMEOUT_S``: measuring threads still running (daemon
-    threads) are not waited for, and what they measure from now on is not stored."""
-    writer = _writer
-    if writer is not None:
-        writer.stop()
-        writer.flush(summary=True, last="they are lost with this process", timeout=EXIT_TIMEOUT_S)
-
-
-def _after_multiprocessing_fork(_: Any) -> None:
-    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser.
-    import multiprocessing.util as mp_util
-
-    mp_util.Finalize(None, _at_exit, exitpriority=100)
-
-
-def _register_hooks() -> None:
-    LOG.on_clear(_on_clear)
-    _hot.on_fork(_on_fork)
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
-    atexit.register(_at_exit)
-    try:
-        import multiprocessing.util as mp_util
-    except ImportError:
-        return
-    mp_util.register_after_fork(_at_exit, _after_multiprocessing_fork)
-
-
-_register_hooks()
-
-

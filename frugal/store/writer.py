@@ -22,12 +22,12 @@ import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from frugal._records import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
-from frugal._run_info import settings_json
+from frugal.core.rows import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
+from frugal.store.run_info import settings_json
 from frugal.errors import raised_by_signal_handler
 
 if TYPE_CHECKING:
-    from frugal.store import Store
+    from frugal.store.sqlite import Store
 
 FLUSH_EVERY_S = 0.25             # call rows reach the store at least this often (plus one write)
 FLUSH_ROWS = 50_000              # ... or as soon as this many wait
@@ -120,7 +120,7 @@ class Writer:
                 self.lock.release()
 
     def _flush_rows(self, upto: int | None, kwargs: dict[str, Any]) -> int:
-        from frugal.columns import add_energy, raw_columns
+        from frugal.frames.columns import add_energy, raw_columns
 
         start, data = LOG.read(self.cursor, LOG.end() if upto is None else upto)
         if start > self.cursor:     # forgotten before they could be stored (counted when dropped)
@@ -138,7 +138,7 @@ class Writer:
         return n
 
     def _flush_summary(self, kwargs: dict[str, Any]) -> int:
-        from frugal.columns import add_energy, summary_columns
+        from frugal.frames.columns import add_energy, summary_columns
 
         deltas: Summary = {}
         retired = []

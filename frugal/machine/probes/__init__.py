@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 
-from frugal.probes.null import NullMemoryProbe
+from frugal.machine.probes.null import NullMemoryProbe
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
@@ -33,14 +33,14 @@ def select(proc_root: str = "/proc") -> MemoryProbe:
     """Return the most exact memory probe that works here, or a null probe that says why."""
     reasons = []
     if sys.platform.startswith("linux"):
-        from frugal.probes.procfs import ProcfsMemoryProbe
+        from frugal.machine.probes.procfs import ProcfsMemoryProbe
 
         try:
             return ProcfsMemoryProbe(proc_root)
         except OSError as exc:
             reasons.append(f"procfs: {exc.strerror or exc} ({exc.filename})")
     try:
-        from frugal.probes.psutil_probe import PsutilMemoryProbe
+        from frugal.machine.probes.psutil_probe import PsutilMemoryProbe
 
         return PsutilMemoryProbe(reason="; ".join(reasons) or f"platform {sys.platform}")
     except ImportError as exc:

@@ -128,15 +128,15 @@ def build(energy: str, powercap_root: str, gpu: bool, country: str | None = None
         why = "not used: energy='model'"
         return None, {"rapl": why, "nvml": why, "codecarbon": why}
     if energy == "codecarbon":
-        from frugal.probes.codecarbon import shared_meter
+        from frugal.machine.probes.codecarbon import shared_meter
 
         why = "not read by frugal: energy='codecarbon' (CodeCarbon reads its own sources)"
         meter = shared_meter(country)
         return meter, {"rapl": why, "nvml": why, "codecarbon": meter.describe()}
     # the probes are imported when a meter is sought, not at ``import frugal``
-    from frugal.probes import nvml as nvml_probe
-    from frugal.probes import rapl as rapl_probe
-    from frugal.probes.rapl import NullEnergyProbe
+    from frugal.machine.probes import nvml as nvml_probe
+    from frugal.machine.probes import rapl as rapl_probe
+    from frugal.machine.probes.rapl import NullEnergyProbe
 
     rapl = rapl_probe.select(powercap_root)
     if gpu:

@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from frugal.probes.rapl import NullEnergyProbe
+from frugal.machine.probes.rapl import NullEnergyProbe
 
 
 class NvmlProbe:

@@ -5,7 +5,7 @@ of the region's energy it spent with its callees (which is its share of the regi
 its colour its module (or its self energy), its ``<title>`` tooltip the joules, grams of CO2e
 and shares. Boxes are placed in percent and their text in pixels, so the graph fills a phone
 or a laptop screen alike, and each box clips its own label. No script, nothing fetched: the
-page is the dashboard's (``frugal._dashboard_page``), Content-Security-Policy included, and
+page is the dashboard's (``frugal.pages.html``), Content-Security-Policy included, and
 every name is escaped.
 """
 from __future__ import annotations
@@ -14,13 +14,13 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from frugal import _dashboard_page as P
-from frugal._dashboard_page import e
-from frugal.profiler import FRUGAL_ROW, UNATTRIBUTED_ROW, FlameNode
+from frugal.pages import html as P
+from frugal.pages.html import e
+from frugal.analysis.profiler import FRUGAL_ROW, UNATTRIBUTED_ROW, FlameNode
 from frugal.units import format_quantity
 
 if TYPE_CHECKING:
-    from frugal.profiler import Profile
+    from frugal.analysis.profiler import Profile
 
 ROW_PX = 18          # height of one level
 MIN_SHARE = 0.001    # boxes narrower than this share of the region are not drawn (their sum is said)

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from frugal import _hot
+from frugal.core import span
 from frugal.errors import FrugalError
 
 if TYPE_CHECKING:
-    from frugal._records import MeterReading
-    from frugal.columns import Columns
+    from frugal.core.rows import MeterReading
+    from frugal.frames.columns import Columns
 
 EXIT_NOT_FOUND = 127       # as a POSIX shell: command not found
 EXIT_NOT_EXECUTABLE = 126  # as a POSIX shell: found but cannot be run
@@ -88,7 +88,7 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     the end of the wait; the meter, when present, is read around the whole launch.
     """
     path = resolve(argv[0])
-    meter = _hot.active().meter
+    meter = span.active().meter
     devnull = os.open(os.devnull, os.O_WRONLY) if quiet else None
     out = devnull if quiet else stdout
     err = stderr if stderr is not None else devnull if quiet else None
@@ -243,11 +243,11 @@ def _ignore_while_waiting(signum: int, frame: Any) -> None:
 
 
 def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Columns:
-    """The column dict of ``frugal.columns`` for whole-process runs, energy and carbon derived
+    """The column dict of ``frugal.frames.columns`` for whole-process runs, energy and carbon derived
     with the settings in force (measured by a meter where present, modelled otherwise)."""
     import numpy as np
 
-    from frugal.columns import add_energy
+    from frugal.frames.columns import add_energy
 
     n = len(runs)
     names = [name] * n if isinstance(name, str) else list(name)
@@ -277,7 +277,7 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
         "wall_min_s": wall, "wall_max_s": wall,
         "pid": np.array([r.pid for r in runs], dtype="i8"),
         "_seq": np.arange(n, dtype="i8"),
-        "_settings_id": np.full(n, _hot.active().settings_id, dtype="i8"),
+        "_settings_id": np.full(n, span.active().settings_id, dtype="i8"),
     }
     meters = {i: r.meter for i, r in enumerate(runs) if r.meter is not None}
     return add_energy(cols, meters)

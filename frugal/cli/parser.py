@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from frugal._version import __version__
 from frugal.errors import FrugalError
-from frugal.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
+from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
 from frugal.progress import Progress
 from frugal.units import check_int, format_ci, format_quantity, unit_of
 
@@ -43,7 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _frame_of(cols: dict[str, Any]) -> pd.DataFrame:
-    from frugal.frame import frame_from_columns
+    from frugal.frames.frame import frame_from_columns
 
     return frame_from_columns(cols)
 
@@ -93,7 +93,7 @@ def records(frame: Any) -> list[dict[str, Any]]:
 
 
 def column_records(cols: dict[str, Any]) -> list[dict[str, Any]]:
-    """A column dict (``frugal.columns``) as JSON-ready dicts with Measurement's fields, as
+    """A column dict (``frugal.frames.columns``) as JSON-ready dicts with Measurement's fields, as
     ``records`` gives them for a frame, without pandas."""
     from frugal.measurement import FIELDS
 
@@ -229,8 +229,8 @@ def _compare_names(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from frugal.comparison import Comparison
-    from frugal.runner import check_seed, run_plan
+    from frugal.analysis.compare import Comparison
+    from frugal.analysis.runner import check_seed, run_plan
 
     if len(args.commands) < 2:
         raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
@@ -376,7 +376,7 @@ _EXPORTS = {"export_json": "json", "export_csv": "csv", "export_markdown": "mark
 
 
 def _check_exports(args: argparse.Namespace) -> None:
-    from frugal._output import check_output
+    from frugal.files import check_output
 
     for attribute, kind in _EXPORTS.items():
         path = getattr(args, attribute)
@@ -386,7 +386,7 @@ def _check_exports(args: argparse.Namespace) -> None:
 
 def _write(args: argparse.Namespace, attribute: str, text: str) -> None:
     """An export, written atomically; never onto a store or a file of another kind without --force."""
-    from frugal._output import write_output
+    from frugal.files import write_output
 
     write_output(getattr(args, attribute), text, _EXPORTS[attribute], overwrite=args.force,
                  argument=f"--{attribute.replace('_', '-')}")
@@ -475,10 +475,10 @@ def markdown(summary: Any, ratios: Any, warnings: Sequence[str], baseline: str) 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from frugal import store
-    from frugal.dashboard import report
+    from frugal.pages.dashboard import report
 
     path = store_path(args.store)
-    from frugal._output import check_output
+    from frugal.files import check_output
 
     check_output(args.output, "html", overwrite=args.force, argument="--output")
     frame = store.load(path, name=args.name or None, since=args.since)
@@ -562,9 +562,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # --- frugal profile -----------------------------------------------------------------------
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from frugal._script import NotAScript, run_script, script_of
-    from frugal._output import check_output
-    from frugal.profiler import Profile
+    from frugal.cli.script import NotAScript, run_script, script_of
+    from frugal.files import check_output
+    from frugal.analysis.profiler import Profile
 
     cmd = list(args.cmd)
     if cmd and cmd[0] == "--":
@@ -645,7 +645,7 @@ def _add_machine(p: argparse.ArgumentParser) -> None:
 
 def _apply_machine(args: argparse.Namespace) -> None:
     """Put --cpu-model, --host-threads and --instance-type in force (a bad value is a usage error)."""
-    from frugal.config import configure
+    from frugal.core.settings import configure
 
     given = {"cpu_model": args.cpu_model, "host_threads": args.host_threads, "instance_type": args.instance_type}
     changes = {k: v for k, v in given.items() if v is not None}

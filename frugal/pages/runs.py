@@ -19,9 +19,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from frugal import _dashboard_page as P
-from frugal._dashboard_page import e
-from frugal.frugality import memory_column
+from frugal.pages import html as P
+from frugal.pages.html import e
+from frugal.analysis.indicators import memory_column
 from frugal.units import format_count, format_quantity
 
 RUNS_LISTED = 50      # newest runs shown one by one; older ones are summed per month

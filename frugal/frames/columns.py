@@ -5,7 +5,7 @@ settings that were in force when each call was measured (``frugal.energy.model.d
 A column dict maps each Measurement field to an array, plus ``_seq`` (each row's identity,
 for its side data) and ``_settings_id``. Every step is vectorised over whole columns: the
 packed rows are read in place by numpy, text columns are their interned tables indexed by
-id; no Python object is made per row. pandas is needed only in ``frugal.frame``.
+id; no Python object is made per row. pandas is needed only in ``frugal.frames.frame``.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from frugal import _arrays, _records
-from frugal._records import (
+from frugal.core import arrays as _arrays
+from frugal.core import rows as _records
+from frugal.core.rows import (
     CHILDREN, EPOCH_NS, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
@@ -25,7 +26,7 @@ from frugal.energy.model import OUTPUTS, derive_coded
 from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
-    from frugal._records import MeterReading
+    from frugal.core.rows import MeterReading
 
 Columns = dict[str, Any]
 """Column name -> numpy array (or list), one entry per row."""

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal import _arrays
-from frugal._records import LOG
-from frugal.columns import Text, log_columns
+from frugal.core import arrays as _arrays
+from frugal.core.rows import LOG
+from frugal.frames.columns import Text, log_columns
 from frugal.measurement import FIELDS
 
 _DTYPES = {

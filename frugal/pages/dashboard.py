@@ -3,10 +3,10 @@
 ``report(frame, "dashboard.html")`` (and ``frugal dashboard STORE``) writes the latest run
 (or commit) in detail: headline figures, the indicators with grades, the comparison charts;
 then, for a stored frame, the trend of every name measured in more than one run and every
-run newest first (``frugal._dashboard_runs``, which states how a large store is summarised);
+run newest first (``frugal.pages.runs``, which states how a large store is summarised);
 and where every number comes from. Charts are inline SVG with their text as text, legible
 on a phone. The page loads nothing and sends nothing; every name from the data is
-HTML-escaped (``frugal._dashboard_page``).
+HTML-escaped (``frugal.pages.html``).
 """
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from frugal import _dashboard_page as P
-from frugal._dashboard_runs import TREND_CHARTS, runs_section, short_label, trends_section
+from frugal.pages import html as P
+from frugal.pages.runs import TREND_CHARTS, runs_section, short_label, trends_section
 from frugal._version import __version__
-from frugal.frame import labels
-from frugal._dashboard_page import e
+from frugal.frames.frame import labels
+from frugal.pages.html import e
 from frugal.progress import Progress
 from frugal.units import check_bool, check_text, format_count, format_quantity, format_ratio
 
@@ -103,7 +103,7 @@ def _floats(series: Any) -> Any:
 def _headlines(current: Any, table: Any) -> str:
     import numpy as np
 
-    from frugal.frugality import EQUIVALENTS, energy_basis
+    from frugal.analysis.indicators import EQUIVALENTS, energy_basis
 
     energy = float(np.nansum(_floats(current["energy_j"]))) if np.isfinite(_floats(current["energy_j"])).any() else math.nan
     operational = float(np.nansum(_floats(current["carbon_g"]))) if np.isfinite(_floats(current["carbon_g"])).any() else math.nan
@@ -113,7 +113,7 @@ def _headlines(current: Any, table: Any) -> str:
     basis = energy_basis(methods)
     wall = float(np.nansum(_floats(current["wall_s"])))
     cpu = float(np.nansum(_floats(current["cpu_s"])))
-    from frugal.frugality import memory_column
+    from frugal.analysis.indicators import memory_column
 
     memory = memory_column(current)
     peak = _floats(current[memory])
@@ -279,7 +279,7 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     """The comparison charts of the costliest names; the profile and the Pareto chart draw the
     indicators table itself (its grades), the median charts a sample of large groups."""
     from frugal import plot
-    from frugal.frugality import memory_column
+    from frugal.analysis.indicators import memory_column
 
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]
@@ -369,7 +369,7 @@ def _settings_details(settings: dict[str, Any] | None) -> str:
 def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str) -> str:
     import pandas as pd
 
-    from frugal.frugality import EQUIVALENTS, PROVENANCE, energy_basis
+    from frugal.analysis.indicators import EQUIVALENTS, PROVENANCE, energy_basis
 
     methods = sorted(labels(frame["energy_method"])) if "energy_method" in frame else []
     intensities = sorted({format_quantity(v, "") for v in pd.unique(_floats(frame["intensity_g_per_kwh"]))
@@ -431,7 +431,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     ``errors``: per group, the failed runs' error texts (a Comparison's ``errors``).
     ``progress``: a bar on stderr, by default when stderr is a terminal.
     """
-    from frugal.frugality import energy_basis, indicators
+    from frugal.analysis.indicators import energy_basis, indicators
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
@@ -480,7 +480,7 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
     The headline figures, indicators and comparison charts cover the latest commit or run
     when there are several; a frame of ``frugal.load()`` also gets a trend chart for each name
     measured in several runs (or commits) and every run, newest first, summarised by the
-    rules of ``frugal._dashboard_runs``. Memory is what each measurement added
+    rules of ``frugal.pages.runs``. Memory is what each measurement added
     (``peak_added_bytes``; the peak resident set, said so, for older stores). Time, CPU and
     memory are measured; energy is
     measured or modelled (stated on the page) and carbon modelled. ``baseline``: the name the
@@ -490,7 +490,7 @@ def report(data: Any, path: str | os.PathLike[str] = "dashboard.html", *, title:
     file is replaced only if it is a dashboard frugal wrote, or with ``overwrite=True`` (a
     frugal store or any other file is left untouched: ``ValueError``). Returns the path written.
     """
-    from frugal._output import check_output, write_output
+    from frugal.files import check_output, write_output
 
     frame, by, baseline = _unpack(data, by, baseline)
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):

@@ -1,0 +1,1 @@
+"""Rows become numbers: numpy columns with energy derived, ``Measurement`` objects, pandas frames."""

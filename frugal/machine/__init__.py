@@ -1,0 +1,1 @@
+"""The machine: hardware and cloud instances, the grid, and the probes that read memory and energy meters."""
