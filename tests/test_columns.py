@@ -185,6 +185,24 @@ def test_a_row_packed_on_the_hot_path_decodes_to_the_same_values():
         np.testing.assert_array_equal(decoded[array], np.array([convert(v) for v in values]), err_msg=name)
 
 
+@pytest.mark.parametrize("make", [dict, pd.DataFrame], ids=["column dict", "DataFrame"])
+@pytest.mark.parametrize("added, shown", [
+    ([None, 2048.0], "peak_added_bytes"),
+    ([None, None], "peak_rss_bytes"),
+    (None, "peak_rss_bytes"),
+])
+def test_memory_is_what_was_added_where_known_else_the_process_peak(make, added, shown):
+    """memory_column picks peak_added_bytes where the columns hold a value of it, else
+    peak_rss_bytes (summary rows, stores written before memory added was recorded)."""
+    from frugal.frames.columns import memory_column
+
+    columns = {"peak_rss_bytes": np.array([4096.0, 8192.0])}
+    if added is not None:
+        columns["peak_added_bytes"] = pd.array(added, dtype="Int64") if make is pd.DataFrame else np.array(
+            added, dtype="f8")
+    assert memory_column(make(columns)) == shown
+
+
 def test_results_frame_types_are_those_of_the_measurement_fields():
     """Each column has the dtype results() has always had (strings, nullable integers, UTC times)."""
     mixed_workload()

@@ -44,6 +44,10 @@ cache, so the log's memory is read once and not once per field."""
 
 ENERGY_FIELDS = OUTPUTS
 MEMORY_FIELDS = ("peak_rss_bytes", "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes")
+# "Memory" on every surface: what a region added above its start (its peak minus its resident
+# memory at the start), not the process's peak. Summary rows and stores written before frugal
+# recorded it have the process's peak only: MEMORY_FALLBACK stands for memory then.
+MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
 _SCOPES = ["process", "thread", "task", "task"]
 _STATUS = list(STATUS_NAMES + ("?",))
 
@@ -113,6 +117,19 @@ def text_of(values: Any) -> Text:
         return Text(np.zeros(len(items), dtype="i8"), labels)
     index = {label: i for i, label in enumerate(labels)}
     return Text(np.fromiter(map(index.__getitem__, items), dtype="i8", count=len(items)), labels)
+
+
+def memory_column(columns: Any) -> str:
+    """The column shown and compared as memory in ``columns`` (a column dict or a DataFrame):
+    ``peak_added_bytes`` where it holds a value, else ``peak_rss_bytes``."""
+    if MEMORY in columns:
+        values = columns[MEMORY]
+        # a pandas column turns its missing values (pd.NA) into NaN itself; numpy reads None as NaN
+        floats = (values.to_numpy(dtype="f8", na_value=np.nan) if hasattr(values, "to_numpy")
+                  else np.asarray(values, dtype="f8"))
+        if not np.isnan(floats).all():
+            return MEMORY
+    return MEMORY_FALLBACK
 
 
 def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:
