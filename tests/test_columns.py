@@ -197,9 +197,9 @@ def test_memory_is_what_was_added_where_known_else_the_process_peak(make, added,
     from frugal.frames.columns import memory_column
 
     columns = {"peak_rss_bytes": np.array([4096.0, 8192.0])}
-    if added is not None:
-        columns["peak_added_bytes"] = pd.array(added, dtype="Int64") if make is pd.DataFrame else np.array(
-            added, dtype="f8")
+    if added is not None:       # as frames hold it (Int64, pd.NA) and as column dicts do (NaN)
+        columns["peak_added_bytes"] = (pd.array(added, dtype="Int64") if make is pd.DataFrame
+                                       else np.array(added, dtype="f8"))
     assert memory_column(make(columns)) == shown
 
 
