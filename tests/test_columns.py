@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import struct
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,8 @@ import frugal
 from frugal import store
 from frugal.core import rows as _records
 from frugal.core.rows import (
-    CHILDREN, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, STATUS_MASK, STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
+    CHILDREN, LOG, NO_SPLIT, PEAK_KNOWN, ROW, ROW_FIELDS, RSS_KNOWN, STATUS_MASK, STATUS_NAMES, TASK_SCOPE,
+    THREAD_SCOPE,
 )
 from frugal.measurement import FIELDS
 
@@ -145,6 +147,60 @@ def test_results_match_the_rows_decoded_one_by_one():
     assert summary["calls"].tolist() == [150]
     assert set(frame["scope"]) == {"process", "thread", "task"}
     assert {"error", "interrupted", "ok"} == set(frame["status"])
+
+
+def test_the_packed_format_the_dtype_and_the_decoding_are_one_row():
+    """ROW (struct), ROW_DTYPE (numpy) and the decode table hold the same 62-byte row: the same
+    fields in the same order at the same offsets."""
+    from frugal.frames.columns import _DECODE, ROW_DTYPE
+
+    names = [name for name, _, _, _ in ROW_FIELDS]
+    offsets = [struct.calcsize("<" + "".join(code for _, code, _, _ in ROW_FIELDS[:i])) for i in range(len(names))]
+    assert (ROW.size, ROW_DTYPE.itemsize, list(ROW_DTYPE.names), [d[0] for d in _DECODE],
+            [ROW_DTYPE.fields[name][1] for name in names]) == (62, 62, names, names, offsets)
+
+
+# How the decoded arrays hold the packed fields that change unit (the others are copied as packed).
+CONVERTED = {
+    "t0_ns": ("t0_utc_ns", lambda v: v + _records.EPOCH_NS),
+    "wall_ns": ("wall_s", lambda v: v / 1e9),
+    "peak_kb": ("peak_bytes", lambda v: v * 1024.0),
+    "rss0_kb": ("rss0_bytes", lambda v: v * 1024.0),
+    "rss_delta_kb": ("rss_delta_bytes", lambda v: v * 1024.0),
+}
+
+
+def test_a_row_packed_on_the_hot_path_decodes_to_the_same_values():
+    """Rows packed by measured calls read the same field by field through struct, in place
+    through numpy, and decoded into arrays (ns to s, KiB to bytes, the clock to UTC)."""
+    from frugal.frames.columns import ROW_DTYPE, unpack
+
+    mixed_workload()
+    rows = LOG.take_rows()
+    packed = list(zip(*ROW.iter_unpack(rows)))
+    in_place, decoded = np.frombuffer(rows, dtype=ROW_DTYPE), unpack(rows)
+    for (name, _, _, _), values in zip(ROW_FIELDS, packed):
+        array, convert = CONVERTED.get(name, (name, lambda v: v))
+        np.testing.assert_array_equal(in_place[name], np.array(values), err_msg=name)
+        np.testing.assert_array_equal(decoded[array], np.array([convert(v) for v in values]), err_msg=name)
+
+
+@pytest.mark.parametrize("make", [dict, pd.DataFrame], ids=["column dict", "DataFrame"])
+@pytest.mark.parametrize("added, shown", [
+    ([None, 2048.0], "peak_added_bytes"),
+    ([None, None], "peak_rss_bytes"),
+    (None, "peak_rss_bytes"),
+])
+def test_memory_is_what_was_added_where_known_else_the_process_peak(make, added, shown):
+    """memory_column picks peak_added_bytes where the columns hold a value of it, else
+    peak_rss_bytes (summary rows, stores written before memory added was recorded)."""
+    from frugal.frames.columns import memory_column
+
+    columns = {"peak_rss_bytes": np.array([4096.0, 8192.0])}
+    if added is not None:       # as frames hold it (Int64, pd.NA) and as column dicts do (NaN)
+        columns["peak_added_bytes"] = (pd.array(added, dtype="Int64") if make is pd.DataFrame
+                                       else np.array(added, dtype="f8"))
+    assert memory_column(make(columns)) == shown
 
 
 def test_results_frame_types_are_those_of_the_measurement_fields():

@@ -81,7 +81,7 @@ def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
         import pytest
         from busywork import busy
 
-        @pytest.mark.frugal(max_cpu_s=0.01, max_peak_memory="10 MB")
+        @pytest.mark.frugal(max_cpu_s=0.01, max_peak_added_bytes="10 MB")
         def test_greedy():
             block = b"x" * 40_000_000
             busy(0.1)
@@ -92,9 +92,9 @@ def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines([
         "*frugal: test_budget_over_fails_with_used_and_budget.py::test_greedy went over its budget",
         "*max_cpu_s: used * ms, budget 10 ms",
-        "*max_peak_memory: used * MiB, budget 9.54 MiB",
+        "*max_peak_added_bytes: used * MiB, budget 9.54 MiB",
     ])
-    held = re.search(r"max_peak_memory: used ([0-9.]+) MiB", result.stdout.str())
+    held = re.search(r"max_peak_added_bytes: used ([0-9.]+) MiB", result.stdout.str())
     assert held is not None and 30 <= float(held.group(1)) <= 60  # the 40 MB (38 MiB) block, not pytest's own
 
 
@@ -110,7 +110,7 @@ def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -
             yield
             busy(0.2)
 
-        @pytest.mark.frugal(max_cpu_s=0.1, max_wall_s=5, max_peak_memory="1 GB")
+        @pytest.mark.frugal(max_cpu_s=0.1, max_wall_s=5, max_peak_added_bytes="1 GB")
         def test_frugal(expensive):
             sum(range(1000))
     """)
@@ -191,7 +191,7 @@ def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
 
 @pytest.mark.parametrize(("marker", "message"), [
     ("max_energy=5", "unknown budget key 'max_energy'"),
-    ("max_peak_memory='50 XB'", "max_peak_memory='50 XB' is not a size"),
+    ("max_peak_added_bytes='50 XB'", "max_peak_added_bytes='50 XB' is not a size"),
     ("max_cpu_s='fast'", "max_cpu_s must be a number"),
     ("max_wall_s=-1", "max_wall_s=-1 is out of range"),
     ("5", "takes budgets as keywords only"),
@@ -336,7 +336,7 @@ def test_parse_marks_merges_and_names_the_key() -> None:
     ("energy_j:10%", Threshold("energy_j", 0.10, True)),
     ("cpu_s:0.05", Threshold("cpu_s", 0.05, False)),
     (" wall_s : 150% ", Threshold("wall_s", 1.5, True)),
-    ("peak_memory_bytes:20 MB", Threshold("peak_memory_bytes", 20e6, False)),
+    ("peak_added_bytes:20 MB", Threshold("peak_added_bytes", 20e6, False)),
 ])
 def test_parse_threshold_good(text: str, expected: Threshold) -> None:
     """Thresholds are relative percentages or absolute amounts in the metric's unit."""
@@ -349,7 +349,7 @@ def test_parse_threshold_good(text: str, expected: Threshold) -> None:
     ("energy_j:ten%", "is not a percentage"),
     ("cpu_s:fast", "is not a number of s"),
     ("cpu_s:-5%", "is out of range"),
-    ("peak_memory_bytes:5 XB", "is not a size"),
+    ("peak_added_bytes:5 XB", "is not a size"),
 ])
 def test_parse_threshold_bad(text: str, message: str) -> None:
     """A malformed threshold is a ValueError naming the option and what is wrong."""
@@ -389,10 +389,10 @@ def test_gate_says_what_it_cannot_judge() -> None:
     assert few.breaches == [] and "too few runs to gate (n=3 vs 5" in few.not_gated[0]
     unknown = judge([rel], {"cpu_s": None}, _runs([0.1] * 5, "cpu_s"), "main")
     assert unknown.breaches == ["cpu_s unknown in this run, so cpu_s:10% cannot be checked"]
-    ab = Threshold("peak_memory_bytes", 10e6, False)
-    grown = judge([ab], _runs([25e6, 25.1e6, 24.9e6, 25e6, 25e6], "peak_memory_bytes"),
-                  _runs([10e6, 10.1e6, 9.9e6, 10e6, 10e6], "peak_memory_bytes"), "b")
-    assert grown.breaches[0].startswith("peak_memory_bytes grew +150.0% over baseline 'b' (9.54 MiB -> 23.8 MiB")
+    ab = Threshold("peak_added_bytes", 10e6, False)
+    grown = judge([ab], _runs([25e6, 25.1e6, 24.9e6, 25e6, 25e6], "peak_added_bytes"),
+                  _runs([10e6, 10.1e6, 9.9e6, 10e6, 10e6], "peak_added_bytes"), "b")
+    assert grown.breaches[0].startswith("peak_added_bytes grew +150.0% over baseline 'b' (9.54 MiB -> 23.8 MiB")
     assert grown.breaches[0].endswith("allowed 9.54 MiB")
 
 

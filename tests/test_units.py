@@ -26,8 +26,8 @@ def test_parse_size_good(text: object, expected: int) -> None:
 ])
 def test_parse_size_bad(value: object, error: type) -> None:
     """A size that is not one raises, naming the argument."""
-    with pytest.raises(error, match="max_peak_memory"):
-        parse_size(value, "max_peak_memory")
+    with pytest.raises(error, match="max_peak_added_bytes"):
+        parse_size(value, "max_peak_added_bytes")
 
 
 @pytest.mark.parametrize(("value", "error"), [("1", TypeError), (False, TypeError),

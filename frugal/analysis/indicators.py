@@ -18,6 +18,7 @@ import pandas as pd
 
 from frugal.analysis import grades as G
 from frugal import stats
+from frugal.frames.columns import MEMORY_FALLBACK, memory_column
 from frugal.frames.frame import labels
 from frugal.analysis.grades import GRADES
 from frugal.units import format_quantity, unit_of
@@ -33,10 +34,7 @@ GRADED: dict[str, tuple[str, str]] = {
     "time_per_unit_s": ("grade_time", "s"),
 }
 
-# "Memory" on every surface: what a region added above its start (its peak minus its resident
-# memory at the start), not the process's peak. Stores written before frugal recorded it have
-# the process's peak only: MEMORY_FALLBACK is shown then, and MEMORY_FALLBACK_NOTE says so.
-MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
+# Shown where memory_column falls back to the process's peak.
 MEMORY_FALLBACK_NOTE = ("Memory here is the peak resident memory of the process (these measurements were "
                         "stored before frugal recorded peak_added_bytes, the memory a region added above its start).")
 
@@ -261,14 +259,6 @@ def _successful(g: pd.DataFrame) -> np.ndarray:
         return np.ones(len(g), dtype=bool)
     ok: np.ndarray = (g["status"].astype("string") == "ok").fillna(False).to_numpy(dtype=bool)
     return ok
-
-
-def memory_column(frame: pd.DataFrame) -> str:
-    """The column shown as "memory": ``peak_added_bytes`` when the frame knows it anywhere,
-    else ``peak_rss_bytes`` (measurements stored before frugal recorded memory added)."""
-    if MEMORY in frame.columns and pd.to_numeric(frame[MEMORY], errors="coerce").notna().any():
-        return MEMORY
-    return MEMORY_FALLBACK
 
 
 def _group_indicators(group: pd.DataFrame, memory: str) -> _Group:

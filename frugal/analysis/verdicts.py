@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from frugal.analysis.runner import CLOCK_STEPS, cpu_clock_resolution, wall_clock_resolution
+from frugal.frames.columns import MEMORY, memory_column
 from frugal.stats import MIN_RUNS
 from frugal.units import format_quantity, format_ratio, label_of
 
@@ -166,12 +167,12 @@ def failures_of(frame: pd.DataFrame, key: str,
 
 def metrics_of(frame: pd.DataFrame) -> list[str]:
     """The compared columns (``METRICS``) that hold at least one value in ``frame``; memory is
-    ``peak_rss_bytes`` where ``peak_added_bytes`` has no value (measurements stored before it)."""
+    the frame's ``memory_column``."""
     def known(m: str) -> bool:
         return m in frame.columns and not np.isnan(frame[m].to_numpy(dtype="f8", na_value=np.nan)).all()
 
-    return [m if known(m) else "peak_rss_bytes" for m in METRICS
-            if known(m) or (m == "peak_added_bytes" and known("peak_rss_bytes"))]
+    shown = [memory_column(frame) if m == MEMORY else m for m in METRICS]
+    return [m for m in shown if known(m)]
 
 
 def failed_runs(frame: pd.DataFrame, key: str, label: Callable[[Any], str],

@@ -192,9 +192,11 @@ def _column(cols: dict[str, Any], field: str) -> list[Any]:
 
 
 def _memory_field(cols: Any) -> str:
-    """The memory shown: what the region added (``peak_added_bytes``); a column dict without
-    that field (written before frugal recorded it) shows the peak resident set instead."""
-    return "peak_added_bytes" if "peak_added_bytes" in cols else "peak_rss_bytes"
+    """The memory shown: what the region added (``peak_added_bytes``); a column dict with no
+    value of it (written before frugal recorded it) shows the peak resident set instead."""
+    from frugal.frames.columns import memory_column
+
+    return memory_column(cols)
 
 
 def run_table(cols: dict[str, Any]) -> str:

@@ -27,9 +27,26 @@ if TYPE_CHECKING:
     # A meter's readings for one region: (meter, counters at start, counters at end).
     MeterReading: TypeAlias = tuple[Any, Any, Any]
 
-# seq, name_id, t0_ns, wall_ns, cpu_user_s, cpu_system_s, peak_kb, rss0_kb, rss_delta_kb,
-# parent_id (name_id + 1, 0 = none), depth, flags, error_id, settings_id
-ROW = struct.Struct("<IIqqddIIiIBBHH")
+# The packed row, field by field in order: (name, struct code, unit, meaning). The one
+# description of a row: ROW is built from it here, the numpy dtype and the decoding of each
+# unit in ``frugal.frames.columns`` (numpy is not imported here: ``import frugal`` stays light).
+ROW_FIELDS: tuple[tuple[str, str, str, str], ...] = (
+    ("seq", "I", "id", "the row's identity, next_seq() & SEQ_MASK"),
+    ("name_id", "I", "id", "the region's name, interned"),
+    ("t0_ns", "q", "perf_counter_ns", "the start, a perf_counter_ns reading (+ EPOCH_NS: UTC)"),
+    ("wall_ns", "q", "ns", "wall time"),
+    ("cpu_user_s", "d", "s", "user CPU time (all CPU time where flags has NO_SPLIT)"),
+    ("cpu_system_s", "d", "s", "system CPU time"),
+    ("peak_kb", "I", "KiB", "the resident high-water mark at the end (if PEAK_KNOWN)"),
+    ("rss0_kb", "I", "KiB", "resident memory at the start (if RSS_KNOWN)"),
+    ("rss_delta_kb", "i", "KiB", "resident memory at the end minus at the start (if RSS_KNOWN)"),
+    ("parent_id", "I", "id", "the enclosing region's name_id + 1, 0 = none"),
+    ("depth", "B", "count", "regions open around this one (at most 255)"),
+    ("flags", "B", "bits", "status and scope: the flags below"),
+    ("error_id", "H", "id", "the exception's type name, interned (0 = none)"),
+    ("settings_id", "H", "id", "the settings in force, interned"),
+)
+ROW = struct.Struct("<" + "".join(code for _, code, _, _ in ROW_FIELDS))
 ROW_SIZE = ROW.size
 SEQ_MASK = 0xFFFF_FFFF       # seq is packed in 32 bits: unique among the rows a log can hold
 

@@ -18,7 +18,7 @@ import numpy as np
 from frugal.core import arrays as _arrays
 from frugal.core import rows as _records
 from frugal.core.rows import (
-    CHILDREN, EPOCH_NS, LOG, NO_SPLIT, PEAK_KNOWN, ROW, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
+    CHILDREN, EPOCH_NS, LOG, NO_SPLIT, PEAK_KNOWN, ROW, ROW_FIELDS, RSS_KNOWN, S_CALLS, S_CPU, S_DEPTH, S_ERRORS,
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
@@ -31,11 +31,8 @@ if TYPE_CHECKING:
 Columns = dict[str, Any]
 """Column name -> numpy array (or list), one entry per row."""
 
-ROW_DTYPE = np.dtype([
-    ("seq", "<u4"), ("name_id", "<u4"), ("t0_ns", "<i8"), ("wall_ns", "<i8"), ("cpu_user_s", "<f8"),
-    ("cpu_system_s", "<f8"), ("peak_kb", "<u4"), ("rss0_kb", "<u4"), ("rss_delta_kb", "<i4"),
-    ("parent_id", "<u4"), ("depth", "u1"), ("flags", "u1"), ("error_id", "<u2"), ("settings_id", "<u2"),
-])
+# The packed row read in place by numpy: struct's codes are numpy's, "<" packs without padding.
+ROW_DTYPE = np.dtype([(name, "<" + code) for name, code, _, _ in ROW_FIELDS])
 assert ROW_DTYPE.itemsize == ROW.size
 
 Fields = dict[str, Any]
@@ -47,6 +44,10 @@ cache, so the log's memory is read once and not once per field."""
 
 ENERGY_FIELDS = OUTPUTS
 MEMORY_FIELDS = ("peak_rss_bytes", "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes")
+# "Memory" on every surface: what a region added above its start (its peak minus its resident
+# memory at the start), not the process's peak. Summary rows and stores written before frugal
+# recorded it have the process's peak only: MEMORY_FALLBACK stands for memory then.
+MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
 _SCOPES = ["process", "thread", "task", "task"]
 _STATUS = list(STATUS_NAMES + ("?",))
 
@@ -118,6 +119,19 @@ def text_of(values: Any) -> Text:
     return Text(np.fromiter(map(index.__getitem__, items), dtype="i8", count=len(items)), labels)
 
 
+def memory_column(columns: Any) -> str:
+    """The column shown and compared as memory in ``columns`` (a column dict or a DataFrame):
+    ``peak_added_bytes`` where it holds a value, else ``peak_rss_bytes``."""
+    if MEMORY in columns:
+        values = columns[MEMORY]
+        # a pandas column turns its missing values (pd.NA) into NaN itself; numpy reads None as NaN
+        floats = (values.to_numpy(dtype="f8", na_value=np.nan) if hasattr(values, "to_numpy")
+                  else np.asarray(values, dtype="f8"))
+        if not np.isnan(floats).all():
+            return MEMORY
+    return MEMORY_FALLBACK
+
+
 def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:
     """Floats, NaN where not ``known`` (one pass less when all are)."""
     if all_known:
@@ -142,25 +156,25 @@ def scopes(flags: np.ndarray) -> Text:
     return Text(_SCOPE_CODE[flags], _SCOPES)
 
 
-# How each field of a packed row becomes an array: (field, array, dtype, operation, operand).
+# How a unit of the packed row (``ROW_FIELDS``) is decoded: (the array's unit, which replaces the
+# field's in its name, dtype, operation, operand). A unit not here is copied as it is packed.
+_READ: dict[str, tuple[str | None, str, Any, Any]] = {
+    "perf_counter_ns": ("utc_ns", "i8", np.add, EPOCH_NS),
+    "ns": ("s", "f8", np.divide, 1e9),
+    "KiB": ("bytes", "f8", np.multiply, 1024.0),
+    "count": (None, "i8", None, None),      # int64 like every count of a frame (depth, calls)
+}
+
+
+def _decoding(name: str, code: str, unit: str) -> tuple[str, str, np.dtype[Any], Any, Any]:
+    """How field ``name`` becomes an array: (field, array, dtype, operation, operand)."""
+    suffix, dtype, operation, operand = _READ.get(unit, (None, code, None, None))
+    array = name if suffix is None else f"{name.rpartition('_')[0]}_{suffix}"
+    return name, array, np.dtype(dtype), operation, operand
+
+
 # The operation runs on each block of rows while the block is in cache, into the array itself.
-_DECODE: tuple[tuple[str, str, str, Any, Any], ...] = (
-    ("seq", "seq", "u4", None, None),
-    ("name_id", "name_id", "u4", None, None),
-    ("t0_ns", "started_ns", "i8", np.add, EPOCH_NS),            # UTC nanoseconds
-    ("wall_ns", "wall_s", "f8", np.divide, 1e9),
-    ("cpu_user_s", "cpu_user_s", "f8", None, None),
-    ("cpu_system_s", "cpu_system_s", "f8", None, None),
-    ("peak_kb", "peak_bytes", "f8", np.multiply, 1024.0),
-    ("rss0_kb", "rss0_bytes", "f8", np.multiply, 1024.0),
-    ("rss_delta_kb", "rss_delta_bytes", "f8", np.multiply, 1024.0),
-    ("parent_id", "parent_id", "u4", None, None),
-    ("depth", "depth", "i8", None, None),
-    ("flags", "flags", "u1", None, None),
-    ("error_id", "error_id", "u2", None, None),
-    ("settings_id", "settings_id", "u2", None, None),
-)
-assert [d[0] for d in _DECODE] == list(ROW_DTYPE.names or ())
+_DECODE = tuple(_decoding(name, code, unit) for name, code, unit, _ in ROW_FIELDS)
 
 
 def _empty_fields(n: int) -> Fields:
@@ -244,7 +258,7 @@ def raw_columns(rows: bytes | Fields, units: dict[int, float], names: list[str],
         status, scope, children = Text(_STATUS_CODE[flags], _STATUS), scopes(flags), (flags & CHILDREN) != 0
     return {
         "name": Text(a["name_id"], names + [""]),
-        "started_at": a["started_ns"].view("datetime64[ns]"),
+        "started_at": a["t0_utc_ns"].view("datetime64[ns]"),
         "wall_s": wall,
         "cpu_user_s": user,
         "cpu_system_s": system,

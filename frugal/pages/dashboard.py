@@ -113,7 +113,7 @@ def _headlines(current: Any, table: Any) -> str:
     basis = energy_basis(methods)
     wall = float(np.nansum(_floats(current["wall_s"])))
     cpu = float(np.nansum(_floats(current["cpu_s"])))
-    from frugal.analysis.indicators import memory_column
+    from frugal.frames.columns import memory_column
 
     memory = memory_column(current)
     peak = _floats(current[memory])
@@ -279,7 +279,7 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     """The comparison charts of the costliest names; the profile and the Pareto chart draw the
     indicators table itself (its grades), the median charts a sample of large groups."""
     from frugal import plot
-    from frugal.analysis.indicators import memory_column
+    from frugal.frames.columns import memory_column
 
     names = _top_groups(current, by)
     shown = current[current[by].astype("string").isin(names)]

@@ -21,7 +21,7 @@ import pandas as pd
 
 from frugal.pages import html as P
 from frugal.pages.html import e
-from frugal.analysis.indicators import memory_column
+from frugal.frames.columns import memory_column
 from frugal.units import format_count, format_quantity
 
 RUNS_LISTED = 50      # newest runs shown one by one; older ones are summed per month

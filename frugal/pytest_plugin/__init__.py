@@ -5,7 +5,7 @@ without a ``frugal`` marker it measures nothing, prints nothing and writes nothi
 
 - ``pytest --frugal [--frugal-top N]``: the footprint of every test's call phase, and a
   table of the top N by energy at the end of the run.
-- ``@pytest.mark.frugal(max_energy_j=5, max_cpu_s=0.5, max_peak_memory="50 MB")``: the test
+- ``@pytest.mark.frugal(max_energy_j=5, max_cpu_s=0.5, max_peak_added_bytes="50 MB")``: the test
   fails when it goes over a budget ("used 7.1 J, budget 5 J").
 - ``--frugal-save NAME`` then ``--frugal-compare NAME --frugal-compare-fail=energy_j:10%``:
   baselines in ``<rootdir>/.frugal/baselines/NAME.json``, each test's call phase run

@@ -32,7 +32,7 @@ from frugal.analysis.verdicts import ALPHA, level_text
 # footprint fields a threshold may name, with their unit ("B" prints as a size)
 METRICS: dict[str, str] = {
     "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e", "cpu_s": "s", "wall_s": "s",
-    "peak_memory_bytes": "B", "peak_rss_bytes": "B",
+    "peak_added_bytes": "B", "peak_rss_bytes": "B",
 }
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 FORMAT = 2            # 2: every run of each test under "runs"; 1 (one run per test) is still read
@@ -49,7 +49,7 @@ def floors() -> dict[str, float]:
     clock that limits the metric (1 ms of CPU or wall time here), 1 MiB of memory."""
     clocks = shortest_resolved()
     out = {m: clocks[c] for m, c in CLOCK_OF.items()}
-    out.update(peak_memory_bytes=MEMORY_FLOOR, peak_rss_bytes=MEMORY_FLOOR)
+    out.update(peak_added_bytes=MEMORY_FLOOR, peak_rss_bytes=MEMORY_FLOOR)
     return out
 
 
@@ -183,7 +183,7 @@ def judge(thresholds: Sequence[Threshold], now: dict[str, Any], before: dict[str
 
 
 def parse_threshold(text: str, option: str = "--frugal-compare-fail") -> Threshold:
-    """``energy_j:10%`` (relative growth) or ``cpu_s:0.05`` / ``peak_memory_bytes:20 MB`` (absolute)."""
+    """``energy_j:10%`` (relative growth) or ``cpu_s:0.05`` / ``peak_added_bytes:20 MB`` (absolute)."""
     metric, sep, amount = text.partition(":")
     metric, amount = metric.strip(), amount.strip()
     if not sep or not amount:

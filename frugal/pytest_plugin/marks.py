@@ -48,7 +48,7 @@ BUDGETS: dict[str, tuple[str, str]] = {
     "max_embodied_g": ("embodied_g", "gCO2e"),
     "max_cpu_s": ("cpu_s", "s"),
     "max_wall_s": ("wall_s", "s"),
-    "max_peak_memory": ("peak_memory_bytes", "B"),
+    "max_peak_added_bytes": ("peak_added_bytes", "B"),
 }
 
 
@@ -69,7 +69,7 @@ def limits(where: str, **budgets: Any) -> tuple[Limit, ...]:
 
 def frugal(*, max_energy_j: float | None = None, max_carbon_g: float | None = None,
            max_embodied_g: float | None = None, max_cpu_s: float | None = None,
-           max_wall_s: float | None = None, max_peak_memory: str | int | None = None,
+           max_wall_s: float | None = None, max_peak_added_bytes: str | int | None = None,
            ) -> tuple[Limit, ...]:
     """fail the test when its call phase goes over a budget: energy (J) and carbon (gCO2e), measured or modelled; CPU and wall time (s); memory added, the peak above the start ("50 MiB" or "50 MB").
 
@@ -77,7 +77,7 @@ def frugal(*, max_energy_j: float | None = None, max_carbon_g: float | None = No
     """
     return limits("@pytest.mark.frugal", max_energy_j=max_energy_j, max_carbon_g=max_carbon_g,
                   max_embodied_g=max_embodied_g, max_cpu_s=max_cpu_s, max_wall_s=max_wall_s,
-                  max_peak_memory=max_peak_memory)
+                  max_peak_added_bytes=max_peak_added_bytes)
 
 
 MARKERS: dict[str, Callable[..., tuple[Limit, ...]]] = {"frugal": frugal}

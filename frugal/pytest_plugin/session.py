@@ -34,12 +34,12 @@ OUTCOMES = (pytest.fail.Exception, pytest.skip.Exception, pytest.xfail.Exception
 def footprint(m: Any) -> dict[str, Any]:
     """The JSON-able summary of one Measurement kept per test.
 
-    ``peak_memory_bytes`` is the memory the region added: its resident high point above what
-    the process held when it began (``peak_added_bytes``), without pytest's own memory.
+    ``peak_added_bytes`` is the memory the region added: its resident high point above what
+    the process held when it began, without pytest's own memory.
     """
     return {
         "name": m.name, "status": m.status, "wall_s": m.wall_s, "cpu_s": m.cpu_s,
-        "peak_rss_bytes": m.peak_rss_bytes, "peak_memory_bytes": m.peak_added_bytes, "energy_j": m.energy_j,
+        "peak_rss_bytes": m.peak_rss_bytes, "peak_added_bytes": m.peak_added_bytes, "energy_j": m.energy_j,
         "carbon_g": m.carbon_g, "embodied_g": m.embodied_g, "energy_method": m.energy_method,
         "intensity_g_per_kwh": m.intensity_g_per_kwh, "intensity_source": m.intensity_source,
     }
@@ -277,7 +277,7 @@ class FrugalPlugin:
             for name, cells in [(nodeid, fp)] + [(f"  [{r['name']}]", r) for r in fp.get("regions", ())]:
                 cols = [format_quantity(cells.get("energy_j"), "J"), format_quantity(cells.get("carbon_g"), "gCO2e"),
                         format_quantity(cells.get("cpu_s"), "s"), format_quantity(cells.get("wall_s"), "s"),
-                        "+" + format_quantity(cells.get("peak_memory_bytes"), "B")]
+                        "+" + format_quantity(cells.get("peak_added_bytes"), "B")]
                 if self.baseline is not None:
                     cols.append(self._change(nodeid, cells, metric) if cells is fp else "")
                 body.append((cols, name))
