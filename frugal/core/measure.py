@@ -29,7 +29,7 @@ from frugal.core.span import (
 from frugal.core.rows import LOG
 from frugal.errors import FrugalError, raised_by_signal_handler
 from frugal.measurement import Measurement
-from frugal.units import check_bool, check_choice, check_number, check_text
+from frugal.validate import check_bool, check_choice, check_number, check_text
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:

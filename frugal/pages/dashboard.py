@@ -23,7 +23,8 @@ from frugal._version import __version__
 from frugal.frames.frame import labels
 from frugal.pages.html import e
 from frugal.progress import Progress
-from frugal.units import check_bool, check_text, format_count, format_quantity, format_ratio
+from frugal.units import format_count, format_quantity, format_ratio
+from frugal.validate import check_bool, check_text
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
