@@ -34,7 +34,7 @@ from frugal._version import __version__
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
 from frugal.units import format_quantity
-from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text
+from frugal.validate import check_bool, check_choice, check_int, check_number, check_text
 
 if TYPE_CHECKING:
     import pandas as pd

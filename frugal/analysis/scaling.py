@@ -25,7 +25,7 @@ from frugal.stats import CLASS_TIE, Fit
 from frugal.validate import check_int, check_number, check_text
 from frugal.analysis.verdicts import CONFIDENCE, Table, failed_runs, metrics_of, short_runs, table, warnings_html, warnings_text
 
-__all__ = ["Complexity", "Fit", "Scaling", "scaling"]
+__all__ = ["Complexity", "Scaling", "scaling"]
 
 
 def _sizes(sizes: Any) -> list[float]:
