@@ -41,7 +41,7 @@ import json, sys
 import numpy as np
 import frugal
 from frugal.machine import hardware
-from frugal.core import measure as _hot
+from frugal.core import span as _hot
 from frugal.energy.model import derive, params
 label, brand, cpus, virtual, preset, country = json.loads(sys.argv[1])
 if brand is not None:
@@ -62,7 +62,7 @@ import json, sys
 import numpy as np
 import frugal
 from frugal.machine import hardware
-from frugal.core import measure as _hot
+from frugal.core import span as _hot
 from frugal.energy.model import derive, params
 label, brand, cpus, virtual, settings, embodied, country = json.loads(sys.argv[1])
 m = None if brand is None else hardware.Machine(brand, cpus, 1, virtual, "told by the benchmark", "", "")

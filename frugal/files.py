@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from frugal.errors import FrugalError
-from frugal.units import check_path
+from frugal.validate import check_path
 
 # --- recognising a frugal store ------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 """Quantities as people write and read them: the one formatter, the unit of every column, and
-the checks every argument and setting goes through.
+size parsing.
 
 Printing: ``format_quantity(value, unit)`` is the one way frugal turns a number into text,
 on every surface (terminal, dashboard, charts, notebooks, exports): three significant digits,
@@ -8,19 +8,18 @@ joules with SI prefixes up to kJ and kWh from 3.6 MJ; carbon is mg/g/kg/t CO2e; 
 ``scale_for(values, unit)`` picks the same prefix for a whole axis of a chart.
 
 Parsing: sizes follow the SI and IEC conventions (``kB``/``MB`` powers of 1000, ``KiB``/``MiB``
-powers of 1024), so ``"100MB"`` and ``"100MiB"`` each mean what they say.
-
-Checking: ``check_*`` return the normalised value or raise a ``TypeError``/``ValueError``
-that names the argument or setting. Standard library only.
+powers of 1024), so ``"100MB"`` and ``"100MiB"`` each mean what they say. Standard library only;
+the checks of arguments and settings live in ``frugal.validate``.
 """
 from __future__ import annotations
 
 import math
 import numbers
-import os
 import re
 from collections import namedtuple
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+
+from frugal.validate import float_of
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
@@ -195,14 +194,6 @@ def format_ratio(r: Any) -> str:
     return _digits(v, 3 if 0.8 <= v < 1.25 else 2)
 
 
-def format_interval(low: Any, high: Any, unit: str = "x") -> str:
-    """``[1.79, 2.48]``: the two bounds of an interval, in the same format as the value."""
-    if unit == "x":
-        lo, hi = format_ratio(low), format_ratio(high)
-        return f"[{lo}, {hi}]"
-    return f"[{format_quantity(low, unit)}, {format_quantity(high, unit)}]"
-
-
 def format_ci(value: Any, low: Any, high: Any, unit: str) -> str:
     """``12.1 [12, 12.2] ms``: a value and its interval, the unit said once when they share it."""
     m, lo, hi = format_quantity(value, unit), format_quantity(low, unit), format_quantity(high, unit)
@@ -249,7 +240,7 @@ def parse_size(value: object, what: str = "size") -> int:
         raise TypeError(f"{what} must be a size such as '50 MB' or a number of bytes, "
                         f"got {type(value).__name__}")
     if isinstance(value, numbers.Real):
-        number, factor = _float(value), 1
+        number, factor = float_of(value), 1
     else:
         match = _SIZE.match(value)
         if match is None or match.group(2).lower() not in _SIZE_FACTORS:
@@ -260,103 +251,3 @@ def parse_size(value: object, what: str = "size") -> int:
     if not math.isfinite(number) or number < 0:
         raise ValueError(f"{what}={value!r} must be a finite size >= 0")
     return int(round(number * factor))
-
-
-def _float(value: numbers.Real) -> float:
-    """``float(value)``, with an int beyond a float's range read as infinite (then refused)."""
-    try:
-        return float(value)
-    except OverflowError:
-        return -math.inf if value < 0 else math.inf
-
-
-# --- checking arguments and settings -------------------------------------------------------
-
-def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, *,
-                 low_open: bool = False, optional: bool = False, unit: str = "") -> Any:
-    """A finite real number in [low, high] (``(low, high]`` with ``low_open``) as a float.
-
-    ``optional``: None is accepted and returned. A bool, a str or another type is a
-    ``TypeError``; a number out of range (or NaN, or infinite) a ``ValueError``; both name
-    ``name`` and say what is accepted.
-    """
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        kind = "a number or None" if optional else "a number"
-        raise TypeError(f"{name} must be {kind}, got {type(value).__name__}")
-    v = _float(value)
-    if not (math.isfinite(v) and (low < v if low_open else low <= v) and v <= high):
-        bound = f"> {low:g}" if low_open else f">= {low:g}"
-        upper = f" and <= {high:g}" if math.isfinite(high) else ""
-        raise ValueError(f"{name}={value!r} is out of range: accepted a finite number {bound}{upper}"
-                         f"{unit}{' (or None)' if optional else ''}")
-    return v
-
-
-def parse_number(value: object, what: str) -> float:
-    """A finite number >= 0 (not a bool); ``what`` names the argument in the error."""
-    return float(check_number(what, value))
-
-
-def check_int(name: str, value: Any, low: int = 0, high: int | None = None) -> int:
-    """A whole number (not a bool) in [low, high]; ``ValueError``/``TypeError`` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be a whole number >= {low}, got {type(value).__name__}")
-    if value < low or (high is not None and not value <= high):
-        upper = f" and <= {high}" if high is not None else ""
-        raise ValueError(f"{name} must be a whole number >= {low}{upper}, got {value!r}")
-    return int(value)
-
-
-def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """One of ``choices`` (strings)."""
-    accepted = ", ".join(map(repr, choices))
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, one of {accepted}; got {type(value).__name__}")
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not accepted: one of {accepted}")
-    return value
-
-
-def check_bool(name: str, value: Any, optional: bool = False) -> Any:
-    """True or False (None too with ``optional``); anything else is a ``TypeError``."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False{' or None' if optional else ''}, "
-                        f"got {type(value).__name__}")
-    return value
-
-
-def check_text(name: str, value: Any, optional: bool = False) -> Any:
-    """A non-empty str (None too with ``optional``)."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str{' or None' if optional else ''}, got {type(value).__name__}")
-    if not value:
-        raise ValueError(f"{name} must not be empty")
-    return value
-
-
-def check_path(name: str, value: Any, optional: bool = False) -> Any:
-    """A non-empty path (str or os.PathLike, not bytes) without NUL, as a str."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike){' or None' if optional else ''}, "
-                        f"got {type(value).__name__}")
-    text = os.fspath(value)
-    if not isinstance(text, str) or not text:
-        raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
-    if "\x00" in text:
-        raise ValueError(f"{name}={value!r} is not accepted: a path cannot hold a NUL character")
-    return text
-
-
-def check_callable(name: str, value: Any) -> Any:
-    """A callable; a ``TypeError`` naming ``name`` otherwise."""
-    if not callable(value):
-        raise TypeError(f"{name} must be callable, got {type(value).__name__}")
-    return value

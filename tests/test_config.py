@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 import frugal
-from frugal.core import measure as _hot
+from frugal.core import span as _hot
 from frugal.core import settings as config
 from frugal.machine.probes.rapl import write_tree
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import frugal
-from frugal.core import measure as _hot
+from frugal.core import span as _hot
 from frugal.core import settings as config
 from frugal.core.rows import LOG
 from frugal.machine import hardware

@@ -86,7 +86,7 @@ os.wait()
 child_method = os.read(read_end, 100).decode()
 print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy_cpu_j,
                   "ram_j": r.energy_ram_j, "energy_j": r.energy_j, "outer": o.energy_j, "inner": i.energy_j,
-                  "same_tracker": shared_meter() is frugal.core.measure.active().meter, "child": child_method,
+                  "same_tracker": shared_meter() is frugal.core.span.active().meter, "child": child_method,
                   "new_files": sorted(set(os.listdir(".")) - before)}))
 """)
     assert got["events"] == [] and got["new_files"] == []

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import frugal
-from frugal.core import measure as _hot
+from frugal.core import span as _hot
 from frugal.machine import hardware
 from frugal.energy.model import derive
 

@@ -358,7 +358,7 @@ def test_memory_added_by_a_region_is_its_peak_minus_its_start():
 def test_many_open_generators_are_never_scanned_by_later_calls():
     """With 20,000 measured generators suspended, a measured call looks at none of them: the
     bookkeeping of open regions is O(1) (counted, not timed)."""
-    from frugal.core import measure as _hot
+    from frugal.core import span as _hot
 
     class Counting(type(_hot._open)):
         scans = 0
@@ -377,8 +377,7 @@ def test_many_open_generators_are_never_scanned_by_later_calls():
         next(g)
     counting = Counting(_hot._open)
     original = _hot._open
-    import frugal.core.measure as hot_module
-    modules = [hot_module] + [m for m in (getattr(frugal, "_span", None),) if m is not None]
+    modules = [_hot]
     try:
         for module in modules:
             module._open = counting

@@ -135,7 +135,7 @@ def test_forked_child_measures_its_own_memory_and_keeps_parent_regions_out():
 
 def test_a_failing_meter_never_breaks_the_call_nor_later_regions():
     """A meter that fails at start is reported once; the call runs and later regions nest right."""
-    from frugal.core import measure as _hot
+    from frugal.core import span as _hot
 
     class BrokenMeter:
         def read(self):

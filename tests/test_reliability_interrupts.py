@@ -15,11 +15,9 @@ import time
 import pytest
 
 import frugal
-from frugal.core import measure as _hot
+from frugal.core import measure, span
 
-HOT_FILES = {os.path.realpath(_hot.__file__)}
-if hasattr(frugal, "_span") or "frugal.core.span" in sys.modules:
-    HOT_FILES.add(os.path.realpath(sys.modules["frugal.core.span"].__file__))
+HOT_FILES = {os.path.realpath(measure.__file__), os.path.realpath(span.__file__)}
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +55,7 @@ def _scenario():
 def _assert_sound():
     """No region is left open or tracked, and new regions nest from the top again."""
     gc.collect()
-    assert not _hot._open, "a tracker of an interrupted region leaked"
+    assert not span._open, "a tracker of an interrupted region leaked"
     with frugal.measure("probe-outer") as outer:
         with frugal.measure("probe-inner") as inner:
             pass

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from frugal.units import (check_choice, check_int, check_number, check_path, format_ci, format_p,
-                          format_quantity, format_ratio, parse_number, parse_size, scale_for, unit_of)
+from frugal.units import format_ci, format_p, format_quantity, format_ratio, parse_size, scale_for, unit_of
+from frugal.validate import check_choice, check_int, check_number, check_path, parse_number
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -21,7 +21,8 @@ from frugal import stats
 from frugal.core.measure import measure, qualified_name
 from frugal.analysis.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
 from frugal.stats import MIN_RUNS
-from frugal.units import check_int, check_number, check_text, unit_of
+from frugal.units import unit_of
+from frugal.validate import check_int, check_number, check_text
 from frugal.analysis.verdicts import (ALPHA, CONFIDENCE, FAILED, METRICS, Failure, Table, failures_of, failed_runs,
                              metrics_of, outcome_of, short_runs, table, verdict, warnings_html, warnings_text)
 

@@ -19,7 +19,7 @@ import pandas as pd
 from frugal.analysis import grades as G
 from frugal import stats
 from frugal.frames.columns import MEMORY_FALLBACK, memory_column
-from frugal.frames.frame import labels
+from frugal.frames.frame import floats, labels
 from frugal.analysis.grades import GRADES
 from frugal.units import format_quantity, unit_of
 from frugal.analysis.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
@@ -198,31 +198,25 @@ def _check_frame(frame: pd.DataFrame, by: str) -> None:
 def check_values(frame: pd.DataFrame) -> None:
     """Raise ``ValueError`` naming the column when a cost is negative, units <= 0 or calls < 1."""
     for col in NON_NEGATIVE:
-        if col in frame.columns and (_floats(frame[col]) < 0).any():
+        if col in frame.columns and (floats(frame[col]) < 0).any():
             raise ValueError(f"column {col!r} has negative values; costs are >= 0")
-    if "units" in frame.columns and (_floats(frame["units"]) <= 0).any():
+    if "units" in frame.columns and (floats(frame["units"]) <= 0).any():
         raise ValueError("column 'units' has values <= 0; a functional unit count must be > 0 "
                          "(leave it empty, NaN, for 'one call')")
     if "calls" in frame.columns:
-        calls = _floats(frame["calls"])
+        calls = floats(frame["calls"])
         if np.isnan(calls).any() or (calls < 1).any():
             raise ValueError("column 'calls' must be >= 1 on every row")
-
-
-def _floats(series: pd.Series) -> np.ndarray:
-    numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
-    values: np.ndarray = numbers.to_numpy(dtype="f8", na_value=np.nan)
-    return values
 
 
 # --- one group ----------------------------------------------------------------------------
 
 def _denominator(g: pd.DataFrame) -> tuple[np.ndarray, bool]:
     """Each row's share of the group's work: its units when every row has units, else its calls."""
-    units = _floats(g["units"])
+    units = floats(g["units"])
     if np.isfinite(units).all():
         return units, True
-    return _floats(g["calls"]), False
+    return floats(g["calls"]), False
 
 
 def per_unit(frame: pd.DataFrame, by: str = "name", columns: Sequence[str] = ("energy_j",)) -> pd.DataFrame:
@@ -239,7 +233,7 @@ def per_unit(frame: pd.DataFrame, by: str = "name", columns: Sequence[str] = ("e
     needed = list(dict.fromkeys((by, "units", "calls", *columns)))   # groups of these columns only: no copy of the rest
     for g, sub in frame[needed].groupby(by, sort=False, dropna=False):
         denom, has_units = _denominator(sub)
-        row: dict[str, Any] = {c: float(_floats(sub[c]).sum() / denom.sum()) for c in columns}
+        row: dict[str, Any] = {c: float(floats(sub[c]).sum() / denom.sum()) for c in columns}
         row["unit"] = "unit" if has_units else "call"
         out[g] = row
     table = pd.DataFrame(list(out.values()), index=pd.Index(list(out), name=by))
@@ -264,7 +258,7 @@ def _successful(g: pd.DataFrame) -> np.ndarray:
 def _group_indicators(group: pd.DataFrame, memory: str) -> _Group:
     ok = _successful(group)
     g = group[ok]
-    col = {c: _floats(g[c]) for c in (*NEEDED, memory)}
+    col = {c: floats(g[c]) for c in (*NEEDED, memory)}
     denom, has_units = _denominator(g)
     total = denom.sum()
 
@@ -336,7 +330,7 @@ def energy_basis(methods: set[str] | Sequence[str]) -> str:
 def _median_or_nan(g: pd.DataFrame, col: str) -> float:
     if col not in g.columns:
         return math.nan
-    values = _floats(g[col])
+    values = floats(g[col])
     values = values[np.isfinite(values)]
     return float(np.median(values)) if len(values) else math.nan
 

@@ -33,7 +33,8 @@ from frugal.analysis.sampler import FrameInfo, Stack, Subscription
 from frugal._version import __version__
 from frugal.errors import FrugalError
 from frugal.measurement import Measurement
-from frugal.units import check_bool, check_choice, check_int, check_number, check_path, check_text, format_quantity
+from frugal.units import format_quantity
+from frugal.validate import check_bool, check_choice, check_int, check_number, check_text
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -29,7 +29,7 @@ from frugal.errors import FrugalError
 from frugal.frames.frame import frame_from_columns
 from frugal.measurement import FIELDS, Measurement
 from frugal.progress import Progress
-from frugal.units import check_bool, check_int
+from frugal.validate import check_bool, check_int
 
 CLOCK_STEPS = 1000    # a run shorter than this many clock steps is "shorter than the clock resolves"
 WALL_FLOOR_S = 1e-6   # the jitter of frugal's own probe reads: the wall clock's effective step

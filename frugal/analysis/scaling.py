@@ -22,10 +22,10 @@ from frugal.core.measure import measure, qualified_name
 from frugal.measurement import Measurement
 from frugal.analysis.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
 from frugal.stats import CLASS_TIE, Fit
-from frugal.units import check_int, check_number, check_text
+from frugal.validate import check_int, check_number, check_text
 from frugal.analysis.verdicts import CONFIDENCE, Table, failed_runs, metrics_of, short_runs, table, warnings_html, warnings_text
 
-__all__ = ["Complexity", "Fit", "Scaling", "scaling"]
+__all__ = ["Complexity", "Scaling", "scaling"]
 
 
 def _sizes(sizes: Any) -> list[float]:

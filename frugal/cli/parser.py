@@ -22,7 +22,8 @@ from frugal._version import __version__
 from frugal.errors import FrugalError
 from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
 from frugal.progress import Progress
-from frugal.units import check_int, format_ci, format_quantity, unit_of
+from frugal.units import format_ci, format_quantity, unit_of
+from frugal.validate import check_int
 
 if TYPE_CHECKING:
     import pandas as pd

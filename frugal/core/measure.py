@@ -19,17 +19,11 @@ import types
 import warnings
 from collections.abc import Callable
 
-# The layer's other names stay reachable as ``frugal.core.measure.<name>`` (``name as name``: re-exported).
 from frugal.core import span as _span
-from frugal.core.span import (
-    Active as Active, Spec as Spec, _current, _open as _open, _perf, _summarise, _thread_ns,
-    activate as activate, active as active, memory_probe as memory_probe, on_fork as on_fork,
-    start as start, stop as stop,
-)
-from frugal.core.rows import LOG
+from frugal.core.span import Spec, _current, _perf, _summarise, _thread_ns, start, stop
 from frugal.errors import FrugalError, raised_by_signal_handler
 from frugal.measurement import Measurement
-from frugal.units import check_bool, check_choice, check_number, check_text
+from frugal.validate import check_bool, check_choice, check_number, check_text
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
@@ -378,4 +372,4 @@ def measure(func: Callable[..., Any] | str | None = None, /, *, name: str | None
     return _decorate(func, spec)
 
 
-__all__ = ["LOG", "Region", "measure", "qualified_name"]
+__all__ = ["Region", "measure", "qualified_name"]

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from frugal.core import span
 from frugal.errors import FrugalError
-from frugal.units import check_bool, check_choice, check_int, check_number, check_path, check_text
+from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text
 
 ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.machine.probes.meter.build serves each
 MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field

@@ -39,7 +39,6 @@ from frugal.core.rows import (
     CHILDREN, LOG, NO_SPLIT, PEAK_KNOWN, RSS_KNOWN, S_CALLS, S_CPU, S_ERRORS, S_MAX, S_MIN, S_RSS,
     S_UNITS, S_WALL, SEQ_MASK, TASK_SCOPE, THREAD_SCOPE,
 )
-from frugal.measurement import Measurement
 from frugal.machine.probes.procfs import ProcfsMemoryProbe
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light

@@ -132,6 +132,12 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
     return frame
 
 
+def floats(series: Any) -> np.ndarray:
+    """A column as a float64 array, NaN for unknown values (NA, None, text that is not a number)."""
+    values: np.ndarray = pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
+    return values
+
+
 def labels(column: Any) -> list[str]:
     """The distinct values of a text column as str, in order of first appearance, missing ones
     left out. Python's own hashing over the column's objects: a str keeps its hash, where

@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from frugal.pages import html as P
-from frugal.pages.runs import TREND_CHARTS, runs_section, short_label, trends_section
+from frugal.pages.runs import TREND_CHARTS, costliest, runs_section, short_label, trends_section
 from frugal._version import __version__
-from frugal.frames.frame import labels
+from frugal.frames.frame import floats, labels
 from frugal.pages.html import e
 from frugal.progress import Progress
-from frugal.units import check_bool, check_text, format_count, format_quantity, format_ratio
+from frugal.units import format_count, format_quantity, format_ratio
+from frugal.validate import check_bool, check_text
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
@@ -82,22 +83,6 @@ def _scope(frame: Any) -> tuple[Any, Any, str | None, str]:
                                    f"measurements; the trend covers all {len(frame)}")
 
 
-def _top_groups(frame: Any, by: str, limit: int = MAX_GROUPS) -> list[str]:
-    """The names that cost the most (energy, else wall time), at most ``limit``."""
-    import pandas as pd
-
-    metric = "energy_j" if pd.to_numeric(frame["energy_j"], errors="coerce").notna().any() else "wall_s"
-    totals = pd.to_numeric(frame[metric], errors="coerce").groupby(frame[by].astype("string")).sum()
-    return [str(g) for g in totals.sort_values(ascending=False, kind="stable").index[:limit]]
-
-
-def _floats(series: Any) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    return pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
-
-
 # --- sections -------------------------------------------------------------------------------
 
 def _headlines(current: Any, table: Any) -> str:
@@ -105,22 +90,22 @@ def _headlines(current: Any, table: Any) -> str:
 
     from frugal.analysis.indicators import EQUIVALENTS, energy_basis
 
-    energy = float(np.nansum(_floats(current["energy_j"]))) if np.isfinite(_floats(current["energy_j"])).any() else math.nan
-    operational = float(np.nansum(_floats(current["carbon_g"]))) if np.isfinite(_floats(current["carbon_g"])).any() else math.nan
-    embodied = float(np.nansum(_floats(current["embodied_g"]))) if np.isfinite(_floats(current["embodied_g"])).any() else math.nan
+    energy = float(np.nansum(floats(current["energy_j"]))) if np.isfinite(floats(current["energy_j"])).any() else math.nan
+    operational = float(np.nansum(floats(current["carbon_g"]))) if np.isfinite(floats(current["carbon_g"])).any() else math.nan
+    embodied = float(np.nansum(floats(current["embodied_g"]))) if np.isfinite(floats(current["embodied_g"])).any() else math.nan
     carbon = operational + embodied
     methods = set(labels(current["energy_method"])) if "energy_method" in current else set()
     basis = energy_basis(methods)
-    wall = float(np.nansum(_floats(current["wall_s"])))
-    cpu = float(np.nansum(_floats(current["cpu_s"])))
+    wall = float(np.nansum(floats(current["wall_s"])))
+    cpu = float(np.nansum(floats(current["cpu_s"])))
     from frugal.frames.columns import memory_column
 
     memory = memory_column(current)
-    peak = _floats(current[memory])
-    calls = int(np.nansum(_floats(current["calls"]))) if "calls" in current else len(current)
+    peak = floats(current[memory])
+    calls = int(np.nansum(floats(current["calls"]))) if "calls" in current else len(current)
     parts = []
     if "energy_cpu_j" in current and math.isfinite(energy) and energy > 0:
-        shares = [(label, float(np.nansum(_floats(current[c]))) / energy)
+        shares = [(label, float(np.nansum(floats(current[c]))) / energy)
                   for c, label in (("energy_cpu_j", "CPU"), ("energy_ram_j", "RAM"), ("energy_gpu_j", "GPU"))]
         parts = [f"{label} {share:.0%}" for label, share in shares if share > 0.005]
     cards = [
@@ -281,7 +266,7 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     from frugal import plot
     from frugal.frames.columns import memory_column
 
-    names = _top_groups(current, by)
+    names = costliest(current, current[by].astype("string"), sort=True)[1][:MAX_GROUPS]
     shown = current[current[by].astype("string").isin(names)]
     drawn = table[table.index.astype("string").isin(names)]
     shown, baseline, short = _chart_labels(shown, by, baseline)
@@ -372,7 +357,7 @@ def _methodology(frame: Any, current: Any, table: Any, runs: Any, generated: str
     from frugal.analysis.indicators import EQUIVALENTS, PROVENANCE, energy_basis
 
     methods = sorted(labels(frame["energy_method"])) if "energy_method" in frame else []
-    intensities = sorted({format_quantity(v, "") for v in pd.unique(_floats(frame["intensity_g_per_kwh"]))
+    intensities = sorted({format_quantity(v, "") for v in pd.unique(floats(frame["intensity_g_per_kwh"]))
                           if math.isfinite(v)}) if "intensity_g_per_kwh" in frame else []
     sources = sorted(labels(frame["intensity_source"])) if "intensity_source" in frame else []
     pairs = [

@@ -22,6 +22,7 @@ import pandas as pd
 from frugal.pages import html as P
 from frugal.pages.html import e
 from frugal.frames.columns import memory_column
+from frugal.frames.frame import floats
 from frugal.units import format_count, format_quantity
 
 RUNS_LISTED = 50      # newest runs shown one by one; older ones are summed per month
@@ -39,15 +40,18 @@ def short_label(name: str, suffix: str = "") -> str:
     return f"{name[:LABEL_CHARS - 20 - len(suffix)]}…{name[-19:]}{suffix}"
 
 
-def floats(series: Any) -> np.ndarray:
-    """A column as float64, NaN for unknown values."""
-    values: np.ndarray = pd.to_numeric(series, errors="coerce").astype("Float64").to_numpy(dtype="f8", na_value=np.nan)
-    return values
-
-
 def cost_metric(frame: pd.DataFrame) -> str:
     """What "costliest" ranks by: energy when any is known, else wall time."""
     return "energy_j" if "energy_j" in frame.columns and np.isfinite(floats(frame["energy_j"])).any() else "wall_s"
+
+
+def costliest(frame: pd.DataFrame, names: pd.Series, sort: bool = False) -> tuple[str, list[str]]:
+    """What "costliest" ranks by (``cost_metric``) and the distinct ``names`` (one per row of
+    ``frame``, missing ones left out) ranked by their total of it, costliest first. Equal totals
+    keep the order in which the names first appear, or their sorted order with ``sort``."""
+    metric = cost_metric(frame)
+    cost = pd.Series(floats(frame[metric]), index=frame.index).groupby(names.to_numpy(), sort=sort).sum()
+    return metric, [str(n) for n in cost.sort_values(ascending=False, kind="stable").index]
 
 
 # --- aggregation --------------------------------------------------------------------------
@@ -187,14 +191,13 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
     run (``key`` "run_id") or commit (``key`` "git_commit"), the next TREND_ROWS in a table."""
     from frugal import plot
 
-    metric = cost_metric(frame)
     names = frame[by].astype("string").fillna("(none)")
     counts = frame[key].groupby(names.to_numpy(), sort=False).nunique()
-    several = counts[counts >= 2].index
-    if not len(several):
+    several = set(counts[counts >= 2].index)
+    if not several:
         return ""
-    cost = pd.Series(floats(frame[metric]), index=frame.index).groupby(names.to_numpy(), sort=False).sum()
-    ranked = [str(n) for n in cost[several].sort_values(ascending=False, kind="stable").index]
+    metric, ranked = costliest(frame, names)
+    ranked = [n for n in ranked if n in several]
     label = "commit" if key == "git_commit" else "run"
     x = "git_commit" if key == "git_commit" else ("run_started_at" if "run_started_at" in frame.columns else "started_at")
     what = "Energy" if metric == "energy_j" else "Wall time"

@@ -8,6 +8,7 @@ import pandas as pd
 
 from frugal import stats
 from frugal.analysis.indicators import check_values
+from frugal.frames.frame import floats
 from frugal.plot._style import ADDITIVE
 
 
@@ -46,12 +47,6 @@ def need(frame: pd.DataFrame, *columns: str) -> None:
         if col not in frame.columns:
             raise ValueError(f"the frame has no column {col!r}")
     check_values(frame)
-
-
-def floats(series: pd.Series) -> np.ndarray:
-    numbers = pd.to_numeric(series, errors="coerce").astype("Float64")
-    values: np.ndarray = numbers.to_numpy(dtype="f8", na_value=np.nan)
-    return values
 
 
 def per_call(frame: pd.DataFrame, metric: str) -> np.ndarray:

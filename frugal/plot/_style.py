@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 import html
 import io
-import math
 import re
 import textwrap
 from typing import Callable, ParamSpec

@@ -10,7 +10,8 @@ from matplotlib.figure import Figure
 
 from frugal import stats
 from frugal.analysis.indicators import indicators
-from frugal.plot._data import floats, given_table, group_column, need, per_call, successful, unpack
+from frugal.frames.frame import floats
+from frugal.plot._data import given_table, group_column, need, per_call, successful, unpack
 from frugal.plot._style import (ADDITIVE, OKABE_ITO, axis_label, finite_or_raise, fmt, literal_text,
                                 metric_info, new_figure, palette, provenance, set_titles)
 from frugal.units import scale_for

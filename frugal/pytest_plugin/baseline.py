@@ -26,7 +26,8 @@ import numpy as np
 
 from frugal import stats
 from frugal.analysis.runner import shortest_resolved
-from frugal.units import format_quantity, format_ratio, parse_number, parse_size
+from frugal.units import format_quantity, format_ratio, parse_size
+from frugal.validate import parse_number
 from frugal.analysis.verdicts import ALPHA, level_text
 
 # footprint fields a threshold may name, with their unit ("B" prints as a size)

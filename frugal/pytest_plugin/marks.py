@@ -11,7 +11,8 @@ import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from frugal.units import format_quantity, parse_number, parse_size
+from frugal.units import format_quantity, parse_size
+from frugal.validate import parse_number
 
 
 @dataclass(frozen=True)

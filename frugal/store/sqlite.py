@@ -40,15 +40,11 @@ from __future__ import annotations
 import os
 import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import Any
 
 from frugal.files import RUN_FIELDS, SCHEMA_VERSION, APPLICATION_ID, as_path, check_file as _check_file
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 CHUNK_ROWS = 65_536              # measurements per chunk, at most
 BUSY_TIMEOUT_S = 120.0           # how long a writer waits for another process's transaction

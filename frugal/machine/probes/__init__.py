@@ -7,7 +7,6 @@ is an argument so tests can point a reader at a folder they made.
 """
 from __future__ import annotations
 
-import os
 import sys
 
 from frugal.machine.probes.null import NullMemoryProbe
