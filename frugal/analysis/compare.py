@@ -4,7 +4,7 @@ Each variant runs many times, interleaved in a seeded random order by the one ru
 (``frugal.analysis.runner``), measured by ``frugal.measure`` (so every run also appears in
 ``frugal.results()``). The ratio of a variant to the baseline is the ratio of their medians,
 with a seeded bootstrap interval; verdicts follow that interval after the multiplicity
-correction (``frugal.stats.fdr_decisions``). METHODOLOGY.md, "Statistics", says why.
+correction (both from ``frugal.analysis.ratios``). METHODOLOGY.md, "Statistics", says why.
 """
 from __future__ import annotations
 

@@ -3,9 +3,10 @@
 Every indicator is a ratio of totals over the group's successful rows (the total divided by
 the group's total units of work), so summary rows (``calls`` > 1, totals) and single calls
 add up the way the SCI does: ``SCI = (E x I + M) / R``. Comparisons between groups (the
-ratio to a baseline, the grades) use the one ratio of frugal: the ratio of the medians of
-the per-row values, with its bootstrap interval. Formulas, grade scales and the constants
-of the human equivalents are in METHODOLOGY.md ("Frugality indicators", "Statistics").
+ratio to a baseline, the grades) use the one ratio of frugal (``frugal.analysis.ratios``):
+the ratio of the medians of the per-row values, with its bootstrap interval. Formulas, grade
+scales and the constants of the human equivalents are in METHODOLOGY.md ("Frugality
+indicators", "Statistics").
 """
 from __future__ import annotations
 
