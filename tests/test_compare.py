@@ -296,7 +296,7 @@ def test_list_of_callables_is_named_after_them():
 
 def test_indicators_delegate_to_frugal_indicators(sorts):
     """Comparison.indicators() is frugal.indicators on the frame, by variant, against the baseline."""
-    pytest.importorskip("frugal.indicators")
+    pytest.importorskip("frugal.analysis.indicators")
     expected = frugal.indicators(sorts.frame, by="variant", baseline="sorted")
     pd.testing.assert_frame_equal(sorts.indicators(), expected)
 

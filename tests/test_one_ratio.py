@@ -6,14 +6,17 @@ import json
 import re
 import warnings
 
+import numpy as np
 import pytest
 
 import frugal
 from frugal import plot
 from frugal.cli import parser as cli
 from frugal.pages.dashboard import report
+from frugal.pytest_plugin.baseline import Threshold, judge
 from frugal.demo import insertion_sort
 from frugal.units import format_ratio
+from test_verdicts import synthetic
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +70,22 @@ def test_failed_variant_on_every_surface(sorts, tmp_path):
     row = row[:row.index("</tr>")]
     assert '<span class="missing">failed</span>' in row and 'class="grade"' not in row
     assert "A &lt;= 1.1x the best, B &lt;= 1.25x, C &lt;= 1.5x, D &lt;= 2x, E &lt;= 4x, F &lt;= 10x" in page
+
+
+def test_compare_indicators_and_the_gate_share_one_engine():
+    """One frame, b 1.3x a on four metrics over 20 runs each: compare's energy ratio,
+    indicators' ratio of energy per call and the pytest gate's growth are the one ratio of
+    medians; compare and indicators, drawing the same resamples (one seed, 3200 each), also
+    give the same interval, level, outcome and verdict."""
+    rng = np.random.default_rng(4)
+    frame = synthetic({"a": 1.0, "b": 1.3}, 20, rng).assign(peak_rss_bytes=np.nan, embodied_g=np.nan)
+    ratios = frugal.Comparison(frame, "a", seed=3).ratios()
+    assert len(ratios) == 4 and ratios["significant"].all()
+    row = ratios.set_index("metric").loc["energy_j"]
+    table = frugal.indicators(frame, by="variant", baseline="a", seed=3).loc["b"]
+    assert (table["ratio"], table["ratio_ci_low"], table["ratio_ci_high"], table["ratio_ci_level"], table["outcome"]) \
+        == (row["ratio"], row["ci_low"], row["ci_high"], row["ci_level"], row["outcome"])
+    assert table["verdict"] == row["verdict"].replace("the energy of", "the energy per unit of")
+    runs = {v: {"runs": {"energy_j": list(frame.loc[frame["variant"] == v, "energy_j"])}} for v in "ab"}
+    gate = judge([Threshold("energy_j", 0.0, True)], runs["b"], runs["a"], "a")
+    assert len(gate.breaches) == 1 and f"energy_j grew {row['ratio'] - 1:+.1%} over baseline 'a'" in gate.breaches[0]

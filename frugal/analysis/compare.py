@@ -4,7 +4,7 @@ Each variant runs many times, interleaved in a seeded random order by the one ru
 (``frugal.analysis.runner``), measured by ``frugal.measure`` (so every run also appears in
 ``frugal.results()``). The ratio of a variant to the baseline is the ratio of their medians,
 with a seeded bootstrap interval; verdicts follow that interval after the multiplicity
-correction (``frugal.stats.fdr_decisions``). METHODOLOGY.md, "Statistics", says why.
+correction (both from ``frugal.analysis.ratios``). METHODOLOGY.md, "Statistics", says why.
 """
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ import pandas as pd
 
 from frugal import stats
 from frugal.core.measure import measure, qualified_name
+from frugal.analysis.ratios import Medians, Ratio, against_baseline, testable
 from frugal.analysis.runner import attempt, check_runnable, check_seed, run_once, run_plan, runs_frame
 from frugal.stats import MIN_RUNS
 from frugal.units import unit_of
 from frugal.validate import check_int, check_number, check_text
 from frugal.analysis.verdicts import (ALPHA, CONFIDENCE, FAILED, METRICS, Failure, Table, failures_of, failed_runs,
-                             metrics_of, outcome_of, short_runs, table, verdict, warnings_html, warnings_text)
+                             metrics_of, short_runs, table, warnings_html, warnings_text)
 
 __all__ = ["Comparison", "compare"]
 
@@ -171,7 +172,7 @@ class Comparison:
         self.failures: dict[str, Failure] = {str(k): v for k, v in
                                              failures_of(frame, "variant", self.errors).items()}
         self.warnings: list[str] = self._find_warnings(list(notes))
-        self._medians: dict[tuple[str, str], np.ndarray] | None = None
+        self._boot: Medians[str] | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, by: str = "name", baseline: str | None = None, *,
@@ -232,29 +233,14 @@ class Comparison:
             self._values[key] = v[~np.isnan(v)]
         return self._values[key]
 
-    # --- the bootstrap, drawn once --------------------------------------------------------
-
-    def _testable(self, variant: str, metric: str) -> bool:
-        x, y = self.values(variant, metric), self.values(self.baseline, metric)
-        return min(len(x), len(y)) >= MIN_RUNS and math.isfinite(stats.median_ratio(x, y))
-
-    def _resampled(self) -> dict[tuple[str, str], np.ndarray]:
-        """Bootstrap replicates of every variant's median of every metric, seeded by (seed,
-        variant); as many as the family of ratios needs (``replicates_for``)."""
-        if self._medians is None:
-            m = sum(self._testable(v, metric) for v in self.variants if v != self.baseline
-                    for metric in self.metrics)
-            n_boot = stats.replicates_for(m, ALPHA)
-            ranks: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
-            self._medians = {}
-            for i, v in enumerate(self.variants):
-                for metric in self.metrics:
-                    values = self.values(v, metric)
-                    n = len(values)
-                    if n and (v, n) not in ranks:   # one draw of runs per variant serves its metrics
-                        ranks[v, n] = stats.median_ranks(n, n_boot, [self.seed, i, n])
-                    self._medians[v, metric] = stats.medians_at(values, ranks[v, n]) if n else np.empty(0)
-        return self._medians
+    def _medians(self) -> Medians[str]:
+        """Bootstrap replicates of every variant's medians, as many as the family of ratios
+        needs (``replicates_for``)."""
+        if self._boot is None:
+            m = sum(testable(self.values(v, metric), self.values(self.baseline, metric))
+                    for v in self.variants if v != self.baseline for metric in self.metrics)
+            self._boot = Medians(self.values, self.variants, stats.replicates_for(m, ALPHA), self.seed)
+        return self._boot
 
     # --- tables ---------------------------------------------------------------------------
 
@@ -263,13 +249,13 @@ class Comparison:
         95% CI (``ci_low``, ``ci_high``), in the metric's ``unit``, the coefficient of
         variation ``cv`` (standard deviation / mean), the ``failed`` runs and the variant's
         ``status`` ("ok", "partly failed", "failed"). ``attrs["warnings"]`` holds the warnings."""
-        boot = self._resampled()
+        boot = self._medians()
         rows = []
         for variant in self.variants:
             failure = self.failures.get(variant)
             for metric in self.metrics:
                 v = self.values(variant, metric)
-                low, high = stats.percentile_interval(boot[variant, metric], CONFIDENCE) if len(v) else (math.nan,) * 2
+                low, high = stats.percentile_interval(boot(variant, metric), CONFIDENCE) if len(v) else (math.nan,) * 2
                 rows.append({"variant": variant, "metric": metric, "n": len(v),
                              "median": float(np.median(v)) if len(v) else math.nan,
                              "ci_low": low, "ci_high": high, "cv": stats.coefficient_of_variation(v),
@@ -294,55 +280,33 @@ class Comparison:
         """
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
-        boot = self._resampled()
+        boot = self._medians()
+        samples = {(v, metric): (self.values(v, metric), self.values(self.baseline, metric))
+                   for v in self.variants if v != self.baseline for metric in self.metrics}
+        found = against_baseline(samples, lambda k: (boot(*k), boot(self.baseline, k[1])), alpha)
         rows: list[dict[str, Any]] = []
-        family: list[int] = []
-        replicates: list[np.ndarray] = []
-        for variant in self.variants:
-            if variant == self.baseline:
-                continue
-            for metric in self.metrics:
-                x, y = self.values(variant, metric), self.values(self.baseline, metric)
-                ratio = stats.median_ratio(x, y)
-                _, p = stats.mann_whitney_u(x, y)
-                row: dict[str, Any] = {"variant": variant, "metric": metric, "baseline": self.baseline, "n": len(x),
-                       "n_baseline": len(y), "ratio": ratio, "ci_low": math.nan, "ci_high": math.nan,
-                       "ci_level": math.nan, "p_value": p, "cliffs_delta": stats.cliffs_delta(x, y),
-                       "significant": False, "outcome": outcome_of(ratio, False, (len(x), len(y)))}
-                if self._testable(variant, metric):
-                    family.append(len(rows))
-                    replicates.append(stats.ratio_replicates(boot[variant, metric], boot[self.baseline, metric]))
-                rows.append(row)
-        decided = stats.fdr_decisions(replicates, 1.0, alpha)
-        for k, i in enumerate(family):
-            row = rows[i]
-            row.update(ci_low=float(decided.low[k]), ci_high=float(decided.high[k]), ci_level=decided.level,
-                       significant=bool(decided.significant[k]))
-            row["outcome"] = outcome_of(row["ratio"], row["significant"], (row["n"], row["n_baseline"]))
-        for row in rows:
-            row["verdict"] = self._verdict(row, alpha)
+        for (variant, metric), r in found.items():
+            outcome, sentence = self._verdict(variant, metric, r)
+            rows.append({"variant": variant, "metric": metric, "baseline": self.baseline, "n": r.n[0],
+                         "n_baseline": r.n[1], "ratio": r.ratio, "ci_low": r.ci_low, "ci_high": r.ci_high,
+                         "ci_level": r.ci_level, "p_value": r.p_value,
+                         "cliffs_delta": stats.cliffs_delta(*samples[variant, metric]),
+                         "significant": r.significant, "outcome": outcome, "verdict": sentence})
         return self._table(rows, ["variant", "metric", "baseline", "n", "n_baseline", "ratio", "ci_low", "ci_high",
                                   "ci_level", "p_value", "cliffs_delta", "significant", "outcome", "verdict"])
 
-    def _verdict(self, row: dict[str, Any], alpha: float) -> str:
-        variant, metric = row["variant"], row["metric"]
+    def _verdict(self, variant: str, metric: str, r: Ratio) -> tuple[str, str]:
+        """(outcome, sentence): the engine's, unless the variant failed; failed runs on either
+        side are named in the sentence."""
         failure = self.failures.get(variant)
-        base_failure = self.failures.get(self.baseline)
         if failure is not None and failure.status == "failed":
-            row["outcome"] = FAILED
-            return failure.sentence(variant)
+            return FAILED, failure.sentence(variant)
         note = failure.sentence(variant) if failure is not None else ""
+        base_failure = self.failures.get(self.baseline)
         if base_failure is not None:
             note = "; ".join(filter(None, [note, base_failure.sentence(self.baseline, "nothing can be compared "
                                                                                       "with it")]))
-        runs = 0
-        x, y = self.values(variant, metric), self.values(self.baseline, metric)
-        if len(x) and len(y) and math.isfinite(row["ratio"]):
-            level = row["ci_level"] if math.isfinite(row["ci_level"]) else 1 - alpha
-            runs = stats.runs_needed(x, y, row["ratio"], level)
-        return verdict(variant, self.baseline, metric, row["ratio"], (row["ci_low"], row["ci_high"]),
-                       row["ci_level"], row["outcome"], per_unit=self.per_unit, n=(row["n"], row["n_baseline"]),
-                       runs_needed=runs, failure=note)
+        return r.outcome, r.verdict(variant, self.baseline, metric, per_unit=self.per_unit, failure=note)
 
     def _table(self, rows: list[dict[str, Any]], columns: list[str]) -> Table:
         return table(rows, columns, self.warnings, per_unit=self.per_unit)

@@ -3,9 +3,10 @@
 Every indicator is a ratio of totals over the group's successful rows (the total divided by
 the group's total units of work), so summary rows (``calls`` > 1, totals) and single calls
 add up the way the SCI does: ``SCI = (E x I + M) / R``. Comparisons between groups (the
-ratio to a baseline, the grades) use the one ratio of frugal: the ratio of the medians of
-the per-row values, with its bootstrap interval. Formulas, grade scales and the constants
-of the human equivalents are in METHODOLOGY.md ("Frugality indicators", "Statistics").
+ratio to a baseline, the grades) use the one ratio of frugal (``frugal.analysis.ratios``):
+the ratio of the medians of the per-row values, with its bootstrap interval. Formulas, grade
+scales and the constants of the human equivalents are in METHODOLOGY.md ("Frugality
+indicators", "Statistics").
 """
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ from frugal.frames.columns import MEMORY_FALLBACK, memory_column
 from frugal.frames.frame import floats, labels
 from frugal.analysis.grades import GRADES
 from frugal.units import format_quantity, unit_of
-from frugal.analysis.verdicts import ALPHA, FAILED, Table, failures_of, outcome_of, verdict
+from frugal.analysis.ratios import Medians, against_baseline
+from frugal.analysis.verdicts import ALPHA, CANNOT, FAILED, Table, failures_of
 
 MAX_BOOT_CELLS = 10_000_000   # bootstrap values drawn per group and indicator at most (rows x resamples)
 
@@ -152,7 +154,9 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
                          f"(values: {list(rows)[:10]})")
     table = pd.DataFrame([r["values"] for r in rows.values()], index=pd.Index(list(rows), name=by))
     _add_failures(table, frame, by, errors)
-    boot = _Medians(rows, n_boot, seed)
+    # enough resamples for a family of every pair of groups on every graded indicator
+    boot = Medians(lambda g, indicator: _per_row(rows[g], indicator), list(rows),
+                   stats.replicates_for(max(len(GRADED) * G.pairs(len(rows)), 1), ALPHA, n_boot), seed, MAX_BOOT_CELLS)
     _add_gain(table, rows, boot, baseline, gain_of)
     scale = _add_grades(table, rows, boot, scales)
     _add_equivalents(table)
@@ -342,7 +346,7 @@ def _joined(g: pd.DataFrame, col: str) -> str | None:
     return "; ".join(values) or None
 
 
-# --- failures, and the medians' bootstrap --------------------------------------------------
+# --- failures -----------------------------------------------------------------------------
 
 def _add_failures(table: pd.DataFrame, frame: pd.DataFrame, by: str,
                   errors: Mapping[Any, Sequence[str]] | None) -> None:
@@ -363,37 +367,9 @@ def _per_row(r: _Group, indicator: str) -> np.ndarray:
     return known
 
 
-class _Medians:
-    """Bootstrap replicates of each group's median per indicator, drawn once when first asked
-    for, seeded by (seed, group); enough for a family of every pair of groups on every graded
-    indicator."""
-
-    def __init__(self, rows: dict[Any, _Group], n_boot: int, seed: int) -> None:
-        self.rows, self.seed = rows, seed
-        self.position = {g: i for i, g in enumerate(rows)}
-        self.n_boot = stats.replicates_for(max(len(GRADED) * G.pairs(len(rows)), 1), ALPHA, n_boot)
-        self.drawn: dict[tuple[Any, str], np.ndarray] = {}
-        self.ranks: dict[tuple[Any, int], tuple[np.ndarray, np.ndarray]] = {}
-
-    def __call__(self, group: Any, indicator: str) -> np.ndarray:
-        key = (group, indicator)
-        if key not in self.drawn:
-            values = _per_row(self.rows[group], indicator)
-            n = len(values)
-            if n == 0:
-                self.drawn[key] = np.empty(0)
-            else:
-                # one draw of ranks per group and sample size serves all its indicators
-                if (group, n) not in self.ranks:
-                    n_boot = max(1, min(self.n_boot, MAX_BOOT_CELLS // n))
-                    self.ranks[group, n] = stats.median_ranks(n, n_boot, [self.seed, self.position[group], n])
-                self.drawn[key] = stats.medians_at(values, self.ranks[group, n])
-        return self.drawn[key]
-
-
 # --- the ratio to a baseline --------------------------------------------------------------
 
-def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians, baseline: Any, gain_of: str) -> None:
+def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: Medians[Any], baseline: Any, gain_of: str) -> None:
     """The ratio of medians of ``gain_of`` to the baseline's, its interval and verdict; gain = 1 - ratio."""
     for c in ("ratio", "ratio_ci_low", "ratio_ci_high", "ratio_ci_level", "gain", "gain_ci_low",
               "gain_ci_high", "gain_p"):
@@ -404,53 +380,38 @@ def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians, base
     if baseline is None:
         return
     base = _per_row(rows[baseline], gain_of)
-    compared, replicates = [], []
-    for g, r in rows.items():
-        x = _per_row(r, gain_of)
-        if g == baseline or FAILED in (table.at[g, "status"], table.at[baseline, "status"]) \
-                or table.at[g, "unit"] != table.at[baseline, "unit"]:
-            continue
-        ratio = stats.median_ratio(x, base)
-        table.at[g, "ratio"] = ratio
-        table.at[g, "gain_p"] = stats.mann_whitney_u(x, base)[1] if min(len(x), len(base)) >= 2 else math.nan
-        if min(len(x), len(base)) >= stats.MIN_RUNS and math.isfinite(ratio):
-            compared.append(g)
-            replicates.append(stats.ratio_replicates(boot(g, gain_of), boot(baseline, gain_of)))
-    decided = stats.fdr_decisions(replicates, 1.0, ALPHA)
-    for k, g in enumerate(compared):
-        table.at[g, "ratio_ci_low"], table.at[g, "ratio_ci_high"] = decided.low[k], decided.high[k]
-        table.at[g, "ratio_ci_level"] = decided.level
-        table.at[g, "significant"] = bool(decided.significant[k])
+    apart = {g: _apart(table, g, baseline) for g in rows if g != baseline}
+    samples = {g: (_per_row(rows[g], gain_of), base) for g, why in apart.items() if why is None}
+    found = against_baseline(samples, lambda g: (boot(g, gain_of), boot(baseline, gain_of)))
+    failures = table.attrs["failures"]
+    for g, why in apart.items():
+        if why is None:
+            r = found[g]
+            table.at[g, "ratio"], table.at[g, "significant"] = r.ratio, r.significant
+            table.at[g, "ratio_ci_low"], table.at[g, "ratio_ci_high"] = r.ci_low, r.ci_high
+            table.at[g, "ratio_ci_level"] = r.ci_level
+            table.at[g, "gain_p"] = r.p_value if min(r.n) >= 2 else math.nan
+            note = "; ".join(failures[str(k)]["sentence"] for k in (g, baseline) if str(k) in failures)
+            why = r.outcome, r.verdict(str(g), str(baseline), gain_of, failure=note)
+        table.at[g, "outcome"], table.at[g, "verdict"] = why
     if len(base) and table.at[baseline, "status"] != FAILED:
         table.at[baseline, "ratio"] = 1.0
     table["gain"] = 1.0 - table["ratio"]
     table["gain_ci_low"], table["gain_ci_high"] = 1.0 - table["ratio_ci_high"], 1.0 - table["ratio_ci_low"]
-    for g, r in rows.items():
-        if g != baseline:
-            table.at[g, "outcome"], table.at[g, "verdict"] = _gain_verdict(table, r, rows[baseline], g, baseline, gain_of)
 
 
-def _gain_verdict(table: pd.DataFrame, r: _Group, b: _Group, g: Any, baseline: Any, gain_of: str) -> tuple[str, str]:
-    """(outcome, sentence) for group ``g`` against the baseline."""
-    x, y = _per_row(r, gain_of), _per_row(b, gain_of)
+def _apart(table: pd.DataFrame, g: Any, baseline: Any) -> tuple[str, str] | None:
+    """(outcome, sentence) when group ``g`` is not compared with the baseline: either failed,
+    or they count different units; None when they are compared."""
     failures = table.attrs["failures"]
     if table.at[g, "status"] == FAILED:
         return FAILED, failures[str(g)]["sentence"]
     if table.at[baseline, "status"] == FAILED:
-        return "cannot compare", f"{g} is not compared with {baseline}: {failures[str(baseline)]['sentence']}"
+        return CANNOT, f"{g} is not compared with {baseline}: {failures[str(baseline)]['sentence']}"
     if table.at[g, "unit"] != table.at[baseline, "unit"]:
-        return "cannot compare", (f"{g} is not compared with {baseline}: one is counted per {table.at[g, 'unit']}, "
-                                  f"the other per {table.at[baseline, 'unit']} (give both the same units=...)")
-    ratio, n = float(table.at[g, "ratio"]), (len(x), len(y))
-    outcome = outcome_of(ratio, bool(table.at[g, "significant"]), n)
-    note = "; ".join(failures[str(k)]["sentence"] for k in (g, baseline) if str(k) in failures)
-    level = float(table.at[g, "ratio_ci_level"])
-    runs = stats.runs_needed(x, y, ratio, level if math.isfinite(level) else 1 - ALPHA) \
-        if min(n) and math.isfinite(ratio) else 0
-    sentence = verdict(str(g), str(baseline), gain_of, ratio,
-                       (float(table.at[g, "ratio_ci_low"]), float(table.at[g, "ratio_ci_high"])), level,
-                       outcome, n=n, runs_needed=runs, failure=note)
-    return outcome, sentence
+        return CANNOT, (f"{g} is not compared with {baseline}: one is counted per {table.at[g, 'unit']}, "
+                        f"the other per {table.at[baseline, 'unit']} (give both the same units=...)")
+    return None
 
 
 # --- grades -------------------------------------------------------------------------------
@@ -480,7 +441,7 @@ def _grade_spec(grades: Any) -> dict[str, list[float] | None]:
     return spec
 
 
-def _add_grades(table: pd.DataFrame, rows: dict[Any, _Group], boot: _Medians,
+def _add_grades(table: pd.DataFrame, rows: dict[Any, _Group], boot: Medians[Any],
                 spec: dict[str, list[float] | None]) -> dict[str, dict[str, Any]]:
     scale: dict[str, dict[str, Any]] = {}
     indices = []

@@ -25,6 +25,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from frugal import stats
+from frugal.analysis.ratios import against_baseline
 from frugal.analysis.runner import shortest_resolved
 from frugal.units import format_quantity, format_ratio, parse_size
 from frugal.validate import parse_number
@@ -145,9 +146,9 @@ def judge(thresholds: Sequence[Threshold], now: dict[str, Any], before: dict[str
     not_gated: list[str] = []
     change: dict[str, float] = {}
     floor = floors()
-    tested: list[tuple[Threshold, list[float], list[float], float]] = []
-    replicates, nulls = [], []
-    for t in thresholds:
+    samples: dict[int, tuple[np.ndarray, np.ndarray]] = {}   # by the threshold's place: two may name one metric
+    nulls: dict[int, float] = {}
+    for i, t in enumerate(thresholds):
         x, y = runs_of(now, t.metric), runs_of(before, t.metric)
         if not x or not y:
             where = "in this run" if not x else f"in baseline {baseline!r}"
@@ -165,20 +166,23 @@ def judge(thresholds: Sequence[Threshold], now: dict[str, Any], before: dict[str
             not_gated.append(f"{t.metric}: too few runs to gate (n={len(x)} vs {len(y)}; "
                              f"use --frugal-runs {stats.MIN_RUNS} or more when saving and comparing)")
             continue
-        key = [zlib.crc32(f"{seed}|{t.metric}".encode())]
-        n_boot = stats.replicates_for(len(thresholds), ALPHA)
-        replicates.append(stats.ratio_replicates(stats.resample_medians(x, n_boot, key + [0]),
-                                                 stats.resample_medians(y, n_boot, key + [1])))
-        nulls.append(t.limit(old))
-        tested.append((t, x, y, old))
-    decided = stats.fdr_decisions(replicates, nulls, ALPHA, side="greater")
-    for k, (t, x, y, old) in enumerate(tested):
-        if decided.significant[k]:
-            new = float(np.median(x))
+        samples[i], nulls[i] = (np.array(x), np.array(y)), t.limit(old)
+    n_boot = stats.replicates_for(len(thresholds), ALPHA)
+
+    def medians(i: int) -> tuple[np.ndarray, np.ndarray]:
+        # each metric draws from its own seed (the test's id and the metric): its draws repeat run after run
+        key = [zlib.crc32(f"{seed}|{thresholds[i].metric}".encode())]
+        x, y = samples[i]
+        return stats.resample_medians(x, n_boot, key + [0]), stats.resample_medians(y, n_boot, key + [1])
+
+    for i, r in against_baseline(samples, medians, ALPHA, nulls=nulls, side="greater").items():
+        if r.significant:
+            t, (runs_now, runs_before) = thresholds[i], samples[i]
+            old, new = float(np.median(runs_before)), float(np.median(runs_now))
             breaches.append(
                 f"{t.metric} grew {new / old - 1:+.1%} over baseline {baseline!r} ({t.show(old)} -> {t.show(new)}, "
-                f"medians of {len(y)} and {len(x)} runs; the ratio's {level_text(decided.level)} CI "
-                f"{format_ratio(decided.low[k])}-{format_ratio(decided.high[k])}x lies above "
+                f"medians of {r.n[1]} and {r.n[0]} runs; the ratio's {level_text(r.ci_level)} CI "
+                f"{format_ratio(r.ci_low)}-{format_ratio(r.ci_high)}x lies above "
                 f"{format_ratio(t.limit(old))}x), allowed {t.allowance()}")
     return Gate(breaches, not_gated, change)
 
