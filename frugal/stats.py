@@ -136,9 +136,16 @@ def median_ratio(x: ArrayLike, y: ArrayLike) -> float:
 def ratio_replicates(x_medians: np.ndarray, y_medians: np.ndarray) -> np.ndarray:
     """Bootstrap replicates of ``median(x) / median(y)`` from the two samples' own replicates
     (``resample_medians``, drawn independently: the runs are separate): r*_b = m*_x,b / m*_y,b.
-    NaN everywhere when a sample is empty or a resampled median of y is 0 (no ratio exists)."""
-    if len(x_medians) == 0 or len(y_medians) == 0 or (y_medians == 0).any():
+    NaN everywhere when a sample is empty or a resampled median of y is 0 (no ratio exists).
+    Two samples with different numbers of replicates (a large group drawn fewer to bound
+    memory) are paired on the first replicates of each, as many as the shorter has: each
+    replicate is an independent draw, so any k of them are k bootstrap replicates."""
+    if len(x_medians) == 0 or len(y_medians) == 0:
         return np.full(max(len(x_medians), len(y_medians), 1), np.nan)
+    k = min(len(x_medians), len(y_medians))
+    x_medians, y_medians = x_medians[:k], y_medians[:k]
+    if (y_medians == 0).any():
+        return np.full(k, np.nan)
     out: np.ndarray = x_medians / y_medians
     return out
 

@@ -330,3 +330,19 @@ def test_indicators_load_no_plotting_library():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_groups_of_very_different_sizes_are_graded_and_compared():
+    """Groups large enough that the bootstrap is capped (fewer resamples for the larger) still get
+    grades and a gain: their replicates are paired on as many as the shorter has (it raised
+    "operands could not be broadcast" before)."""
+    from frugal.analysis.indicators import MAX_BOOT_CELLS
+
+    rng = np.random.default_rng(7)
+    sizes = {"a": 600, "b": 800, "c": 2_000}
+    assert any(MAX_BOOT_CELLS // n < 10_000 for n in sizes.values())      # the cap applies, unequally
+    rows = [cost(float(e), wall=float(e), name=g) for g, n in sizes.items()
+            for e in rng.gamma(20, 1.0 if g != "c" else 2.0, size=n)]
+    table = indicators(frame_of(rows), by="name", baseline="a")
+    assert table.loc["c", "grade_energy"] > table.loc["a", "grade_energy"]       # twice the energy
+    assert table.loc["c", "outcome"] == "higher" and table.loc["c", "ratio_ci_low"] > 1.8
