@@ -38,6 +38,7 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 
 # --- frugal run --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     """frugal run returns the command's own exit status and stores its run, error and all."""
     db = tmp_path / "f.db"
@@ -49,6 +50,7 @@ def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     assert row["program"] == "frugal run"
 
 
+@pytest.mark.slow
 def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
     """A command that fails after its first run (as `gzip -k` does once its output exists):
     frugal run prints each failure's exit status and the end of its stderr, stores that text
@@ -66,6 +68,7 @@ def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
     assert stored["error"].tolist()[1:] == ["exit status 2: compressing / out: already exists"] * 2
 
 
+@pytest.mark.slow
 def test_run_json_carries_the_failure_text(tmp_path):
     """--json: each run's error holds the exit status and the end of stderr; stdout is JSON alone."""
     proc = frugal_cmd("run", "--json", "--no-store", "--", "sh", "-c", "echo to stdout; echo broken pipe >&2; exit 5")
@@ -77,6 +80,7 @@ def test_run_json_carries_the_failure_text(tmp_path):
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["info"], ["info", "--json"],
                                   ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"]])
+@pytest.mark.slow
 def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
     """frugal run, frugal info and --help never import pandas or matplotlib (they cost seconds)."""
     code = ("import sys; from frugal import cli\n"
@@ -88,6 +92,7 @@ def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
     assert "HEAVY []" in proc.stderr
 
 
+@pytest.mark.slow
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"
@@ -99,6 +104,7 @@ def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     assert row["cpu_s"] > 0
 
 
+@pytest.mark.slow
 def test_run_peak_memory_is_the_commands_not_frugals(tmp_path, capfd):
     """A small command measured from a process holding 300 MiB reports its own small peak."""
     ballast = bytearray(300 * 2**20)
@@ -110,6 +116,7 @@ def test_run_peak_memory_is_the_commands_not_frugals(tmp_path, capfd):
     del ballast
 
 
+@pytest.mark.slow
 def test_run_repeat_json_and_output_routing(tmp_path):
     """--repeat N stores N runs under one run id; --json keeps stdout for JSON alone."""
     db = tmp_path / "f.db"
@@ -123,6 +130,7 @@ def test_run_repeat_json_and_output_routing(tmp_path):
     assert len(stored) == 3 and stored["run_id"].nunique() == 1
 
 
+@pytest.mark.slow
 def test_run_prints_a_table(tmp_path):
     """Without --json, a table with the run's figures goes to stderr."""
     proc = frugal_cmd("run", "--no-store", "--", "true")
@@ -136,6 +144,7 @@ def test_run_prints_a_table(tmp_path):
     (["./data.txt"], 126, "permission denied"),
     (["./missing/tool"], 127, "no such file"),
 ])
+@pytest.mark.slow
 def test_a_command_that_cannot_start_exits_as_a_shell_does(tmp_path, command, status, words):
     """Not found exits 127, not executable 126, with one line on stderr and nothing stored."""
     db = tmp_path / "f.db"
@@ -146,6 +155,7 @@ def test_a_command_that_cannot_start_exits_as_a_shell_does(tmp_path, command, st
     assert len(frugal.load(db)) == 0
 
 
+@pytest.mark.slow
 def test_a_command_killed_by_a_signal_is_recorded_as_such(tmp_path):
     """SIGKILL: exit status 128 + 9 and a stored run with status interrupted, error SIGKILL."""
     db = tmp_path / "f.db"
@@ -155,6 +165,7 @@ def test_a_command_killed_by_a_signal_is_recorded_as_such(tmp_path):
     assert (row["status"], row["error"]) == ("interrupted", "SIGKILL")
 
 
+@pytest.mark.slow
 def test_ctrl_c_reaches_the_command_and_is_recorded(tmp_path):
     """Ctrl-C (SIGINT to the process group) ends the command; frugal records it and exits 130."""
     db = tmp_path / "f.db"
@@ -195,6 +206,7 @@ def test_a_foreign_store_is_refused_before_the_command_runs(tmp_path):
     assert target.read_text() == "my notes\n"
 
 
+@pytest.mark.slow
 def test_frugal_store_variable_is_the_default_store(tmp_path):
     """Without --store, runs go to $FRUGAL_STORE."""
     db = tmp_path / "env.db"
@@ -205,6 +217,7 @@ def test_frugal_store_variable_is_the_default_store(tmp_path):
 
 # --- frugal compare ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     """compare gives summary, ratios and verdicts, in JSON, CSV and Markdown, and stores the runs."""
     db = tmp_path / "f.db"
@@ -230,6 +243,7 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     assert stored.groupby("name").size().to_dict() == {"big": 5, "tiny": 5}
 
 
+@pytest.mark.slow
 def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path):
     """A command that always fails is listed as failed with its exit status and the end of its
     stderr, in the table, the verdicts and the JSON; it is not compared; the exit status is 1."""
@@ -252,6 +266,7 @@ def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path
     assert all(r["ratio"] is None for r in data["ratios"])
 
 
+@pytest.mark.slow
 def test_compare_json_on_stdout(tmp_path):
     """--json prints the comparison as JSON and nothing else on stdout."""
     proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
@@ -273,6 +288,7 @@ def test_compare_json_on_stdout(tmp_path):
     (["dashboard", "/nonexistent/f.db"], "does not exist"),
     (["nonsense"], "invalid choice"),
 ])
+@pytest.mark.slow
 def test_user_errors_are_one_line_and_a_nonzero_exit(tmp_path, args, words):
     """Mistakes give one line on stderr naming the problem, a non-zero exit, no traceback."""
     proc = frugal_cmd(*args, cwd=tmp_path)
@@ -282,6 +298,7 @@ def test_user_errors_are_one_line_and_a_nonzero_exit(tmp_path, args, words):
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["compare"], ["dashboard"], ["info"], ["demo"]])
+@pytest.mark.slow
 def test_every_command_has_help(command):
     """--help works on the program and on every command."""
     proc = frugal_cmd(*command, "--help")
@@ -300,6 +317,7 @@ def test_version_and_console_script():
 
 # --- dashboard, info, demo ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_dashboard_command_writes_the_page_of_a_store(tmp_path):
     """frugal dashboard STORE -o FILE writes one HTML file with the stored names."""
     db = tmp_path / "f.db"
@@ -313,6 +331,7 @@ def test_dashboard_command_writes_the_page_of_a_store(tmp_path):
     assert "second" in text and "<svg" in text and "Methodology and provenance" in text
 
 
+@pytest.mark.slow
 def test_info_reports_meters_model_and_sources():
     """frugal info lists the environment in sections; --json gives the same as a dict."""
     proc = frugal_cmd("info")
@@ -331,6 +350,7 @@ def test_info_with_a_bad_setting_is_one_line_and_a_nonzero_exit():
     assert "FRUGAL_PUE" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_demo_as_the_readme_runs_it(tmp_path):
     """`frugal demo` compares three sorts, stores them in ./frugal-demo/frugal.db and writes the dashboard."""
     script = Path(PY).with_name("frugal")
@@ -348,6 +368,7 @@ def test_demo_as_the_readme_runs_it(tmp_path):
     assert "insertion_sort uses" in proc.stdout
 
 
+@pytest.mark.slow
 def test_demo_again_appends_and_shows_a_trend(tmp_path):
     """A second demo run appends to the same store; the dashboard then has a trend section."""
     for _ in range(2):
@@ -357,6 +378,7 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
     assert "<h2>Trends</h2>" in (tmp_path / "dashboard.html").read_text()
 
 
+@pytest.mark.slow
 def test_demo_json_prints_the_paths_and_the_comparison(tmp_path):
     """`frugal demo --json` prints JSON (paths, summary, ratios and verdicts), not a crash on the Comparison."""
     proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "5", "--size", "40", "--json")
@@ -378,6 +400,7 @@ def test_shell_is_present_for_exact_child_memory():
     assert shutil.which("sh") and os.access("/bin/sh", os.X_OK)
 
 
+@pytest.mark.slow
 def test_compare_exits_1_when_a_run_fails(tmp_path):
     """A command that fails is reported, left out of the statistics, and makes compare exit 1."""
     proc = frugal_cmd("compare", "true", "false", "--runs", "3", "--no-store", "--json")

@@ -41,6 +41,7 @@ def _run(body: str, prelude: str = "", **env_vars: str) -> dict:
     return got
 
 
+@pytest.mark.slow
 def test_measuring_configuring_and_environment_open_no_socket():
     """Measuring, configuring, reading results and environment() attempt no network access at all."""
     got = _run("""
@@ -63,6 +64,7 @@ print(json.dumps({"events": events, "codecarbon": "codecarbon" in sys.modules}))
     assert got["codecarbon"] is False  # the model path reads CodeCarbon's files, never imports it
 
 
+@pytest.mark.slow
 def test_codecarbon_backend_meters_regions_offline():
     """energy='codecarbon' meters regions through one offline tracker (no socket, no file); a forked child models."""
     got = _run("""
@@ -97,6 +99,7 @@ print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy
     assert got["outer"] >= got["inner"] > 0  # nested regions difference the same cumulative counters
 
 
+@pytest.mark.slow
 def test_codecarbon_backend_without_a_country_is_quiet():
     """With no country and a UTC time zone, CodeCarbon gets a country label and prints nothing (no WLD error)."""
     got = _run("""
@@ -113,6 +116,7 @@ print(json.dumps({"events": events, "method": m.result.energy_method,
 _NO_CODECARBON = "import sys\nsys.modules['codecarbon'] = None   # as if the extra were not installed\n"
 
 
+@pytest.mark.slow
 def test_codecarbon_backend_without_the_extra_says_how_to_install_it():
     """Without CodeCarbon, energy='codecarbon' raises FrugalError saying pip install 'frugal[codecarbon]';
     the model path works, and FRUGAL_ENERGY=codecarbon is reported at first use, naming the variable."""

@@ -15,6 +15,8 @@ from frugal.pages.dashboard import report
 from frugal.demo import insertion_sort
 from frugal.units import format_ratio
 
+pytestmark = pytest.mark.slow   # every surface of a comparison, seconds each: not in the quick tier
+
 
 @pytest.fixture(scope="module")
 def sorts() -> frugal.Comparison:

@@ -53,6 +53,7 @@ def test_inactive_without_option_or_marker(suite: pytest.Pytester) -> None:
     assert all(r.user_properties == [] for r in reports)
 
 
+@pytest.mark.slow
 def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
     """--frugal prints the heaviest tests first, limited to --frugal-top rows, with a totals line."""
     suite.makepyfile("""
@@ -75,6 +76,7 @@ def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
     assert "::test_light" not in out
 
 
+@pytest.mark.slow
 def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
     """A test over its CPU and memory budgets fails and says what it used and what it was allowed."""
     suite.makepyfile("""
@@ -98,6 +100,7 @@ def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
     assert held is not None and 30 <= float(held.group(1)) <= 60  # the 40 MB (38 MiB) block, not pytest's own
 
 
+@pytest.mark.slow
 def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -> None:
     """Budgets hold the call phase only: CPU burnt in a fixture's setup and teardown is not charged."""
     suite.makepyfile("""
@@ -118,6 +121,7 @@ def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_energy_and_carbon_budgets_fail_with_used_and_budget(suite: pytest.Pytester) -> None:
     """Energy and carbon budgets (measured or modelled values) fail a test that spends more."""
     suite.makepyfile("""
@@ -134,6 +138,7 @@ def test_energy_and_carbon_budgets_fail_with_used_and_budget(suite: pytest.Pytes
                                  "*max_carbon_g: used *, budget 1 pgCO2e"])
 
 
+@pytest.mark.slow
 def test_async_test_is_measured_until_it_returns(suite: pytest.Pytester) -> None:
     """An async test run by a plugin (here a plain asyncio.run hook) is measured to its end."""
     suite.makeconftest("""
@@ -166,6 +171,7 @@ def test_async_test_is_measured_until_it_returns(suite: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*::test_async_greedy went over its budget", "*max_cpu_s: used 1* ms, budget 20 ms"])
 
 
+@pytest.mark.slow
 def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
     """A function's marker overrides its class's marker key by key; other keys still apply."""
     suite.makepyfile("""
@@ -196,6 +202,7 @@ def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
     ("max_wall_s=-1", "max_wall_s=-1 is out of range"),
     ("5", "takes budgets as keywords only"),
 ])
+@pytest.mark.slow
 def test_bad_marker_fails_collection(pytester: pytest.Pytester, marker: str, message: str) -> None:
     """A bad budget fails the collection, naming the marker, the test and the key."""
     pytester.makepyfile(test_bad=f"""
@@ -215,6 +222,7 @@ def test_bad_marker_fails_collection(pytester: pytest.Pytester, marker: str, mes
                                  f"@pytest.mark.frugal on test_bad.py::test_a: *{message}*"])
 
 
+@pytest.mark.slow
 def test_markers_help_and_strict_markers(pytester: pytest.Pytester) -> None:
     """The marker is registered with help built from its budget function's signature."""
     result = pytester.runpytest("--markers")
@@ -226,6 +234,7 @@ def test_markers_help_and_strict_markers(pytester: pytest.Pytester) -> None:
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A saved baseline fails a test whose CPU time grew past the threshold and keeps a steady one."""
     suite.makepyfile(test_work="""
@@ -267,6 +276,7 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
     (["--frugal", "--frugal-top", "-1"], "--frugal-top=-1: must be >= 0"),
     (["--frugal-save", "main", "--frugal-runs", "0"], "--frugal-runs=0: must be >= 1"),
 ])
+@pytest.mark.slow
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
     """A missing baseline or a malformed option stops the run with a usage error naming the option."""
     pytester.makepyfile("def test_a():\n    pass\n")
@@ -396,6 +406,7 @@ def test_gate_says_what_it_cannot_judge() -> None:
     assert grown.breaches[0].endswith("allowed 9.54 MiB")
 
 
+@pytest.mark.slow
 def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite: pytest.Pytester,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A baseline of 5 runs per test; five compare runs of unchanged code all pass the gate
@@ -449,6 +460,7 @@ def test_a_test_that_cannot_run_twice_is_gated_on_what_ran(suite: pytest.Pyteste
                                  "run twice alike, so it is measured on 1 run(s)"])
 
 
+@pytest.mark.slow
 def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """An invalid FRUGAL_* variable stops a measuring run at start, naming the variable."""
     pytester.makepyfile("def test_a():\n    pass\n")
@@ -460,6 +472,7 @@ def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch
 
 # --- --frugal-profile ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_frugal_profile_writes_one_flame_graph_per_test(suite: pytest.Pytester) -> None:
     """--frugal-profile=DIR: a page per test (a failing one too), stacks from the test function."""
     pytester = suite
@@ -489,6 +502,7 @@ def test_frugal_profile_writes_one_flame_graph_per_test(suite: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*frugal profile*", "3 energy flame graph(s) in *graphs"])
 
 
+@pytest.mark.slow
 def test_frugal_profile_top_keeps_the_costliest_tests(suite: pytest.Pytester) -> None:
     """--frugal-profile-top 1 keeps only the test that spent the most energy."""
     pytester = suite

@@ -17,6 +17,8 @@ import pytest
 import frugal
 from frugal.core import measure as _hot
 
+pytestmark = pytest.mark.slow   # signals at every line, seconds each: not in the quick tier
+
 HOT_FILES = {os.path.realpath(_hot.__file__)}
 if hasattr(frugal, "_span") or "frugal.core.span" in sys.modules:
     HOT_FILES.add(os.path.realpath(sys.modules["frugal.core.span"].__file__))

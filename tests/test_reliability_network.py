@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 CHILD_CONNECTS = """
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -44,6 +46,7 @@ def test_a_child_python_is_guarded_and_reports_to_the_session(child_network_log)
     child_network_log.write_text("".join(f"{line}\n" for line in lines if line not in mine))
 
 
+@pytest.mark.slow
 def test_a_multiprocessing_spawn_child_is_guarded(child_network_log, tmp_path):
     """A multiprocessing child started by spawn (a fresh interpreter, as Dask's workers) is guarded too."""
     script = tmp_path / "spawned.py"
@@ -110,6 +113,7 @@ print(json.dumps({"codes": codes, "events": events}), file=sys.__stderr__)
 """
 
 
+@pytest.mark.slow
 def test_measuring_storing_the_cli_and_the_dashboard_open_no_socket_at_all(tmp_path):
     """Measure, configure, compare, store, load, report, frugal run/info/dashboard: not one socket is made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FRUGAL_", "CODECARBON_"))}
