@@ -38,7 +38,6 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 
 # --- frugal run --------------------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     """frugal run returns the command's own exit status and stores its run, error and all."""
     db = tmp_path / "f.db"
@@ -50,7 +49,6 @@ def test_run_exits_with_the_commands_status_and_stores_the_run(tmp_path):
     assert row["program"] == "frugal run"
 
 
-@pytest.mark.slow
 def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
     """A command that fails after its first run (as `gzip -k` does once its output exists):
     frugal run prints each failure's exit status and the end of its stderr, stores that text
@@ -68,7 +66,6 @@ def test_a_failing_run_explains_itself_and_the_good_runs_are_kept(tmp_path):
     assert stored["error"].tolist()[1:] == ["exit status 2: compressing / out: already exists"] * 2
 
 
-@pytest.mark.slow
 def test_run_json_carries_the_failure_text(tmp_path):
     """--json: each run's error holds the exit status and the end of stderr; stdout is JSON alone."""
     proc = frugal_cmd("run", "--json", "--no-store", "--", "sh", "-c", "echo to stdout; echo broken pipe >&2; exit 5")
@@ -92,7 +89,6 @@ def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
     assert "HEAVY []" in proc.stderr
 
 
-@pytest.mark.slow
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"
@@ -104,7 +100,6 @@ def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     assert row["cpu_s"] > 0
 
 
-@pytest.mark.slow
 def test_run_peak_memory_is_the_commands_not_frugals(tmp_path, capfd):
     """A small command measured from a process holding 300 MiB reports its own small peak."""
     ballast = bytearray(300 * 2**20)
@@ -116,7 +111,6 @@ def test_run_peak_memory_is_the_commands_not_frugals(tmp_path, capfd):
     del ballast
 
 
-@pytest.mark.slow
 def test_run_repeat_json_and_output_routing(tmp_path):
     """--repeat N stores N runs under one run id; --json keeps stdout for JSON alone."""
     db = tmp_path / "f.db"
@@ -130,7 +124,6 @@ def test_run_repeat_json_and_output_routing(tmp_path):
     assert len(stored) == 3 and stored["run_id"].nunique() == 1
 
 
-@pytest.mark.slow
 def test_run_prints_a_table(tmp_path):
     """Without --json, a table with the run's figures goes to stderr."""
     proc = frugal_cmd("run", "--no-store", "--", "true")
@@ -144,7 +137,6 @@ def test_run_prints_a_table(tmp_path):
     (["./data.txt"], 126, "permission denied"),
     (["./missing/tool"], 127, "no such file"),
 ])
-@pytest.mark.slow
 def test_a_command_that_cannot_start_exits_as_a_shell_does(tmp_path, command, status, words):
     """Not found exits 127, not executable 126, with one line on stderr and nothing stored."""
     db = tmp_path / "f.db"
@@ -155,7 +147,6 @@ def test_a_command_that_cannot_start_exits_as_a_shell_does(tmp_path, command, st
     assert len(frugal.load(db)) == 0
 
 
-@pytest.mark.slow
 def test_a_command_killed_by_a_signal_is_recorded_as_such(tmp_path):
     """SIGKILL: exit status 128 + 9 and a stored run with status interrupted, error SIGKILL."""
     db = tmp_path / "f.db"
@@ -165,7 +156,6 @@ def test_a_command_killed_by_a_signal_is_recorded_as_such(tmp_path):
     assert (row["status"], row["error"]) == ("interrupted", "SIGKILL")
 
 
-@pytest.mark.slow
 def test_ctrl_c_reaches_the_command_and_is_recorded(tmp_path):
     """Ctrl-C (SIGINT to the process group) ends the command; frugal records it and exits 130."""
     db = tmp_path / "f.db"
@@ -206,7 +196,6 @@ def test_a_foreign_store_is_refused_before_the_command_runs(tmp_path):
     assert target.read_text() == "my notes\n"
 
 
-@pytest.mark.slow
 def test_frugal_store_variable_is_the_default_store(tmp_path):
     """Without --store, runs go to $FRUGAL_STORE."""
     db = tmp_path / "env.db"
@@ -331,7 +320,6 @@ def test_dashboard_command_writes_the_page_of_a_store(tmp_path):
     assert "second" in text and "<svg" in text and "Methodology and provenance" in text
 
 
-@pytest.mark.slow
 def test_info_reports_meters_model_and_sources():
     """frugal info lists the environment in sections; --json gives the same as a dict."""
     proc = frugal_cmd("info")

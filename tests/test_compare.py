@@ -249,7 +249,6 @@ def test_html_escapes_variant_names():
 
 # --- compare: progress and bad input --------------------------------------------------
 
-@pytest.mark.slow
 def test_progress_bar_on_request_and_off_outside_a_terminal(capsys):
     """progress=True draws a bar on stderr; by default it is off when stderr is not a terminal."""
     frugal.compare([work], repeat=2, warmup=1, progress=True)

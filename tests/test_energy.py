@@ -165,7 +165,6 @@ def _busy(seconds_of_cpu: float) -> None:
         pass
 
 
-@pytest.mark.slow
 def test_rapl_region_is_metered_with_wraparound(restore, tmp_path):
     """With a (synthetic) RAPL tree, a region's energy is its counter deltas, wrapped, times its CPU share."""
     _tree(tmp_path, pkg=999_000_000, dram=100)

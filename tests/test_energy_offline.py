@@ -116,7 +116,6 @@ print(json.dumps({"events": events, "method": m.result.energy_method,
 _NO_CODECARBON = "import sys\nsys.modules['codecarbon'] = None   # as if the extra were not installed\n"
 
 
-@pytest.mark.slow
 def test_codecarbon_backend_without_the_extra_says_how_to_install_it():
     """Without CodeCarbon, energy='codecarbon' raises FrugalError saying pip install 'frugal[codecarbon]';
     the model path works, and FRUGAL_ENERGY=codecarbon is reported at first use, naming the variable."""

@@ -47,7 +47,6 @@ def prof():
     return p
 
 
-@pytest.mark.slow
 def test_speedscope_file_is_valid_against_the_schema(prof, tmp_path) -> None:
     """The export validates against speedscope's published JSON Schema; weights are joules that add up."""
     jsonschema = pytest.importorskip("jsonschema")

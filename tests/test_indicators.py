@@ -323,7 +323,6 @@ def test_empty_frame_is_refused(hand):
         indicators(hand.iloc[:0])
 
 
-@pytest.mark.slow
 def test_indicators_load_no_plotting_library():
     """frugal.indicators works without importing matplotlib (charts load it on their own)."""
     code = ("import sys, frugal; frugal.indicators; "

@@ -102,7 +102,6 @@ def test_bad_options_print_usage(shell: InteractiveShell, capsys, cell: str, mes
     assert message in err and USAGE_LINE in err
 
 
-@pytest.mark.slow
 def test_error_in_cell_is_recorded_and_raised(shell: InteractiveShell, capsys) -> None:
     """An exception in a measured cell is recorded with status 'error' and shown as a traceback."""
     result = shell.run_cell("%%frugal -n ipy-failing\nvalue = 1\nvalue / 0\n")
@@ -132,7 +131,6 @@ answer = 42
 """
 
 
-@pytest.mark.slow
 def test_profile_magic_profiles_the_cell_in_the_user_namespace(shell: InteractiveShell, tmp_path: Path) -> None:
     """%%frugal_profile -o returns the Profile; the cell ran in the user's namespace; -f writes the page."""
     page = tmp_path / "cell.html"

@@ -295,7 +295,6 @@ def test_gathered_coroutines_are_each_charged_their_own_cpu():
     assert rows.loc["spinner", "parent"] == "direct"
 
 
-@pytest.mark.slow
 def test_an_async_generator_is_charged_its_own_steps():
     """An async generator's CPU is what its own steps spent, not the consumer's work between them."""
     @frugal.measure(name="producer")

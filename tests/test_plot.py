@@ -74,7 +74,6 @@ def assert_provenance(fig: Figure, basis: str = "modelled") -> None:
 
 # --- compare --------------------------------------------------------------------------------
 
-@pytest.mark.slow
 def test_compare_draws_medians_whiskers_and_baseline(runs, tmp_path):
     """One bar per variant at its median, a whisker per bar, the baseline hatched and lined."""
     fig = plot.compare(runs, metric="energy_j", baseline="sorted")
@@ -128,7 +127,6 @@ def test_compare_with_a_real_comparison(tmp_path):
     assert "Grid intensity" in plot.caption_of(fig)
 
 
-@pytest.mark.slow
 def test_compare_on_a_results_frame_groups_by_name(tmp_path):
     """A frugal.results() frame groups by name and shows CPU time per call, measured."""
     frugal.clear()
@@ -358,7 +356,6 @@ def test_to_svg_is_an_inline_deterministic_svg(runs):
     assert plot.to_svg(fig) == svg
 
 
-@pytest.mark.slow
 def test_svg_text_stays_text_in_a_font_stack_every_browser_has(runs):
     """Titles, labels and names are <text> elements (selectable, searchable, read aloud), not
     glyph outlines, in DejaVu Sans then Arial, Helvetica and the generic sans-serif."""
@@ -392,7 +389,6 @@ def test_for_screen_makes_every_text_legible_and_returns_the_caption(runs):
     assert buf.getvalue().startswith(PNG)
 
 
-@pytest.mark.slow
 def test_a_long_trend_is_binned_with_a_band_and_every_point_has_a_title(runs):
     """A line of 1,000 runs is drawn as at most MAX_POINTS points, each the median of its bin,
     with a 10-90% band; in SVG each point carries a title naming its dates and values."""
@@ -440,7 +436,6 @@ print('ok')
     assert len(list(tmp_path.glob("*.png"))) == 5
 
 
-@pytest.mark.slow
 def test_trend_of_a_stored_frame(tmp_path):
     """A frame read back by frugal.load draws over time and over its git_commit column."""
     from frugal import store

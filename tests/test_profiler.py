@@ -115,7 +115,6 @@ def test_a_thread_started_and_ended_inside_the_region_is_attributed() -> None:
     assert row(prof, "spin_long")["total_cpu_s"] == pytest.approx(0.6, abs=0.03)
 
 
-@pytest.mark.slow
 def test_self_energies_add_up_to_the_region_and_the_region_is_a_measurement() -> None:
     """Self energy, carbon and embodied carbon over all rows equal the region's, measured as @measure does."""
     with frugal.profile(name="prof-sum") as prof:
@@ -147,7 +146,6 @@ def test_a_region_that_only_sleeps_still_adds_up() -> None:
     assert prof.samples >= 3
 
 
-@pytest.mark.slow
 def test_lines_of_the_top_functions() -> None:
     """prof.lines(): the loop's line of spin holds nearly all of its self CPU."""
     with frugal.profile() as prof:
@@ -162,7 +160,6 @@ def test_lines_of_the_top_functions() -> None:
     assert list(lines.columns) == list(prof.results().columns)
 
 
-@pytest.mark.slow
 def test_stacks_start_where_the_profile_began_and_hide_frugal() -> None:
     """Neither pytest's frames above the with block nor frugal's own frames (a @measure wrapper) show."""
     measured = frugal.measure(spin_short)

@@ -96,7 +96,6 @@ def _good_units(value) -> bool:
 @FAST
 @given(text=st.one_of(st.text(max_size=12), st.from_regex(r"\s*-?[0-9.]{1,6}\s*[kKmMgGtTiIbB]{0,3}\s*")))
 @example(text=10**400)
-@pytest.mark.slow
 def test_sizes(text):
     """A size string parses to bytes >= 0 or raises a ValueError naming the argument."""
     got = works_or_says_why(lambda: parse_size(text, "max_peak_memory"), "max_peak_memory")
@@ -287,7 +286,6 @@ BUDGET_KEYS = sorted(marks.BUDGETS) + ["max_energy", "max_peak_memory_bytes"]
 @given(budgets=st.dictionaries(st.sampled_from(BUDGET_KEYS),
                                st.one_of(WILD, st.sampled_from(["50 MB", "1.5GiB", "-1 MB", "1e400 kB", "5 J"])),
                                max_size=3))
-@pytest.mark.slow
 def test_marker_budgets(budgets):
     """Any budgets given to @pytest.mark.frugal become finite limits >= 0, or an error naming the key."""
     mark = pytest.mark.frugal(**budgets).mark

@@ -76,7 +76,6 @@ def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
     assert "::test_light" not in out
 
 
-@pytest.mark.slow
 def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
     """A test over its CPU and memory budgets fails and says what it used and what it was allowed."""
     suite.makepyfile("""
@@ -121,7 +120,6 @@ def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -
     result.assert_outcomes(passed=1)
 
 
-@pytest.mark.slow
 def test_energy_and_carbon_budgets_fail_with_used_and_budget(suite: pytest.Pytester) -> None:
     """Energy and carbon budgets (measured or modelled values) fail a test that spends more."""
     suite.makepyfile("""
@@ -138,7 +136,6 @@ def test_energy_and_carbon_budgets_fail_with_used_and_budget(suite: pytest.Pytes
                                  "*max_carbon_g: used *, budget 1 pgCO2e"])
 
 
-@pytest.mark.slow
 def test_async_test_is_measured_until_it_returns(suite: pytest.Pytester) -> None:
     """An async test run by a plugin (here a plain asyncio.run hook) is measured to its end."""
     suite.makeconftest("""
@@ -171,7 +168,6 @@ def test_async_test_is_measured_until_it_returns(suite: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*::test_async_greedy went over its budget", "*max_cpu_s: used 1* ms, budget 20 ms"])
 
 
-@pytest.mark.slow
 def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
     """A function's marker overrides its class's marker key by key; other keys still apply."""
     suite.makepyfile("""
@@ -222,7 +218,6 @@ def test_bad_marker_fails_collection(pytester: pytest.Pytester, marker: str, mes
                                  f"@pytest.mark.frugal on test_bad.py::test_a: *{message}*"])
 
 
-@pytest.mark.slow
 def test_markers_help_and_strict_markers(pytester: pytest.Pytester) -> None:
     """The marker is registered with help built from its budget function's signature."""
     result = pytester.runpytest("--markers")
@@ -276,7 +271,6 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
     (["--frugal", "--frugal-top", "-1"], "--frugal-top=-1: must be >= 0"),
     (["--frugal-save", "main", "--frugal-runs", "0"], "--frugal-runs=0: must be >= 1"),
 ])
-@pytest.mark.slow
 def test_bad_options_are_usage_errors(pytester: pytest.Pytester, args: list[str], message: str) -> None:
     """A missing baseline or a malformed option stops the run with a usage error naming the option."""
     pytester.makepyfile("def test_a():\n    pass\n")
@@ -406,7 +400,6 @@ def test_gate_says_what_it_cannot_judge() -> None:
     assert grown.breaches[0].endswith("allowed 9.54 MiB")
 
 
-@pytest.mark.slow
 def test_unchanged_code_passes_five_compares_and_three_times_slower_fails(suite: pytest.Pytester,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """A baseline of 5 runs per test; five compare runs of unchanged code all pass the gate

@@ -46,7 +46,6 @@ def test_a_child_python_is_guarded_and_reports_to_the_session(child_network_log)
     child_network_log.write_text("".join(f"{line}\n" for line in lines if line not in mine))
 
 
-@pytest.mark.slow
 def test_a_multiprocessing_spawn_child_is_guarded(child_network_log, tmp_path):
     """A multiprocessing child started by spawn (a fresh interpreter, as Dask's workers) is guarded too."""
     script = tmp_path / "spawned.py"

@@ -211,7 +211,6 @@ def _sha(path: Path) -> str:
 
 
 @pytest.mark.parametrize("keep", [0.9, 0.5, 0.1])
-@pytest.mark.slow
 def test_a_truncated_store_is_refused_and_left_as_it_is(tmp_path, keep):
     """A store cut short is a clear FrugalError to read and to write, and frugal never touches it."""
     frugal.clear()
@@ -243,7 +242,6 @@ def test_a_truncated_store_is_refused_and_left_as_it_is(tmp_path, keep):
     frugal.clear()
 
 
-@pytest.mark.slow
 def test_a_write_torn_by_a_crash_loses_only_the_transaction_being_written(tmp_path, quiet_writer):
     """A write-ahead log cut inside its last transaction keeps every earlier transaction, and stays writable."""
     path = quiet_writer(tmp_path / "frugal.db")

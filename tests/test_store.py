@@ -82,7 +82,6 @@ def test_a_second_flush_writes_nothing_twice(db):
     assert len(frugal.load(db)) == 1
 
 
-@pytest.mark.slow
 def test_background_thread_stores_without_a_flush(db):
     """Rows reach the store on their own, within a few flush periods, with no flush() call."""
     with frugal.measure("background"):
@@ -229,7 +228,6 @@ def test_store_file_is_marked_versioned_and_in_wal_mode(db):
 
 @pytest.mark.parametrize("statement", ["UPDATE chunks SET rows = 0", "DELETE FROM chunks",
                                        "DELETE FROM chunk_names", "DELETE FROM runs", "DELETE FROM meta"])
-@pytest.mark.slow
 def test_store_is_append_only(db, statement):
     """UPDATE and DELETE are refused by the file itself."""
     with frugal.measure("kept"):
@@ -417,7 +415,6 @@ def test_runs_record_git_commit_and_branch_inside_a_repository(tmp_path):
     assert runs["measurements"].tolist() == [1] and runs["pid"].iloc[0] == frame["pid"].iloc[0]
 
 
-@pytest.mark.slow
 def test_importing_the_store_loads_no_pandas():
     """The store module itself is light: pandas is imported only by load()."""
     proc = run_py("import sys, frugal.store; print('pandas' in sys.modules, 'numpy' in sys.modules)")

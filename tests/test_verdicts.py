@@ -142,7 +142,6 @@ def test_fdr_decisions_are_benjamini_hochberg_on_bootstrap_p_values():
     assert ((decided.low > 1) == decided.significant).all()
 
 
-@pytest.mark.slow
 def test_ratio_interval_coverage_over_many_seeds():
     """One 95% bootstrap interval of a ratio of medians covers the true ratio in 92-98.5% of
     400 seeded pairs of 20 lognormal runs (CV 30%)."""
