@@ -77,6 +77,7 @@ def test_run_json_carries_the_failure_text(tmp_path):
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["info"], ["info", "--json"],
                                   ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"]])
+@pytest.mark.slow
 def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
     """frugal run, frugal info and --help never import pandas or matplotlib (they cost seconds)."""
     code = ("import sys; from frugal import cli\n"
@@ -205,6 +206,7 @@ def test_frugal_store_variable_is_the_default_store(tmp_path):
 
 # --- frugal compare ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     """compare gives summary, ratios and verdicts, in JSON, CSV and Markdown, and stores the runs."""
     db = tmp_path / "f.db"
@@ -230,6 +232,7 @@ def test_compare_interleaves_runs_and_exports_every_format(tmp_path):
     assert stored.groupby("name").size().to_dict() == {"big": 5, "tiny": 5}
 
 
+@pytest.mark.slow
 def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path):
     """A command that always fails is listed as failed with its exit status and the end of its
     stderr, in the table, the verdicts and the JSON; it is not compared; the exit status is 1."""
@@ -252,6 +255,7 @@ def test_compare_names_a_failed_command_with_its_exit_status_and_stderr(tmp_path
     assert all(r["ratio"] is None for r in data["ratios"])
 
 
+@pytest.mark.slow
 def test_compare_json_on_stdout(tmp_path):
     """--json prints the comparison as JSON and nothing else on stdout."""
     proc = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--no-store", "--json")
@@ -273,6 +277,7 @@ def test_compare_json_on_stdout(tmp_path):
     (["dashboard", "/nonexistent/f.db"], "does not exist"),
     (["nonsense"], "invalid choice"),
 ])
+@pytest.mark.slow
 def test_user_errors_are_one_line_and_a_nonzero_exit(tmp_path, args, words):
     """Mistakes give one line on stderr naming the problem, a non-zero exit, no traceback."""
     proc = frugal_cmd(*args, cwd=tmp_path)
@@ -282,6 +287,7 @@ def test_user_errors_are_one_line_and_a_nonzero_exit(tmp_path, args, words):
 
 
 @pytest.mark.parametrize("command", [[], ["run"], ["compare"], ["dashboard"], ["info"], ["demo"]])
+@pytest.mark.slow
 def test_every_command_has_help(command):
     """--help works on the program and on every command."""
     proc = frugal_cmd(*command, "--help")
@@ -300,6 +306,7 @@ def test_version_and_console_script():
 
 # --- dashboard, info, demo ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_dashboard_command_writes_the_page_of_a_store(tmp_path):
     """frugal dashboard STORE -o FILE writes one HTML file with the stored names."""
     db = tmp_path / "f.db"
@@ -331,6 +338,7 @@ def test_info_with_a_bad_setting_is_one_line_and_a_nonzero_exit():
     assert "FRUGAL_PUE" in one_line_error(proc)
 
 
+@pytest.mark.slow
 def test_demo_as_the_readme_runs_it(tmp_path):
     """`frugal demo` compares three sorts, stores them in ./frugal-demo/frugal.db and writes the dashboard."""
     script = Path(PY).with_name("frugal")
@@ -348,6 +356,7 @@ def test_demo_as_the_readme_runs_it(tmp_path):
     assert "insertion_sort uses" in proc.stdout
 
 
+@pytest.mark.slow
 def test_demo_again_appends_and_shows_a_trend(tmp_path):
     """A second demo run appends to the same store; the dashboard then has a trend section."""
     for _ in range(2):
@@ -357,6 +366,7 @@ def test_demo_again_appends_and_shows_a_trend(tmp_path):
     assert "<h2>Trends</h2>" in (tmp_path / "dashboard.html").read_text()
 
 
+@pytest.mark.slow
 def test_demo_json_prints_the_paths_and_the_comparison(tmp_path):
     """`frugal demo --json` prints JSON (paths, summary, ratios and verdicts), not a crash on the Comparison."""
     proc = frugal_cmd("demo", "--out", str(tmp_path), "--repeat", "5", "--size", "40", "--json")
@@ -378,6 +388,7 @@ def test_shell_is_present_for_exact_child_memory():
     assert shutil.which("sh") and os.access("/bin/sh", os.X_OK)
 
 
+@pytest.mark.slow
 def test_compare_exits_1_when_a_run_fails(tmp_path):
     """A command that fails is reported, left out of the statistics, and makes compare exit 1."""
     proc = frugal_cmd("compare", "true", "false", "--runs", "3", "--no-store", "--json")

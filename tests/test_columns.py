@@ -319,6 +319,7 @@ def test_the_store_round_trips_every_column_bit_for_bit(tmp_path):
     pd.testing.assert_frame_equal(loaded, live, check_exact=True)
 
 
+@pytest.mark.slow
 def test_no_row_is_lost_at_a_million_calls(tmp_path):
     """A million measured calls from two threads with a store: a million rows in results(), each
     with its own identity, and a million in the store. (In its own interpreter: a million rows

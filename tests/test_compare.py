@@ -78,6 +78,7 @@ def test_frame_has_one_row_per_run_with_every_field(sorts):
     assert (frame["status"] == "ok").all()
 
 
+@pytest.mark.slow
 def test_runs_are_interleaved_by_seed_or_blocked():
     """interleave=True shuffles the runs by seed (the same seed, the same order); False runs blocks."""
     def orders(**kw):
@@ -310,6 +311,7 @@ def test_plot_delegates_to_frugal_plot(sorts):
 
 # --- scaling ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_insertion_sort_exponent_is_near_two():
     """Insertion sort's fitted CPU-time exponent over sizes 200..1600 is about 2."""
     sc = frugal.scaling(insertion_sort, [200, 400, 800, 1600], random_list, repeat=5, seed=1, progress=False)
@@ -319,6 +321,7 @@ def test_insertion_sort_exponent_is_near_two():
     assert fit.r2 > 0.9 and fit.n == 20
 
 
+@pytest.mark.slow
 def test_sorted_exponent_is_near_one():
     """sorted()'s fitted CPU-time exponent over sizes 4,000..64,000 is about 1 (n log n: 1.1)."""
     sc = frugal.scaling(sorted, [4000, 8000, 16000, 32000, 64000], random_list, repeat=5, seed=1, progress=False)
@@ -398,6 +401,7 @@ def test_scaling_bad_input_names_the_argument(kwargs, error, argument):
         frugal.scaling(**args)
 
 
+@pytest.mark.slow
 def test_compare_needs_no_scipy():
     """Using compare imports scipy nowhere: the statistics need numpy only."""
     import subprocess
@@ -495,6 +499,7 @@ def double_loop(xs: list) -> int:
     (double_loop, [50, 100, 200, 400], random_list, {"n^2"}),
     (sum, [10_000, 20_000, 40_000, 80_000, 160_000, 320_000], lambda n: [1] * int(n), {"n"}),
 ])
+@pytest.mark.slow
 def test_complexity_class_of_real_functions(func, sizes, make, expected):
     """Measured CPU time: sorted() reads as n log n (or n), a double loop as n^2, sum of a list as n;
     the fit table gives class, coefficient, residual, R² and bootstrap share, best first."""

@@ -196,6 +196,7 @@ def test_env_vars_make_snapshot_zero():
     ("FRUGAL_HOST_THREADS", "0", ["FRUGAL_HOST_THREADS", ">= 1"]),
     ("FRUGAL_INSTANCE_TYPE", "m6i.larg", ["FRUGAL_INSTANCE_TYPE", "'m6i.large'"]),
 ])
+@pytest.mark.slow
 def test_invalid_env_var_raises_naming_the_variable(var, value, words):
     """An invalid FRUGAL_* value makes the first configure() raise ValueError naming the variable."""
     out = _run(_SHOW, **{var: value})
@@ -204,6 +205,7 @@ def test_invalid_env_var_raises_naming_the_variable(var, value, words):
         assert word in out.stderr
 
 
+@pytest.mark.slow
 def test_invalid_env_var_never_breaks_import_or_measuring():
     """With a bad FRUGAL_* value, import and measuring go on; configure, environment and results raise."""
     code = """
@@ -243,6 +245,7 @@ _MACHINE_VALUES = {
 
 @hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(changes=st.fixed_dictionaries({}, optional=_MACHINE_VALUES))
+@pytest.mark.slow
 def test_machine_settings_apply_or_name_themselves(changes):
     """Any cpu_model, host_threads and instance_type: applied and measured with, or refused naming the
     setting with nothing changed."""

@@ -46,6 +46,7 @@ def two_run_store(tmp_path_factory):
     return path
 
 
+@pytest.mark.slow
 def test_the_page_has_every_section(comparison, tmp_path):
     """Headlines, indicators with grades, comparison charts as inline SVG and provenance."""
     out = report(comparison, tmp_path / "d.html", title="Sorting")
@@ -59,6 +60,7 @@ def test_the_page_has_every_section(comparison, tmp_path):
     assert "<h2>Trend</h2>" not in text          # one process: nothing to trend
 
 
+@pytest.mark.slow
 def test_memory_is_memory_added_and_a_frame_without_it_says_so(comparison):
     """Cards, table and charts show memory added (peak_added_bytes) under that name; a frame
     stored before frugal recorded it shows the peak resident memory and says why."""
@@ -70,6 +72,7 @@ def test_memory_is_memory_added_and_a_frame_without_it_says_so(comparison):
     assert "Peak memory/unit" in old and "stored before frugal recorded peak_added_bytes" in old
 
 
+@pytest.mark.slow
 def test_nothing_on_the_page_can_load_anything(comparison, tmp_path):
     """No script, stylesheet link, font, image source or remote URL; a CSP forbids them too."""
     text = report(comparison, tmp_path / "d.html").read_text()
@@ -79,6 +82,7 @@ def test_nothing_on_the_page_can_load_anything(comparison, tmp_path):
     assert not re.search(r"url\(\s*['\"]?(?!#)", text, re.IGNORECASE)
 
 
+@pytest.mark.slow
 def test_every_name_is_escaped_in_text_and_charts(comparison, tmp_path):
     """A variant named <script>...</script> appears only escaped, in tables and in the SVG."""
     text = report(comparison, tmp_path / "d.html").read_text()
@@ -89,6 +93,7 @@ def test_every_name_is_escaped_in_text_and_charts(comparison, tmp_path):
     assert "<!--" not in "".join(svgs)           # matplotlib's text comments are dropped
 
 
+@pytest.mark.slow
 def test_trend_and_runs_appear_with_several_stored_runs(two_run_store, tmp_path):
     """A store with two runs gives figures for the latest run, a trend across both and both runs."""
     frame = frugal.load(two_run_store)
@@ -135,6 +140,7 @@ def compared_over_commits(tmp_path_factory):
     return path, commits
 
 
+@pytest.mark.slow
 def test_every_run_newest_first_each_collapsible(compared_over_commits, tmp_path):
     """Every stored run is a collapsible section, newest first (the newest open), with its names."""
     path, commits = compared_over_commits
@@ -147,6 +153,7 @@ def test_every_run_newest_first_each_collapsible(compared_over_commits, tmp_path
     assert "Newest first: all 4 runs one by one" in text
 
 
+@pytest.mark.slow
 def test_a_trend_per_name_over_commits_with_commit_and_date_on_hover(compared_over_commits, tmp_path):
     """Each name measured at several commits has its own trend chart; each point's hover title
     names its commit and date."""
@@ -159,6 +166,7 @@ def test_a_trend_per_name_over_commits_with_commit_and_date_on_hover(compared_ov
                    for t in titles), commit
 
 
+@pytest.mark.slow
 def test_a_large_store_is_summarised_by_the_stated_rule(compared_over_commits, tmp_path, monkeypatch):
     """Beyond RUNS_LISTED runs the older ones are summed per month; beyond NAMES_PER_RUN names a
     run's others are summed on one line; beyond TREND_CHARTS names the rest are a table."""
@@ -175,6 +183,7 @@ def test_a_large_store_is_summarised_by_the_stated_rule(compared_over_commits, t
     assert "More names with a trend" in text and text.count("energy per call across commits</h3>") == 1
 
 
+@pytest.mark.slow
 def test_many_names_are_all_in_the_table_but_charts_keep_the_costliest(tmp_path):
     """With more names than a chart can hold, the table lists all and charts the costliest."""
     frugal.clear()
@@ -187,6 +196,7 @@ def test_many_names_are_all_in_the_table_but_charts_keep_the_costliest(tmp_path)
     assert "Charts show the 12 names that cost the most of 15" in text
 
 
+@pytest.mark.slow
 def test_a_chart_that_cannot_be_drawn_says_why(tmp_path):
     """Without energy values the energy charts say why they are missing; the page still renders."""
     frugal.clear()
@@ -239,6 +249,7 @@ def _browser_or_skip():
 
 
 @pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)], ids=["laptop", "phone"])
+@pytest.mark.slow
 def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
     """Chromium loads the page with no console error and no request beyond the file itself,
     shows the hostile name as text, fits the screen width, draws every chart's text as text
@@ -287,6 +298,7 @@ def test_the_page_in_headless_chromium(two_run_store, tmp_path, width, height):
     assert width_px == width and height_px > height
 
 
+@pytest.mark.slow
 def test_large_groups_are_sampled_for_the_median_charts(monkeypatch):
     """Median charts bootstrap a seeded sample of each large group; the page says so."""
     from frugal.pages import dashboard
@@ -307,6 +319,7 @@ def test_large_groups_are_sampled_for_the_median_charts(monkeypatch):
     assert "random sample of 10 measurements per name" in render(frame)
 
 
+@pytest.mark.slow
 def test_progress_bar_only_when_asked_or_on_a_terminal(comparison, capsys):
     """progress=True draws a bar on stderr; by default (stderr not a terminal) nothing is drawn."""
     render(comparison.frame, by="variant", progress=True)

@@ -20,6 +20,8 @@ distributed = pytest.importorskip("distributed")
 import frugal  # noqa: E402
 import frugal.dask  # noqa: E402
 
+pytestmark = pytest.mark.slow   # Dask clusters: not in the quick tier
+
 
 def inc(x):
     return x + 1

@@ -41,6 +41,7 @@ def _run(body: str, prelude: str = "", **env_vars: str) -> dict:
     return got
 
 
+@pytest.mark.slow
 def test_measuring_configuring_and_environment_open_no_socket():
     """Measuring, configuring, reading results and environment() attempt no network access at all."""
     got = _run("""
@@ -63,6 +64,7 @@ print(json.dumps({"events": events, "codecarbon": "codecarbon" in sys.modules}))
     assert got["codecarbon"] is False  # the model path reads CodeCarbon's files, never imports it
 
 
+@pytest.mark.slow
 def test_codecarbon_backend_meters_regions_offline():
     """energy='codecarbon' meters regions through one offline tracker (no socket, no file); a forked child models."""
     got = _run("""
@@ -97,6 +99,7 @@ print(json.dumps({"events": events, "method": r.energy_method, "cpu_j": r.energy
     assert got["outer"] >= got["inner"] > 0  # nested regions difference the same cumulative counters
 
 
+@pytest.mark.slow
 def test_codecarbon_backend_without_a_country_is_quiet():
     """With no country and a UTC time zone, CodeCarbon gets a country label and prints nothing (no WLD error)."""
     got = _run("""

@@ -200,6 +200,7 @@ def _frugal(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "frugal", *args], capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_command_line_options_set_the_machine(tmp_path):
     """frugal run --cpu-model/--host-threads/--instance-type apply to the runs and show in their rows."""
     out = _frugal("run", "--no-store", "--json", "--cpu-model", "AMD EPYC 7763", "--host-threads", "256",
@@ -217,6 +218,7 @@ def test_command_line_options_set_the_machine(tmp_path):
     ("--host-threads", "0", "--host-threads"),
     ("--instance-type", "m6i.larg", "did you mean 'm6i.large'"),
 ])
+@pytest.mark.slow
 def test_command_line_refuses_bad_machine_options(option, value, words):
     """A bad machine option ends frugal run and frugal compare with exit status 2 and one line naming it."""
     for command in (["run", "--no-store", option, value, "--", "true"],

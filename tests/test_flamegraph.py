@@ -120,6 +120,7 @@ def test_outputs_never_overwrite_a_file_of_another_kind(prof, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("width", [390, 1280], ids=["phone", "laptop"])
+@pytest.mark.slow
 def test_the_page_in_headless_chromium(prof, tmp_path, width) -> None:
     """Chromium shows the graph across the screen with readable labels, the hostile name as text,
     no script, no request beyond the file, and nothing wider than the screen."""

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # a fresh venv from the package index: not in the quick tier
+
 ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("install_size", ROOT / "benchmarks" / "install_size.py")
 install_size = importlib.util.module_from_spec(_spec)

@@ -146,6 +146,7 @@ def test_profile_magic_profiles_the_cell_in_the_user_namespace(shell: Interactiv
     assert "crunch" in page.read_text()
 
 
+@pytest.mark.slow
 def test_profile_magic_shows_the_table_and_the_flame_graph(shell: InteractiveShell, capsys) -> None:
     """Without -o: the top table as text in a terminal; the view's HTML holds the SVG flame graph."""
     result = shell.run_cell(f"%%frugal_profile -t 3\n{PROFILE_CELL}")

@@ -263,6 +263,7 @@ def test_at_most_14_modules_at_the_top_and_none_over_600_lines() -> None:
     assert long == {}
 
 
+@pytest.mark.slow
 def test_every_module_imports_on_its_own_and_reloads() -> None:
     """Each module imports in a fresh interpreter as the first frugal module, and reloads."""
     script = textwrap.dedent("""

@@ -255,6 +255,7 @@ def test_inspect_sees_what_was_decorated():
 
 # --- what coroutines, threads and memory measure ----------------------------------------------
 
+@pytest.mark.slow
 def test_gathered_coroutines_are_each_charged_their_own_cpu():
     """Two measured coroutines gathered on one loop, one spinning 0.2 s of CPU and one sleeping:
     the spinner is charged its 0.2 s, the sleeper almost nothing; wall time runs start to end.
@@ -326,6 +327,7 @@ def test_thread_scope_cpu_is_never_zero_nor_above_wall_for_short_regions():
     assert (rows["cpu_s"] <= rows["wall_s"]).all()
 
 
+@pytest.mark.slow
 def test_memory_added_by_a_region_is_its_peak_minus_its_start():
     """100 MB allocated and freed while 200 MB are already held: about 100 MB added; a tiny sort:
     under 1 MiB; the start and the added memory are never negative. (In a fresh interpreter:
@@ -355,6 +357,7 @@ def test_memory_added_by_a_region_is_its_peak_minus_its_start():
     assert ok == "True"
 
 
+@pytest.mark.slow
 def test_many_open_generators_are_never_scanned_by_later_calls():
     """With 20,000 measured generators suspended, a measured call looks at none of them: the
     bookkeeping of open regions is O(1) (counted, not timed)."""

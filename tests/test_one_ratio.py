@@ -18,6 +18,8 @@ from frugal.demo import insertion_sort
 from frugal.units import format_ratio
 from test_verdicts import synthetic
 
+pytestmark = pytest.mark.slow   # every surface of a comparison, seconds each: not in the quick tier
+
 
 @pytest.fixture(scope="module")
 def sorts() -> frugal.Comparison:

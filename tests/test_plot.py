@@ -113,6 +113,7 @@ def test_compare_accepts_a_comparison_and_uses_its_summary(runs):
     assert ax.get_ylabel() == "Wall time per unit (s)"
 
 
+@pytest.mark.slow
 def test_compare_with_a_real_comparison(tmp_path):
     """frugal.compare's Comparison draws through Comparison.plot with its baseline marked."""
     cmp = frugal.compare({"slow": lambda: sorted(range(3000), key=lambda x: -x),
@@ -168,6 +169,7 @@ def test_compare_refuses_what_is_not_a_frame():
 
 # --- profile --------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_profile_normalises_every_indicator_side_by_side(runs, tmp_path):
     """One bar group per cost indicator, one bar per variant, the largest of each at 1, grades on top."""
     fig = plot.profile(runs, baseline="sorted")
@@ -204,6 +206,7 @@ def test_pareto_front_keeps_the_undominated_points():
     assert list(plot.pareto_front(x, y)) == [0, 1, 3]
 
 
+@pytest.mark.slow
 def test_pareto_chart_draws_bubbles_and_the_front(tmp_path):
     """A bubble per variant sized by memory, and the front through the undominated ones."""
     rows = []
@@ -232,6 +235,7 @@ def test_pareto_needs_energy(runs):
 
 # --- breakdown ------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_breakdown_stacks_components_and_embodied_carbon(runs, tmp_path):
     """CPU, RAM and the PUE remainder stack to the energy per unit; carbon splits operational + embodied."""
     fig = plot.breakdown(runs)
@@ -263,6 +267,7 @@ def scaling_frame(exponent: float) -> pd.DataFrame:
     return frame_of(rows)
 
 
+@pytest.mark.slow
 def test_scaling_draws_the_fitted_exponent_of_a_scaling(tmp_path):
     """With a Scaling-like object, the line is its predict() and the legend its exponent and CI."""
     fit = SimpleNamespace(exponent=1.5, ci_low=1.4, ci_high=1.6, r2=0.99, coefficient=3e-9)
@@ -288,6 +293,7 @@ def test_scaling_fits_a_plain_frame_itself():
     assert line.get_label().startswith("fit: size^2.00")
 
 
+@pytest.mark.slow
 def test_scaling_with_a_real_scaling(tmp_path):
     """frugal.scaling's Scaling.plot draws runs, medians and the fit on log-log axes."""
     sc = frugal.scaling(sorted, sizes=[2000, 8000, 32000], make_input=lambda n: list(range(n, 0, -1)),
@@ -308,6 +314,7 @@ def test_scaling_needs_a_size_column(runs):
 
 # --- trend ----------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_trend_over_time_draws_one_line_per_group(runs, tmp_path):
     """Over started_at, each variant is a line of its five runs on a UTC time axis."""
     fig = plot.trend(runs, metric="energy_j", by="variant")
@@ -339,6 +346,7 @@ def test_trend_needs_the_x_column(runs):
 
 # --- output ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_to_svg_is_an_inline_deterministic_svg(runs):
     """to_svg gives an <svg> element without XML prolog, the same string for the same figure."""
     fig = plot.compare(runs, metric="wall_s")
@@ -360,6 +368,7 @@ def test_svg_text_stays_text_in_a_font_stack_every_browser_has(runs):
     assert "font-family: 'DejaVu Sans', 'Arial', 'Helvetica', 'Liberation Sans', sans-serif" in svg
 
 
+@pytest.mark.slow
 def test_for_screen_makes_every_text_legible_and_returns_the_caption(runs):
     """for_screen: the caption leaves the figure (returned for HTML), the figure is 5 in wide,
     side-by-side panels are stacked, and no text is under 11 pt; the same figure still saves as PNG."""
@@ -401,6 +410,7 @@ def test_a_long_trend_is_binned_with_a_band_and_every_point_has_a_title(runs):
     assert "binned" in plot.caption_of(fig)
 
 
+@pytest.mark.slow
 def test_charts_draw_headless_without_pyplot(tmp_path):
     """With no display and no backend set, the charts render and pyplot is never imported."""
     code = f"""

@@ -98,6 +98,7 @@ def test_concurrent_region_keeps_its_peak_while_others_reset():
 
 
 @linux_only
+@pytest.mark.slow
 def test_mark_retained_across_exec_is_not_reported():
     """After an exec, the kernel's retained mark of the old image does not leak into regions."""
     child = textwrap.dedent("""
@@ -150,6 +151,7 @@ def busy(seconds: float) -> int:
     return n
 
 
+@pytest.mark.slow
 def test_cpu_of_a_busy_loop_matches_process_time():
     """A 1-second busy loop reports cpu_s within 3% of the loop's own process_time delta."""
     with frugal.measure("busy") as m:
@@ -160,6 +162,7 @@ def test_cpu_of_a_busy_loop_matches_process_time():
     assert m.result.cpu_user_s > 0.9 * own
 
 
+@pytest.mark.slow
 def test_thread_scope_leaves_out_another_busy_thread():
     """scope='thread' counts only the calling thread while process scope counts both."""
     stop = threading.Event()
@@ -186,6 +189,7 @@ def test_thread_scope_leaves_out_another_busy_thread():
     assert proc.result.cpu_s == pytest.approx(thr.result.cpu_s + bg["cpu"], rel=0.1, abs=0.02)
 
 
+@pytest.mark.slow
 def test_children_includes_a_waited_subprocess():
     """children=True adds the CPU of a subprocess that was waited for; the default does not."""
     code = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"

@@ -11,6 +11,8 @@ import pytest
 
 from frugal.cli.script import NotAScript, exit_status, script_of
 
+pytestmark = pytest.mark.slow   # every test runs the command line in a subprocess: not in the quick tier
+
 SCRIPT = textwrap.dedent("""
     import json, pickle, sys, threading, time
     import helper                                  # beside the script: sys.path[0] is its folder

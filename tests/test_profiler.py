@@ -65,6 +65,7 @@ def row(prof: Profile, name: str):
     return hits.iloc[0]
 
 
+@pytest.mark.slow
 def test_two_functions_in_one_thread_get_their_share_of_the_cpu() -> None:
     """Functions spinning 0.6 s and 0.2 s of CPU one after the other: about 75% and 25%."""
     with frugal.profile() as prof:
@@ -83,6 +84,7 @@ def test_two_functions_in_one_thread_get_their_share_of_the_cpu() -> None:
     assert row(prof, "spin")["self_cpu_s"] > 0.9 * (long["total_cpu_s"] + short["total_cpu_s"])
 
 
+@pytest.mark.slow
 def test_two_threads_are_charged_by_their_own_cpu_clocks() -> None:
     """The same two functions on two real threads at once: about 75% and 25% again."""
     with frugal.profile() as prof:
@@ -92,6 +94,7 @@ def test_two_threads_are_charged_by_their_own_cpu_clocks() -> None:
     assert row(prof, "spin_short")["total_cpu_s"] == pytest.approx(0.2, abs=0.01)
 
 
+@pytest.mark.slow
 def test_a_sleeping_thread_beside_a_spinning_one_is_charged_almost_nothing() -> None:
     """A thread asleep for the whole region: under 2% of the CPU; the spinning one: its 0.6 s."""
     with frugal.profile() as prof:
@@ -102,6 +105,7 @@ def test_a_sleeping_thread_beside_a_spinning_one_is_charged_almost_nothing() -> 
     assert asleep["total_samples"] > 10       # it was seen, asleep, many times: samples are not CPU
 
 
+@pytest.mark.slow
 def test_a_thread_started_and_ended_inside_the_region_is_attributed() -> None:
     """A worker born and finished inside the region gets its CPU; only its last slice can be lost."""
     with frugal.profile() as prof:
@@ -234,6 +238,7 @@ def test_a_decorated_function_called_from_many_threads_at_once_never_fails() -> 
     assert work.profile.measurement.status == "ok"
 
 
+@pytest.mark.slow
 def test_nested_profiles_and_a_profile_inside_measure() -> None:
     """An inner profile sees its part; the outer one sees everything; measure() is the parent."""
     with frugal.measure("outer-measure") as region:
@@ -276,6 +281,7 @@ def test_misuse_gets_clear_errors() -> None:
     assert frugal.profile is frugal.analysis.profiler.profile and "profile" in frugal.__all__
 
 
+@pytest.mark.slow
 def test_the_psutil_clock_charges_threads_too() -> None:
     """The fallback clock (psutil's per-thread times, coarse ticks) gives the same split.
 
@@ -340,6 +346,7 @@ def test_the_sampler_never_keeps_the_process_alive() -> None:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.slow
 def test_a_fork_inside_the_region_leaves_both_processes_working() -> None:
     """The child ends the region without the parent's sampler and profiles anew; the parent is unchanged."""
     proc = _run("""

@@ -141,6 +141,7 @@ def frames():
 
 @FAST
 @given(frame=frames(), grades=st.one_of(st.just("relative"), ANY))
+@pytest.mark.slow
 def test_indicators_on_any_frame(frame, grades):
     """indicators() on any frame gives a table or an error naming the column or argument."""
     table = works_or_says_why(lambda: frugal.indicators(frame, grades=grades, n_boot=50),
@@ -151,6 +152,7 @@ def test_indicators_on_any_frame(frame, grades):
 
 @FAST
 @given(frame=frames(), metric=st.sampled_from(["energy_j", "wall_s", "carbon_g", "nope"]))
+@pytest.mark.slow
 def test_compare_chart_on_any_frame(frame, metric):
     """The compare chart draws any frame or raises an error naming the column or argument."""
     from frugal import plot
@@ -207,6 +209,7 @@ def scratch(tmp_path_factory):
 @example(changes={"store": "bad\x00name.db"})
 @example(changes={"pue": 10**400, "gpu": "yes"})
 @example(changes={"powercap_root": "a\x00b"})
+@pytest.mark.slow
 def test_configure_any_values(scratch, changes):
     """configure() with any values applies them all or raises an error naming one, changing nothing."""
     base = frugal.configure()
@@ -236,6 +239,7 @@ ENV_TEXT = st.one_of(st.text(max_size=12), st.sampled_from(["1e400", "nan", "inf
 @FAST
 @given(environ=st.dictionaries(st.sampled_from([f"FRUGAL_{s.upper()}" for s in config.SETTINGS] + ["FRUGAL_X"]),
                                ENV_TEXT, max_size=4))
+@pytest.mark.slow
 def test_frugal_environment_variables_are_read_or_named(environ):
     """Any FRUGAL_* text is read into a setting that validates, or reported naming its variable."""
     given, raw, errors = config._from_env(environ)
@@ -247,6 +251,7 @@ def test_frugal_environment_variables_are_read_or_named(environ):
         works_or_says_why(lambda: config._validate({name: value}, config.Settings()), name)
 
 
+@pytest.mark.slow
 def test_bad_environment_variables_never_break_import_or_measuring(tmp_path):
     """With several invalid FRUGAL_* variables, import and the measured code run; reading names each variable."""
     code = """
@@ -306,6 +311,7 @@ SIZE = st.one_of(st.integers(-3, 10**20), st.floats(allow_nan=True), st.just(10*
     st.lists(st.one_of(st.integers(1, 2**70), st.floats(1e-300, 1e300), st.just(10**400)), min_size=2, max_size=4,
              unique=True).map(sorted),
     st.lists(SIZE, max_size=4), WILD))
+@pytest.mark.slow
 def test_scaling_sizes(sizes):
     """scaling() with any sizes measures every size or raises an error naming sizes."""
     sc = works_or_says_why(lambda: frugal.scaling(lambda n: n, sizes=sizes, make_input=lambda n: n, repeat=2,
@@ -331,6 +337,7 @@ def hostile_frames():
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=hostile_frames(), chart=st.sampled_from(["profile", "pareto", "breakdown", "trend"]),
        metric=st.sampled_from(["energy_j", "wall_s", "nope"]))
+@pytest.mark.slow
 def test_more_charts_on_any_frame(frame, chart, metric):
     """profile, pareto, breakdown and trend draw any frame, hostile names too, or raise naming a column."""
     from frugal import plot
@@ -350,6 +357,7 @@ def test_more_charts_on_any_frame(frame, chart, metric):
 @FAST
 @given(frame=hostile_frames(), baseline=st.one_of(st.none(), st.sampled_from(HOSTILE_NAMES + ["a"]), WILD),
        per_unit=st.booleans(), seed=st.one_of(st.integers(0, 2**40), WILD))
+@pytest.mark.slow
 def test_comparison_of_any_frame(frame, baseline, per_unit, seed):
     """A Comparison rebuilt from any frame gives its summary, ratios and text, or an error naming what is wrong."""
     frame = frame.assign(variant=frame["name"], run=range(len(frame)), order=range(len(frame)))

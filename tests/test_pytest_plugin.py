@@ -53,6 +53,7 @@ def test_inactive_without_option_or_marker(suite: pytest.Pytester) -> None:
     assert all(r.user_properties == [] for r in reports)
 
 
+@pytest.mark.slow
 def test_frugal_prints_top_n_table(suite: pytest.Pytester) -> None:
     """--frugal prints the heaviest tests first, limited to --frugal-top rows, with a totals line."""
     suite.makepyfile("""
@@ -98,6 +99,7 @@ def test_budget_over_fails_with_used_and_budget(suite: pytest.Pytester) -> None:
     assert held is not None and 30 <= float(held.group(1)) <= 60  # the 40 MB (38 MiB) block, not pytest's own
 
 
+@pytest.mark.slow
 def test_budget_within_passes_and_setup_is_not_charged(suite: pytest.Pytester) -> None:
     """Budgets hold the call phase only: CPU burnt in a fixture's setup and teardown is not charged."""
     suite.makepyfile("""
@@ -196,6 +198,7 @@ def test_closest_marker_wins_per_key(suite: pytest.Pytester) -> None:
     ("max_wall_s=-1", "max_wall_s=-1 is out of range"),
     ("5", "takes budgets as keywords only"),
 ])
+@pytest.mark.slow
 def test_bad_marker_fails_collection(pytester: pytest.Pytester, marker: str, message: str) -> None:
     """A bad budget fails the collection, naming the marker, the test and the key."""
     pytester.makepyfile(test_bad=f"""
@@ -226,6 +229,7 @@ def test_markers_help_and_strict_markers(pytester: pytest.Pytester) -> None:
     pytester.runpytest("--strict-markers").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """A saved baseline fails a test whose CPU time grew past the threshold and keeps a steady one."""
     suite.makepyfile(test_work="""
@@ -449,6 +453,7 @@ def test_a_test_that_cannot_run_twice_is_gated_on_what_ran(suite: pytest.Pyteste
                                  "run twice alike, so it is measured on 1 run(s)"])
 
 
+@pytest.mark.slow
 def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """An invalid FRUGAL_* variable stops a measuring run at start, naming the variable."""
     pytester.makepyfile("def test_a():\n    pass\n")
@@ -460,6 +465,7 @@ def test_bad_frugal_setting_stops_the_run(pytester: pytest.Pytester, monkeypatch
 
 # --- --frugal-profile ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_frugal_profile_writes_one_flame_graph_per_test(suite: pytest.Pytester) -> None:
     """--frugal-profile=DIR: a page per test (a failing one too), stacks from the test function."""
     pytester = suite
@@ -489,6 +495,7 @@ def test_frugal_profile_writes_one_flame_graph_per_test(suite: pytest.Pytester) 
     result.stdout.fnmatch_lines(["*frugal profile*", "3 energy flame graph(s) in *graphs"])
 
 
+@pytest.mark.slow
 def test_frugal_profile_top_keeps_the_costliest_tests(suite: pytest.Pytester) -> None:
     """--frugal-profile-top 1 keeps only the test that spent the most energy."""
     pytester = suite

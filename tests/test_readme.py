@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # every README block, the demo and a Dask cluster included: not in the quick tier
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 FILE = re.compile(r"<!--\s*file:\s*(\S+)\s*-->")

@@ -21,6 +21,7 @@ def _fresh():
 
 
 @pytest.mark.parametrize("record", ["calls", "summary"])
+@pytest.mark.slow
 def test_eight_threads_of_nested_calls_are_all_counted(record):
     """8 threads each making 100,000 nested measured calls: every call is counted exactly."""
     inner = frugal.measure(name="inner", record=record)(lambda x: x + 1)
@@ -46,6 +47,7 @@ def test_eight_threads_of_nested_calls_are_all_counted(record):
         assert (inner_rows["parent"] == "outer").all() and (inner_rows["depth"] == 1).all()
 
 
+@pytest.mark.slow
 def test_summary_memory_stays_bounded_over_ten_million_calls():
     """Summary mode holds constant memory: 10 million calls grow the resident set by under 4 MB."""
     code = textwrap.dedent("""
@@ -86,6 +88,7 @@ def test_faults_are_recorded_and_propagate_unchanged(exc_type, status):
     assert row["status"] == status and row["error"] == exc_type.__name__
 
 
+@pytest.mark.slow
 def test_a_generator_never_closed_does_not_corrupt_later_regions():
     """A generator left suspended forever neither parents nor breaks the regions after it."""
     @frugal.measure(name="stream")

@@ -17,6 +17,8 @@ import pytest
 import frugal
 from frugal.core import measure, span
 
+pytestmark = pytest.mark.slow   # signals at every line, seconds each: not in the quick tier
+
 HOT_FILES = {os.path.realpath(measure.__file__), os.path.realpath(span.__file__)}
 
 

@@ -33,7 +33,8 @@ NAMES = [
     "echo $HOME and $PATH",
     "awk '{print $1}' | cut -f$2",                  # between two $, matplotlib would read math
 ]
-pytestmark = pytest.mark.filterwarnings("ignore:Glyph .* missing from font")   # CJK, emoji: see RELIABILITY.md
+pytestmark = [pytest.mark.slow,   # subprocesses and charts, seconds each: not in the quick tier
+              pytest.mark.filterwarnings("ignore:Glyph .* missing from font")]   # CJK, emoji: see RELIABILITY.md
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # anything but newline and tab
 FRUGAL = str(Path(sys.executable).with_name("frugal"))
 

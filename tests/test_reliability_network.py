@@ -13,6 +13,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 CHILD_CONNECTS = """
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -110,6 +112,7 @@ print(json.dumps({"codes": codes, "events": events}), file=sys.__stderr__)
 """
 
 
+@pytest.mark.slow
 def test_measuring_storing_the_cli_and_the_dashboard_open_no_socket_at_all(tmp_path):
     """Measure, configure, compare, store, load, report, frugal run/info/dashboard: not one socket is made."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FRUGAL_", "CODECARBON_"))}

@@ -15,6 +15,8 @@ import pytest
 import frugal
 from frugal import store
 
+pytestmark = pytest.mark.slow   # the command line and the dashboard in subprocesses, seconds each: not in the quick tier
+
 PY = sys.executable
 FRUGAL = [PY, "-m", "frugal"]
 

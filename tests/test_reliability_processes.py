@@ -17,6 +17,8 @@ import pytest
 
 import frugal
 
+pytestmark = pytest.mark.slow   # fork, spawn and forkserver children: not in the quick tier
+
 ALLOC_MB = 50
 BURN_CPU_S = 0.1
 CHILDREN = 2

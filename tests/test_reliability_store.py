@@ -182,6 +182,7 @@ conn.execute("COMMIT")
 """
 
 
+@pytest.mark.slow
 def test_a_database_locked_by_another_process_waits_warns_and_catches_up(tmp_path, quiet_writer, monkeypatch):
     """While another process holds an exclusive lock, a flush warns; reading works; rows follow later."""
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)   # how long a writer waits for the lock

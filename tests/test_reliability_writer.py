@@ -22,6 +22,8 @@ from frugal import store
 from frugal.store import default
 from frugal.errors import FrugalError
 
+pytestmark = pytest.mark.slow   # threads, forks and kills, seconds each: not in the quick tier
+
 PY = sys.executable
 
 

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow   # the scale benchmark, a Dask cluster included: not in the quick tier
+
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "scale.py"
 
 

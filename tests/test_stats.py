@@ -180,6 +180,7 @@ def test_fit_power_law_recovers_an_exact_law():
     assert fit.n == 12
 
 
+@pytest.mark.slow
 def test_fit_power_law_ci_coverage_with_noise():
     """With 20% multiplicative noise, the exponent's 95% CI covers the true 1.5 in most of 200 fits."""
     rng = np.random.default_rng(17)

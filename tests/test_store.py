@@ -163,6 +163,7 @@ def _measure_twice() -> None:
             pass
 
 
+@pytest.mark.slow
 def test_four_processes_writing_at_once_lose_nothing(tmp_path):
     """Four processes storing 10,000 calls each into one file at once: all 40,000 are there."""
     path = tmp_path / "shared.db"
@@ -190,6 +191,7 @@ def test_four_processes_writing_at_once_lose_nothing(tmp_path):
     assert frame["pid"].nunique() == 4
 
 
+@pytest.mark.slow
 def test_a_hard_kill_loses_at_most_the_last_flush_period(tmp_path):
     """Calls made a few flush periods before a SIGKILL are in the store."""
     path = tmp_path / "killed.db"
@@ -341,6 +343,7 @@ def test_load_filters_by_name_and_time(db):
     assert len(frugal.load(db, since=datetime.now(timezone.utc) + timedelta(hours=1))) == 0
 
 
+@pytest.mark.slow
 def test_load_filters_by_run(tmp_path):
     """run= keeps the measurements of the runs named by run_id, whatever else the store holds,
     with name= and since= alike; an unknown run_id keeps nothing."""
@@ -388,6 +391,7 @@ def test_unsetting_the_store_stops_storing(db):
     assert frugal.load(db)["name"].tolist() == ["stored"]
 
 
+@pytest.mark.slow
 def test_runs_record_git_commit_and_branch_inside_a_repository(tmp_path):
     """A run started inside a git repository records its commit and branch."""
     repo = tmp_path / "repo"
@@ -497,6 +501,7 @@ def test_flush_and_load_are_public():
     assert frugal.flush is store.flush and frugal.load is store.load
 
 
+@pytest.mark.slow
 def test_frugal_store_variable_stores_a_program_that_never_asks(tmp_path):
     """With FRUGAL_STORE set, a program that only measures has its calls stored at exit."""
     path = tmp_path / "env.db"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow   # mypy over the whole package: not in the quick tier
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

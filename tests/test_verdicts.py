@@ -44,6 +44,7 @@ def excludes_one(table: pd.DataFrame, low: str = "ci_low", high: str = "ci_high"
 
 # --- one ratio, and verdicts that follow its interval -----------------------------------------
 
+@pytest.mark.slow
 def test_identical_variants_on_six_metrics_are_rarely_flagged_and_never_disagree():
     """Identical pairs, 120 seeds: some metric of six is called different in at most 10% of the
     comparisons (Benjamini-Hochberg at 5%), the intervals cover the true ratio 1 in at least 95%
@@ -61,6 +62,7 @@ def test_identical_variants_on_six_metrics_are_rarely_flagged_and_never_disagree
     assert covered / rows >= 0.95
 
 
+@pytest.mark.slow
 def test_a_real_difference_is_found_and_the_interval_decides():
     """A 1.2x costlier variant (CV 5%, 20 runs) is found higher on time, CPU and energy in each of
     30 seeds; peak memory (equal) is not; every verdict follows its interval."""
@@ -178,6 +180,7 @@ def test_failed_and_partly_failed_groups_in_a_frame():
 # --- grades -----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cv", [0.05, 0.2])
+@pytest.mark.slow
 def test_identical_triples_get_one_grade(cv):
     """Three identical variants of 20 runs, 60 seeds: all get one grade, on every graded
     indicator and overall, in at least 95% of the comparisons (over 1,000 seeds, measured by
@@ -188,6 +191,7 @@ def test_identical_triples_get_one_grade(cv):
     assert alike / 60 >= 0.95
 
 
+@pytest.mark.slow
 def test_one_point_oh_four_is_never_more_than_a_letter_from_one():
     """Ratios r and 1.04r to any best, over a fine grid from 1 to 50: letters at most one apart;
     and with real spread, 1.00x and 1.04x variants (40 seeds) are at most one letter apart."""
