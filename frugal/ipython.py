@@ -16,6 +16,7 @@ from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class
 
 from frugal.core.measure import measure
 from frugal.measurement import Measurement
+from frugal.text import table
 from frugal.units import format_quantity
 
 USAGE = """\
@@ -93,14 +94,9 @@ class Footprint:
     def __repr__(self) -> str:
         many = len(self.measurements) > 1
         rows = self.rows()
-        head = ("", "median", "min", "max") if many else ("", "")
+        head = ("", "median", "min", "max") if many else None
         body = [r if many else r[:2] for r in rows]
-        widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-        lines = [self.title()]
-        for r in [head, *body] if many else body:
-            lines.append("  " + r[0].ljust(widths[0]) + "".join("  " + c.rjust(w) for c, w in zip(r[1:], widths[1:])))
-        lines.append(self.source())
-        return "\n".join(lines)
+        return "\n".join([self.title(), table(head, body, rule=False, indent="  "), self.source()])
 
     def _repr_html_(self) -> str:
         many = len(self.measurements) > 1

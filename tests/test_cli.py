@@ -16,6 +16,7 @@ import pytest
 import frugal
 from frugal.cli import parser as cli
 from frugal.measurement import FIELDS
+from frugal.pages.text import LABEL
 from frugal.units import label_of
 
 PY = sys.executable
@@ -128,7 +129,7 @@ def test_run_prints_a_table(tmp_path):
     """Without --json, a table with the run's figures goes to stderr."""
     proc = frugal_cmd("run", "--no-store", "--", "true")
     assert proc.returncode == 0
-    assert cli._LABEL[MEMORY] in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
+    assert LABEL[MEMORY] in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
     assert not (tmp_path / "frugal.db").exists()
 
 

@@ -11,8 +11,8 @@ import pytest
 
 import frugal
 from frugal import plot
-from frugal.cli import parser as cli
 from frugal.pages.dashboard import report
+from frugal.pages.text import records, text_report
 from frugal.pytest_plugin.baseline import Threshold, judge
 from frugal.demo import insertion_sort
 from frugal.units import format_ratio
@@ -41,14 +41,14 @@ def test_terminal_dashboard_chart_and_json_print_the_same_ratio(sorts, tmp_path)
     row = sorts.ratios().set_index(["variant", "metric"]).loc[("insertion", "energy_j")]
     shown = format_ratio(row["ratio"])
     assert f"insertion uses {shown}x the energy of sorted" in row["verdict"]
-    text = cli.text_report(sorts.summary(), sorts.ratios(), sorts.warnings, sorts.baseline)
+    text = text_report(sorts.summary(), sorts.ratios(), sorts.warnings, sorts.baseline)
     assert f"insertion uses {shown}x the energy of sorted" in text
     page = report(sorts, tmp_path / "d.html").read_text()
     cells = re.findall(r"<td>([0-9.]+)x \[", page)
     assert cells == [shown]
     fig = plot.compare(sorts, metric="energy_j")
     assert f"×{shown}\n" in "".join(t.get_text() for t in fig.axes[0].texts)
-    exported = json.loads(json.dumps(cli.records(sorts.ratios())))
+    exported = json.loads(json.dumps(records(sorts.ratios())))
     energy = next(r for r in exported if r["variant"] == "insertion" and r["metric"] == "energy_j")
     assert energy["ratio"] == pytest.approx(row["ratio"]) and format_ratio(energy["ratio"]) == shown
     table = sorts.indicators()
@@ -63,7 +63,7 @@ def test_failed_variant_on_every_surface(sorts, tmp_path):
     table = sorts.indicators()
     assert table.loc["broken", "status"] == "failed" and table.loc["broken", "errors"] == \
         "RuntimeError: no sorting today x8"
-    text = cli.text_report(sorts.summary(), sorts.ratios(), sorts.warnings, sorts.baseline)
+    text = text_report(sorts.summary(), sorts.ratios(), sorts.warnings, sorts.baseline)
     assert re.search(r"^broken +failed \(8\)", text, re.M)
     assert "8 of 8 runs of broken failed (RuntimeError: no sorting today x8)" in text
     page = report(sorts, tmp_path / "d.html").read_text()

@@ -17,6 +17,8 @@ import pytest
 import frugal
 from frugal import store
 from frugal.cli import parser as cli
+from frugal.pages.text import markdown
+from frugal.text import shown
 
 NAMES = [
     "<script>alert(1)</script>",
@@ -142,7 +144,7 @@ def test_frugal_run_keeps_names_intact_and_the_terminal_safe(tmp_path, capsys):
         assert json.loads(capsys.readouterr().out)["name"] == name
         assert cli.main(["run", "--name", name, "--store", str(db), "--", "true"]) == 0
         err = capsys.readouterr().err
-        assert f"frugal run: {cli.shown(name)}\n" in err and not CONTROL.search(err)
+        assert f"frugal run: {shown(name)}\n" in err and not CONTROL.search(err)
     assert frugal.load(db)["name"].tolist() == [n for n in NAMES for _ in range(2)]
 
 
@@ -159,7 +161,7 @@ def test_frugal_compare_and_dashboard_keep_names_in_every_output_and_escape_them
     text = capsys.readouterr().out
     assert not CONTROL.search(text.replace("\n", ""))
     for name in NAMES:
-        assert cli.shown(name) in text
+        assert shown(name) in text
     data = json.loads(out["json"].read_text(encoding="utf-8"))
     assert list(data["commands"]) == NAMES
     assert {r["variant"] for r in data["runs"]} == {r["name"] for r in data["runs"]} == set(NAMES)
@@ -179,12 +181,12 @@ def test_the_markdown_export_renders_each_name_as_written_and_nothing_else():
     """Rendered by a CommonMark parser that passes HTML through, the Markdown shows each name, whole, and no markup."""
     markdown_it = pytest.importorskip("markdown_it")
     cmp = frugal.compare({name: (lambda: None) for name in NAMES}, repeat=2, warmup=0, seed=1, progress=False)
-    md = cli.markdown(cmp.summary(), cmp.ratios(), cmp.warnings, cmp.baseline)
+    md = markdown(cmp.summary(), cmp.ratios(), cmp.warnings, cmp.baseline)
     rendered = markdown_it.MarkdownIt("commonmark").enable("table").render(md)   # raw HTML allowed
     page = Page(rendered)
     assert "script" not in page.tags and "a" not in page.tags and "b" not in page.tags
     cells = re.findall(r"<tr>\s*<td><code>(.*?)</code>", rendered, flags=re.DOTALL)
-    assert [html.unescape(c) for c in cells] == [cli.shown(n) for n in NAMES]   # one row each, whole
+    assert [html.unescape(c) for c in cells] == [shown(n) for n in NAMES]   # one row each, whole
 
 
 def test_the_console_script_passes_undecodable_and_non_latin_arguments(tmp_path):

@@ -1,4 +1,7 @@
-"""The ``frugal`` command (``frugal.cli.parser``); ``python -m frugal`` runs the same."""
+"""The ``frugal`` command: ``main`` (``frugal.cli.parser``) and one module per command.
+
+``python -m frugal`` runs the same.
+"""
 from frugal.cli.parser import main
 
 __all__ = ["main"]

@@ -23,6 +23,7 @@ from frugal.core.measure import measure
 from frugal._version import __version__
 from frugal.core.settings import current as current_settings
 from frugal.errors import FrugalError
+from frugal.text import table
 from frugal.units import format_quantity
 
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
@@ -280,10 +281,10 @@ class FrugalPlugin:
                         "+" + format_quantity(cells.get("peak_added_bytes"), "B")]
                 if self.baseline is not None:
                     cols.append(self._change(nodeid, cells, metric) if cells is fp else "")
-                body.append((cols, name))
-        widths = [max(len(h), *(len(c[i]) for c, _ in body)) for i, h in enumerate(header)]
-        lines.append("  ".join(h.rjust(w) for h, w in zip(header, widths)) + "  test")
-        lines += ["  ".join(c.rjust(w) for c, w in zip(cols, widths)) + "  " + name for cols, name in body]
+                body.append(cols + [name])
+        # the numbers right-aligned, the test's name last and as it is; one entry, not split on
+        # newlines, since a region's name may hold one and must not pass for a line of ours
+        lines.append(table(header + ["test"], body, align=">" * len(header) + "<", rule=False))
         lines.append(self._totals(rows))
         return lines
 

@@ -1,0 +1,176 @@
+"""``frugal compare 'CMD A' 'CMD B'``: interleaved runs, medians with CIs, ratios and verdicts."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, apply_machine, count, objects,
+                               positive_int, store_path, store_runs)
+from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
+from frugal.pages.text import markdown, records, text_report
+from frugal.text import shown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def add_parser(sub: Any) -> None:
+    """``frugal compare``'s arguments, on the subparsers ``sub``."""
+    p = sub.add_parser("compare", help="compare commands: interleaved runs, CIs, ratios, verdicts",
+                       description="Run each command --runs times, interleaved in a random order, after "
+                                   "--warmup unmeasured runs; print medians with 95% bootstrap CIs, ratios "
+                                   "of medians to the baseline with bootstrap intervals corrected for the number "
+                                   "of ratios, and verdicts that follow them. Commands are split like "
+                                   "a shell would split them but not run by one: use sh -c '...' for pipes. "
+                                   "Exits 1 when a run failed (failed runs are left out of the statistics).")
+    p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
+    p.add_argument("--runs", type=positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
+    p.add_argument("--warmup", type=count, default=1, metavar="K", help="unmeasured runs first (default 1)")
+    p.add_argument("-n", "--name", action="append", metavar="NAME", help="name of a command, in order (repeatable)")
+    p.add_argument("--baseline", metavar="NAME", help="what the others are compared with (default: the first)")
+    p.add_argument("--seed", type=count, metavar="S", help="seed of the run order and the bootstrap")
+    p.add_argument("--show-output", action="store_true", help="let the commands print (default: discarded)")
+    p.add_argument("--export-json", metavar="FILE", help="write the summary, ratios and every run as JSON")
+    p.add_argument("--export-csv", metavar="FILE", help="write the summary table as CSV")
+    p.add_argument("--export-markdown", metavar="FILE", help="write the table and verdicts as Markdown")
+    p.add_argument("--force", action="store_true", help="replace an export file even if frugal did not write it")
+    add_machine(p)
+    add_store(p)
+    p.add_argument("--json", action="store_true", help="print JSON on stdout")
+    p.set_defaults(func=run)
+
+
+def _frame_of(cols: dict[str, Any]) -> pd.DataFrame:
+    from frugal.frames.frame import frame_from_columns
+
+    return frame_from_columns(cols)
+
+
+def _compare_names(args: argparse.Namespace) -> list[str]:
+    names = list(args.name or [])
+    if len(names) > len(args.commands):
+        raise UserError(f"{len(names)} --name for {len(args.commands)} commands")
+    names += args.commands[len(names):]
+    if len(set(names)) != len(names):
+        raise UserError("two commands have the same name: give each a distinct --name")
+    return names
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the commands interleaved, print or export the comparison; 1 when a run failed."""
+    from frugal.analysis.compare import Comparison
+    from frugal.analysis.runner import check_seed, run_plan
+
+    if len(args.commands) < 2:
+        raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
+    apply_machine(args)
+    argvs = []
+    for command in args.commands:
+        try:
+            argv = shlex.split(command)
+        except ValueError as exc:
+            raise UserError(f"cannot split the command {command!r}: {exc}") from None
+        if not argv:
+            raise UserError("an empty command was given")
+        try:
+            resolve(argv[0])
+        except CommandNotFound as exc:
+            raise UserError(str(exc)) from None
+        argvs.append(argv)
+    names = _compare_names(args)
+    baseline = args.baseline or names[0]
+    if baseline not in names:
+        raise UserError(f"--baseline {baseline!r} is not one of the commands' names {names}")
+    path = None if args.no_store else store_path(args.store)
+    if path is not None:
+        from frugal import store
+
+        store.Store(path).open()
+    _check_exports(args)    # refuse an export onto the store (or another file) before running anything
+    seed = check_seed(args.seed)
+    quiet = not args.show_output
+    errors: dict[str, list[str]] = {name: [] for name in names}
+
+    def measured(i: int) -> tuple[ProcessRun, str | None]:
+        r, error = _run_or_fail(argvs[i], quiet)
+        if error is not None:
+            errors[names[i]].append(error)
+        if r.returncode == -signal.SIGINT:
+            raise KeyboardInterrupt
+        return r, error
+
+    def warm(i: int) -> None:
+        _run_or_fail(argvs[i], quiet)
+
+    total = len(argvs) * (args.warmup + args.runs)
+    runs = run_plan(range(len(argvs)), measured, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
+                    progress=None if total > 1 else False, label="frugal compare",
+                    describe=lambda i: names[i]).rows()
+    cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
+    cols["error"] = objects([r[3][1] for r in runs])   # exit status and the end of stderr, stored
+    if path is not None:
+        store_runs(path, cols, program="frugal compare")
+    frame = _frame_of(cols)
+    import pandas as pd
+
+    frame.insert(0, "variant", pd.array([names[r[0]] for r in runs], dtype="string"))
+    frame.insert(1, "run", [r[1] for r in runs])
+    frame.insert(2, "order", [r[2] for r in runs])
+    cmp = Comparison(frame, baseline, seed=seed, errors=errors)
+    summary, ratios = cmp.summary(), cmp.ratios()
+    failures = {name: {"status": f.status, "failed_runs": f.failed, "runs": f.runs, "errors": list(f.errors)}
+                for name, f in cmp.failures.items()}
+    result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
+              "warmup": args.warmup, "seed": seed, "summary": records(pd.DataFrame(summary)),
+              "ratios": records(pd.DataFrame(ratios)), "failures": failures, "warnings": list(cmp.warnings),
+              "store": None if path is None else str(path)}
+    if args.export_json:
+        _write(args, "export_json", json.dumps({**result, "runs": records(frame)}, indent=2))
+    if args.export_csv:
+        _write(args, "export_csv", pd.DataFrame(summary).to_csv(index=False))
+    if args.export_markdown:
+        _write(args, "export_markdown", markdown(summary, ratios, cmp.warnings, baseline))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(text_report(summary, ratios, cmp.warnings, baseline))
+        if path is not None:
+            print(f"\nstored in {path}", file=sys.stderr)
+    for name, failure in cmp.failures.items():
+        print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
+    return 1 if cmp.failures else 0
+
+
+def _run_or_fail(argv: list[str], quiet: bool) -> tuple[ProcessRun, str | None]:
+    """Run a command: (its run, None) or, when it failed, (its run, its exit status and the last
+    lines of its stderr). ``quiet``: its output is dropped, else shown as it comes."""
+    try:
+        with StderrTail(show=not quiet) as tail:
+            r = run_process(argv, quiet=quiet, stderr=tail.fd)
+    except CommandNotFound as exc:
+        raise UserError(str(exc)) from None
+    return r, None if r.returncode == 0 else tail.failure(r)
+
+
+_EXPORTS = {"export_json": "json", "export_csv": "csv", "export_markdown": "markdown"}
+
+
+def _check_exports(args: argparse.Namespace) -> None:
+    from frugal.files import check_output
+
+    for attribute, kind in _EXPORTS.items():
+        path = getattr(args, attribute)
+        if path:
+            check_output(path, kind, overwrite=args.force, argument=f"--{attribute.replace('_', '-')}")
+
+
+def _write(args: argparse.Namespace, attribute: str, text: str) -> None:
+    """An export, written atomically; never onto a store or a file of another kind without --force."""
+    from frugal.files import write_output
+
+    write_output(getattr(args, attribute), text, _EXPORTS[attribute], overwrite=args.force,
+                 argument=f"--{attribute.replace('_', '-')}")

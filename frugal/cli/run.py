@@ -1,0 +1,112 @@
+"""``frugal run -- CMD``: measure a command as a whole process, print a table, store the runs."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shlex
+import signal
+import sys
+from typing import Any
+
+from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, after_dashes, apply_machine, objects,
+                               positive_int, store_path, store_runs)
+from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, run_process
+from frugal.pages.text import LABEL, column_records, column_values
+from frugal.progress import Progress
+from frugal.text import shown, table
+from frugal.units import format_quantity, unit_of
+
+
+def add_parser(sub: Any) -> None:
+    """``frugal run``'s arguments, on the subparsers ``sub``."""
+    p = sub.add_parser("run", help="measure a command as a whole process (with its children)",
+                       description="Run a command, measure it as a whole process with the children it waits "
+                                   "for (CPU time and peak memory from the kernel), derive energy and carbon, "
+                                   "print a table, store the runs and exit with the command's exit status.")
+    p.add_argument("--name", help="name of the measurement (default: the command line)")
+    p.add_argument("--repeat", type=positive_int, default=1, metavar="N", help="run it N times (default 1)")
+    add_machine(p)
+    add_store(p)
+    p.add_argument("--json", action="store_true", help="print JSON on stdout (the command's stdout goes to stderr)")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="the command to run")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command ``--repeat`` times; exit with its exit status (the first failure's)."""
+    cmd = after_dashes(args.cmd)
+    if not cmd:
+        raise UserError("no command given: frugal run [options] -- CMD ARGS...")
+    apply_machine(args)
+    name = args.name or shlex.join(cmd)
+    path = None if args.no_store else store_path(args.store)
+    if path is not None:
+        from frugal import store
+
+        store.Store(path).open()       # refuse a foreign file before running anything
+    runs: list[ProcessRun] = []
+    errors: list[str | None] = []
+    bar = Progress(args.repeat, "frugal run", None if args.repeat > 1 else False)
+    try:
+        for _ in range(args.repeat):
+            try:
+                with StderrTail(show=True) as tail:
+                    r = run_process(cmd, stdout=2 if args.json else None, stderr=tail.fd)
+            except CommandNotFound as exc:
+                print(f"frugal run: {exc}", file=sys.stderr)
+                return exc.status
+            runs.append(r)
+            errors.append(None if r.returncode == 0 else tail.failure(r))
+            bar.step(f"exit {r.exit_status}")
+            if r.returncode == -signal.SIGINT:
+                break                   # the user pressed Ctrl-C: stop repeating
+    finally:
+        bar.close()
+    cols = process_columns(runs, name)
+    cols["error"] = objects(errors)     # the exit status and the end of stderr, stored with the run
+    if path is not None:
+        store_runs(path, cols, program="frugal run")
+    status = next((r.exit_status for r in runs if r.exit_status != 0), 0)
+    if args.json:
+        print(json.dumps({"name": name, "command": cmd, "exit_status": status,
+                          "store": None if path is None else str(path), "runs": column_records(cols)}, indent=2))
+        return status
+    print(f"frugal run: {shown(name)}", file=sys.stderr)
+    print(run_table(cols), file=sys.stderr)
+    method = sorted({str(m) for m in column_values(cols, "energy_method") if m is not None})
+    print(f"energy: {', '.join(method) or 'not derived'}; CPU time and memory: the kernel's accounting "
+          f"of the command and the children it waited for (memory: its peak resident set)", file=sys.stderr)
+    for i, error in enumerate(errors):
+        if error is not None:
+            print(f"frugal run: run {i + 1} of {len(runs)} failed: {shown(error)}", file=sys.stderr)
+    if path is not None:
+        print(f"stored in {path}", file=sys.stderr)
+    return status
+
+
+def _memory_field(cols: Any) -> str:
+    """The memory shown: what the region added (``peak_added_bytes``); a column dict with no
+    value of it (written before frugal recorded it) shows the peak resident set instead."""
+    from frugal.frames.columns import memory_column
+
+    return memory_column(cols)
+
+
+def run_table(cols: dict[str, Any]) -> str:
+    """``frugal run``'s table: one line per run, then the medians of the successful runs."""
+    import numpy as np
+
+    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", _memory_field(cols), "energy_j", "carbon_g", "embodied_g"]
+    values = {m: np.asarray(cols[m], dtype="f8") for m in metrics}
+    status = column_values(cols, "status")
+    error = column_values(cols, "error")
+    n = len(status)
+    rows = [[str(i + 1), "ok" if status[i] == "ok" else str(error[i] or status[i]).split(":")[0]]
+            + [format_quantity(values[m][i], unit_of(m)) for m in metrics] for i in range(n)]
+    if n > 1:
+        ok = np.array([s == "ok" for s in status])
+        medians = [float(np.nanmedian(values[m][ok])) if ok.any() and np.isfinite(values[m][ok]).any()
+                   else math.nan for m in metrics]
+        rows.append(["median", f"{int(ok.sum())} ok"] + [format_quantity(v, unit_of(m)) for m, v in zip(metrics, medians)])
+    return table(["run", "status"] + [LABEL[m] for m in metrics], rows)
