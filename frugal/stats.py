@@ -576,23 +576,23 @@ def change_points(values: ArrayLike, *, min_size: int = MIN_SEGMENT, penalty: fl
 
 
 def _pelt(y: np.ndarray, pen: float, m: int) -> list[int]:
-    """PELT's recursion F(s) = min_t F(t) + C(t, s) + pen, pruning t once F(t) + C(t, s) > F(s):
-    such a t cannot end the best segmentation of any s' ≥ s + m (C(t, s') ≥ C(t, s) + C(s, s')),
-    but before s + m, s is no valid last change, so the pruning waits m steps to stay exact."""
+    """F(s) = min_t F(t) + C(t, s) + pen, pruning t once F(t) + C(t, s) > F(s): it ends no best segmentation
+    of an s' ≥ s + m (C(t, s') ≥ C(t, s) + C(s, s')); before s + m, s is no valid last change: the pruning waits."""
     n = len(y)
     s1, s2 = np.concatenate(([0.0], np.cumsum(y))), np.concatenate(([0.0], np.cumsum(y * y)))
     best, last = np.concatenate(([0.0], np.full(n, np.inf))), np.zeros(n + 1, dtype=np.intp)
-    cand, expires, k = np.empty(n + 1, dtype=np.intp), np.full(n + 1, n + 1, dtype=np.intp), 0
+    # per candidate t: t, F(t) - S2(t), S1(t) and when its pruning takes effect, side by side
+    cand, base, c1 = np.empty(n + 1, dtype=np.intp), np.empty(n + 1), np.empty(n + 1)
+    expires, k = np.full(n + 1, n + 1, dtype=np.intp), 0
     for s in range(m, n + 1):
         if s - m == 0 or s - m >= m:                 # F(t) is finite only there
-            cand[k], expires[k], k = s - m, n + 1, k + 1
+            cand[k], base[k], c1[k], expires[k], k = s - m, best[s - m] - s2[s - m], s1[s - m], n + 1, k + 1
         if expires[:k].min() <= s:
-            keep = np.flatnonzero(expires[:k] > s)
-            k, cand[:len(keep)], expires[:len(keep)] = len(keep), cand[keep], expires[keep]
-        t = cand[:k]
-        fit = best[t] + (s2[s] - s2[t]) - (s1[s] - s1[t]) ** 2 / (s - t)
+            k = len(keep := np.flatnonzero(expires[:k] > s))
+            cand[:k], base[:k], c1[:k], expires[:k] = cand[keep], base[keep], c1[keep], expires[keep]
+        fit = base[:k] - (s1[s] - c1[:k]) ** 2 / (s - cand[:k])
         j = int(fit.argmin())
-        best[s], last[s] = fit[j] + pen, t[j]
+        best[s], last[s] = fit[j] + s2[s] + pen, cand[j]
         expires[:k][(fit > fit[j] + pen) & (expires[:k] > s + m)] = s + m
     out = [n]
     while last[out[-1]] > 0:
