@@ -350,3 +350,18 @@ def test_change_points_agree_with_ruptures_pelt():
         theirs = ruptures.Pelt(model="l2", min_size=5, jump=1).fit(np.log(x)).predict(pen=pen)[:-1]
         same += stats.change_points(x, min_size=5, penalty=1.0) == theirs
     assert same >= 47
+
+
+@pytest.mark.slow
+def test_regressions_benchmark_prints_each_figure_beside_its_target():
+    """benchmarks/regressions.py runs as a script and prints (a), (b) and (c), each with its target."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("ruptures", reason="ruptures is in the test extra: pip install -e '.[test]'")
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "regressions.py"
+    out = subprocess.run([sys.executable, str(script), "--series", "5"], capture_output=True, text=True,
+                         check=True, timeout=300).stdout
+    lines = [line for line in out.splitlines() if line.startswith("(")]
+    assert [line[:3] for line in lines] == ["(a)", "(a)", "(b)", "(c)"] and all("target" in line for line in lines)
