@@ -133,12 +133,11 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
     chunk_columns = _columns(src, "chunks")
     src_blobs = sorted(chunk_columns - set(_CHUNK_META))
     legacy = bool(_columns(src, "measurements"))
-    runs = src.execute(f"SELECT id, {', '.join(fields)} FROM runs ORDER BY id").fetchall()
+    runs = src.execute(f"SELECT id, {', '.join(fields)} FROM runs ORDER BY id")   # read as copied
     conn = target._open()       # the store's own opening: schema checked, busy timeout set
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            _add_columns(conn, src_blobs)
             added = present = measurements = 0
             for src_key, *values in runs:
                 run_id = values[fields.index("run_id")]
@@ -149,6 +148,8 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
                                    values).lastrowid
                 assert key is not None      # an INSERT that succeeded has a row id
                 if chunk_columns:
+                    if not added:
+                        _add_columns(conn, src_blobs)
                     measurements += _copy_chunks(src, conn, src_key, key, src_blobs)
                 if legacy:
                     measurements += _copy_legacy(src, conn, run_id, key)
