@@ -34,6 +34,14 @@ CHILD_LOG = os.path.join(_CHILD_LOG_DIR, "attempts.log")
 
 frugal_netguard.install(_ATTEMPTS.append)
 os.environ[frugal_netguard.LOG_VARIABLE] = CHILD_LOG
+
+# A run's commit and branch come from these before git: the suite, run in CI, must see git's
+# answer unless a test sets one of them itself.
+from frugal.store.run_info import BRANCH_VARIABLES, COMMIT_VARIABLES  # noqa: E402
+
+for _variable in COMMIT_VARIABLES + BRANCH_VARIABLES:
+    os.environ.pop(_variable, None)
+
 os.environ["PYTHONPATH"] = os.pathsep.join([str(_GUARD_DIR)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 

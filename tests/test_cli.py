@@ -77,10 +77,12 @@ def test_run_json_carries_the_failure_text(tmp_path):
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["info"], ["info", "--json"],
-                                  ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"]])
+                                  ["run", "--no-store", "--", "true"], ["run", "--json", "--", "true"],
+                                  ["merge", "--help"]])
 @pytest.mark.slow
 def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
-    """frugal run, frugal info and --help never import pandas or matplotlib (they cost seconds)."""
+    """frugal run, frugal info, frugal merge and --help never import pandas or matplotlib (they cost
+    seconds); tests/test_merge.py checks a real merge too."""
     code = ("import sys; from frugal import cli\n"
             "try:\n    status = cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
             "heavy = sorted(m for m in ('pandas', 'matplotlib') if m in sys.modules)\n"

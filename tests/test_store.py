@@ -17,7 +17,7 @@ import pytest
 
 import frugal
 from frugal import store
-from frugal.store import default
+from frugal.store import default, run_info
 from frugal.errors import FrugalError
 
 PY = sys.executable
@@ -515,3 +515,94 @@ def test_frugal_store_variable_stores_a_program_that_never_asks(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"
     assert frugal.load(path)["name"].tolist() == ["from_env"] * 3
+
+
+# --- a run's commit in CI: FRUGAL_GIT_* > the CI's variables > git ------------------------------
+
+def _git_repo(path: Path, branch: str = "trunk") -> str:
+    """A real git repository at ``path`` with one commit on ``branch``; returns the commit."""
+    path.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", f"init.defaultBranch={branch}"]
+    subprocess.run([*git, "init", "-q"], cwd=path, check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "x"], cwd=path, check=True)
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=path, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.mark.parametrize("variable", run_info.COMMIT_VARIABLES)
+def test_a_run_outside_git_takes_its_commit_from_each_variable(tmp_path, variable):
+    """A run stored by a process whose folder is not a git repository records the commit that
+    FRUGAL_GIT_COMMIT, GITHUB_SHA or CI_COMMIT_SHA gives."""
+    commit = hashlib.sha1(variable.encode()).hexdigest()
+    proc = run_py("""
+        import frugal
+        frugal.configure(store="f.db")
+        with frugal.measure("outside_git"):
+            pass
+    """, cwd=tmp_path, env={variable: commit, "GIT_CEILING_DIRECTORIES": str(tmp_path.parent)})
+    assert proc.returncode == 0, proc.stderr
+    assert frugal.load(tmp_path / "f.db")["git_commit"].tolist() == [commit]
+
+
+@pytest.mark.parametrize("variable", run_info.BRANCH_VARIABLES)
+def test_a_run_outside_git_takes_its_branch_from_each_variable(tmp_path, monkeypatch, variable):
+    """Outside a repository, the branch is the one its variable gives."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setenv(variable, f"from-{variable}")
+    assert run_info.git_info() == (None, f"from-{variable}")
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({}, "git"),
+    ({"CI_COMMIT_SHA": "c1c1c1c1"}, "c1c1c1c1"),
+    ({"GITHUB_SHA": "a1a1a1a1", "CI_COMMIT_SHA": "c1c1c1c1"}, "a1a1a1a1"),
+    ({"FRUGAL_GIT_COMMIT": "f1f1f1f1", "GITHUB_SHA": "a1a1a1a1", "CI_COMMIT_SHA": "c1c1c1c1"}, "f1f1f1f1"),
+    ({"FRUGAL_GIT_COMMIT": "F1F1F1F1"}, "f1f1f1f1"),
+], ids=["git", "gitlab", "github-over-gitlab", "frugal-over-ci", "lower-case"])
+def test_the_commit_comes_from_frugal_then_ci_then_git(tmp_path, monkeypatch, given, expected):
+    """Inside a repository, FRUGAL_GIT_COMMIT wins over the CI's variables, which win over git."""
+    commit = _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    for variable, value in given.items():
+        monkeypatch.setenv(variable, value)
+    assert run_info.git_info()[0] == (commit if expected == "git" else expected)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ({}, "trunk"),
+    ({"CI_COMMIT_REF_NAME": "gitlab-branch"}, "gitlab-branch"),
+    ({"GITHUB_REF_NAME": "main", "CI_COMMIT_REF_NAME": "gitlab-branch"}, "main"),
+    ({"GITHUB_HEAD_REF": "feature", "GITHUB_REF_NAME": "12/merge"}, "feature"),
+    ({"GITHUB_HEAD_REF": "", "GITHUB_REF_NAME": "main"}, "main"),
+    ({"FRUGAL_GIT_BRANCH": "mine", "GITHUB_HEAD_REF": "feature"}, "mine"),
+], ids=["git", "gitlab", "github-over-gitlab", "pull-request", "push", "frugal-over-ci"])
+def test_the_branch_comes_from_frugal_then_ci_then_git(tmp_path, monkeypatch, given, expected):
+    """The branch: FRUGAL_GIT_BRANCH, then a pull request's GITHUB_HEAD_REF, GITHUB_REF_NAME,
+    CI_COMMIT_REF_NAME, then git's current branch."""
+    _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    for variable, value in given.items():
+        monkeypatch.setenv(variable, value)
+    assert run_info.git_info()[1] == expected
+
+
+@pytest.mark.parametrize("value", ["main", "abc", "g1234567", "a" * 65, "abcd ef01", "HEAD~1"])
+@pytest.mark.parametrize("variable", run_info.COMMIT_VARIABLES)
+def test_an_implausible_commit_is_refused_with_a_warning_naming_its_variable(tmp_path, monkeypatch,
+                                                                              variable, value):
+    """A value that is not 4 to 64 hex digits is ignored with a warning naming the variable,
+    and git's commit is used."""
+    commit = _git_repo(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    monkeypatch.setenv(variable, value)
+    with pytest.warns(UserWarning, match=f"{variable}=.* is not a git commit"):
+        assert run_info.git_info()[0] == commit
+
+
+@pytest.mark.parametrize("value", ["abcd", "0123456789abcdef0123456789abcdef01234567", "e" * 64])
+def test_short_full_and_sha256_commits_are_accepted(tmp_path, monkeypatch, value):
+    """Abbreviated (4 digits), SHA-1 (40) and SHA-256 (64) object names are taken as given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setenv("FRUGAL_GIT_COMMIT", value)
+    assert run_info.git_info()[0] == value

@@ -4,7 +4,8 @@ This is its face. The database file is ``frugal.store.sqlite``, the process's de
 (one writer thread, switched by the ``store`` setting) ``frugal.store.default``, the writer
 ``frugal.store.writer``, a run's metadata ``frugal.store.run_info``, the column encoding
 ``frugal.store.chunks``; reading back (``load``, ``load_runs``: numpy and pandas are imported
-then, not with this package) is ``frugal.store.read``.
+then, not with this package) is ``frugal.store.read``; the union of stores by run id
+(``frugal merge``) is ``frugal.store.merge.merge``.
 """
 from frugal.files import APPLICATION_ID, RUN_COLUMNS, RUN_FIELDS, SCHEMA_VERSION, is_store
 from frugal.store.default import default_store, flush, set_default_store

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import socket
 import subprocess
 import sys
 import time
 import uuid
+import warnings
 from typing import Any
 
 from frugal._version import __version__
@@ -27,18 +29,48 @@ def _git(*args: str) -> str | None:
     return value if out.returncode == 0 and value else None
 
 
-def git_info() -> tuple[str | None, str | None]:
-    """(commit, branch) of the repository around the working directory, or (None, None).
+# Where a run's commit and branch are given, in order of precedence (git itself comes last):
+# frugal's own variables, then GitHub Actions' (the branch of a pull request is GITHUB_HEAD_REF,
+# empty on other events, hence before GITHUB_REF_NAME), then GitLab CI's.
+COMMIT_VARIABLES = ("FRUGAL_GIT_COMMIT", "GITHUB_SHA", "CI_COMMIT_SHA")
+BRANCH_VARIABLES = ("FRUGAL_GIT_BRANCH", "GITHUB_HEAD_REF", "GITHUB_REF_NAME", "CI_COMMIT_REF_NAME")
+_COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")     # an abbreviated or full SHA-1 or SHA-256 object name
 
-    A detached checkout (as CI makes) takes its branch from the CI's variables when set.
+
+def _given_commit() -> str | None:
+    """The first plausible commit among ``COMMIT_VARIABLES`` (lower case), else None; a value
+    that is not 4 to 64 hex digits is refused with a warning naming its variable."""
+    for variable in COMMIT_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if not value:
+            continue
+        if _COMMIT.fullmatch(value):
+            return value.lower()
+        warnings.warn(f"frugal: {variable}={value[:80]!r} is not a git commit (4 to 64 hex digits); "
+                      "it was ignored", stacklevel=3)
+    return None
+
+
+def git_info() -> tuple[str | None, str | None]:
+    """(commit, branch) of this run, each None when unknown.
+
+    The commit is taken, first found first: from ``FRUGAL_GIT_COMMIT``; from the CI's own
+    variables, ``GITHUB_SHA`` (GitHub Actions; for a pull request, the commit GitHub made by
+    merging it, the one ``actions/checkout`` checks out) then ``CI_COMMIT_SHA`` (GitLab CI);
+    else from ``git rev-parse HEAD`` in the working directory. A variable's value that is not
+    a plausible commit (4 to 64 hex digits) is refused with a warning naming the variable,
+    and the next source is used. The branch likewise: ``FRUGAL_GIT_BRANCH``, then
+    ``GITHUB_HEAD_REF`` (a pull request's branch), ``GITHUB_REF_NAME``, ``CI_COMMIT_REF_NAME``,
+    else git's current branch (none on a detached checkout). So a run measured from an
+    installed wheel, outside any repository, or in a shallow CI checkout still has its commit.
     """
-    commit = _git("rev-parse", "HEAD")
+    commit = _given_commit()
+    branch = next((v for v in (os.environ.get(b, "").strip() for b in BRANCH_VARIABLES) if v), None)
     if commit is None:
-        return None, None
-    branch = _git("rev-parse", "--abbrev-ref", "HEAD")
-    if branch in (None, "HEAD"):
-        branch = (os.environ.get("GITHUB_HEAD_REF") or os.environ.get("GITHUB_REF_NAME")
-                  or os.environ.get("CI_COMMIT_REF_NAME") or None)
+        commit = _git("rev-parse", "HEAD")
+    if branch is None:
+        branch = _git("rev-parse", "--abbrev-ref", "HEAD")     # None outside a repository
+        branch = None if branch == "HEAD" else branch           # a detached checkout has none
     return commit, branch
 
 

@@ -174,34 +174,15 @@ class Store:
         ``timeout``: how long to wait for another process's write lock, s (``BUSY_TIMEOUT_S``
         when None, read at each call).
         """
-        import numpy as np
-
-        from frugal.store import chunks as _chunks
-
         n = len(cols["name"])
         if n == 0 and not dropped:
             return 0
-        sql = (f"INSERT INTO chunks ({', '.join(_CHUNK_COLUMNS + FIELDS)}) "
-               f"VALUES ({', '.join('?' * (len(_CHUNK_COLUMNS) + len(FIELDS)))})")
-        chunks = []
-        for start in range(0, max(n, 1), CHUNK_ROWS):
-            stop = min(n, start + CHUNK_ROWS)
-            part = {f: cols[f][start:stop] for f in FIELDS}
-            when = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
-            encoded = _chunks.encode_all(part)
-            blobs = [encoded[f] for f in FIELDS]
-            names = sorted({_chunks._valid_text(v) for v in _chunks.distinct(part["name"])} - {None})
-            span = (int(when.min()), int(when.max())) if len(when) else (None, None)
-            chunks.append((stop - start, span, dropped if start == 0 else 0, blobs, names))
+        chunks = encode_chunks(cols, dropped=dropped)
         conn = self._open(timeout)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                key = self._run_key(conn, run)
-                for rows, (first, last), lost, blobs, names in chunks:
-                    chunk = conn.execute(sql, (key, rows, first, last, lost, *blobs)).lastrowid
-                    conn.executemany("INSERT OR IGNORE INTO chunk_names VALUES (?, ?)",
-                                     [(name, chunk) for name in names])
+                insert_chunks(conn, self._run_key(conn, run), chunks)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -223,6 +204,41 @@ class Store:
             key = conn.execute("SELECT id FROM runs WHERE run_id = ?", (run["run_id"],)).fetchone()[0]
             self._runs[run["run_id"]] = key
         return key
+
+
+# One chunk ready to insert: rows, (first_ns, last_ns), dropped, one blob per FIELDS entry, names.
+Chunk = tuple[int, tuple[int | None, int | None], int, list[bytes], list[str]]
+
+
+def encode_chunks(cols: dict[str, Any], *, dropped: int = 0) -> list[Chunk]:
+    """Derived columns (a ``frugal.frames.columns`` column dict) as chunks of at most
+    ``CHUNK_ROWS`` rows, encoded (``frugal.store.chunks``); ``dropped`` goes with the first."""
+    import numpy as np
+
+    from frugal.store import chunks as _chunks
+
+    n = len(cols["name"])
+    chunks: list[Chunk] = []
+    for start in range(0, max(n, 1), CHUNK_ROWS):
+        stop = min(n, start + CHUNK_ROWS)
+        part = {f: cols[f][start:stop] for f in FIELDS}
+        when = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
+        encoded = _chunks.encode_all(part)
+        blobs = [encoded[f] for f in FIELDS]
+        names = sorted({_chunks._valid_text(v) for v in _chunks.distinct(part["name"])} - {None})
+        span = (int(when.min()), int(when.max())) if len(when) else (None, None)
+        chunks.append((stop - start, span, dropped if start == 0 else 0, blobs, names))
+    return chunks
+
+
+def insert_chunks(conn: sqlite3.Connection, run_key: int, chunks: list[Chunk]) -> None:
+    """Insert ``chunks`` (``encode_chunks``) as measurements of the run whose ``runs.id`` is
+    ``run_key``, inside the caller's transaction."""
+    sql = (f"INSERT INTO chunks ({', '.join(_CHUNK_COLUMNS + FIELDS)}) "
+           f"VALUES ({', '.join('?' * (len(_CHUNK_COLUMNS) + len(FIELDS)))})")
+    for rows, (first, last), lost, blobs, names in chunks:
+        chunk = conn.execute(sql, (run_key, rows, first, last, lost, *blobs)).lastrowid
+        conn.executemany("INSERT OR IGNORE INTO chunk_names VALUES (?, ?)", [(name, chunk) for name in names])
 
 
 def storable_text(values: list[Any]) -> list[Any]:
