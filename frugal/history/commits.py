@@ -285,21 +285,23 @@ def per_commit(frame: Any, metric: str, by: str = "name",
         keep &= (data["status"].astype("string") == "ok").to_numpy(dtype=bool, na_value=False)
     if "calls" in data.columns:
         keep &= ~(data["calls"].to_numpy(dtype="float64", na_value=np.nan) > 1)
+    import pandas as pd
+
     rank = {c: i for i, c in enumerate(commit_order(data, repo))}
     rows = data.loc[keep]
-    names = rows[by].astype(str).to_numpy()
-    commits = rows["git_commit"].astype(str).to_numpy()
-    vals = values[keep]
+    names, name_labels = pd.factorize(rows[by].astype(str), sort=True)
+    commits, commit_labels = pd.factorize(rows["git_commit"].astype(str))
+    ranks = np.array([rank[c] for c in commit_labels], dtype="i8")[commits]
     # one stable sort by (name, commit rank) keeps each commit's calls in their stored order
-    order = np.lexsort((np.array([rank[c] for c in commits], dtype="i8"), names))
+    order = np.lexsort((ranks, names))
+    key = names[order].astype("i8") * (len(rank) + 1) + ranks[order]
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1]) if len(key) else np.array([], dtype="i8")
+    vals = values[keep][order]
+    by_rank, labels = list(rank), [str(label) for label in name_labels]
+    first_names, first_ranks = names[order[starts]].tolist(), ranks[order[starts]].tolist()
     out: dict[str, list[tuple[str, np.ndarray]]] = {}
-    start = 0
-    for stop in range(1, len(order) + 1):
-        if stop == len(order) or (names[order[stop]], commits[order[stop]]) != (names[order[start]],
-                                                                               commits[order[start]]):
-            i = order[start]
-            out.setdefault(str(names[i]), []).append((str(commits[i]), vals[order[start:stop]].copy()))
-            start = stop
+    for start, stop, name, at in zip(starts.tolist(), [*starts[1:].tolist(), len(key)], first_names, first_ranks):
+        out.setdefault(labels[name], []).append((by_rank[at], vals[start:stop].copy()))
     return out
 
 
