@@ -27,7 +27,7 @@ LISTED = 20                 # commits (and branches) an unknown-ref message list
 _HEX = re.compile(r"[0-9a-fA-F]+")
 # Variables that would make git read another repository than the one named, or reach a remote.
 _GIT_ENV_DROPPED = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY",
-                    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CEILING_DIRECTORIES")
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES")
 
 
 class CommitOrder(list[str]):
@@ -152,7 +152,8 @@ def commit_order(runs: Any, repo: str | os.PathLike[str] | None = None, *, head:
     other commit (a side branch, a pull request, one the repository lacks: a shallow clone's
     missing history) is placed by the time of its first run, just before the first commit of
     the line (in the line's order) whose first run came after its own. Without a repository,
-    or when git fails, every commit goes by the time of its first run, ties by commit id.
+    when the repository does not know ``head``, or when git fails (or runs past
+    ``GIT_TIMEOUT_S``), every commit goes by the time of its first run, ties by commit id.
     Runs without a commit are left out and counted (``CommitOrder.without_commit``).
     """
     frame = _frame(runs, "runs", "load_runs")
