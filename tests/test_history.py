@@ -1,5 +1,6 @@
 """A store's history across commits (frugal.history): commit order, refs, values per commit,
-with real git repositories (a branch, a merge, a shallow clone) and real stores."""
+with real git repositories (a branch, a merge, a shallow clone) and real stores; and the
+pytest plugin feeding it (``--frugal-store``)."""
 from __future__ import annotations
 
 import os
@@ -246,3 +247,51 @@ def test_runs_measured_at_each_checked_out_commit_come_back_in_git_order(tmp_pat
     git(repo, "checkout", "-q", "main")
     assert list(commit_order(runs, repo)) == made
     assert [c for c, _ in per_commit(db, "cpu_s", repo=repo)["step"]] == made
+
+
+@pytest.mark.slow
+def test_pytest_frugal_store_keeps_each_measured_call_with_its_commit(pytester: pytest.Pytester,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a git repository, at two commits: --frugal-store stores one row per measured test call
+    (the failed test's too; each repeated run of a baseline), named by node id, with the run's
+    commit and branch; --frugal alone adds nothing; FRUGAL_STORE with --frugal-compare adds a third
+    run; the history orders them."""
+    pytester.makepyfile(test_suite="""
+        import time
+        def test_work():
+            t0 = time.process_time()
+            while time.process_time() - t0 < 0.01:
+                pass
+        def test_broken():
+            assert False
+    """)
+    git(pytester.path, "init", "-q")
+    git(pytester.path, "add", "-A")
+    git(pytester.path, "commit", "-qm", "first")
+    first = git(pytester.path, "rev-parse", "HEAD")
+    db = pytester.path / "history" / "frugal.db"
+    result = pytester.runpytest_subprocess("-p", "no:randomly", "--frugal-store", "history/frugal.db")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([f"frugal: stored the measured calls of 2 tests in {db} (git commit {first[:12]} on main)"])
+    stored = load(db)
+    assert sorted(stored["name"]) == ["test_suite.py::test_broken", "test_suite.py::test_work"]
+    assert set(stored["git_commit"]) == {first} and set(stored["git_branch"]) == {"main"}
+    assert stored.set_index("name").loc["test_suite.py::test_broken", "status"] == "error"
+
+    git(pytester.path, "commit", "-qm", "second", "--allow-empty")
+    second = git(pytester.path, "rev-parse", "HEAD")
+    saved = pytester.runpytest_subprocess("-p", "no:randomly", "--frugal-store", str(db), "--frugal-save", "base",
+                                       "--frugal-runs", "3", "-k", "work")
+    saved.assert_outcomes(passed=1)
+    pytester.runpytest_subprocess("-p", "no:randomly", "--frugal", "-k", "work").assert_outcomes(passed=1)  # no store
+    monkeypatch.setenv("FRUGAL_STORE", str(db))
+    compared = pytester.runpytest_subprocess("-p", "no:randomly", "--frugal-compare", "base", "--frugal-runs", "3",
+                                          "--frugal-compare-fail=cpu_s:1000%", "-k", "work")
+    compared.assert_outcomes(passed=1)
+    compared.stdout.fnmatch_lines(["*cpu_s vs base*"])
+    runs = load_runs(db)
+    assert runs["git_commit"].tolist() == [first, second, second] and runs["measurements"].tolist() == [2, 3, 3]
+    assert list(commit_order(runs, pytester.path)) == [first, second]
+    series = per_commit(load(db), "cpu_s", repo=pytester.path)
+    assert [(c, len(v)) for c, v in series["test_suite.py::test_work"]] == [(first, 1), (second, 6)]
+    assert "test_suite.py::test_broken" not in series        # failed calls are stored, not compared

@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -523,63 +520,7 @@ def test_frugal_profile_top_keeps_the_costliest_tests(suite: pytest.Pytester) ->
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
 
 
-# --- --frugal-store: the test suite's history across commits ------------------------------
-
-def _git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t", "GIT_CONFIG_NOSYSTEM": "1", "HOME": os.devnull}
-    return subprocess.run(["git", "-C", str(repo), "-c", "init.defaultBranch=main", "-c", "commit.gpgsign=false", *args],
-                          check=True, capture_output=True, text=True, env=env, timeout=60).stdout.strip()
-
-
-@pytest.mark.slow
-def test_frugal_store_keeps_each_measured_call_with_its_commit(suite: pytest.Pytester,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """In a git repository, at two commits: --frugal-store stores one row per measured test call
-    (the failed test's too; each repeated run of a baseline), named by node id, with the run's
-    commit and branch; --frugal alone adds nothing; FRUGAL_STORE with --frugal-compare adds a third
-    run; the history orders them."""
-    from frugal.history.commits import commit_order, per_commit
-    from frugal.store.read import load, load_runs
-
-    suite.makepyfile(test_suite="""
-        from busywork import busy
-        def test_work():
-            busy(0.01)
-        def test_broken():
-            assert False
-    """)
-    _git(suite.path, "init", "-q")
-    _git(suite.path, "add", "-A")
-    _git(suite.path, "commit", "-qm", "first")
-    first = _git(suite.path, "rev-parse", "HEAD")
-    db = suite.path / "history" / "frugal.db"
-    result = suite.runpytest_subprocess("-p", "no:randomly", "--frugal-store", "history/frugal.db")
-    result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([f"frugal: stored the measured calls of 2 tests in {db} (git commit {first[:12]} on main)"])
-    stored = load(db)
-    assert sorted(stored["name"]) == ["test_suite.py::test_broken", "test_suite.py::test_work"]
-    assert set(stored["git_commit"]) == {first} and set(stored["git_branch"]) == {"main"}
-    assert stored.set_index("name").loc["test_suite.py::test_broken", "status"] == "error"
-
-    _git(suite.path, "commit", "-qm", "second", "--allow-empty")
-    second = _git(suite.path, "rev-parse", "HEAD")
-    saved = suite.runpytest_subprocess("-p", "no:randomly", "--frugal-store", str(db), "--frugal-save", "base",
-                                       "--frugal-runs", "3", "-k", "work")
-    saved.assert_outcomes(passed=1)
-    suite.runpytest_subprocess("-p", "no:randomly", "--frugal", "-k", "work").assert_outcomes(passed=1)  # no store
-    monkeypatch.setenv("FRUGAL_STORE", str(db))
-    compared = suite.runpytest_subprocess("-p", "no:randomly", "--frugal-compare", "base", "--frugal-runs", "3",
-                                          "--frugal-compare-fail=cpu_s:1000%", "-k", "work")
-    compared.assert_outcomes(passed=1)
-    compared.stdout.fnmatch_lines(["*cpu_s vs base*"])
-    runs = load_runs(db)
-    assert runs["git_commit"].tolist() == [first, second, second] and runs["measurements"].tolist() == [2, 3, 3]
-    assert list(commit_order(runs, suite.path)) == [first, second]
-    series = per_commit(load(db), "cpu_s", repo=suite.path)
-    assert [(c, len(v)) for c, v in series["test_suite.py::test_work"]] == [(first, 1), (second, 6)]
-    assert "test_suite.py::test_broken" not in series        # failed calls are stored, not compared
-
+# --- --frugal-store (storing with the run's commit: tests/test_history.py) --------------
 
 def test_nothing_is_stored_without_a_store(suite: pytest.Pytester) -> None:
     """--frugal alone stores nothing: no store is set and no store file is written."""
