@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("frames", ("frugal.frames",)),
     ("analysis", ("frugal.analysis",)),
     ("outputs", ("frugal.plot", "frugal.store")),
+    ("history", ("frugal.history",)),
     ("pages", ("frugal.pages",)),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal.pytest_plugin",
                     "frugal.dask")),

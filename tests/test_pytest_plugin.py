@@ -518,3 +518,30 @@ def test_frugal_profile_top_keeps_the_costliest_tests(suite: pytest.Pytester) ->
     assert [p.name.split("-")[0] for p in pages] == ["test_some.py_test_heavy"]
     bad = pytester.runpytest_inprocess("--frugal-profile", "--frugal-profile-top", "-1")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
+
+
+# --- --frugal-store (storing with the run's commit: tests/test_history.py) --------------
+
+def test_nothing_is_stored_without_a_store(suite: pytest.Pytester) -> None:
+    """--frugal alone stores nothing: no store is set and no store file is written."""
+    from frugal.files import is_store
+    from frugal.store.default import default_store
+
+    suite.makepyfile("def test_a():\n    pass\n")
+    result = suite.runpytest("--frugal")
+    result.assert_outcomes(passed=1)
+    assert default_store() is None and "stored the measured calls" not in result.stdout.str()
+    assert [p for p in suite.path.rglob("*") if p.is_file() and is_store(p)] == []
+
+
+def test_frugal_store_refuses_a_file_that_is_not_a_store(suite: pytest.Pytester) -> None:
+    """--frugal-store naming a foreign file is a usage error naming the option; the file is left as it was."""
+    from frugal.store.default import default_store
+
+    suite.makepyfile("def test_a():\n    pass\n")
+    foreign = suite.path / "notes.db"
+    foreign.write_text("not a store")
+    result = suite.runpytest("--frugal-store", "notes.db")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "--frugal-store=notes.db: " in result.stderr.str() and "not a frugal store; it was left untouched" in result.stderr.str()
+    assert foreign.read_text() == "not a store" and default_store() is None

@@ -11,6 +11,9 @@ without a ``frugal`` marker it measures nothing, prints nothing and writes nothi
   baselines in ``<rootdir>/.frugal/baselines/NAME.json``, each test's call phase run
   ``--frugal-runs`` times (5); a test fails only when it grew past the threshold and
   significantly so, and one too short for the clocks is reported as not gated.
+- ``--frugal-store PATH`` (or ``FRUGAL_STORE`` with one of the options above): every measured
+  test call is also stored in a frugal store, named by the test's node id, with the run's git
+  commit and branch, so that the store's history follows the test suite across commits.
 - the ``frugal_measure`` fixture for explicit regions inside a test.
 - ``pytest --frugal-profile [DIR] [--frugal-profile-top N]``: an energy flame graph per test.
 """
@@ -38,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail a test whose METRIC grew past AMOUNT over the baseline, significantly "
                          "(the bootstrap interval of the ratio of medians lies above it): a percentage "
                          "(energy_j:10%%) or an amount in the metric's unit (cpu_s:0.05); repeatable")
+    group.addoption("--frugal-store", metavar="PATH", default=None,
+                    help="measure every test and store each measured call in the frugal store PATH, named by "
+                         "the test's node id, with the git commit and branch of the run (FRUGAL_STORE stores "
+                         "the tests that --frugal, a baseline or a marker measures)")
     group.addoption("--frugal-runs", type=int, default=None, metavar="N",
                     help="runs of each passed test's call phase when saving or comparing a baseline, "
                          "with the same fixtures (default 5; the gate needs 5 or more)")

@@ -7,6 +7,10 @@ When a baseline is saved or compared, a test that passed is run again (``--fruga
 times in all, with the same fixtures) so that its footprint is a distribution; budgets
 hold the first run. A footprint travels with the test's report (``user_properties``), so
 the table and the baseline also work when another process ran the test.
+
+With a store set (``--frugal-store PATH``, or ``FRUGAL_STORE``), the measured calls go to it
+as every frugal measurement does: through the process's default store, as one run with the
+git commit and branch of the working directory, each call named by the test's node id.
 """
 from __future__ import annotations
 
@@ -21,8 +25,10 @@ from frugal.pytest_plugin import baseline as baselines
 from frugal.pytest_plugin.marks import Limit, parse_marks
 from frugal.core.measure import measure
 from frugal._version import __version__
-from frugal.core.settings import current as current_settings
+from frugal.core.settings import configure, current as current_settings
 from frugal.errors import FrugalError
+from frugal.store.default import flush
+from frugal.store.run_info import git_info
 from frugal.text import table
 from frugal.units import format_quantity
 
@@ -67,7 +73,7 @@ class FrugalPlugin:
     def __init__(self, config: pytest.Config) -> None:
         opt = config.option
         self.config = config
-        self.measure_all = bool(opt.frugal or opt.frugal_save or opt.frugal_compare)
+        self.measure_all = bool(opt.frugal or opt.frugal_save or opt.frugal_compare or opt.frugal_store)
         self.top: int = opt.frugal_top
         self.runs: int = opt.frugal_runs if opt.frugal_runs is not None else (
             baselines.RUNS if opt.frugal_save or opt.frugal_compare else 1)
@@ -79,6 +85,9 @@ class FrugalPlugin:
         self.passed: set[str] = set()
         self.saved: str | None = None
         self.not_gated: dict[str, list[str]] = {}
+        self.store: Path | None = None          # set by --frugal-store
+        self.store_before: tuple[str | None] | None = None   # the store setting to restore at the end
+        self.stored: str | None = None
         try:
             self._read_options(config)
         except ValueError as exc:
@@ -101,7 +110,19 @@ class FrugalPlugin:
             path = baselines.baseline_path(config.rootpath, opt.frugal_compare, "--frugal-compare")
             self.baseline = baselines.load(path, "--frugal-compare")
         if self.measure_all:
-            current_settings()  # bad FRUGAL_* settings stop the run now, not in every test
+            before = current_settings().store  # bad FRUGAL_* settings stop the run now, not in every test
+            if opt.frugal_store:
+                self._set_store(config, opt.frugal_store, before)
+
+    def _set_store(self, config: pytest.Config, given: str, before: str | None) -> None:
+        """Make ``given`` (relative to where pytest was started) the process's store: refused at
+        once when it is not a frugal store or cannot be created."""
+        path = Path(config.invocation_params.dir, given)
+        try:
+            configure(store=str(path))
+        except (FrugalError, OSError, TypeError, ValueError) as exc:
+            raise ValueError(f"--frugal-store={given}: {exc}") from None
+        self.store, self.store_before = path, (before,)
 
     # --- collection: bad budgets fail the collection of their module -----------------
     @pytest.hookimpl(wrapper=True)
@@ -230,16 +251,33 @@ class FrugalPlugin:
         text = "frugal: measuring the call phase of every test"
         if self.compare_name:
             text += f"; comparing with baseline {self.compare_name!r}"
+        if self.store is not None:
+            text += f"; storing the measured calls in {self.store}"
         return text
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.store is not None:
+            self._flush_store()
         if self.save_path is None or hasattr(self.config, "workerinput"):
             return  # an xdist worker: the controller saves what every worker measured
         tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
                  for k, fp in self.footprints.items() if k in self.passed}
         baselines.save(self.save_path, tests, {"frugal_version": __version__, "runs_per_test": self.runs})
         self.saved = f"frugal: saved baseline of {len(tests)} passed tests to {self.save_path}"
+
+    def _flush_store(self) -> None:
+        """Write what this process measured to the store now (not only at exit), and say where."""
+        flush()   # a store that fails warns and keeps the rows in memory
+        commit, branch = git_info()
+        where = (f"git commit {commit[:12]}" + (f" on {branch}" if branch else "")) if commit else \
+            "no git commit (not inside a git repository)"
+        self.stored = f"frugal: stored the measured calls of {len(self.footprints)} tests in {self.store} ({where})"
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        if self.store_before is not None:     # an in-process run (pytester) leaves the setting as it found it
+            configure(store=self.store_before[0])
+            self.store_before = None
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.measure_all:
@@ -257,6 +295,8 @@ class FrugalPlugin:
                 terminalreporter.write_line(f"  {nodeid}: {'; '.join(reasons)}")
         if self.saved:
             terminalreporter.write_line(self.saved)
+        if self.stored:
+            terminalreporter.write_line(self.stored)
 
     def table(self) -> list[str]:
         """The footprint table: the top tests by energy (by CPU time where energy is unknown)."""
