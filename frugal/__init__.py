@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from frugal.energy.environment import environment
     from frugal.pages.dashboard import report
     from frugal.frames.frame import results
+    from frugal.history.regressions import regressions
     from frugal.store.default import flush
     from frugal.store.read import load
 
@@ -56,13 +57,14 @@ _LAZY = {
     "load": "frugal.store.read",
     "flush": "frugal.store.default",
     "profile": "frugal.analysis.profiler",
+    "regressions": "frugal.history.regressions",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
 _SUBMODULES = ("plot", "stats", "dask")
 
 __all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
            "configure", "environment", "flush", "indicators", "load", "measure", "profile",
-           "report", "results", "scaling"]
+           "regressions", "report", "results", "scaling"]
 
 
 def __getattr__(name: str) -> "Any":

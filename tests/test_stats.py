@@ -354,14 +354,14 @@ def test_change_points_agree_with_ruptures_pelt():
 
 @pytest.mark.slow
 def test_regressions_benchmark_prints_each_figure_beside_its_target():
-    """benchmarks/regressions.py runs as a script and prints (a), (b) and (c), each with its target."""
+    """benchmarks/regressions.py runs as a script and prints (a), (b), (c) and (d), each with its target."""
     import subprocess
     import sys
     from pathlib import Path
 
     pytest.importorskip("ruptures", reason="ruptures is in the test extra: pip install -e '.[test]'")
     script = Path(__file__).resolve().parent.parent / "benchmarks" / "regressions.py"
-    out = subprocess.run([sys.executable, str(script), "--series", "5"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, str(script), "--series", "5", "--commits", "40", "--names", "10"], capture_output=True, text=True,
                          check=True, timeout=300).stdout
     lines = [line for line in out.splitlines() if line.startswith("(")]
-    assert [line[:3] for line in lines] == ["(a)", "(a)", "(b)", "(c)"] and all("target" in line for line in lines)
+    assert [line[:3] for line in lines] == ["(a)", "(a)", "(b)", "(c)", "(d)"] and all("target" in line for line in lines)
