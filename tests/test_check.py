@@ -112,6 +112,7 @@ def test_a_regression_under_the_threshold_exits_0_over_seeded_stores(tmp_path) -
         store = make_store(tmp_path / f"s{seed}.db", 100 + seed, {f"n{i}": 0.05 for i in range(5)})
         failed += check(store, BASE, HEAD).failed
     assert failed == 0
+    assert main(["check", str(store), "--base", BASE, "--head", HEAD]) == 0     # the last store, as a command
     # the same store with a 5% threshold on CPU time: past it is not significant either,
     # but a 30% growth always is
     store = make_store(tmp_path / "big.db", 7, {"n": 0.30})
@@ -130,6 +131,16 @@ def test_the_report_for_1000_names_stays_under_the_limit(tmp_path) -> None:
     assert "row(s) left out" in report and report.rstrip().endswith("unchanged.")
     left = int(report.split("*")[-2].split()[0].replace(",", ""))
     assert left + report.count("\n| tests/") == 1000
+
+
+def test_names_with_too_few_runs_are_counted_not_tested(tmp_path) -> None:
+    rng = np.random.default_rng(9)
+    store = tmp_path / "s.db"
+    write_run(store, BASE, "main", 1, {"few": noisy(rng, 0.1, 3), "many": noisy(rng, 0.1)})
+    write_run(store, HEAD, "feature", 2, {"few": noisy(rng, 0.3, 3), "many": noisy(rng, 0.1)})
+    result = check(store, BASE, HEAD)
+    assert not result.failed and (result.unchanged, result.untested) == (2, 1)
+    assert "(1 with too few runs to test: 5 a side are needed)" in result.markdown()
 
 
 def test_github_step_summary_is_appended_to(tmp_path, monkeypatch, capsys) -> None:
