@@ -90,7 +90,8 @@ class CheckResult:
                 sections.append((f"### {title}\n\n{columns}\n|---|---|---:|---:|---:|---:|---:|", rows))
         for title, names in (("Added (head only)", self.added), ("Removed (base only)", self.removed)):
             if names:
-                sections.append((f"### {title}", [f"- `{_cell(n)}`" for n in names]))
+                # a list item, not a table cell: only a line break would break it
+                sections.append((f"### {title}\n", [f"- `{n}`".replace("\n", " ") for n in names]))
         tail = [f"{self.unchanged} name(s) unchanged"
                 + (f" ({self.untested} with too few runs to test: {stats.MIN_RUNS} a side are needed)."
                    if self.untested else ".")]
