@@ -13,7 +13,8 @@ import frugal
 from frugal import plot
 from frugal.pages.dashboard import report
 from frugal.pages.text import records, text_report
-from frugal.pytest_plugin.baseline import Threshold, judge
+from frugal.analysis.thresholds import Threshold
+from frugal.pytest_plugin.baseline import judge
 from frugal.demo import insertion_sort
 from frugal.units import format_ratio
 from test_verdicts import synthetic

@@ -24,7 +24,7 @@ import frugal
 from frugal.core import settings as config
 from frugal.measurement import FIELDS
 from frugal.pytest_plugin import marks
-from frugal.pytest_plugin.baseline import parse_threshold
+from frugal.analysis.thresholds import parse_threshold
 from frugal.units import parse_size
 
 ANY = st.one_of(

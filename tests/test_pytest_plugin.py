@@ -9,7 +9,8 @@ import pytest
 
 import frugal
 from frugal.core import rows as _records
-from frugal.pytest_plugin.baseline import Threshold, floors, judge, parse_threshold
+from frugal.analysis.thresholds import Threshold, parse_threshold
+from frugal.pytest_plugin.baseline import floors, judge
 from frugal.pytest_plugin.marks import BUDGETS, Limit, parse_marks
 
 BUSY = """

@@ -27,15 +27,10 @@ import numpy as np
 from frugal import stats
 from frugal.analysis.ratios import against_baseline
 from frugal.analysis.runner import shortest_resolved
-from frugal.units import format_quantity, format_ratio, parse_size
-from frugal.validate import parse_number
+from frugal.analysis.thresholds import Threshold
+from frugal.units import format_ratio
 from frugal.analysis.verdicts import ALPHA, level_text
 
-# footprint fields a threshold may name, with their unit ("B" prints as a size)
-METRICS: dict[str, str] = {
-    "energy_j": "J", "carbon_g": "gCO2e", "embodied_g": "gCO2e", "cpu_s": "s", "wall_s": "s",
-    "peak_added_bytes": "B", "peak_rss_bytes": "B",
-}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 FORMAT = 2            # 2: every run of each test under "runs"; 1 (one run per test) is still read
 RUNS = 5              # runs of each test's call phase when saving or comparing a baseline
@@ -96,28 +91,6 @@ def runs_of(footprint: dict[str, Any], metric: str) -> list[float]:
     if values is None:
         values = [footprint.get(metric)]
     return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """How much ``metric`` may grow over the baseline: relatively (``10%``) or absolutely."""
-
-    metric: str
-    allowed: float
-    relative: bool
-
-    def __str__(self) -> str:
-        return f"{self.metric}:{self.allowed * 100:g}%" if self.relative else f"{self.metric}:{self.show(self.allowed)}"
-
-    def show(self, value: float) -> str:
-        return format_quantity(value, METRICS[self.metric])
-
-    def limit(self, before: float) -> float:
-        """The largest ratio of medians (now / baseline) this threshold allows."""
-        return 1.0 + (self.allowed if self.relative else self.allowed / before)
-
-    def allowance(self) -> str:
-        return f"{self.allowed:.0%}" if self.relative else self.show(self.allowed)
 
 
 @dataclass(frozen=True)
@@ -185,28 +158,3 @@ def judge(thresholds: Sequence[Threshold], now: dict[str, Any], before: dict[str
                 f"{format_ratio(r.ci_low)}-{format_ratio(r.ci_high)}x lies above "
                 f"{format_ratio(t.limit(old))}x), allowed {t.allowance()}")
     return Gate(breaches, not_gated, change)
-
-
-def parse_threshold(text: str, option: str = "--frugal-compare-fail") -> Threshold:
-    """``energy_j:10%`` (relative growth) or ``cpu_s:0.05`` / ``peak_added_bytes:20 MB`` (absolute)."""
-    metric, sep, amount = text.partition(":")
-    metric, amount = metric.strip(), amount.strip()
-    if not sep or not amount:
-        raise ValueError(f"{option}={text!r}: write METRIC:AMOUNT, e.g. energy_j:10% or cpu_s:0.05")
-    if metric not in METRICS:
-        raise ValueError(f"{option}={text!r}: unknown metric {metric!r}; known: {', '.join(METRICS)}")
-    what = f"{option}={text!r}"
-    if amount.endswith("%"):
-        try:
-            value = float(amount[:-1])
-        except ValueError:
-            raise ValueError(f"{what}: {amount!r} is not a percentage") from None
-        return Threshold(metric, parse_number(value, what) / 100, relative=True)
-    if METRICS[metric] == "B":
-        return Threshold(metric, float(parse_size(amount, what)), relative=False)
-    try:
-        value = float(amount)
-    except ValueError:
-        raise ValueError(f"{what}: {amount!r} is not a number of {METRICS[metric]} "
-                         "(or a percentage such as 10%)") from None
-    return Threshold(metric, parse_number(value, what), relative=False)

@@ -21,6 +21,7 @@ from typing import Any, Generator
 
 import pytest
 
+from frugal.analysis.thresholds import METRICS, Threshold, parse_threshold
 from frugal.pytest_plugin import baseline as baselines
 from frugal.pytest_plugin.marks import Limit, parse_marks
 from frugal.core.measure import measure
@@ -59,7 +60,7 @@ def combined(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return runs[0]
     out = dict(runs[0])
     out["runs"] = {}
-    for metric in baselines.METRICS:
+    for metric in METRICS:
         values = [r.get(metric) for r in runs]
         known = [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(v)]
         out["runs"][metric] = known
@@ -80,7 +81,7 @@ class FrugalPlugin:
         self.save_path: Path | None = None
         self.compare_name: str | None = opt.frugal_compare
         self.baseline: dict[str, dict[str, Any]] | None = None
-        self.thresholds: list[baselines.Threshold] = []
+        self.thresholds: list[Threshold] = []
         self.footprints: dict[str, dict[str, Any]] = {}
         self.passed: set[str] = set()
         self.saved: str | None = None
@@ -101,7 +102,7 @@ class FrugalPlugin:
             raise ValueError(f"--frugal-runs={self.runs}: must be >= 1")
         for text in opt.frugal_compare_fail or ():
             for part in filter(None, (p.strip() for p in text.split(","))):
-                self.thresholds.append(baselines.parse_threshold(part))
+                self.thresholds.append(parse_threshold(part))
         if self.thresholds and not opt.frugal_compare:
             raise ValueError("--frugal-compare-fail needs --frugal-compare NAME (the baseline to compare with)")
         if opt.frugal_save:
