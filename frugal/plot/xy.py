@@ -202,7 +202,8 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
         if value in order:      # a rule at the mark's tick, its label along it, top down, in axes height
             ax.axvline(order[value], color="0.35", linestyle="--", linewidth=0.9, zorder=0)
             ax.annotate(text, xy=(order[value], 0.98), xycoords=("data", "axes fraction"), rotation=90,
-                        fontsize=7, color="0.25", ha="right", va="top")
+                        fontsize=7, color="0.25", ha="right", va="top",
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_title(f"{label}{per_run} over {'time' if timeline else x}")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
