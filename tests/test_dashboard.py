@@ -326,3 +326,91 @@ def test_progress_bar_only_when_asked_or_on_a_terminal(comparison, capsys):
     assert "frugal dashboard [" in capsys.readouterr().err
     render(comparison.frame, by="variant")
     assert capsys.readouterr().err == ""
+
+
+# --- changes across commits (issue 28, item 7) ------------------------------------------------
+
+def _history_store(path, steps, commits=20, step_at=12):
+    """A real store of one run per commit, written with the store's append API (as
+    tests/test_regressions.py does): each name of ``steps`` with 5 real measured rows a run whose
+    energy, CPU and wall time are set to lognormal values (CV 3%), times its factor from ``step_at`` on."""
+    import hashlib
+
+    import numpy as np
+    from test_history import T0, rows
+
+    from frugal.store import Store, new_run
+
+    rng = np.random.default_rng(5)
+    ids = [hashlib.sha1(str(i).encode()).hexdigest() for i in range(commits)]
+    for i, c in enumerate(ids):
+        values = {name: (rng.lognormal(0.0, 0.03, 5) * (f if i >= step_at else 1.0)).tolist()
+                  for name, f in steps.items()}
+        cols = rows(values)
+        cols["energy_j"] = cols["cpu_s"] * 10.0
+        cols["wall_s"] = cols["cpu_s"] * 1.1
+        run = new_run("test", git=(c, "main"))
+        run["started_at"] = T0 + i * 3_600_000_000_000      # a commit an hour
+        Store(path).append(run, cols)
+    return ids
+
+
+@pytest.fixture
+def outside_git(tmp_path, monkeypatch):
+    """Outside any git repository: commits go by the time of their first run."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a_planted_step_opens_the_page_and_is_marked_on_its_trend(outside_git):
+    from frugal.store.read import load
+
+    db = outside_git / "frugal.db"
+    ids = _history_store(db, {"parse": 1.25, "flat": 1.0})
+    text = render(load(db), progress=False)
+    section = text.split("<h2>Changes across commits</h2>", 1)[1].split("</section>", 1)[0]
+    assert text.index("Changes across commits") < text.index("Frugality indicators")
+    assert "parse" in section and "flat" not in section
+    assert "3 steps over 20 commits: 3 regressions, 0 improvements." in section   # energy, CPU, wall time
+    assert "energy" in section and "CPU time" in section and "wall time" in section
+    assert f"{ids[11][:7]} (" in section and f"{ids[12][:7]} (" in section     # the commits on each side
+    assert re.search(r"\+2\d%: 1\.2\dx \[1\.2\d, 1\.[23]\d\]", section), section
+    trend = text.split("<h2>Trends</h2>", 1)[1]
+    assert "A dashed rule marks a step" in trend and "energy +2" in trend   # the mark's label, as SVG text
+
+
+@pytest.mark.slow
+def test_regressions_come_before_improvements(outside_git):
+    from frugal.store.read import load
+
+    db = outside_git / "frugal.db"
+    _history_store(db, {"faster": 0.7, "slower": 1.3})
+    section = render(load(db), progress=False).split("<h2>Changes across commits</h2>", 1)[1].split("</section>")[0]
+    assert section.index("slower") < section.index("faster")
+    assert section.index("regression") < section.index("improvement")
+
+
+@pytest.mark.slow
+def test_a_flat_history_says_no_step_over_how_many_commits(outside_git):
+    from frugal.store.read import load
+
+    db = outside_git / "frugal.db"
+    _history_store(db, {"flat": 1.0}, commits=15)
+    section = render(load(db), progress=False).split("<h2>Changes across commits</h2>", 1)[1].split("</section>")[0]
+    assert "No step found in energy, CPU time or wall time over 15 commits." in section
+
+
+def test_runs_without_a_commit_say_how_to_give_one(two_run_store):
+    from frugal.store.read import load
+
+    frame = load(two_run_store)
+    if frame["git_commit"].notna().any():
+        frame = frame.assign(git_commit=None)
+    section = render(frame, progress=False).split("<h2>Changes across commits</h2>", 1)[1].split("</section>")[0]
+    assert "no git commit" in section and "FRUGAL_GIT_COMMIT" in section
+
+
+def test_a_frame_not_from_a_store_has_no_such_section(comparison):
+    assert "Changes across commits" not in render(comparison.frame, by="variant", progress=False)

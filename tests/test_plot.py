@@ -338,6 +338,20 @@ def test_trend_over_commits_takes_the_median_per_commit(runs):
     assert ax.get_xlabel() == "commit (in run order)"
 
 
+def test_trend_marks_a_commit_with_a_rule_and_its_label(runs):
+    """A mark is a vertical rule at its commit's tick, labelled; an unknown commit draws nothing;
+    a date axis refuses marks, naming the argument."""
+    fig = plot.trend(runs, metric="energy_j", by="variant", x="commit",
+                     marks={"c3" + "abcdef" * 3: "energy +20%", "nowhere": "never drawn"})
+    ax = fig.axes[0]
+    rules = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--"]
+    assert len(rules) == 1 and list(rules[0].get_xdata()) == [3, 3]
+    texts = [t.get_text() for t in ax.texts]
+    assert "energy +20%" in texts and "never drawn" not in texts
+    with pytest.raises(ValueError, match="marks"):
+        plot.trend(runs, metric="energy_j", by="variant", marks={"c3abcde": "x"})
+
+
 def test_trend_needs_the_x_column(runs):
     """A missing x column is named."""
     with pytest.raises(ValueError, match="git_sha"):

@@ -1,6 +1,7 @@
 """The team dashboard: one self-contained HTML file of a store or a frame, to publish as it is.
 
-``report(frame, "dashboard.html")`` (and ``frugal dashboard STORE``) writes the latest run
+``report(frame, "dashboard.html")`` (and ``frugal dashboard STORE``) writes, for a stored frame,
+first the changes across commits (``frugal.pages.steps``), then the latest run
 (or commit) in detail: headline figures, the indicators with grades, the comparison charts;
 then, for a stored frame, the trend of every name measured in more than one run and every
 run newest first (``frugal.pages.runs``, which states how a large store is summarised);
@@ -19,6 +20,7 @@ from typing import Any, Iterable
 
 from frugal.pages import html as P
 from frugal.pages.runs import TREND_CHARTS, costliest, runs_section, short_label, trends_section
+from frugal.pages.steps import changes_section
 from frugal._version import __version__
 from frugal.frames.frame import floats, labels
 from frugal.pages.html import e
@@ -421,7 +423,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
     current, history, key, scope = _scope(frame)
-    bar = Progress(8 + (TREND_CHARTS if history is not None else 0), "frugal dashboard", progress)
+    bar = Progress(9 + (TREND_CHARTS if history is not None else 0), "frugal dashboard", progress)
     try:
         bar.step("indicators")
         if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
@@ -435,6 +437,13 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
             f"<header><h1>{e(title)}</h1><p>{e(_store_sentence(frame, by))}</p>"
             f"<p>{e(f'Figures for {scope}.')}</p>"
             f"<p>{e(f'Energy is {basis}, carbon modelled; time, CPU and memory are measured.')}</p></header>",
+        ]
+        changes = None
+        if "run_id" in frame.columns and frame["run_id"].notna().any():    # a stored frame: its history first
+            bar.step("changes across commits")
+            changes = changes_section(frame, by)
+            body.append(f"<section><h2>Changes across commits</h2>{changes.html}</section>")
+        body += [
             _headlines(current, table),
             f"<section><h2>Frugality indicators by {e(by)}: {e(latest)}</h2>"
             f"{_indicators_section(table, by, baseline)}</section>",
@@ -442,7 +451,8 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
         ]
         if history is not None:
             assert key is not None  # _scope gives a history only with the key it follows
-            trends = trends_section(frame, by, key, lambda make, prefix, title: _chart(make, prefix, title, bar))
+            trends = trends_section(frame, by, key, lambda make, prefix, title: _chart(make, prefix, title, bar),
+                                    marks=changes.marks if changes is not None and key == "git_commit" else None)
             if trends:
                 body.append(f"<section><h2>Trends</h2>{trends}</section>")
         bar.step("runs")

@@ -14,7 +14,7 @@ the store holds, by these rules (each also stated on the page):
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -186,9 +186,11 @@ def _older_runs(facts: pd.DataFrame, agg: pd.DataFrame) -> str:
 
 # --- trends -------------------------------------------------------------------------------
 
-def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., str]) -> str:
+def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., str],
+                   marks: Mapping[str, Mapping[str, str]] | None = None) -> str:
     """A trend chart for each of the TREND_CHARTS costliest names measured in more than one
-    run (``key`` "run_id") or commit (``key`` "git_commit"), the next TREND_ROWS in a table."""
+    run (``key`` "run_id") or commit (``key`` "git_commit"), the next TREND_ROWS in a table.
+    ``marks``: per name, ``{commit: label}`` for the steps its chart marks (``key`` "git_commit")."""
     from frugal import plot
 
     names = frame[by].astype("string").fillna("(none)")
@@ -207,14 +209,16 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
         rows = frame[code == name]
         if len(name) > LABEL_CHARS:     # the heading keeps the whole name; a chart cannot lay out a huge one
             rows = rows.assign(**{by: short_label(name)})
-        charts.append(chart(lambda rows=rows: plot.trend(rows, metric=metric, by=by, x=x), f"t{i}",
+        mark = dict((marks or {}).get(name, {}))
+        charts.append(chart(lambda rows=rows, mark=mark: plot.trend(rows, metric=metric, by=by, x=x, marks=mark or None), f"t{i}",
                             f"{name}: {what.lower()} per call across {label}s"))
     rule = (f"{format_count(len(ranked))} {by}s were measured in more than one {label}; "
             + (f"charts for the {min(TREND_CHARTS, len(ranked))} that cost the most ({what.lower()} in total). "
                if len(ranked) > 1 else "")
             + f"A point is a {label}: the median per call of its successful measurements; hover a point for its "
               f"{'commit and ' if key == 'git_commit' or 'git_commit' in frame.columns else ''}date. Lines of more "
-              f"than {plot.xy.MAX_POINTS} points are binned (median, 10-90% band).")
+              f"than {plot.xy.MAX_POINTS} points are binned (median, 10-90% band)."
+            + (" A dashed rule marks a step found across commits (listed at the top)." if marks else ""))
     parts = [f"<p>{e(rule)}</p>", P.charts(charts)]
     rest = ranked[TREND_CHARTS:]
     if rest:

@@ -1,7 +1,7 @@
 """Charts on two quantitative axes: the time-energy Pareto front, scaling laws, trends over runs."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
@@ -142,7 +142,8 @@ MAX_POINTS = 240     # points per line of a trend; beyond, consecutive points ar
 
 
 @literal_text
-def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "started_at") -> Figure:
+def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "started_at",
+          marks: Mapping[str, str] | None = None) -> Figure:
     """``metric`` over time or over commits, one line per ``by`` group.
 
     ``x`` a date column (``started_at``; ``run_started_at`` of a stored frame gives one point
@@ -153,6 +154,10 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
     become one, their median, with a band from the 10th to the 90th percentile. In SVG
     (``to_svg``) every point carries a hover title: its commit, date, value and how many
     measurements it holds.
+
+    ``marks``: for a text ``x`` (commits), values of ``x`` to mark with a vertical rule and a
+    small label, ``{value: label}`` (the dashboard marks the commits where a step begins,
+    ``frugal.regressions``); a value absent from the chart is not drawn.
     """
     frame, _ = unpack(frame, "trend(frame=...)")
     need(frame, metric, by, x)
@@ -161,6 +166,8 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
     label, unit, _ = metric_info(metric)
     per_run = " per call" if metric in ADDITIVE else ""
     timeline = pd.api.types.is_datetime64_any_dtype(frame[x])
+    if marks and timeline:
+        raise ValueError(f"trend(marks=...): marks need a text x such as git_commit, and {x!r} is a date column")
     points = trend_points(frame, values, by, x, timeline)
     factor, shown = scale_for(points["v"].to_numpy(), unit)
     lines = {g: _binned(sub, MAX_POINTS) for g, sub in points.groupby("g", sort=False)}
@@ -191,6 +198,12 @@ def trend(frame: Any, metric: str = "energy_j", by: str = "name", x: str = "star
         ax.set_xlabel(f"{x} (in run order)")
     ax.set_ylabel(axis_label(label + per_run, shown))
     ax.set_ylim(bottom=0)
+    for value, text in (marks or {}).items():
+        if value in order:      # a rule at the mark's tick, its label along it, top down, in axes height
+            ax.axvline(order[value], color="0.35", linestyle="--", linewidth=0.9, zorder=0)
+            ax.annotate(text, xy=(order[value], 0.98), xycoords=("data", "axes fraction"), rotation=90,
+                        fontsize=7, color="0.25", ha="right", va="top",
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1})
     ax.set_title(f"{label}{per_run} over {'time' if timeline else x}")
     ax.legend(fontsize=8, frameon=False)
     ax.grid(alpha=0.3)
