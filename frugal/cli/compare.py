@@ -92,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     argv = _split(args.commands[0]) if len(args.commands) == 1 else list(args.commands)
     if len(args.name or []) > 1:
         raise UserError("with --rev, --name names the one command: give it at most once")
-    args.command_name = (args.name or [shlex.join(argv)])[0]
-    args.commands, args.name = [shlex.join(argv)] * len(args.rev), list(args.rev)
+    text = args.commands[0] if len(args.commands) == 1 else shlex.join(argv)   # the command as the user wrote it
+    args.command_name = (args.name or [text])[0]
+    args.commands, args.name = [text] * len(args.rev), list(args.rev)
     if len(set(args.rev)) != len(args.rev):
         raise UserError(f"a --rev is given twice: {args.rev}")
     with checked_out(args.rev, args.setup) as revisions:
