@@ -111,10 +111,10 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     apply_machine(args)
     dirs = [None if rev is None else rev.path for rev in revisions]   # where each command runs
     argvs = []
-    for command, rev in zip(args.commands, revisions):
+    for command, where in zip(args.commands, dirs):
         argv = _split(command)
         try:
-            with inside(None if rev is None else rev.path):   # ./script resolves in the revision's tree
+            with inside(where):   # ./script resolves in the revision's tree
                 resolve(argv[0])
         except CommandNotFound as exc:
             raise UserError(str(exc)) from None
