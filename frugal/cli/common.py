@@ -25,11 +25,13 @@ def store_path(arg: str | None) -> Path:
     return Path(arg or os.environ.get("FRUGAL_STORE") or DEFAULT_STORE)
 
 
-def store_runs(path: Path, cols: dict[str, Any], program: str) -> None:
-    """Append the runs of a command (a column dict) to the store at ``path``."""
+def store_runs(path: Path, cols: dict[str, Any], program: str,
+               git: tuple[str | None, str | None] | None = None) -> None:
+    """Append the runs of a command (a column dict) to the store at ``path``, as one run of
+    the store whose (commit, branch) is ``git`` (default: ``git_info()``)."""
     from frugal import store
 
-    run = store.new_run(program=program)
+    run = store.new_run(program=program, git=git)
     run["settings"] = store.settings_json()
     store.Store(path).append(run, cols)
 

@@ -6,7 +6,7 @@ import json
 import shlex
 import signal
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, apply_machine, count, objects,
                                positive_int, store_path, store_runs)
@@ -17,6 +17,8 @@ from frugal.text import shown
 if TYPE_CHECKING:
     import pandas as pd
 
+    from frugal.cli.revisions import Revision
+
 
 def add_parser(sub: Any) -> None:
     """``frugal compare``'s arguments, on the subparsers ``sub``."""
@@ -26,10 +28,17 @@ def add_parser(sub: Any) -> None:
                                    "of medians to the baseline with bootstrap intervals corrected for the number "
                                    "of ratios, and verdicts that follow them. Commands are split like "
                                    "a shell would split them but not run by one: use sh -c '...' for pipes. "
-                                   "Exits 1 when a run failed (failed runs are left out of the statistics).")
+                                   "Exits 1 when a run failed (failed runs are left out of the statistics). "
+                                   "With --rev given twice or more: frugal compare --rev BASE --rev HEAD "
+                                   "[--setup CMD] -- CMD runs the one command CMD in a temporary git worktree "
+                                   "of each revision, and stores each revision's runs with its commit under "
+                                   "the command's name, for frugal check --base BASE --head HEAD.")
     p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
     p.add_argument("--runs", type=positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
     p.add_argument("--warmup", type=count, default=1, metavar="K", help="unmeasured runs first (default 1)")
+    p.add_argument("--rev", action="append", metavar="REV",
+                   help="a git revision to check out and run the command in (repeatable; the first is the baseline)")
+    p.add_argument("--setup", metavar="CMD", help="with --rev: a shell command run once in each worktree first")
     p.add_argument("-n", "--name", action="append", metavar="NAME", help="name of a command, in order (repeatable)")
     p.add_argument("--baseline", metavar="NAME", help="what the others are compared with (default: the first)")
     p.add_argument("--seed", type=count, metavar="S", help="seed of the run order and the bootstrap")
@@ -60,24 +69,53 @@ def _compare_names(args: argparse.Namespace) -> list[str]:
     return names
 
 
+def _split(command: str) -> list[str]:
+    try:
+        argv = shlex.split(command)
+    except ValueError as exc:
+        raise UserError(f"cannot split the command {command!r}: {exc}") from None
+    if not argv:
+        raise UserError("an empty command was given")
+    return argv
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the commands interleaved, print or export the comparison; 1 when a run failed."""
+    """Run the commands interleaved, print or export the comparison; 1 when a run failed.
+    With ``--rev``: the one command in a temporary worktree of each revision."""
+    if not args.rev:
+        if args.setup is not None:
+            raise UserError("--setup is for --rev: give --rev BASE --rev HEAD")
+        return _run(args, [None] * len(args.commands))
+    from frugal.cli.revisions import checked_out
+
+    # after --, the command's own argv; one argument alone is split like a shell would
+    argv = _split(args.commands[0]) if len(args.commands) == 1 else list(args.commands)
+    if len(args.name or []) > 1:
+        raise UserError("with --rev, --name names the one command: give it at most once")
+    text = args.commands[0] if len(args.commands) == 1 else shlex.join(argv)   # the command as the user wrote it
+    args.command_name = (args.name or [text])[0]
+    args.commands, args.name = [text] * len(args.rev), list(args.rev)
+    if len(set(args.rev)) != len(args.rev):
+        raise UserError(f"a --rev is given twice: {args.rev}")
+    with checked_out(args.rev, args.setup) as revisions:
+        return _run(args, revisions)
+
+
+def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     from frugal.analysis.compare import Comparison
     from frugal.analysis.runner import check_seed, run_plan
+    from frugal.cli.revisions import inside
 
     if len(args.commands) < 2:
         raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
     apply_machine(args)
+    dirs = [None if rev is None else rev.path for rev in revisions]   # where each command runs
     argvs = []
-    for command in args.commands:
+    for command, where in zip(args.commands, dirs):
+        argv = _split(command)
         try:
-            argv = shlex.split(command)
-        except ValueError as exc:
-            raise UserError(f"cannot split the command {command!r}: {exc}") from None
-        if not argv:
-            raise UserError("an empty command was given")
-        try:
-            resolve(argv[0])
+            with inside(where):   # ./script resolves in the revision's tree
+                resolve(argv[0])
         except CommandNotFound as exc:
             raise UserError(str(exc)) from None
         argvs.append(argv)
@@ -96,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     errors: dict[str, list[str]] = {name: [] for name in names}
 
     def measured(i: int) -> tuple[ProcessRun, str | None]:
-        r, error = _run_or_fail(argvs[i], quiet)
+        with inside(dirs[i]):
+            r, error = _run_or_fail(argvs[i], quiet)
         if error is not None:
             errors[names[i]].append(error)
         if r.returncode == -signal.SIGINT:
@@ -104,7 +143,8 @@ def run(args: argparse.Namespace) -> int:
         return r, error
 
     def warm(i: int) -> None:
-        _run_or_fail(argvs[i], quiet)
+        with inside(dirs[i]):
+            _run_or_fail(argvs[i], quiet)
 
     total = len(argvs) * (args.warmup + args.runs)
     runs = run_plan(range(len(argvs)), measured, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
@@ -112,7 +152,9 @@ def run(args: argparse.Namespace) -> int:
                     describe=lambda i: names[i]).rows()
     cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
     cols["error"] = objects([r[3][1] for r in runs])   # exit status and the end of stderr, stored
-    if path is not None:
+    if path is not None and args.rev:
+        _store_revisions(path, runs, revisions, args.command_name)
+    elif path is not None:
         store_runs(path, cols, program="frugal compare")
     frame = _frame_of(cols)
     import pandas as pd
@@ -143,6 +185,18 @@ def run(args: argparse.Namespace) -> int:
     for name, failure in cmp.failures.items():
         print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
     return 1 if cmp.failures else 0
+
+
+def _store_revisions(path: Any, runs: list[Any], revisions: Sequence[Revision | None], name: str) -> None:
+    """One run of the store per revision, with its commit (no branch: it was checked out
+    detached), its rows named ``name``, the command's own name, so that ``frugal check``
+    compares the same name across the commits."""
+    for i, rev in enumerate(revisions):
+        assert rev is not None
+        mine = [r for r in runs if r[0] == i]
+        cols = process_columns([r[3][0] for r in mine], name)
+        cols["error"] = objects([r[3][1] for r in mine])
+        store_runs(path, cols, program="frugal compare", git=(rev.commit, None))
 
 
 def _run_or_fail(argv: list[str], quiet: bool) -> tuple[ProcessRun, str | None]:
