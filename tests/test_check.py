@@ -68,7 +68,7 @@ def _outside_any_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_a_30_percent_cpu_regression_exits_1_and_is_listed_first(tmp_path, capsys) -> None:
-    store = make_store(tmp_path / "s.db", 1, {"slow": 0.30, "same": 0.0, "faster": -0.30, "bit": 0.12},
+    store = make_store(tmp_path / "s.db", 1, {"slow": 0.30, "same": 0.0, "faster": -0.30, "bit": 0.05},
                        base_only=("gone",), head_only=("new",))
     md = tmp_path / "report.md"
     status = main(["check", str(store), "--base", "main", "--head", "feature", "--markdown", str(md)])
@@ -80,7 +80,7 @@ def test_a_30_percent_cpu_regression_exits_1_and_is_listed_first(tmp_path, capsy
     parts = [report.index(s) for s in ("### Regressions", "| slow |", "### Improvements", "| faster |",
                                        "### Added", "`new`", "### Removed", "`gone`", "name(s) unchanged")]
     assert parts == sorted(parts)
-    assert "| bit |" not in report.split("### Improvements")[0]   # 12% over a 10% threshold: not shown significant
+    assert "| bit |" not in report.split("### Improvements")[0]   # 5% under a 10% threshold, significant or not
     assert "2 name(s) unchanged" in report                          # same, bit
 
 
@@ -113,10 +113,11 @@ def test_a_regression_under_the_threshold_exits_0_over_seeded_stores(tmp_path) -
         failed += check(store, BASE, HEAD).failed
     assert failed == 0
     assert main(["check", str(store), "--base", BASE, "--head", HEAD]) == 0     # the last store, as a command
-    # the same store with a 5% threshold on CPU time: past it is not significant either,
-    # but a 30% growth always is
+    # a 30% growth always fails, and 12% past a 10% threshold does too: significant and past it
     store = make_store(tmp_path / "big.db", 7, {"n": 0.30})
     assert check(store, BASE, HEAD, ["cpu_s:5%"]).failed
+    store = make_store(tmp_path / "past.db", 8, {"n": 0.12})
+    assert check(store, BASE, HEAD, ["cpu_s:10%"]).failed
 
 
 @pytest.mark.slow
