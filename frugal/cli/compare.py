@@ -109,12 +109,11 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     if len(args.commands) < 2:
         raise UserError("compare needs at least two commands, e.g. frugal compare 'sleep 0.1' 'sleep 0.2'")
     apply_machine(args)
-    dirs = [None if rev is None else rev.path for rev in revisions]   # where each command runs
     argvs = []
-    for command, where in zip(args.commands, dirs):
+    for command, rev in zip(args.commands, revisions):
         argv = _split(command)
         try:
-            with inside(where):   # ./script resolves in the revision's tree
+            with inside(rev):   # ./script resolves in the revision's tree
                 resolve(argv[0])
         except CommandNotFound as exc:
             raise UserError(str(exc)) from None
@@ -134,7 +133,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     errors: dict[str, list[str]] = {name: [] for name in names}
 
     def measured(i: int) -> tuple[ProcessRun, str | None]:
-        with inside(dirs[i]):
+        with inside(revisions[i]):
             r, error = _run_or_fail(argvs[i], quiet)
         if error is not None:
             errors[names[i]].append(error)
@@ -143,8 +142,10 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
         return r, error
 
     def warm(i: int) -> None:
-        with inside(dirs[i]):
-            _run_or_fail(argvs[i], quiet)
+        with inside(revisions[i]):
+            r, _ = _run_or_fail(argvs[i], quiet)
+        if r.returncode == -signal.SIGINT:      # Ctrl-C during a warm-up run stops too
+            raise KeyboardInterrupt
 
     total = len(argvs) * (args.warmup + args.runs)
     runs = run_plan(range(len(argvs)), measured, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
