@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from frugal.cli.common import UserError
+from frugal.store.run_info import BRANCH_VARIABLES
 
 
 @dataclass(frozen=True)
@@ -105,14 +106,27 @@ def checked_out(refs: Sequence[str], setup: str | None = None) -> Iterator[list[
 
 
 @contextlib.contextmanager
-def inside(path: Path | None) -> Iterator[None]:
-    """The working directory is ``path`` within the block (nothing changes for None)."""
-    if path is None:
+def inside(rev: Revision | None) -> Iterator[None]:
+    """Within the block, the command of revision ``rev`` runs as if measured at that commit:
+    the working directory is its worktree, ``FRUGAL_GIT_COMMIT`` is its commit and the branch
+    variables (``FRUGAL_GIT_BRANCH``, ``GITHUB_HEAD_REF``...) are unset, as for any detached
+    checkout, so that a frugal inside the command (``pytest --frugal-store``, a script with
+    ``FRUGAL_STORE``) files its rows under the revision, not under the CI's ``GITHUB_SHA``.
+    Nothing changes for None."""
+    if rev is None:
         yield
         return
-    before = os.getcwd()
-    os.chdir(path)
+    before, saved = os.getcwd(), {k: os.environ.get(k) for k in ("FRUGAL_GIT_COMMIT", *BRANCH_VARIABLES)}
+    os.chdir(rev.path)
+    os.environ["FRUGAL_GIT_COMMIT"] = rev.commit
+    for k in BRANCH_VARIABLES:
+        os.environ.pop(k, None)
     try:
         yield
     finally:
         os.chdir(before)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
