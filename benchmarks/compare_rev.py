@@ -1,7 +1,7 @@
 """Does `frugal compare --rev A --rev B` then `frugal check --fail cpu_s:10%` pass when B costs
 what A costs, and fail when B does 15% more CPU work?
 
-    python benchmarks/compare_rev.py [--repeat 20] [--runs 10] [--work 0.3]
+    python benchmarks/compare_rev.py [--repeat 20] [--runs 20] [--work 0.3]
 
 A temporary git repository holds a small benchmark script (a pure-Python loop of about
 ``--work`` CPU seconds) at three commits: A; B0, which changes only a comment; B15, whose loop
@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 FRUGAL = [sys.executable, "-m", "frugal"]
 SCRIPT = """# a benchmark: a pure-Python loop
@@ -48,8 +50,11 @@ def make_repo(repo: Path, n: int) -> tuple[str, str, str]:
     return commits[0], commits[1], commits[2]
 
 
-def one(repo: Path, base: str, head: str, seed: int, runs: int) -> int:
-    """The exit status of `frugal check` after `frugal compare --rev base --rev head`."""
+def one(repo: Path, base: str, head: str, seed: int, runs: int) -> tuple[int, float]:
+    """The exit status of `frugal check` after `frugal compare --rev base --rev head`, and the
+    ratio of the CPU time medians (head / base) it judged."""
+    from frugal.store.read import load, load_runs
+
     store = repo.parent / f"s{seed}-{head[:7]}.db"
     subprocess.run([*FRUGAL, "compare", "--rev", base, "--rev", head, "--runs", str(runs), "--seed", str(seed),
                     "--store", str(store), "--", sys.executable, "bench.py"],
@@ -58,13 +63,24 @@ def one(repo: Path, base: str, head: str, seed: int, runs: int) -> int:
                          cwd=repo, capture_output=True, text=True)
     if out.returncode not in (0, 1):
         raise RuntimeError(f"frugal check failed: {out.stderr}")
-    return out.returncode
+    commit = load_runs(store).set_index("run_id")["git_commit"]
+    rows = load(store)
+    cpu = rows.groupby(rows["run_id"].astype(str).map(commit))["cpu_s"].median()
+    return out.returncode, float(cpu[head] / cpu[base])
+
+
+def _case(repo: Path, base: str, head: str, repeat: int, runs: int, status: int, what: str) -> None:
+    results = [one(repo, base, head, seed, runs) for seed in range(repeat)]
+    hits = sum(code == status for code, _ in results)
+    ratios = np.array([r for _, r in results])
+    print(f"{what}: {hits} of {repeat} (CPU ratio of medians: median {np.median(ratios):.3f}, "
+          f"range {ratios.min():.3f}-{ratios.max():.3f})", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20, help="repetitions of each case (default 20)")
-    parser.add_argument("--runs", type=int, default=10, help="measured runs per revision (default 10)")
+    parser.add_argument("--runs", type=int, default=20, help="measured runs per revision (default 20)")
     parser.add_argument("--work", type=float, default=0.3, help="CPU seconds of A's loop, roughly (default 0.3)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -75,10 +91,8 @@ def main() -> None:
         per_iteration = (time.perf_counter() - t0) / 10**6      # an upper bound: startup included
         a, b0, b15 = make_repo(repo, max(10**4, round(args.work / per_iteration)))
         start = time.perf_counter()
-        passes = sum(one(repo, a, b0, seed, args.runs) == 0 for seed in range(args.repeat))
-        print(f"B equals A (a comment changed): frugal check passed {passes} of {args.repeat}", flush=True)
-        fails = sum(one(repo, a, b15, seed, args.runs) == 1 for seed in range(args.repeat))
-        print(f"B does 15% more CPU work: frugal check failed {fails} of {args.repeat}")
+        _case(repo, a, b0, args.repeat, args.runs, 0, "B equals A (a comment changed): frugal check passed")
+        _case(repo, a, b15, args.repeat, args.runs, 1, "B does 15% more CPU work: frugal check failed")
         print(f"({args.runs} runs per revision; {time.perf_counter() - start:.0f} s in all)")
 
 

@@ -191,3 +191,44 @@ def test_the_command_is_listed_and_needs_base_and_head(tmp_path, capsys) -> None
     assert "--base" in capsys.readouterr().err
     out = subprocess.run([sys.executable, "-m", "frugal", "--help"], capture_output=True, text=True, timeout=60).stdout
     assert "check" in out
+
+
+def interleaved_store(path: Path, seed: int, growth: float, shift_head_s: float = 0.0) -> Path:
+    """Base and head run in rounds (as ``frugal compare --rev`` runs them), each round at its own
+    machine speed (a shared runner's phases: 20% spread between rounds, 1% within a round);
+    head values ``1 + growth`` times the base's. ``shift_head_s`` moves the head's runs later,
+    out of the rounds."""
+    rng = np.random.default_rng(seed)
+    speed = np.exp(0.2 * rng.standard_normal(RUNS))
+    base = 0.1 * speed * (1 + 0.01 * rng.standard_normal(RUNS))
+    head = 0.1 * (1 + growth) * speed * (1 + 0.01 * rng.standard_normal(RUNS))
+    start = np.datetime64(T0, "ns")
+    for commit, branch, values, offset in ((BASE, "main", base, 0.0), (HEAD, "feature", head, 0.5 + shift_head_s)):
+        cols = rows({"bench": values})
+        cols["started_at"] = start + ((np.arange(RUNS) + offset) * 1e9).astype("timedelta64[ns]")
+        run = new_run("test", git=(commit, branch))
+        run["started_at"] = T0
+        Store(path).append(run, cols)
+    return path
+
+
+def test_runs_in_rounds_are_compared_round_by_round(tmp_path) -> None:
+    """A 15% growth under a 20% spread of machine speed between rounds: seen when the rounds
+    pair the runs (both sides of a round see one speed), not when the same values ran apart."""
+    store = interleaved_store(tmp_path / "rounds.db", 5, 0.15)
+    result = check(store, BASE, HEAD, ["cpu_s:10%"])
+    assert result.paired == {("bench", "cpu_s")}
+    assert [c.name for c in result.regressions] == ["bench"]
+    apart = interleaved_store(tmp_path / "apart.db", 5, 0.15, shift_head_s=100.0)
+    result = check(apart, BASE, HEAD, ["cpu_s:10%"])
+    assert result.paired == set() and result.regressions == []
+
+
+@pytest.mark.slow
+def test_rounds_of_equal_sides_raise_no_alarm_and_15_percent_is_found_over_seeded_stores(tmp_path) -> None:
+    alarms = sum(check(interleaved_store(tmp_path / f"e{seed}.db", 200 + seed, 0.0), BASE, HEAD,
+                       ["cpu_s:10%"]).failed for seed in range(40))
+    found = sum(check(interleaved_store(tmp_path / f"g{seed}.db", 300 + seed, 0.15), BASE, HEAD,
+                      ["cpu_s:10%"]).failed for seed in range(40))
+    assert alarms == 0
+    assert found >= 38

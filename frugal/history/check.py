@@ -51,7 +51,8 @@ class CheckResult:
     first: largest ratio over its allowed ratio), ``improvements`` (shrank significantly,
     largest drop first), names only on one side (``added``: head only; ``removed``: base
     only), the ``unchanged`` names (measured on both sides, neither), of which ``untested``
-    had fewer than ``MIN_RUNS`` values on a side or a zero median."""
+    had fewer than ``MIN_RUNS`` values on a side or a zero median; ``paired``: the (name,
+    metric) whose runs ran in rounds (``in_rounds``), compared round by round."""
 
     base: str
     head: str
@@ -63,6 +64,7 @@ class CheckResult:
     unchanged: int = 0
     untested: int = 0
     level: float = math.nan
+    paired: set[tuple[str, str]] = field(default_factory=set)
 
     @property
     def failed(self) -> bool:
@@ -72,8 +74,10 @@ class CheckResult:
     def _heading(self) -> list[str]:
         fails = ", ".join(str(t) for t in self.thresholds)
         level = level_text(self.level) if math.isfinite(self.level) else "bootstrap"
+        rounds = f" Runs in rounds, resampled round by round: {len(self.paired)}." if self.paired else ""
         return [f"base {self.base[:12]} -> head {self.head[:12]}; fails on {fails}: when the ratio of medians "
-                f"is past the threshold and its {level} interval excludes 1 (decided across all names and metrics).",
+                f"is past the threshold and its {level} interval excludes 1 (decided across all names and "
+                f"metrics).{rounds}",
                 f"**{len(self.regressions)} regression(s)**, {len(self.improvements)} improvement(s), "
                 f"{len(self.added)} added, {len(self.removed)} removed, {self.unchanged} unchanged."]
 
@@ -179,6 +183,22 @@ def commits_of(store: str | os.PathLike[str], base: str, head: str,
     return base_id, head_id, runs
 
 
+def in_rounds(head: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """When the two sides ran interleaved in rounds, as ``frugal compare --rev`` runs them (each
+    round runs each side once), the orders (of ``head``, of ``base``: start times) that put the
+    two values of each round at the same place; else None. Rounds: sorted by time, the k-th of
+    each side both start before either (k+1)-th does. Both values of a round share the machine's
+    state at that moment (a shared runner's slow phases last seconds), so their ratio carries
+    less noise than two independent medians, and the bootstrap resamples rounds whole."""
+    if len(head) != len(base) or len(head) < stats.MIN_RUNS:
+        return None
+    oh, ob = np.argsort(head, kind="stable"), np.argsort(base, kind="stable")
+    th, tb = head[oh], base[ob]
+    if not (np.maximum(th, tb)[:-1] < np.minimum(th, tb)[1:]).all():
+        return None
+    return oh, ob
+
+
 def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[str | Threshold] | None = None, *,
           repo: str | os.PathLike[str] | None = None, seed: int = 0, alpha: float = ALPHA) -> CheckResult:
     """Compare the runs of commit ``base`` with those of ``head``, name by name.
@@ -206,9 +226,13 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
     metrics = sorted({t.metric for t in thresholds})
     sides: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}   # metric -> name -> commit -> values
     seen: dict[str, set[str]] = {base_id: set(), head_id: set()}
+    times: dict[str, dict[str, dict[str, np.ndarray]]] = {}   # likewise, each value's start (ns)
     for metric in metrics:
         if metric not in frame.columns:
             raise ValueError(f"--fail names {metric!r}, which this store does not record")
+        started = frame["started_at"].astype("int64").astype("float64").where(frame[metric].notna())
+        for name, series in per_commit(frame.assign(_started_ns=started), "_started_ns", repo=repo).items():
+            times.setdefault(metric, {})[name] = dict(series)
         for name, series in per_commit(frame, metric, repo=repo).items():
             sides[metric][name] = dict(series)
             for commit, _ in series:
@@ -231,6 +255,11 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
                 untested.add(name)
                 continue
             moved[name, metric] = (x, y)
+            got = times.get(metric, {}).get(name, {})
+            rounds = in_rounds(got.get(head_id, np.empty(0)), got.get(base_id, np.empty(0)))
+            if rounds is not None and len(rounds[0]) == len(x) == len(y):
+                moved[name, metric] = (x[rounds[0]], y[rounds[1]])
+                result.paired.add((name, metric))
     n_boot = stats.replicates_for(len(moved), alpha)
 
     def medians(key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
@@ -238,6 +267,9 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
         name, metric = key
         seeds = [seed, zlib.crc32(f"{name}|{metric}".encode("utf-8", "backslashreplace"))]
         x, y = moved[key]
+        if key in result.paired:    # resample rounds: both values of a round are drawn together
+            rounds = np.random.default_rng(seeds).integers(0, len(x), (n_boot, len(x)))
+            return np.median(x[rounds], axis=1), np.median(y[rounds], axis=1)
         return stats.resample_medians(x, n_boot, seeds + [0]), stats.resample_medians(y, n_boot, seeds + [1])
 
     decided = against_baseline(moved, medians, alpha)
