@@ -193,22 +193,24 @@ def test_the_command_is_listed_and_needs_base_and_head(tmp_path, capsys) -> None
     assert "check" in out
 
 
-def interleaved_store(path: Path, seed: int, growth: float, shift_head_s: float = 0.0) -> Path:
-    """Base and head run in rounds (as ``frugal compare --rev`` runs them), each round at its own
-    machine speed (a shared runner's phases: 20% spread between rounds, 1% within a round);
-    head values ``1 + growth`` times the base's. ``shift_head_s`` moves the head's runs later,
-    out of the rounds."""
+def interleaved_store(path: Path, seed: int, growth: float, shift_head_s: float = 0.0, calls: int = 1) -> Path:
+    """Base and head run in rounds, each round at its own machine speed (a shared runner's
+    phases: 20% spread between rounds, 1% within one); head values ``1 + growth`` times the
+    base's. ``calls`` = 1: each side one run of a value per round (as ``frugal compare --rev``
+    stores them); more: each side one run per round (a process) of ``calls`` values.
+    ``shift_head_s`` moves the head's runs later, out of the rounds."""
     rng = np.random.default_rng(seed)
-    speed = np.exp(0.2 * rng.standard_normal(RUNS))
-    base = 0.1 * speed * (1 + 0.01 * rng.standard_normal(RUNS))
-    head = 0.1 * (1 + growth) * speed * (1 + 0.01 * rng.standard_normal(RUNS))
+    speed = np.repeat(np.exp(0.2 * rng.standard_normal(RUNS)), calls)
     start = np.datetime64(T0, "ns")
-    for commit, branch, values, offset in ((BASE, "main", base, 0.0), (HEAD, "feature", head, 0.5 + shift_head_s)):
-        cols = rows({"bench": values})
-        cols["started_at"] = start + ((np.arange(RUNS) + offset) * 1e9).astype("timedelta64[ns]")
-        run = new_run("test", git=(commit, branch))
-        run["started_at"] = T0
-        Store(path).append(run, cols)
+    at = (np.arange(RUNS)[:, None] + np.arange(calls)[None, :] * 0.01).ravel()   # s: round k, then its calls
+    for commit, branch, factor, offset in ((BASE, "main", 1.0, 0.0), (HEAD, "feature", 1 + growth, 0.5 + shift_head_s)):
+        values = 0.1 * factor * speed * (1 + 0.01 * rng.standard_normal(RUNS * calls))
+        for part in ([np.arange(RUNS * calls)] if calls == 1 else np.arange(RUNS * calls).reshape(RUNS, calls)):
+            cols = rows({"bench": values[part]})
+            cols["started_at"] = start + ((at[part] + offset) * 1e9).astype("timedelta64[ns]")
+            run = new_run("test", git=(commit, branch))
+            run["started_at"] = T0 + int((at[part][0] + offset) * 1e9)
+            Store(path).append(run, cols)
     return path
 
 
@@ -222,12 +224,17 @@ def test_runs_in_rounds_are_compared_round_by_round(tmp_path) -> None:
     apart = interleaved_store(tmp_path / "apart.db", 5, 0.15, shift_head_s=100.0)
     result = check(apart, BASE, HEAD, ["cpu_s:10%"])
     assert result.paired == set() and result.regressions == []
+    # a measured script: each round one process a side, of 8 calls; its rounds are runs
+    scripts = interleaved_store(tmp_path / "scripts.db", 5, 0.15, calls=8)
+    result = check(scripts, BASE, HEAD, ["cpu_s:10%"])
+    assert result.paired == {("bench", "cpu_s")}
+    assert [c.name for c in result.regressions] == ["bench"] and result.regressions[0].ratio.n == (80, 80)
 
 
 @pytest.mark.slow
 def test_rounds_of_equal_sides_raise_no_alarm_and_15_percent_is_found_over_seeded_stores(tmp_path) -> None:
-    alarms = sum(check(interleaved_store(tmp_path / f"e{seed}.db", 200 + seed, 0.0), BASE, HEAD,
-                       ["cpu_s:10%"]).failed for seed in range(40))
+    alarms = sum(check(interleaved_store(tmp_path / f"e{seed}.db", 200 + seed, 0.0, calls=1 + seed % 2 * 7), BASE,
+                       HEAD, ["cpu_s:10%"]).failed for seed in range(40))
     found = sum(check(interleaved_store(tmp_path / f"g{seed}.db", 300 + seed, 0.15), BASE, HEAD,
                       ["cpu_s:10%"]).failed for seed in range(40))
     assert alarms == 0

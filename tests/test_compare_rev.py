@@ -87,17 +87,18 @@ def test_check_sees_one_name_on_both_sides(repo: Path, tmp_path: Path, capsys: p
 def test_frugal_inside_the_command_files_its_rows_under_each_revision(repo: Path, tmp_path: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     """In CI, GITHUB_SHA names the pull request's head: a measured script run at the base
-    revision must still file its own rows (FRUGAL_STORE) under the base's commit, detached."""
+    revision must still file its own rows (FRUGAL_STORE) under the base's commit, detached;
+    and only the measured runs', not the warm-ups'."""
     v1, v2 = git(repo, "rev-parse", "v1"), git(repo, "rev-parse", "v2")
     inner = tmp_path / "inner.db"
     monkeypatch.setenv("GITHUB_SHA", v2)
     monkeypatch.setenv("GITHUB_HEAD_REF", "feature")
     monkeypatch.setenv("FRUGAL_STORE", str(inner))
     cmd = f"{sys.executable} -c \"import frugal\nwith frugal.measure('parse'): sum(range(1000))\""
-    assert main(["compare", "--rev", "v1", "--rev", "v2", "--runs", "5", "--warmup", "0", "--seed", "2",
+    assert main(["compare", "--rev", "v1", "--rev", "v2", "--runs", "5", "--warmup", "2", "--seed", "2",
                  "--store", str(tmp_path / "outer.db"), "--", cmd]) == 0
     runs = load_runs(inner)
-    assert len(runs) == 10
+    assert len(runs) == 10        # the warm-up runs' own measurements are not kept
     assert sorted(runs["git_commit"].value_counts().items()) == sorted([(v1, 5), (v2, 5)])
     assert runs["git_branch"].isna().all()
     assert os.environ["GITHUB_SHA"] == v2 and os.environ["GITHUB_HEAD_REF"] == "feature"   # restored

@@ -1,20 +1,17 @@
 #!/usr/bin/env bash
-# Compare this commit with its base; exit 1 on a significant regression (frugal check).
-# On a pull request the base is the merge base with the target branch (never the previous
-# commit of the branch: that would hide a slow drift over several commits); on a push, the
-# first parent. frugal check appends its report to $GITHUB_STEP_SUMMARY itself.
-#   FRUGAL_STORE   the store (default frugal.db)
-#   FRUGAL_FAIL    thresholds, space-separated (default energy_j:10%)
-#   FRUGAL_REPORT  the Markdown report also written here (default report.md)
+# Compare this commit with its base (base.sh); exit 1 on a regression (frugal check): a
+# ratio past its threshold whose interval excludes 1. On a pull request, the base and head
+# that measure.sh ran in rounds in this job; on a push, this commit against the first
+# parent's runs in the history. frugal check appends its report to $GITHUB_STEP_SUMMARY.
+#   FRUGAL_STORE     the store (default frugal.db)
+#   FRUGAL_PR_STORE  a pull request's store (default frugal-pr.db)
+#   FRUGAL_FAIL      thresholds, space-separated (default energy_j:10%)
+#   FRUGAL_REPORT    the Markdown report also written here (default report.md)
 set -euo pipefail
+. "$(dirname "$0")/base.sh"
 store="${FRUGAL_STORE:-frugal.db}"
-head="${GITHUB_SHA:-$(git rev-parse HEAD)}"
-if [ -n "${GITHUB_BASE_REF:-}" ]; then           # a pull request: needs fetch-depth: 0
-    base="$(git merge-base "origin/$GITHUB_BASE_REF" "$head")"
-else
-    base="$(git rev-parse --verify --quiet "$head^" || true)"
-fi
-# A base that was never measured (the first run, a cache evicted) cannot be compared:
+if [ -n "${GITHUB_BASE_REF:-}" ]; then store="${FRUGAL_PR_STORE:-frugal-pr.db}"; fi
+# A base that was never measured (a first commit, a cache evicted) cannot be compared:
 # say so in the summary rather than fail the job or pass it silently.
 if [ -z "$base" ] || ! python - "$store" "$base" <<'PY'
 import sys

@@ -35,7 +35,7 @@ def add_parser(sub: Any) -> None:
                                    "the command's name, for frugal check --base BASE --head HEAD.")
     p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
     p.add_argument("--runs", type=positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
-    p.add_argument("--warmup", type=count, default=1, metavar="K", help="unmeasured runs first (default 1)")
+    p.add_argument("--warmup", type=count, default=1, metavar="K", help="unmeasured runs first (default 1), FRUGAL_STORE unset for them")
     p.add_argument("--rev", action="append", metavar="REV",
                    help="a git revision to check out and run the command in (repeatable; the first is the baseline)")
     p.add_argument("--setup", metavar="CMD", help="with --rev: a shell command run once in each worktree first")
@@ -142,7 +142,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
         return r, error
 
     def warm(i: int) -> None:
-        with inside(revisions[i]):
+        with inside(revisions[i], warmup=True):
             r, _ = _run_or_fail(argvs[i], quiet)
         if r.returncode == -signal.SIGINT:      # Ctrl-C during a warm-up run stops too
             raise KeyboardInterrupt

@@ -106,21 +106,22 @@ def checked_out(refs: Sequence[str], setup: str | None = None) -> Iterator[list[
 
 
 @contextlib.contextmanager
-def inside(rev: Revision | None) -> Iterator[None]:
-    """Within the block, the command of revision ``rev`` runs as if measured at that commit:
-    the working directory is its worktree, ``FRUGAL_GIT_COMMIT`` is its commit and the branch
-    variables (``FRUGAL_GIT_BRANCH``, ``GITHUB_HEAD_REF``...) are unset, as for any detached
-    checkout, so that a frugal inside the command (``pytest --frugal-store``, a script with
-    ``FRUGAL_STORE``) files its rows under the revision, not under the CI's ``GITHUB_SHA``.
-    Nothing changes for None."""
-    if rev is None:
-        yield
-        return
-    before, saved = os.getcwd(), {k: os.environ.get(k) for k in ("FRUGAL_GIT_COMMIT", *BRANCH_VARIABLES)}
-    os.chdir(rev.path)
-    os.environ["FRUGAL_GIT_COMMIT"] = rev.commit
-    for k in BRANCH_VARIABLES:
+def inside(rev: Revision | None, warmup: bool = False) -> Iterator[None]:
+    """Within the block, a command of ``frugal compare`` runs as measured: for a revision
+    ``rev``, as if at that commit: the working directory is its worktree, ``FRUGAL_GIT_COMMIT``
+    is its commit and the branch variables (``FRUGAL_GIT_BRANCH``, ``GITHUB_HEAD_REF``...) are
+    unset, as for any detached checkout, so that a frugal inside the command (``pytest
+    --frugal``, a script with ``FRUGAL_STORE``) files its rows under the revision, not under
+    the CI's ``GITHUB_SHA``. For a ``warmup`` run, ``FRUGAL_STORE`` is unset too: a warm-up's
+    own measurements are not kept, as compare keeps none of it."""
+    names = ("FRUGAL_GIT_COMMIT", *BRANCH_VARIABLES) if rev is not None else ()
+    saved = {k: os.environ.get(k) for k in (*names, *(("FRUGAL_STORE",) if warmup else ()))}
+    before = os.getcwd()
+    for k in saved:
         os.environ.pop(k, None)
+    if rev is not None:
+        os.environ["FRUGAL_GIT_COMMIT"] = rev.commit
+        os.chdir(rev.path)
     try:
         yield
     finally:

@@ -3,6 +3,7 @@ base commit against those of the head commit, with frugal's one ratio, and the r
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import zlib
@@ -183,20 +184,32 @@ def commits_of(store: str | os.PathLike[str], base: str, head: str,
     return base_id, head_id, runs
 
 
-def in_rounds(head: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """When the two sides ran interleaved in rounds, as ``frugal compare --rev`` runs them (each
-    round runs each side once), the orders (of ``head``, of ``base``: start times) that put the
-    two values of each round at the same place; else None. Rounds: sorted by time, the k-th of
-    each side both start before either (k+1)-th does. Both values of a round share the machine's
-    state at that moment (a shared runner's slow phases last seconds), so their ratio carries
-    less noise than two independent medians, and the bootstrap resamples rounds whole."""
-    if len(head) != len(base) or len(head) < stats.MIN_RUNS:
+def in_rounds(head: tuple[np.ndarray, np.ndarray], base: tuple[np.ndarray, np.ndarray]) -> \
+        tuple[np.ndarray, np.ndarray] | None:
+    """When the two sides ran interleaved in rounds, as ``frugal compare --rev`` runs them, the
+    indices of each side's values, one row per round; else None. ``head``, ``base``: each
+    value's start time and run (ns, and a number per run id).
+
+    A side's unit is a run when it has several (a measured script: each process one run of
+    calls), else a value (``compare --rev`` stores a revision's runs as one run). Rounds: the
+    units of each side sorted by start, as many on both sides (``MIN_RUNS`` or more) and of
+    one size, the k-th of each ending before either (k+1)-th begins. Both sides of a round
+    share the machine's state at that moment (a shared runner's slow phases last seconds)."""
+    sides = []
+    for t, run in (head, base):
+        unit = run if len(np.unique(run)) > 1 else np.arange(len(run))
+        labels, index = np.unique(unit, return_inverse=True)
+        by_unit = np.argsort(index, kind="stable").reshape(len(labels), -1) \
+            if len(index) and len(index) % len(labels) == 0 and (np.bincount(index) == len(index) // len(labels)).all() \
+            else None
+        if by_unit is None:
+            return None
+        sides.append(by_unit[np.argsort(t[by_unit].min(axis=1), kind="stable")])
+    (h, b), (th, tb) = sides, (head[0], base[0])
+    if h.shape != b.shape or len(h) < stats.MIN_RUNS:
         return None
-    oh, ob = np.argsort(head, kind="stable"), np.argsort(base, kind="stable")
-    th, tb = head[oh], base[ob]
-    if not (np.maximum(th, tb)[:-1] < np.minimum(th, tb)[1:]).all():
-        return None
-    return oh, ob
+    ends, starts = np.maximum(th[h].max(axis=1), tb[b].max(axis=1)), np.minimum(th[h].min(axis=1), tb[b].min(axis=1))
+    return (h, b) if (ends[:-1] < starts[1:]).all() else None
 
 
 def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[str | Threshold] | None = None, *,
@@ -212,8 +225,10 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
     factor): the threshold is the smallest change that matters, the interval says it is not
     noise. (Asking the interval itself to clear the threshold would miss a 15% growth
     against a 10% threshold unless each side had some 150 runs at the 10% spread of a shared
-    runner.) An improvement: r changed significantly and is below 1. Fewer than ``MIN_RUNS`` values on
-    a side, or a zero median, is not tested. ``seed`` seeds the bootstrap (with each name and
+    runner.) An improvement: r changed significantly and is below 1. Where the two sides ran in
+    rounds (``in_rounds``: ``frugal compare --rev``), r is the median of the rounds' ratios (a
+    round's head median / its base median), bootstrapped over rounds: a slow phase of the runner
+    that both sides of a round share cancels in its ratio. Fewer than ``MIN_RUNS`` values on a side, or a zero median, is not tested. ``seed`` seeds the bootstrap (with each name and
     metric), so a check repeats exactly.
     """
     from frugal.history.commits import per_commit
@@ -226,13 +241,18 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
     metrics = sorted({t.metric for t in thresholds})
     sides: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}   # metric -> name -> commit -> values
     seen: dict[str, set[str]] = {base_id: set(), head_id: set()}
-    times: dict[str, dict[str, dict[str, np.ndarray]]] = {}   # likewise, each value's start (ns)
+    # each value's start (ns) and run (a number), found as the values are: to see rounds
+    started = frame["started_at"].astype("int64").astype("float64")
+    run_number = frame["run_id"].astype("category").cat.codes.astype("float64")
+    when: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}
+    runs_of: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}
     for metric in metrics:
         if metric not in frame.columns:
             raise ValueError(f"--fail names {metric!r}, which this store does not record")
-        started = frame["started_at"].astype("int64").astype("float64").where(frame[metric].notna())
-        for name, series in per_commit(frame.assign(_started_ns=started), "_started_ns", repo=repo).items():
-            times.setdefault(metric, {})[name] = dict(series)
+        known = frame[metric].notna()
+        for into, column in ((when, started), (runs_of, run_number)):
+            for name, series in per_commit(frame.assign(_at=column.where(known)), "_at", repo=repo).items():
+                into[metric][name] = dict(series)
         for name, series in per_commit(frame, metric, repo=repo).items():
             sides[metric][name] = dict(series)
             for commit, _ in series:
@@ -247,7 +267,9 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
         return got.get(head_id, np.empty(0)), got.get(base_id, np.empty(0))
 
     moved: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
+    grouped: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}   # by round (rows), where in rounds
     untested: set[str] = set()
+    empty = np.empty(0)
     for name in both:
         for metric in metrics:
             x, y = pair(name, metric)
@@ -255,24 +277,33 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
                 untested.add(name)
                 continue
             moved[name, metric] = (x, y)
-            got = times.get(metric, {}).get(name, {})
-            rounds = in_rounds(got.get(head_id, np.empty(0)), got.get(base_id, np.empty(0)))
-            if rounds is not None and len(rounds[0]) == len(x) == len(y):
-                moved[name, metric] = (x[rounds[0]], y[rounds[1]])
-                result.paired.add((name, metric))
+            t, r = when[metric].get(name, {}), runs_of[metric].get(name, {})
+            timing = [(t.get(c, empty), r.get(c, empty)) for c in (head_id, base_id)]
+            if all(len(side[0]) == len(v) for side, v in zip(timing, (x, y))):
+                rounds = in_rounds(*timing)
+                if rounds is not None:
+                    grouped[name, metric] = (x[rounds[0]], y[rounds[1]])
+                    result.paired.add((name, metric))
     n_boot = stats.replicates_for(len(moved), alpha)
+
+    # in rounds: each round's ratio (its head median / its base median) against 1, so that the
+    # ratio is the median of the rounds' ratios and the bootstrap draws whole rounds
+    tested = dict(moved)
+    for key, (gx, gy) in grouped.items():
+        tested[key] = (np.median(gx, axis=1) / np.median(gy, axis=1), np.ones(len(gx)))
 
     def medians(key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray]:
         # seeded by the name and metric: a check repeats exactly
         name, metric = key
         seeds = [seed, zlib.crc32(f"{name}|{metric}".encode("utf-8", "backslashreplace"))]
-        x, y = moved[key]
-        if key in result.paired:    # resample rounds: both values of a round are drawn together
-            rounds = np.random.default_rng(seeds).integers(0, len(x), (n_boot, len(x)))
-            return np.median(x[rounds], axis=1), np.median(y[rounds], axis=1)
+        x, y = tested[key]
+        if key in grouped:
+            return stats.resample_medians(x, n_boot, seeds + [0]), np.ones(n_boot)
         return stats.resample_medians(x, n_boot, seeds + [0]), stats.resample_medians(y, n_boot, seeds + [1])
 
-    decided = against_baseline(moved, medians, alpha)
+    decided = against_baseline(tested, medians, alpha)
+    for key in grouped:     # the runs behind the rounds' ratios
+        decided[key] = dataclasses.replace(decided[key], n=(len(moved[key][0]), len(moved[key][1])))
     levels = [r.ci_level for r in decided.values() if math.isfinite(r.ci_level)]
     result.level = min(levels) if levels else math.nan
     flagged: set[str] = set()

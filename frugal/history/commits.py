@@ -204,7 +204,7 @@ def resolve(ref: str, runs: Any, repo: str | os.PathLike[str] | None = None) -> 
     order = commit_order(frame, repo)
     if not order:
         raise ValueError(f"no run in this store has a git commit ({order.without_commit} run(s) without one), "
-                         f"so ref {ref!r} names nothing: measure inside a git repository")
+                         f"so ref {ref!r} names nothing: measure inside a git repository, or set FRUGAL_GIT_COMMIT")
     known, _ = _with_commit(frame)
     rows = frame.loc[known]
     commits = rows["git_commit"].astype(str)
