@@ -1,7 +1,8 @@
 """The GitHub Actions recipe of examples/github-actions: its workflow parses and names scripts
 that exist, and its shell steps, run as Actions would run them in a real git repository with two
 commits, fail a pull request that makes a measured function 30% costlier and pass one that
-changes only a comment, with the report in the step summary."""
+changes only a comment, with the report in the step summary; after the merge, the push to main
+warns of the regression without failing."""
 from __future__ import annotations
 
 import os
@@ -127,6 +128,17 @@ def test_the_steps_fail_a_30_percent_regression_and_pass_a_comment(tmp_path: Pat
     else:
         assert "### Regressions" not in summary
     assert (clone / "dashboard.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+    # the pull request merged: a push of its merge commit to main, against its first parent in
+    # the history (another job's runs): a regression there is a warning, never a failure
+    if expected == 1:
+        merged_summary = tmp_path / "merged-summary.md"
+        merged = run_job(clone, actions_env(tmp_path, GITHUB_SHA=merge_sha, GITHUB_REF_NAME="main",
+                                            GITHUB_BASE_REF="", GITHUB_HEAD_REF="",
+                                            GITHUB_STEP_SUMMARY=str(merged_summary)))
+        assert merged.returncode == 0, merged.stdout + merged.stderr
+        assert "::warning::frugal: " in merged.stdout and "costlier than its parent" in merged.stdout
+        assert "### Regressions" in merged_summary.read_text()
 
 
 def test_the_workflow_parses_and_every_script_it_names_exists() -> None:
