@@ -11,6 +11,7 @@ from typing import Any
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, after_dashes, apply_machine, objects,
                                positive_int, store_path, store_runs)
+from frugal.frames.columns import memory_column
 from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, run_process
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
@@ -85,19 +86,11 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _memory_field(cols: Any) -> str:
-    """The memory shown: what the region added (``peak_added_bytes``); a column dict with no
-    value of it (written before frugal recorded it) shows the peak resident set instead."""
-    from frugal.frames.columns import memory_column
-
-    return memory_column(cols)
-
-
 def run_table(cols: dict[str, Any]) -> str:
     """``frugal run``'s table: one line per run, then the medians of the successful runs."""
     import numpy as np
 
-    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", _memory_field(cols), "energy_j", "carbon_g", "embodied_g"]
+    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", memory_column(cols), "energy_j", "carbon_g", "embodied_g"]
     values = {m: np.asarray(cols[m], dtype="f8") for m in metrics}
     status = column_values(cols, "status")
     error = column_values(cols, "error")

@@ -22,6 +22,7 @@ from frugal.pages import html as P
 from frugal.pages.runs import TREND_CHARTS, costliest, runs_section, short_label, trends_section
 from frugal.pages.steps import changes_section
 from frugal._version import __version__
+from frugal.frames.columns import memory_column
 from frugal.frames.frame import floats, labels
 from frugal.pages.html import e
 from frugal.progress import Progress
@@ -100,8 +101,6 @@ def _headlines(current: Any, table: Any) -> str:
     basis = energy_basis(methods)
     wall = float(np.nansum(floats(current["wall_s"])))
     cpu = float(np.nansum(floats(current["cpu_s"])))
-    from frugal.frames.columns import memory_column
-
     memory = memory_column(current)
     peak = floats(current[memory])
     calls = int(np.nansum(floats(current["calls"]))) if "calls" in current else len(current)
@@ -266,7 +265,6 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     """The comparison charts of the costliest names; the profile and the Pareto chart draw the
     indicators table itself (its grades), the median charts a sample of large groups."""
     from frugal import plot
-    from frugal.frames.columns import memory_column
 
     names = costliest(current, current[by].astype("string"), sort=True)[1][:MAX_GROUPS]
     shown = current[current[by].astype("string").isin(names)]
