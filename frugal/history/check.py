@@ -195,17 +195,17 @@ def in_rounds(head: tuple[np.ndarray, np.ndarray], base: tuple[np.ndarray, np.nd
     units of each side sorted by start, as many on both sides (``MIN_RUNS`` or more) and of
     one size, the k-th of each ending before either (k+1)-th begins. Both sides of a round
     share the machine's state at that moment (a shared runner's slow phases last seconds)."""
-    sides = []
+    ordered = []
     for t, run in (head, base):
-        unit = run if len(np.unique(run)) > 1 else np.arange(len(run))
-        labels, index = np.unique(unit, return_inverse=True)
-        by_unit = np.argsort(index, kind="stable").reshape(len(labels), -1) \
-            if len(index) and len(index) % len(labels) == 0 and (np.bincount(index) == len(index) // len(labels)).all() \
-            else None
-        if by_unit is None:
+        if len(t) == 0:
             return None
-        sides.append(by_unit[np.argsort(t[by_unit].min(axis=1), kind="stable")])
-    (h, b), (th, tb) = sides, (head[0], base[0])
+        unit = run if len(np.unique(run)) > 1 else np.arange(len(run))
+        _, index, sizes = np.unique(unit, return_inverse=True, return_counts=True)
+        if (sizes != sizes[0]).any():
+            return None            # units of different sizes: no rounds to draw whole
+        by_unit = np.argsort(index, kind="stable").reshape(len(sizes), sizes[0])
+        ordered.append(by_unit[np.argsort(t[by_unit].min(axis=1), kind="stable")])
+    (h, b), (th, tb) = ordered, (head[0], base[0])
     if h.shape != b.shape or len(h) < stats.MIN_RUNS:
         return None
     ends, starts = np.maximum(th[h].max(axis=1), tb[b].max(axis=1)), np.minimum(th[h].min(axis=1), tb[b].min(axis=1))
@@ -277,8 +277,8 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
                 untested.add(name)
                 continue
             moved[name, metric] = (x, y)
-            t, r = when[metric].get(name, {}), runs_of[metric].get(name, {})
-            timing = [(t.get(c, empty), r.get(c, empty)) for c in (head_id, base_id)]
+            at, run_no = when[metric].get(name, {}), runs_of[metric].get(name, {})
+            timing = [(at.get(c, empty), run_no.get(c, empty)) for c in (head_id, base_id)]
             if all(len(side[0]) == len(v) for side, v in zip(timing, (x, y))):
                 rounds = in_rounds(*timing)
                 if rounds is not None:
