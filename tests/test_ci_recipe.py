@@ -1,6 +1,6 @@
 """The GitHub Actions recipe of examples/github-actions: its workflow parses and names scripts
 that exist, and its shell steps, run as Actions would run them in a real git repository with two
-commits, fail a pull request that makes a measured function 30% costlier and pass one that
+commits, fail a pull request that makes a measured function 60% costlier and pass one that
 changes only a comment, with the report in the step summary; after the merge, the push to main
 warns of the regression without failing."""
 from __future__ import annotations
@@ -19,11 +19,11 @@ RECIPE = ROOT / "examples" / "github-actions"
 WORKFLOW = RECIPE / "frugal.yml"
 STEPS = ("measure.sh", "check.sh", "dashboard.sh")    # in the workflow's order
 
-# The project's measured script: 15 calls of a pure-Python loop (about 20 ms each), each stored
+# The project's measured script: 8 calls of a pure-Python loop (about 10 ms each), each stored
 # in $FRUGAL_STORE by frugal.measure.
 MEASURED = '''import frugal
 
-N = 300_000
+N = 150_000
 
 
 def work(n):
@@ -33,7 +33,7 @@ def work(n):
     return total
 
 
-for _ in range(15):
+for _ in range(8):
     with frugal.measure("work"):
         work(N)
 '''
@@ -54,6 +54,10 @@ def actions_env(tmp: Path, **github: str) -> dict[str, str]:
     env["PYTHONPATH"] = str(ROOT)
     env["FRUGAL_STORE"] = str(tmp / "frugal.db")            # the cached store, shared by both jobs
     env["FRUGAL_MEASURE"] = "measure.py"
+    # the recipe's mechanics, not its sensitivity (benchmarks/compare_rev.py measures that): a
+    # 60% growth against a 20% threshold, so that this machine's 12% run-to-run spread
+    # neither hides the one nor makes the other of an unchanged script
+    env["FRUGAL_FAIL"] = "energy_j:20%"
     env.update(github)
     return env
 
@@ -83,7 +87,7 @@ def repository(tmp: Path, change: str) -> tuple[Path, str, str]:
     git(origin, "commit", "-qm", "main")
     git(origin, "checkout", "-qb", "feature")
     if change == "costlier":
-        (origin / "measure.py").write_text(MEASURED.replace("N = 300_000", "N = 390_000"))   # +30% work
+        (origin / "measure.py").write_text(MEASURED.replace("N = 150_000", "N = 240_000"))   # +60% work
     else:
         (origin / "measure.py").write_text(MEASURED.replace("import frugal", "import frugal  # why: x"))
     git(origin, "commit", "-qam", change)
@@ -100,7 +104,7 @@ def repository(tmp: Path, change: str) -> tuple[Path, str, str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("change", "expected"), [("costlier", 1), ("comment", 0)])
-def test_the_steps_fail_a_30_percent_regression_and_pass_a_comment(tmp_path: Path, change: str,
+def test_the_steps_fail_a_60_percent_regression_and_pass_a_comment(tmp_path: Path, change: str,
                                                                     expected: int) -> None:
     clone, main_sha, merge_sha = repository(tmp_path, change)
 

@@ -12,7 +12,8 @@
 #                      and FRUGAL_STORE makes it store every measurement); when unset, the test
 #                      suite is measured instead: pytest --frugal (FRUGAL_STORE: each test stored;
 #                      compare's warm-up runs are not, FRUGAL_STORE is unset for them)
-#   FRUGAL_RUNS        rounds on a pull request (default 10)
+#   FRUGAL_RUNS        rounds on a pull request (default 30; fewer rounds miss more and alarm
+#                      more often on a noisy runner, see benchmarks/README.md)
 #   FRUGAL_PYTHONPATH  where the project's code is, relative to a checkout (default ".";
 #                      "src" for a src layout): each revision then imports its own code
 set -euo pipefail
@@ -30,5 +31,5 @@ if [ -z "${GITHUB_BASE_REF:-}" ]; then                        # a push: this com
 fi
 . "$(dirname "$0")/base.sh"
 PYTHONPATH="${FRUGAL_PYTHONPATH:-.}${PYTHONPATH:+:$PYTHONPATH}" \
-    frugal compare --rev "$base" --rev "$head" --runs "${FRUGAL_RUNS:-10}" --store "$target" -- "${command[@]}"
+    frugal compare --rev "$base" --rev "$head" --runs "${FRUGAL_RUNS:-30}" --store "$target" -- "${command[@]}"
 frugal merge "$store" "$target"                               # the dashboard shows them too
