@@ -16,7 +16,7 @@ from typing import Any, Sequence
 from frugal.errors import FrugalError
 from frugal.files import RUN_FIELDS, as_path, check_file
 from frugal.store.read import _columns, _legacy_rows, _read
-from frugal.store.sqlite import Store, encode_chunks, insert_chunks
+from frugal.store.sqlite import Store, encode_chunks, insert_chunks, write_transaction
 
 # Columns of ``chunks`` that describe the chunk; every other one holds a field's blob.
 _CHUNK_META = ("id", "run", "rows", "first_ns", "last_ns", "dropped")
@@ -136,8 +136,7 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
     runs = src.execute(f"SELECT id, {', '.join(fields)} FROM runs ORDER BY id")   # read as copied
     conn = target._open()       # the store's own opening: schema checked, busy timeout set
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with write_transaction(conn):
             added = present = measurements = 0
             for src_key, *values in runs:
                 run_id = values[fields.index("run_id")]
@@ -154,11 +153,6 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
                 if legacy:
                     measurements += _copy_legacy(src, conn, run_id, key)
                 added += 1
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
     except sqlite3.DatabaseError as exc:
         # raised as FrugalError here, so that _read does not take it for the source's fault
         raise FrugalError(f"could not merge {path} into the frugal store {target.path}: {exc}") from None

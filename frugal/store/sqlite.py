@@ -37,10 +37,11 @@ chunks. The writer thread is ``frugal.store.writer``, the process's default stor
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Iterator
 
 from frugal.files import RUN_FIELDS, SCHEMA_VERSION, APPLICATION_ID, as_path, check_file as _check_file
 from frugal.errors import FrugalError
@@ -76,6 +77,21 @@ def _schema() -> list[str]:
         "pid INTEGER, program TEXT, platform TEXT, cpu TEXT, logical_cpus INTEGER, python TEXT, "
         "frugal_version TEXT, git_commit TEXT, git_branch TEXT, settings TEXT)",
     ] + _append_only("meta", "runs") + _chunk_tables()
+
+
+
+@contextlib.contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` (the write lock now, not at the first write) ... ``COMMIT``, or
+    ``ROLLBACK`` on any exception, Ctrl-C included, which is raised again."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:     # else the real error would hide behind "cannot rollback"
+            conn.execute("ROLLBACK")
+        raise
 
 
 class Store:
@@ -125,8 +141,7 @@ class Store:
         """Create the schema in a new file, or check (and bring up to date) an existing one,
         under a write lock."""
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
                 tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -148,11 +163,6 @@ class Store:
                     self._add_missing_columns(conn)
                 if version < SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:     # else the real error would hide behind "cannot rollback"
-                    conn.execute("ROLLBACK")
-                raise
             conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.DatabaseError as exc:
             raise FrugalError(f"the frugal store {self.path} is unusable ({exc}); it was left untouched") from None
@@ -180,14 +190,8 @@ class Store:
         chunks = encode_chunks(cols, dropped=dropped)
         conn = self._open(timeout)
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with write_transaction(conn):
                 insert_chunks(conn, self._run_key(conn, run), chunks)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.DatabaseError as exc:
             self._runs.clear()      # a rolled-back run row must be inserted again
             raise FrugalError(f"could not write to the frugal store {self.path}: {exc}") from None
