@@ -277,3 +277,20 @@ def _one_row() -> dict:
     cols = log_columns()
     frugal.clear()
     return cols
+
+
+def test_every_row_is_stored_under_warnings_as_errors(tmp_path: Path) -> None:
+    """``-W error`` (or pytest's ``filterwarnings = error``) turns a library's deprecation into an
+    exception: none may come from frugal's own writing, or the rows would be lost. (numpy 2.5
+    deprecates a datetime64 without a unit, which the store's chunk decoding once built.)"""
+    path = tmp_path / "s.db"
+    code = ("import frugal\n"
+            "for i in range(100):\n"
+            "    with frugal.measure('f'):\n"
+            "        pass\n"
+            "frugal.flush()\n"
+            "print(len(frugal.load(r'%s')))\n" % path)
+    out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "FRUGAL_STORE": str(path)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[-1] == "100", out.stdout + out.stderr

@@ -144,7 +144,7 @@ def decode(blob: bytes | None, n: int) -> tuple[str, Any]:
     return kind.decode(), values
 
 
-_MISSING = {"f": np.nan, "i": -1, "t": np.datetime64("NaT"), "b": False}
+_MISSING = {"f": np.nan, "i": -1, "t": np.datetime64("NaT", "ns"), "b": False}
 
 
 def concat_decoded(parts: list[tuple[str, Any]], sizes: list[int]) -> Any:
