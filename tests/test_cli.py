@@ -399,3 +399,31 @@ def test_compare_exits_1_when_a_run_fails(tmp_path):
     data = json.loads(proc.stdout)
     assert any("3 of 3 runs of 'false' failed" in w for w in data["warnings"])
     assert "failed" in proc.stderr
+
+
+COUNT = ("import sys\n"
+         "n = len(sys.stdin.buffer.read())\n"
+         "open(r'{out}', 'a').write(f'{{n}}\\n')\n")
+
+
+def test_no_run_reads_what_another_consumed_and_input_gives_each_the_whole_file(tmp_path: Path) -> None:
+    """frugal's own standard input goes to no run (the warm-up used to read it all, and every
+    measured run nothing); ``--input FILE`` gives every run the whole file."""
+    data = tmp_path / "big.txt"
+    data.write_bytes(b"x" * 100_000)
+    counts = tmp_path / "counts.txt"
+    script = tmp_path / "count.py"
+    script.write_text(COUNT.format(out=counts))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    base = [sys.executable, "-m", "frugal", "compare", "--runs", "5", "--warmup", "1", "--no-store",
+            f"{sys.executable} {script}", f"{sys.executable} -S {script}"]
+    with data.open("rb") as stdin:
+        subprocess.run(base, stdin=stdin, env=env, cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    assert counts.read_text().split() == ["0"] * 12
+    counts.unlink()
+    subprocess.run([*base, "--input", "big.txt"], stdin=subprocess.DEVNULL, env=env, cwd=tmp_path, check=True,
+                   capture_output=True, timeout=120)
+    assert counts.read_text().split() == ["100000"] * 12
+    bad = subprocess.run([*base, "--input", "missing.txt"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "--input" in bad.stderr and "missing.txt" in bad.stderr

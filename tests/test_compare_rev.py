@@ -179,3 +179,4 @@ def test_ctrl_c_removes_the_worktrees(repo: Path, tmp_path: Path) -> None:
     assert len(worktrees(repo)) == 1
     assert not any(p.exists() for p in paths)
     assert not paths[0].parent.exists()
+

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
@@ -43,6 +44,9 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--baseline", metavar="NAME", help="what the others are compared with (default: the first)")
     p.add_argument("--seed", type=count, metavar="S", help="seed of the run order and the bootstrap")
     p.add_argument("--show-output", action="store_true", help="let the commands print (default: discarded)")
+    p.add_argument("--input", metavar="FILE",
+                   help="every run reads FILE from its start as its standard input (default: /dev/null, "
+                        "so that no run reads what another has consumed)")
     p.add_argument("--export-json", metavar="FILE", help="write the summary, ratios and every run as JSON")
     p.add_argument("--export-csv", metavar="FILE", help="write the summary table as CSV")
     p.add_argument("--export-markdown", metavar="FILE", help="write the table and verdicts as Markdown")
@@ -128,13 +132,17 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
 
         store.Store(path).open()
     _check_exports(args)    # refuse an export onto the store (or another file) before running anything
+    if args.input is not None:      # absolute: a --rev run starts in its worktree
+        args.input = os.path.abspath(args.input)
+        if not os.path.isfile(args.input) or not os.access(args.input, os.R_OK):
+            raise UserError(f"--input {args.input}: not a readable file (every run reads it from its start)")
     seed = check_seed(args.seed)
     quiet = not args.show_output
     errors: dict[str, list[str]] = {name: [] for name in names}
 
     def measured(i: int) -> tuple[ProcessRun, str | None]:
         with inside(revisions[i]):
-            r, error = _run_or_fail(argvs[i], quiet)
+            r, error = _run_or_fail(argvs[i], quiet, args.input)
         if error is not None:
             errors[names[i]].append(error)
         if r.returncode == -signal.SIGINT:
@@ -143,7 +151,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
 
     def warm(i: int) -> None:
         with inside(revisions[i], warmup=True):
-            r, _ = _run_or_fail(argvs[i], quiet)
+            r, _ = _run_or_fail(argvs[i], quiet, args.input)
         if r.returncode == -signal.SIGINT:      # Ctrl-C during a warm-up run stops too
             raise KeyboardInterrupt
 
@@ -200,14 +208,18 @@ def _store_revisions(path: Any, runs: list[Any], revisions: Sequence[Revision | 
         store_runs(path, cols, program="frugal compare", git=(rev.commit, None))
 
 
-def _run_or_fail(argv: list[str], quiet: bool) -> tuple[ProcessRun, str | None]:
+def _run_or_fail(argv: list[str], quiet: bool, given: str | None = None) -> tuple[ProcessRun, str | None]:
     """Run a command: (its run, None) or, when it failed, (its run, its exit status and the last
-    lines of its stderr). ``quiet``: its output is dropped, else shown as it comes."""
+    lines of its stderr). ``quiet``: its output is dropped, else shown as it comes. Its standard
+    input: the file ``given``, opened anew (every run reads it whole), else /dev/null."""
+    stdin = os.open(given if given is not None else os.devnull, os.O_RDONLY)
     try:
         with StderrTail(show=not quiet) as tail:
-            r = run_process(argv, quiet=quiet, stderr=tail.fd)
+            r = run_process(argv, quiet=quiet, stderr=tail.fd, stdin=stdin)
     except CommandNotFound as exc:
         raise UserError(str(exc)) from None
+    finally:
+        os.close(stdin)
     return r, None if r.returncode == 0 else tail.failure(r)
 
 

@@ -77,11 +77,12 @@ class CommandNotFound(Exception):
 
 
 def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = None,
-                stderr: int | None = None) -> ProcessRun:
+                stderr: int | None = None, stdin: int | None = None) -> ProcessRun:
     """Run ``argv`` (no shell) to its end and return what it cost, as the kernel counted it.
 
     ``quiet`` sends the command's output to /dev/null; ``stdout`` and ``stderr`` are file
-    descriptors for its standard output and error (``stderr`` wins over ``quiet``). While it runs, Ctrl-C reaches the command (same process group) and
+    descriptors for its standard output and error (``stderr`` wins over ``quiet``), ``stdin``
+    for its standard input (default: this process's). While it runs, Ctrl-C reaches the command (same process group) and
     frugal waits for it to end, so an interrupted command is recorded as such (status
     "interrupted"). Raises ``CommandNotFound`` (status 127 or 126, as a shell) when the
     command cannot be found or run. Wall time runs from the exec of the command (Linux) to
@@ -96,7 +97,7 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     try:
         m0 = meter.read() if meter is not None else None
         before_ns, before = time.time_ns(), time.perf_counter_ns()
-        pid, status, usage, t0 = _spawn_and_wait(path, list(argv), out, err)
+        pid, status, usage, t0 = _spawn_and_wait(path, list(argv), out, err, stdin)
         t1 = time.perf_counter_ns()
         started_ns = before_ns + (t0 - before)
         m1 = meter.read() if meter is not None else None
@@ -170,7 +171,8 @@ def _launcher_paths() -> tuple[str, str] | None:
     return _launcher  # type: ignore[return-value]
 
 
-def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any, int]:
+def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None,
+                    stdin: int | None = None) -> tuple[int, int, Any, int]:
     """Start the command, wait for it; returns (pid, wait status, rusage, perf_counter_ns at its start).
 
     Where the launcher cannot be used (no GNU env, not Linux), the command is started
@@ -179,11 +181,11 @@ def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None
     paths = _launcher_paths()
     if paths is not None and _subreaper(True):
         try:
-            return _via_shell(paths[0], paths[1], argv, out, err)
+            return _via_shell(paths[0], paths[1], argv, out, err, stdin)
         finally:
             _subreaper(False)
     t0 = time.perf_counter_ns()
-    proc = subprocess.Popen(argv, executable=path, stdout=out, stderr=err)
+    proc = subprocess.Popen(argv, executable=path, stdin=stdin, stdout=out, stderr=err)
     _, status, usage = os.wait4(proc.pid, 0)      # retried by Python after a signal (PEP 475)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return proc.pid, status, usage, t0
@@ -201,10 +203,13 @@ def _high_pipe() -> tuple[int, int]:
     return ends[0], ends[1]
 
 
-def _via_shell(shell: str, env: str, argv: list[str], out: int | None, err: int | None) -> tuple[int, int, Any, int]:
+def _via_shell(shell: str, env: str, argv: list[str], out: int | None, err: int | None,
+               stdin: int | None = None) -> tuple[int, int, Any, int]:
     pid_r, pid_w = _high_pipe()
     go_r, go_w = _high_pipe()
     actions = []
+    if stdin is not None:
+        actions.append((os.POSIX_SPAWN_DUP2, stdin, 0))
     if out is not None:
         actions.append((os.POSIX_SPAWN_DUP2, out, 1))
     if err is not None:
