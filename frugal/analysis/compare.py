@@ -87,7 +87,9 @@ def compare(variants: Mapping[str, Callable[[], Any]] | Iterable[Callable[[], An
     (``interleave=False``: one variant after the other), so a machine that slows down or
     heats up weighs on every variant alike. ``units``: functional units of work done by one
     run (one number, or one per variant); when given, the statistics compare cost per unit.
-    ``progress``: a bar on stderr, by default when stderr is a terminal.
+    ``progress``: a bar on stderr, by default when stderr is a terminal. A variant that
+    returns an iterator (a generator, ``map``...) is measured consuming it to its end: lazy
+    work is done inside the measured run.
 
     Time, CPU and memory are measured; energy and carbon are derived from them (measured by a
     meter where one exists, modelled otherwise: the ``energy_method`` column says which).

@@ -16,8 +16,8 @@ import os
 import random
 import resource
 import time
-from collections import Counter
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
@@ -105,12 +105,22 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def call_through(fn: Callable[[], Any]) -> None:
+    """Call ``fn``; when it returns an iterator (a generator, ``map``, ``iter(...)``: work not
+    done yet), consume it to its end, so that the work is done where it is measured, as
+    ``@measure`` measures a generator over its iteration."""
+    result = fn()
+    if isinstance(result, Iterator):
+        deque(result, maxlen=0)
+
+
 def run_once(region: Region, fn: Callable[[], Any], errors: list[str] | None = None) -> Measurement:
-    """One measured run; an exception is recorded in the Measurement (status, error: its
-    type) and, with ``errors``, its type and message are appended there."""
+    """One measured run of ``fn`` (``call_through``: a returned iterator is consumed); an
+    exception is recorded in the Measurement (status, error: its type) and, with ``errors``,
+    its type and message are appended there."""
     try:
         with region:
-            fn()
+            call_through(fn)
     except Exception as exc:
         # the region recorded it (status "error", error = the type); keep the message too
         if errors is not None:
@@ -127,9 +137,9 @@ def run_once(region: Region, fn: Callable[[], Any], errors: list[str] | None = N
 
 
 def attempt(fn: Callable[[], Any]) -> Exception | None:
-    """Run ``fn`` unmeasured (a warm-up); the ``Exception`` it raised, or None."""
+    """Run ``fn`` unmeasured (a warm-up, ``call_through``); the ``Exception`` it raised, or None."""
     try:
-        fn()
+        call_through(fn)
     except Exception as exc:
         return exc
     return None
