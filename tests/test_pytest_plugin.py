@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
@@ -244,9 +245,14 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
             busy(0.1)
     """)
     monkeypatch.setenv("WORK_S", "0.02")
-    first = suite.runpytest("--frugal-save", "main")
+    umask = os.umask(0o022)
+    try:
+        first = suite.runpytest("--frugal-save", "main")
+    finally:
+        os.umask(umask)
     first.assert_outcomes(passed=2)
     path = suite.path / ".frugal" / "baselines" / "main.json"
+    assert path.stat().st_mode & 0o777 == 0o644       # as the umask says: a baseline is committed and shared
     first.stdout.fnmatch_lines([f"frugal: saved baseline of 2 passed tests to {path}"])
     saved = json.loads(path.read_text())
     assert set(saved["tests"]) == {"test_work.py::test_grows", "test_work.py::test_steady"}

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from frugal import stats
+from frugal.files import write_output
 from frugal.analysis.ratios import against_baseline
 from frugal.analysis.runner import shortest_resolved
 from frugal.analysis.thresholds import Threshold
@@ -59,14 +58,12 @@ def baseline_path(rootdir: Path, name: str, option: str) -> Path:
 
 
 def save(path: Path, tests: dict[str, dict[str, Any]], meta: dict[str, Any]) -> None:
-    """Write the footprints atomically (a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the footprints atomically (a reader never sees half a file), with the permissions
+    the umask gives any new file: a baseline is meant to be committed and shared."""
     data = {"format": FORMAT, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **meta, "tests": tests}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, sort_keys=True, allow_nan=False)
-    os.replace(tmp, path)
+    write_output(path, json.dumps(data, indent=1, sort_keys=True, allow_nan=False), "json", overwrite=True,
+                 argument="--frugal-save")
 
 
 def load(path: Path, option: str) -> dict[str, dict[str, Any]]:
