@@ -427,3 +427,40 @@ def test_no_run_reads_what_another_consumed_and_input_gives_each_the_whole_file(
     bad = subprocess.run([*base, "--input", "missing.txt"], env=env, cwd=tmp_path, capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "--input" in bad.stderr and "missing.txt" in bad.stderr
+
+
+def test_ctrl_c_during_compare_keeps_shows_and_stores_the_finished_runs(tmp_path):
+    """Ctrl-C after some runs of ``frugal compare``: the finished runs are printed as the usual
+    table and stored, the interrupted one is not, and frugal exits 130 saying how many it kept."""
+    db = tmp_path / "f.db"
+    proc = subprocess.Popen([*FRUGAL, "compare", "--runs", "100", "--warmup", "0", "--store", str(db),
+                             "sleep 0.05", "sleep 0.06"],
+                            start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline, seen = time.monotonic() + 60, set()
+        while time.monotonic() < deadline and len(seen) < 12:     # some runs started (seen at 50 ms a look)
+            seen |= _sleeps_of(proc.pid)
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGINT, err
+    kept = frugal.load(db)
+    assert 4 <= len(kept) < 200 and (kept["status"] == "ok").all()
+    assert f"interrupted after {len(kept)} of 200 measured runs; those are shown and stored" in err
+    assert "sleep 0.05 (baseline)" in out
+
+
+def _sleeps_of(pgid: int) -> set[str]:
+    """The pids of the `sleep` commands alive in the process group ``pgid``."""
+    return {e.name for e in Path("/proc").iterdir() if e.name.isdigit() and _is_sleep_of(e, pgid)}
+
+
+def _is_sleep_of(entry: Path, pgid: int) -> bool:
+    try:
+        stat = (entry / "stat").read_text()
+        return stat.split(") ")[1].split()[2] == str(pgid) and (entry / "comm").read_text().strip() == "sleep"
+    except (OSError, IndexError):
+        return False

@@ -154,6 +154,7 @@ class Runs(Generic[K, R]):
 
     done: dict[K, list[tuple[int, R]]]
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False     # Ctrl-C stopped the plan (``keep_interrupted``): ``done`` is what finished
 
     def rows(self) -> list[tuple[K, int, int, R]]:
         """(key, run number within the key, position in the order, run), key by key."""
@@ -163,7 +164,8 @@ class Runs(Generic[K, R]):
 
 def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Exception | None], *,
              repeat: int, warmup: int, seed: int, interleave: bool = True, progress: bool | None = None,
-             label: str = "frugal", describe: Callable[[K], str] = str) -> Runs[K, R]:
+             label: str = "frugal", describe: Callable[[K], str] = str,
+             keep_interrupted: bool = False) -> Runs[K, R]:
     """Run every key ``warmup`` times unmeasured, then ``repeat`` measured rounds.
 
     ``run(key)`` makes one measured run and returns it (recording, not raising, what the
@@ -172,7 +174,9 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
     Whatever ``run`` or ``warm`` raise themselves stops the loop (a broken input maker,
     ``KeyboardInterrupt``). Each round visits every key once, in an order drawn from ``seed``
     (``interleave=False``: all runs of the first key, then the next). ``progress``: a bar on
-    stderr, by default when stderr is a terminal.
+    stderr, by default when stderr is a terminal. ``keep_interrupted``: a ``KeyboardInterrupt``
+    ends the plan instead of propagating, and the runs that finished are returned
+    (``Runs.interrupted``).
     """
     check_bool("interleave", interleave)
     check_bool("progress", progress, optional=True)
@@ -185,6 +189,7 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
     bar = Progress(len(keys) * warmup + len(order), label, progress, keep=True)
     failures: Counter[tuple[str, str]] = Counter()
     done: dict[K, list[tuple[int, R]]] = {key: [] for key in keys}
+    interrupted = False
     try:
         for key in keys:
             for _ in range(warmup):
@@ -196,10 +201,14 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
         for position, key in enumerate(order):
             done[key].append((position, run(key)))
             bar.step(describe(key))
+    except KeyboardInterrupt:
+        if not keep_interrupted:
+            raise
+        interrupted = True
     finally:
         bar.close()
     notes = [f"{n} of {warmup} warm-up runs of {name} raised {err}" for (name, err), n in failures.items()]
-    return Runs(done, notes)
+    return Runs(done, notes, interrupted)
 
 
 def runs_frame(keys: Mapping[str, Any], runs: Sequence[Measurement]) -> pd.DataFrame:

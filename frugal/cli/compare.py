@@ -156,9 +156,15 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
             raise KeyboardInterrupt
 
     total = len(argvs) * (args.warmup + args.runs)
-    runs = run_plan(range(len(argvs)), measured, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
+    plan = run_plan(range(len(argvs)), measured, warm, repeat=args.runs, warmup=args.warmup, seed=seed,
                     progress=None if total > 1 else False, label="frugal compare",
-                    describe=lambda i: names[i]).rows()
+                    describe=lambda i: names[i], keep_interrupted=True)
+    runs = plan.rows()
+    if plan.interrupted:    # Ctrl-C: what finished is kept, shown and stored, then exit 130
+        print(f"\nfrugal compare: interrupted after {len(runs)} of {len(argvs) * args.runs} measured runs; "
+              + ("those are shown and stored" if runs else "nothing was measured, nothing is stored"), file=sys.stderr)
+        if not runs:
+            return 128 + signal.SIGINT
     cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
     cols["error"] = objects([r[3][1] for r in runs])   # exit status and the end of stderr, stored
     if path is not None and args.rev:
@@ -193,6 +199,8 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
             print(f"\nstored in {path}", file=sys.stderr)
     for name, failure in cmp.failures.items():
         print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
+    if plan.interrupted:
+        return 128 + signal.SIGINT
     return 1 if cmp.failures else 0
 
 
@@ -203,6 +211,8 @@ def _store_revisions(path: Any, runs: list[Any], revisions: Sequence[Revision | 
     for i, rev in enumerate(revisions):
         assert rev is not None
         mine = [r for r in runs if r[0] == i]
+        if not mine:        # interrupted before this revision's first run
+            continue
         cols = process_columns([r[3][0] for r in mine], name)
         cols["error"] = objects([r[3][1] for r in mine])
         store_runs(path, cols, program="frugal compare", git=(rev.commit, None))
