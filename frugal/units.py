@@ -219,6 +219,11 @@ def format_count(n: Any) -> str:
     return "n/a" if v is None else f"{int(round(v)):,}"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """A count and its noun, singular for one: ``1 passed test``, ``1,771,486 measurements``."""
+    return f"{format_count(n)} {noun if n == 1 else plural or noun + 's'}"
+
+
 # --- parsing -------------------------------------------------------------------------------
 
 _SIZE_FACTORS = {

@@ -332,6 +332,9 @@ def test_info_reports_meters_model_and_sources():
     data = json.loads(frugal_cmd("info", "--json").stdout)
     assert data["intensity_g_per_kwh"] > 0 and data["intensity_source"]
     assert data["frugal_version"] == frugal.__version__
+    # the gpu setting is not a GPU found: no bare "gpu: True" on a machine without a driver
+    assert "\n  gpu: NVIDIA GPUs are read where a driver is present (setting gpu=True)\n" in proc.stdout
+    assert data["gpu"] is True
 
 
 def test_info_with_a_bad_setting_is_one_line_and_a_nonzero_exit():

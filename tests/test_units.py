@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from frugal.units import format_ci, format_p, format_quantity, format_ratio, parse_size, scale_for, unit_of
+from frugal.units import counted, format_ci, format_p, format_quantity, format_ratio, parse_size, scale_for, unit_of
 from frugal.validate import check_choice, check_int, check_number, check_path, parse_number
 
 
@@ -97,3 +97,12 @@ def test_checks_name_the_argument(call, error, match) -> None:
     """Every check raises the right error type with the argument's name in it."""
     with pytest.raises(error, match=match):
         call()
+
+
+def test_counted_is_singular_for_one_and_separates_thousands():
+    # "saved baseline of 1 passed tests", "1771486 measurements": what a count and its noun replace
+    assert counted(1, "passed test") == "1 passed test"
+    assert counted(2, "passed test") == "2 passed tests"
+    assert counted(0, "run") == "0 runs"
+    assert counted(1_771_486, "measurement") == "1,771,486 measurements"
+    assert counted(3, "child", "children") == "3 children"

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from frugal.cli.common import DEFAULT_STORE, UserError, store_path
+from frugal.units import counted
 
 
 def add_parser(sub: Any) -> None:
@@ -39,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"dashboard": str(out), "store": str(path), "measurements": len(frame)}))
     else:
-        print(f"dashboard: {out} ({len(frame)} measurements from {path})")
+        print(f"dashboard: {out} ({counted(len(frame), 'measurement')} from {path})")
     return 0

@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2, default=str))
         return 0
+    if isinstance(info.get("gpu"), bool):     # the setting, not a GPU found: meters.nvml says what is there
+        info["gpu"] = ("NVIDIA GPUs are read where a driver is present (setting gpu=True)" if info["gpu"]
+                       else "NVIDIA GPUs are not read (setting gpu=False)")
     placed = {k for _, keys in _INFO_SECTIONS for k in keys}
     sections = [(title, [k for k in keys if k in info]) for title, keys in _INFO_SECTIONS]
     sections.append(("Other", [k for k in info if k not in placed]))

@@ -31,6 +31,7 @@ from frugal.errors import FrugalError
 from frugal.store.default import flush
 from frugal.store.run_info import git_info
 from frugal.text import table
+from frugal.units import counted
 from frugal.units import format_quantity
 
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
@@ -265,7 +266,7 @@ class FrugalPlugin:
         tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
                  for k, fp in self.footprints.items() if k in self.passed}
         baselines.save(self.save_path, tests, {"frugal_version": __version__, "runs_per_test": self.runs})
-        self.saved = f"frugal: saved baseline of {len(tests)} passed tests to {self.save_path}"
+        self.saved = f"frugal: saved baseline of {counted(len(tests), 'passed test')} to {self.save_path}"
 
     def _flush_store(self) -> None:
         """Write what this process measured to the store now (not only at exit), and say where."""
