@@ -467,3 +467,14 @@ def _is_sleep_of(entry: Path, pgid: int) -> bool:
         return stat.split(") ")[1].split()[2] == str(pgid) and (entry / "comm").read_text().strip() == "sleep"
     except (OSError, IndexError):
         return False
+
+
+def test_dashboard_of_a_missing_or_an_empty_store_is_a_usage_error(tmp_path, capsys):
+    """Both are the user's to fix: exit 2, as for any usage error (a missing store gave 1)."""
+    from frugal.store.sqlite import Store
+
+    empty = Store(tmp_path / "empty.db").open().path
+    for store, words in ((tmp_path / "missing.db", "the file does not exist"), (empty, "holds no measurements")):
+        assert cli.main(["dashboard", str(store), "-o", str(tmp_path / "d.html")]) == 2
+        assert words in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists() and not (tmp_path / "d.html").exists()

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     from frugal.pages.dashboard import report
 
     path = store_path(args.store)
+    if not path.exists():       # a usage error (exit 2), as an empty store is
+        raise UserError(f"no frugal store at {path}: the file does not exist")
     from frugal.files import check_output
 
     check_output(args.output, "html", overwrite=args.force, argument="--output")
