@@ -474,7 +474,10 @@ def test_dashboard_of_a_missing_or_an_empty_store_is_a_usage_error(tmp_path, cap
     from frugal.store.sqlite import Store
 
     empty = Store(tmp_path / "empty.db").open().path
-    for store, words in ((tmp_path / "missing.db", "the file does not exist"), (empty, "holds no measurements")):
+    zero = tmp_path / "zero.db"
+    zero.touch()        # configure(store=) starts a store in it: the dashboard says it is empty, not foreign
+    for store, words in ((tmp_path / "missing.db", "the file does not exist"), (empty, "holds no measurements"),
+                         (zero, "holds no measurements (an empty file)")):
         assert cli.main(["dashboard", str(store), "-o", str(tmp_path / "d.html")]) == 2
         assert words in capsys.readouterr().err
     assert not (tmp_path / "missing.db").exists() and not (tmp_path / "d.html").exists()

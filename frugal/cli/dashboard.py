@@ -32,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     path = store_path(args.store)
     if not path.exists():       # a usage error (exit 2), as an empty store is
         raise UserError(f"no frugal store at {path}: the file does not exist")
+    if path.is_file() and path.stat().st_size == 0:     # what configure(store=) would start a store in
+        raise UserError(f"{path} holds no measurements (an empty file)")
     from frugal.files import check_output
 
     check_output(args.output, "html", overwrite=args.force, argument="--output")
