@@ -253,7 +253,7 @@ def test_baseline_save_then_compare_fails_growth(suite: pytest.Pytester, monkeyp
     first.assert_outcomes(passed=2)
     path = suite.path / ".frugal" / "baselines" / "main.json"
     assert path.stat().st_mode & 0o777 == 0o644       # as the umask says: a baseline is committed and shared
-    first.stdout.fnmatch_lines([f"frugal: saved baseline of 2 passed tests to {path}"])
+    first.stdout.fnmatch_lines([f"frugal: saved 2 passed tests to the baseline {path}"])
     saved = json.loads(path.read_text())
     assert set(saved["tests"]) == {"test_work.py::test_grows", "test_work.py::test_steady"}
     assert saved["tests"]["test_work.py::test_steady"]["cpu_s"] > 0

@@ -34,7 +34,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--frugal-top", type=int, default=10, metavar="N",
                     help="rows of the footprint table, the tests using the most energy (0: all; default 10)")
     group.addoption("--frugal-save", metavar="NAME", default=None,
-                    help="save every passed test's footprint as baseline NAME (.frugal/baselines/NAME.json)")
+                    help="save every passed test's footprint into baseline NAME (.frugal/baselines/NAME.json); "
+                         "the tests of the baseline not passed this session keep their saved footprints")
     group.addoption("--frugal-compare", metavar="NAME", default=None,
                     help="compare every test's footprint with baseline NAME (shown in the table)")
     group.addoption("--frugal-compare-fail", metavar="METRIC:AMOUNT", action="append", default=[],

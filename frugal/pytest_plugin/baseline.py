@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import zlib
 from dataclasses import dataclass
@@ -57,13 +58,29 @@ def baseline_path(rootdir: Path, name: str, option: str) -> Path:
     return Path(rootdir) / ".frugal" / "baselines" / f"{name}.json"
 
 
-def save(path: Path, tests: dict[str, dict[str, Any]], meta: dict[str, Any]) -> None:
-    """Write the footprints atomically (a reader never sees half a file), with the permissions
-    the umask gives any new file: a baseline is meant to be committed and shared."""
-    data = {"format": FORMAT, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            **meta, "tests": tests}
-    write_output(path, json.dumps(data, indent=1, sort_keys=True, allow_nan=False), "json", overwrite=True,
-                 argument="--frugal-save")
+def save(path: Path, tests: dict[str, dict[str, Any]], meta: dict[str, Any]) -> int:
+    """Merge ``tests`` into the baseline at ``path`` and write it atomically (a reader never
+    sees half a file), with the permissions the umask gives any new file: a baseline is
+    meant to be committed and shared. A test in ``tests`` replaces its entry; every other
+    test of the baseline stays, so that a session run with ``-x``, ``-k`` or a few node ids,
+    or interrupted, loses nothing saved before. Two sessions saving one baseline at once
+    take turns (a lock on its folder), so neither loses the other's tests. Returns how many
+    tests were kept from before. ValueError for an existing file that is not a baseline."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)      # released when the folder is closed
+        before = load(path, "--frugal-save") if path.exists() else {}
+        merged = {**before, **tests}
+        data = {"format": FORMAT, "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                **meta, "tests": merged}
+        write_output(path, json.dumps(data, indent=1, sort_keys=True, allow_nan=False), "json", overwrite=True,
+                     argument="--frugal-save")
+    finally:
+        os.close(folder)
+    return len(set(before) - set(tests))
 
 
 def load(path: Path, option: str) -> dict[str, dict[str, Any]]:

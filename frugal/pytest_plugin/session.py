@@ -265,8 +265,13 @@ class FrugalPlugin:
             return  # an xdist worker: the controller saves what every worker measured
         tests = {k: {f: v for f, v in fp.items() if f != "regions" and not _nan(v)}
                  for k, fp in self.footprints.items() if k in self.passed}
-        baselines.save(self.save_path, tests, {"frugal_version": __version__, "runs_per_test": self.runs})
-        self.saved = f"frugal: saved baseline of {counted(len(tests), 'passed test')} to {self.save_path}"
+        kept = baselines.save(self.save_path, tests, {"frugal_version": __version__, "runs_per_test": self.runs})
+        not_saved = sorted(set(self.footprints) - self.passed)
+        self.saved = (f"frugal: saved {counted(len(tests), 'passed test')} to the baseline {self.save_path}"
+                      + (f"; {counted(kept, 'test')} kept as saved before (not run, or not passed, this time)"
+                         if kept else "")
+                      + (f"; not saved, as they did not pass: {', '.join(not_saved[:5])}"
+                         + (f" and {len(not_saved) - 5} more" if len(not_saved) > 5 else "") if not_saved else ""))
 
     def _flush_store(self) -> None:
         """Write what this process measured to the store now (not only at exit), and say where."""
