@@ -14,7 +14,7 @@ import pytest
 
 import frugal
 from frugal.frames.columns import log_columns
-from frugal.history.commits import LISTED, commit_order, per_commit, resolve
+from frugal.history.commits import LISTED, commit_order, per_commit, per_commit_with, resolve
 from frugal.store.read import load, load_runs
 from frugal.store.run_info import new_run
 from frugal.store.sqlite import Store
@@ -219,6 +219,13 @@ def test_per_commit_groups_each_names_values_in_commit_order(repo, tmp_path) -> 
         per_commit(db, "name")
     with pytest.raises(ValueError, match="by='label' is not a column"):
         per_commit(db, "cpu_s", by="label")
+    # per_commit_with: the same grouping, and each value's row in an array beside it
+    frame = load(db)
+    beside = per_commit_with(frame, "cpu_s", (frame["cpu_s"].to_numpy() * 2,), repo=path)
+    assert {n: [(c, v.tolist(), [a.tolist() for a in x]) for c, v, x in s] for n, s in beside.items()} == \
+        {n: [(c, v.tolist(), [(v * 2).tolist()]) for c, v in s] for n, s in series.items()}
+    with pytest.raises(ValueError, match="alongside: each array must hold one value per row"):
+        per_commit_with(frame, "cpu_s", (np.zeros(2),))
 
 
 @pytest.mark.slow

@@ -218,7 +218,7 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
 
     For each name measured on both sides and each threshold of ``fail`` (``energy_j:10%`` by
     default), the ratio of medians r = median(head) / median(base) of the name's successful
-    single calls (``per_commit``), with its bootstrap interval, decided by ``against_baseline``
+    single calls (``per_commit_with``), with its bootstrap interval, decided by ``against_baseline``
     over the family of every name x metric (Benjamini-Hochberg at ``alpha``). A regression:
     r changed significantly (its interval excludes 1) and r exceeds the threshold's allowed
     ratio (1 + 10%, or 1 + amount / median(base)), the rule of asv (significant and past a
@@ -231,7 +231,7 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
     that both sides of a round share cancels in its ratio. Fewer than ``MIN_RUNS`` values on a side, or a zero median, is not tested. ``seed`` seeds the bootstrap (with each name and
     metric), so a check repeats exactly.
     """
-    from frugal.history.commits import per_commit
+    from frugal.history.commits import per_commit_with
     from frugal.store.read import load
 
     thresholds = thresholds_of(fail)
@@ -239,51 +239,40 @@ def check(store: str | os.PathLike[str], base: str, head: str, fail: Sequence[st
     run_ids = runs.loc[runs["git_commit"].isin([base_id, head_id]), "run_id"].astype(str).tolist()
     frame = load(store, run=run_ids)
     metrics = sorted({t.metric for t in thresholds})
-    sides: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}   # metric -> name -> commit -> values
+    # metric -> name -> commit -> the values, and beside them each value's start (ns) and run
+    # (a number), to see whether the two commits ran in rounds
+    sides: dict[str, dict[str, dict[str, tuple[np.ndarray, list[np.ndarray]]]]] = {m: {} for m in metrics}
     seen: dict[str, set[str]] = {base_id: set(), head_id: set()}
-    # each value's start (ns) and run (a number), found as the values are: to see rounds
-    started = frame["started_at"].astype("int64").astype("float64")
-    run_number = frame["run_id"].astype("category").cat.codes.astype("float64")
-    when: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}
-    runs_of: dict[str, dict[str, dict[str, np.ndarray]]] = {m: {} for m in metrics}
+    started = frame["started_at"].astype("int64").to_numpy(dtype="float64")
+    run_number = frame["run_id"].astype("category").cat.codes.to_numpy(dtype="float64")
     for metric in metrics:
         if metric not in frame.columns:
             raise ValueError(f"--fail names {metric!r}, which this store does not record")
-        known = frame[metric].notna()
-        for into, column in ((when, started), (runs_of, run_number)):
-            for name, series in per_commit(frame.assign(_at=column.where(known)), "_at", repo=repo).items():
-                into[metric][name] = dict(series)
-        for name, series in per_commit(frame, metric, repo=repo).items():
-            sides[metric][name] = dict(series)
-            for commit, _ in series:
+        for name, series in per_commit_with(frame, metric, (started, run_number), repo=repo).items():
+            sides[metric][name] = {commit: (values, beside) for commit, values, beside in series}
+            for commit, _, _ in series:
                 seen[commit].add(name)
     result = CheckResult(base_id, head_id, thresholds)
     result.added = sorted(seen[head_id] - seen[base_id])
     result.removed = sorted(seen[base_id] - seen[head_id])
     both = sorted(seen[base_id] & seen[head_id])
 
-    def pair(name: str, metric: str) -> tuple[np.ndarray, np.ndarray]:
-        got = sides[metric].get(name, {})
-        return got.get(head_id, np.empty(0)), got.get(base_id, np.empty(0))
-
     moved: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
     grouped: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}   # by round (rows), where in rounds
     untested: set[str] = set()
-    empty = np.empty(0)
+    none = (np.empty(0), [np.empty(0), np.empty(0)])     # a name without a value of this metric on a side
     for name in both:
         for metric in metrics:
-            x, y = pair(name, metric)
+            got = sides[metric].get(name, {})
+            (x, (x_at, x_run)), (y, (y_at, y_run)) = got.get(head_id, none), got.get(base_id, none)
             if min(len(x), len(y)) < stats.MIN_RUNS or not float(np.median(y)) > 0:
                 untested.add(name)
                 continue
             moved[name, metric] = (x, y)
-            at, run_no = when[metric].get(name, {}), runs_of[metric].get(name, {})
-            timing = [(at.get(c, empty), run_no.get(c, empty)) for c in (head_id, base_id)]
-            if all(len(side[0]) == len(v) for side, v in zip(timing, (x, y))):
-                rounds = in_rounds(*timing)
-                if rounds is not None:
-                    grouped[name, metric] = (x[rounds[0]], y[rounds[1]])
-                    result.paired.add((name, metric))
+            rounds = in_rounds((x_at, x_run), (y_at, y_run))
+            if rounds is not None:
+                grouped[name, metric] = (x[rounds[0]], y[rounds[1]])
+                result.paired.add((name, metric))
     n_boot = stats.replicates_for(len(moved), alpha)
 
     # in rounds: each round's ratio (its head median / its base median) against 1, so that the

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -272,6 +273,16 @@ def per_commit(frame: Any, metric: str, by: str = "name",
     and ``record="summary"`` aggregates (``calls`` > 1: totals over many calls) are left out,
     as are rows without a commit and non-finite values. The order is ``commit_order``'s.
     """
+    return {name: [(commit, values) for commit, values, _ in series]
+            for name, series in per_commit_with(frame, metric, (), by, repo).items()}
+
+
+def per_commit_with(frame: Any, metric: str, alongside: Sequence[np.ndarray], by: str = "name",
+                    repo: str | os.PathLike[str] | None = None) \
+        -> dict[str, list[tuple[str, np.ndarray, list[np.ndarray]]]]:
+    """``per_commit``, with beside each commit's values those of the same rows, in the same
+    order, in each array of ``alongside`` (one value per row of the frame: a start time, a
+    run's number), so that one grouping serves them all."""
     data = _frame(frame, "frame", "load")
     for argument, column in (("metric", metric), ("by", by)):
         if not isinstance(column, str) or column not in data.columns:
@@ -280,6 +291,8 @@ def per_commit(frame: Any, metric: str, by: str = "name",
         if _numeric(data[metric]) else None
     if values is None:
         raise ValueError(f"metric={metric!r} is not a numeric column")
+    if any(len(a) != len(data) for a in alongside):
+        raise ValueError(f"alongside: each array must hold one value per row ({len(data)})")
     keep, _ = _with_commit(data)
     keep &= np.isfinite(values)
     if "status" in data.columns:
@@ -298,11 +311,13 @@ def per_commit(frame: Any, metric: str, by: str = "name",
     key = names[order].astype("i8") * (len(rank) + 1) + ranks[order]
     starts = np.concatenate([[0], np.flatnonzero(np.diff(key)) + 1]) if len(key) else np.array([], dtype="i8")
     vals = values[keep][order]
+    extra = [np.asarray(a)[keep][order] for a in alongside]
     by_rank, labels = list(rank), [str(label) for label in name_labels]
     first_names, first_ranks = names[order[starts]].tolist(), ranks[order[starts]].tolist()
-    out: dict[str, list[tuple[str, np.ndarray]]] = {}
+    out: dict[str, list[tuple[str, np.ndarray, list[np.ndarray]]]] = {}
     for start, stop, name, at in zip(starts.tolist(), [*starts[1:].tolist(), len(key)], first_names, first_ranks):
-        out.setdefault(labels[name], []).append((by_rank[at], vals[start:stop].copy()))
+        out.setdefault(labels[name], []).append((by_rank[at], vals[start:stop].copy(),
+                                                 [e[start:stop].copy() for e in extra]))
     return out
 
 
