@@ -36,7 +36,8 @@ def add_parser(sub: Any) -> None:
                                    "the command's name, for frugal check --base BASE --head HEAD.")
     p.add_argument("commands", nargs="+", metavar="CMD", help="a command, quoted")
     p.add_argument("--runs", type=positive_int, default=10, metavar="N", help="measured runs per command (default 10)")
-    p.add_argument("--warmup", type=count, default=1, metavar="K", help="unmeasured runs first (default 1), FRUGAL_STORE unset for them")
+    p.add_argument("--warmup", type=count, default=1, metavar="K",
+                   help="unmeasured runs first (default 1), FRUGAL_STORE unset for them")
     p.add_argument("--rev", action="append", metavar="REV",
                    help="a git revision to check out and run the command in (repeatable; the first is the baseline)")
     p.add_argument("--setup", metavar="CMD", help="with --rev: a shell command run once in each worktree first")
@@ -98,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("with --rev, --name names the one command: give it at most once")
     text = args.commands[0] if len(args.commands) == 1 else shlex.join(argv)   # the command as the user wrote it
     args.command_name = (args.name or [text])[0]
-    args.commands, args.name = [text] * len(args.rev), list(args.rev)
-    if len(set(args.rev)) != len(args.rev):
-        raise UserError(f"a --rev is given twice: {args.rev}")
+    args.commands, args.name = [text] * len(args.rev), list(args.rev)   # two naming one commit: refused at checkout
     with checked_out(args.rev, args.setup) as revisions:
         return _run(args, revisions)
 
