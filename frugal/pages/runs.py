@@ -209,9 +209,9 @@ def trends_section(frame: pd.DataFrame, by: str, key: str, chart: Callable[..., 
         rows = frame[code == name]
         if len(name) > LABEL_CHARS:     # the heading keeps the whole name; a chart cannot lay out a huge one
             rows = rows.assign(**{by: short_label(name)})
-        mark = dict((marks or {}).get(name, {}))
-        charts.append(chart(lambda rows=rows, mark=mark: plot.trend(rows, metric=metric, by=by, x=x, marks=mark or None), f"t{i}",
-                            f"{name}: {what.lower()} per call across {label}s"))
+        mark = dict((marks or {}).get(name, {})) or None
+        charts.append(chart(lambda rows=rows, mark=mark: plot.trend(rows, metric=metric, by=by, x=x, marks=mark),
+                            f"t{i}", f"{name}: {what.lower()} per call across {label}s"))
     rule = (f"{format_count(len(ranked))} {by}s were measured in more than one {label}; "
             + (f"charts for the {min(TREND_CHARTS, len(ranked))} that cost the most ({what.lower()} in total). "
                if len(ranked) > 1 else "")

@@ -13,7 +13,7 @@ from frugal.frames.frame import floats
 from frugal.history.regressions import CONFIDENCE, regressions
 from frugal.pages import html as P
 from frugal.pages.html import e
-from frugal.units import format_count
+from frugal.units import counted, format_count
 
 METRICS = (("energy_j", "energy"), ("cpu_s", "CPU time"), ("wall_s", "wall time"))
 """The metrics searched for steps, with the words the page uses for them."""
@@ -67,14 +67,16 @@ def changes_section(frame: pd.DataFrame, by: str) -> Changes:
     median after / median before over the calls of the two segments, with its bootstrap CI).
     Without commits in the store, the section says so and how to give one.
     """
-    commits = frame["git_commit"].dropna().astype("string") if "git_commit" in frame.columns else pd.Series([], dtype="string")
+    commits = frame["git_commit"].dropna().astype("string") if "git_commit" in frame.columns \
+        else pd.Series([], dtype="string")
     n = int(commits.nunique())
     if n == 0:
         return Changes("<p>These runs have no git commit, so nothing can be compared across commits. Measure "
                        "inside a git repository, or give each run its commit: set FRUGAL_GIT_COMMIT (and "
                        "FRUGAL_GIT_BRANCH) in the environment of the measured program.</p>")
     if n == 1:
-        return Changes(f"<p>{e(f'All runs with a commit are of one commit ({str(commits.iloc[0])[:7]}): steps are found across two or more.')}</p>")
+        one = f"All runs with a commit are of one commit ({str(commits.iloc[0])[:7]}): steps are found across two or more."
+        return Changes(f"<p>{e(one)}</p>")
     rows, notes = _steps(frame, by)
     words = ", ".join(w for _, w in METRICS[:-1]) + f" or {METRICS[-1][1]}"
     rule = (f"A step: where a {by}'s per-commit median changes level by {MIN_CHANGE:.0%} or more (change points "
@@ -86,9 +88,8 @@ def changes_section(frame: pd.DataFrame, by: str) -> Changes:
         parts.append(f'<p class="missing">{e(rule)}</p>')
         return Changes("".join(parts))
     worse = int((rows["direction"] == "regression").sum())
-    head = (f"{format_count(len(rows))} step{'s' if len(rows) != 1 else ''} over {format_count(n)} commits: "
-            f"{format_count(worse)} regression{'s' if worse != 1 else ''}, "
-            f"{format_count(len(rows) - worse)} improvement{'s' if len(rows) - worse != 1 else ''}.")
+    head = (f"{counted(len(rows), 'step')} over {counted(n, 'commit')}: {counted(worse, 'regression')}, "
+            f"{counted(len(rows) - worse, 'improvement')}.")
     body: list[list[str | tuple[str, str]]] = []
     for r in rows.head(STEPS_LISTED).itertuples():
         word = dict(METRICS)[r.metric]

@@ -31,8 +31,7 @@ from frugal.errors import FrugalError
 from frugal.store.default import flush
 from frugal.store.run_info import git_info
 from frugal.text import table
-from frugal.units import counted
-from frugal.units import format_quantity
+from frugal.units import counted, format_quantity
 
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
 REGIONS = pytest.StashKey[list[dict[str, Any]]]()
