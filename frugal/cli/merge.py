@@ -22,14 +22,13 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Merge the sources into OUT; a path that is not a store is a usage error (exit 2), nothing written."""
-    from frugal.store.merge import check_merge, merge
-    from frugal.units import format_count
+    from frugal.store.merge import merge
+    from frugal.units import counted, format_count
 
     try:
-        check_merge(args.out, args.sources)
+        result = merge(args.out, args.sources)    # its ValueErrors come before anything is written
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    result = merge(args.out, args.sources)
     if args.json:
         print(json.dumps(result.as_dict()))
         return 0
@@ -37,12 +36,6 @@ def run(args: argparse.Namespace) -> int:
         if s.skipped:
             print(f"{s.source}: skipped, {s.skipped}")
         else:
-            print(f"{s.source}: {_runs(s.runs_added)} added, {format_count(s.runs_present)} already there, "
-                  f"{format_count(s.measurements_added)} measurements")
+            print(f"{s.source}: {counted(s.runs_added, 'run')} added, {format_count(s.runs_present)} already there, "
+                  f"{counted(s.measurements_added, 'measurement')}")
     return 0
-
-
-def _runs(n: int) -> str:
-    from frugal.units import format_count
-
-    return f"{format_count(n)} run{'' if n == 1 else 's'}"
