@@ -10,8 +10,9 @@ the host's threads (SCI's ToR) and the embodied-carbon constants, with where eac
   default for unknown CPUs, 4 W per logical CPU (``frugal/data/defaults.csv``).
 The chip: ``cpu_model``, else the ``instance_type``'s host chip (set, or read from DMI), else
 the brand string matched in the table: a cleaned table name equal to it, else the longest
-table names whose every word is in it and which carry a model number, when they agree on one
-TDP. A brand string without a model number (VMs often show "AMD EPYC") matches nothing.
+table names whose every word is in it, which carry a model number and hold its last word (a word
+after the model, "Pro", "v3", is part of the model), when they agree on one TDP. A brand string
+without a model number (VMs often show "AMD EPYC") matches nothing.
 Host threads: ``host_threads``, else the instance's host, else the logical CPUs on bare metal,
 else the chip's threads (one package) on a VM, else the default VM host (defaults.csv).
 Only local files are read (``/proc``, ``/sys``): no metadata server. Standard library only.
@@ -29,7 +30,7 @@ from frugal import data
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
-_NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\bwith radeon.*$|"
+_NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\b(with|w/) radeon.*$|"
                     r"\bradeon graphics\b|@.*$")
 
 
@@ -149,8 +150,12 @@ def match_cpu(brand: str) -> data.CpuRow | None:
     exact, worded = _index()
     if key in exact:
         return exact[key]
-    words = set(key.split())
-    hits = [(len(w), row) for w, row in worded if w <= words]
+    seq = key.split()
+    words = set(seq)
+    # a table name's words all in the brand string, and the brand string's last word among them:
+    # leading words may be filler ("12th Gen Intel Core i7-1260P"), but a word after the model is
+    # part of the model ("Apple M1 Pro" is not "Apple M1", "Xeon E5-2676 v3" not "Xeon E5-2676")
+    hits = [(len(w), row) for w, row in worded if w <= words and seq[-1] in w]
     if not hits:
         return None
     best = max(size for size, _ in hits)
