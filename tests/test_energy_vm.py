@@ -124,16 +124,17 @@ def test_host_threads_divide_a_configured_tdp_on_an_unknown_chip(restore):
 # --- the unknown-model default and bare metal ---------------------------------------------------
 
 def test_unknown_chip_on_a_vm_gets_documented_defaults(restore):
-    """'AMD EPYC' alone: 4 W per logical CPU (CodeCarbon's default) and the default host of 96 threads."""
+    """'AMD EPYC' alone: 4 W per logical CPU (CodeCarbon's default) and the default host of 128 threads
+    (the median series host of defaults.csv; 96 while hosts were the largest guest of a series)."""
     frugal.configure(energy="model", intensity_g_per_kwh=100.0, embodied="auto")
     r = busy_second(vm("AMD EPYC"))
     assert r["energy_cpu_j"] == 4.0
-    # 1,278,000 / 126,230,400 / 96 = 1.0546e-4 g (before: / 2 vCPUs = 5.06e-3 g)
-    assert r["embodied_g"] == pytest.approx(1_278_000 / FOUR_YEARS_S / 96) == pytest.approx(1.0546e-4, rel=1e-4)
+    # 1,278,000 / 126,230,400 / 128 = 7.9096e-5 g (before: / 2 vCPUs = 5.06e-3 g)
+    assert r["embodied_g"] == pytest.approx(1_278_000 / FOUR_YEARS_S / 128) == pytest.approx(7.9096e-5, rel=1e-4)
     p = hardware.cpu_power(m=vm("AMD EPYC"))
     assert p.source == "CPU 'AMD EPYC': default 4 W per logical CPU (TDP unknown)"
     assert "has no model number" in p.cpu_model_source
-    assert p.host_threads_source.startswith("default for an unknown virtual machine host (96")
+    assert p.host_threads_source.startswith("default for an unknown virtual machine host (128")
 
 
 def test_configured_tdp_alone_on_a_vm_is_not_divided_by_vcpus(restore):

@@ -51,8 +51,9 @@ LICENCES = {
     "tzdata": "public domain (IANA tz database)",
     "ccf": "Apache-2.0 (Cloud Carbon Footprint); instance data after Teads' dataset",
     "boavizta-pcf": "ODbL 1.0 / DbCL 1.0 (Boavizta environmental-footprint-data)",
-    "boaviztapi": "AGPL-3.0 (Boavizta boaviztapi repository); only facts taken: core and thread counts "
-                  "of CPU models (gathered by Boavizta from TechPowerUp's CPU database)",
+    "boaviztapi": "AGPL-3.0 (Boavizta boaviztapi repository); only facts taken: core and thread counts, "
+                  "code names and a few TDPs of CPU models (gathered by Boavizta from TechPowerUp's CPU "
+                  "database), and which host (CPU model, sockets, threads) runs each cloud instance type",
 }
 
 
@@ -635,15 +636,22 @@ def sources_md(built: dict[str, str], src: Sources) -> str:
     for name, (_, keys, what) in BUILDERS.items():
         lines.append(f"| `{name}` | {what} | {', '.join(keys)} | {built[name].count(chr(10)) - 1} | `{sha256(built[name])}` |")
     lines += ["", "`manifest.json` repeats this table for frugal (`frugal.environment()['data']`).", "",
-              "Source tokens in `instances.csv`: `teads` = vCPUs, host vCPUs and host CPU from CCF's "
-              "`data/{aws,gcp,azure}-instances.csv` (after Teads' dataset); `ccf-2026` = from CCF's "
-              "`data/{aws,gcp}-instances-latest-2026.csv`, host threads = the largest vCPU count of the "
-              "series; a host has at least the guest's vCPUs (two Azure rows list fewer); after `;`, the platform TE: `ccf-model` = CCF's `output/coefficients-*-embodied*.csv` "
-              "(1,000 kg base server plus memory, CPU, storage and GPU additions; Azure: mean over the "
-              "microarchitectures), `ccf-2026` = the AWS 2026 file's platform figure (t), empty = none "
-              "(frugal's server preset applies). Google Cloud's 2026 platform figures (e.g. 8 t for "
-              "e2-standard, 61,000 t for m2-ultramem) are not used. Lifetime: CCF's 4-year rack server "
-              "lifespan.", ""]
+              "Source tokens in `instances.csv`, `hosts;embodied`. Hosts: `teads` = host vCPUs from CCF's "
+              "`data/{aws,gcp,azure}-instances.csv` (after Teads' dataset); `boavizta` = the host of Boavizta's "
+              "cloud archetypes (`archetypes/cloud/*.csv` -> `archetypes/server.csv`: its CPU.threads, else "
+              "CPU.units x the chip's threads), which also names the chip where CCF names a microarchitecture "
+              "only (same family) or several; `series-max` = neither: the largest vCPU count of the series. A "
+              "host has at least the guest's vCPUs. Embodied basis, named in every row: `ccf-model` = CCF's "
+              "`output/coefficients-*-embodied*.csv` (1,000 kg base server plus memory, CPU, storage and GPU "
+              "additions; Azure: mean over the microarchitectures), `ccf-2026` = the AWS 2026 file's platform "
+              "figure (t), `preset` = none: frugal's embodied preset applies (`server` on a virtual machine). "
+              "Google Cloud's 2026 platform figures (e.g. 8 t for e2-standard, 61,000 t for m2-ultramem) are "
+              "not used. `family`: the CCF architecture CCF names (Google Cloud's Microarchitecture column, AWS "
+              "hosts named by microarchitecture, Azure's single one), else the host chip's as in `cpus.csv` "
+              "(CCF's chip lists `data/<family>.csv`, else Boavizta's code name; server chips only). `cpus.csv` "
+              "`source`: empty = CodeCarbon's TDP with Boavizta's counts; `added:` / `corrected:` name the row's "
+              "own source. `families.csv`: a placeholder row holds another family's values (its source says "
+              "which). Lifetime: CCF's 4-year rack server lifespan.", ""]
     return "\n".join(lines)
 
 
