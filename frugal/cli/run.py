@@ -60,9 +60,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"frugal run: {exc}", file=sys.stderr)
                 return exc.status
             except Stopped as exc:      # SIGINT or SIGTERM sent to frugal: keep the stopped run, stop
-                if exc.run is None:
-                    raise
-                stopped, r = exc, exc.run
+                stopped = exc
+                if exc.run is None:     # between two runs
+                    break
+                r = exc.run
             runs.append(r)
             errors.append(None if r.error is None else tail.failure(r))
             bar.step(f"exit {r.exit_status}")

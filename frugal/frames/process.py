@@ -151,7 +151,8 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
         if subreaper:
             _subreaper(False)
         for s, handler in handlers.items():
-            signal.signal(s, handler)
+            if handler is not None:     # None: set outside Python, cannot be put back
+                signal.signal(s, handler)
         # after the handlers: a signal that came after the wait reaches the program's own
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if devnull is not None:
@@ -348,7 +349,8 @@ def _wait(pid: int, since: int | None, waiter: _Waiter, timeout_s: float | None,
         for signum in stops:
             if stopped_by is None and not waiter.ended.is_set():
                 stopped_by, kill_at = signum, now + GRACE_S
-                os.kill(pid, signum)
+                with contextlib.suppress(ProcessLookupError):   # it ended meanwhile
+                    os.kill(pid, signum)
             else:
                 kill_at = now       # a second signal: no more grace
     waiter.join()
