@@ -191,16 +191,15 @@ def resolve(argv0: str) -> str:
 # Started from Python, a command would inherit this process's memory: the kernel keeps, in a
 # process's ru_maxrss, the resident high-water mark of the memory image it had before exec, and
 # a child forked (or vforked) from Python carries Python's. So a small shell is started, which
-# forks a subshell (a copy of the shell: about 1 MiB) in the foreground; the subshell prints its
-# own pid on fd 9 (read from /proc/self/stat: the shell has no other way) and waits for "go" on
-# fd 7. This process, a child subreaper, kills the shell and so inherits the subshell, then says
+# forks a subshell (a copy of the shell: about 1 MiB) in the foreground; the subshell says it is
+# there on fd 9 and waits for "go" on fd 7. This process finds it (the shell's one child, from
+# /proc), and, a child subreaper, kills the shell and so inherits the subshell, then says
 # "go", and the subshell execs the command with its argv exactly as given: the command's pid
 # costs only that fork and one exec, as Popen's child does, and the shell's start is charged to
 # nobody. A foreground subshell keeps the signal dispositions it inherited (a background one
 # would ignore SIGINT for good), and the shell is started with SIGINT, SIGQUIT, SIGPIPE and
 # SIGXFSZ at their defaults (Python ignores SIGPIPE and SIGXFSZ), as subprocess does.
-_LAUNCH = ('(read -r pid rest </proc/self/stat || exit 126; echo "$pid" >&9; exec 9>&-; '
-           'read go <&7 || exit 126; exec "$0" "$@" 7<&-)')
+_LAUNCH = '(echo >&9; exec 9>&-; read go <&7 || exit 126; exec "$0" "$@" 7<&-)'
 _DEFAULT_SIGNALS = tuple(getattr(signal, s) for s in ("SIGINT", "SIGQUIT", "SIGPIPE", "SIGXFSZ")
                          if hasattr(signal, s))
 _launcher: bool | None = None           # whether this system can start commands through the launcher
@@ -298,18 +297,12 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
         finally:
             os.close(pid_w)
             os.close(go_r)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = os.read(pid_r, 64)
-            if not chunk:
-                break
-            data += chunk
+        there = os.read(pid_r, 1) == b"\n"
+        pid = _child_of(shell) if there else None
         os.kill(shell, signal.SIGKILL)      # its subshell is ours now (a child subreaper inherits it)
         os.waitpid(shell, 0)
-        try:
-            pid = int(data)
-        except ValueError:
-            raise FrugalError(f"could not start {argv[0]!r} through /bin/sh") from None
+        if pid is None:
+            raise FrugalError(f"could not start {argv[0]!r} through /bin/sh")
         since = _processes_of([pid]).get(pid, ("", 0, 0))[2]
         waiter = _Waiter(pid)
         waiter.start()
@@ -319,6 +312,16 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
         os.close(pid_r)
         os.close(go_w)
     return pid, since, t0, waiter
+
+
+def _child_of(parent: int) -> int | None:
+    """The one child of ``parent`` (the launcher's subshell), or None."""
+    try:
+        with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
+            children = f.read().split()
+    except OSError:     # a kernel without CONFIG_PROC_CHILDREN: look at every process
+        children = [str(p).encode() for p, (_, ppid, _) in _processes().items() if ppid == parent]
+    return int(children[0]) if len(children) == 1 else None
 
 
 def _wait(pid: int, since: int | None, waiter: _Waiter, timeout_s: float | None,
