@@ -12,7 +12,7 @@ from frugal.machine import hardware
 def power(settings: config.Settings, machine: hardware.Machine | None = None) -> hardware.CpuPower:
     """The CPU power model of a snapshot on ``machine`` (this one by default)."""
     return hardware.cpu_power(settings.cpu_tdp_w, settings.cpu_model, settings.host_threads,
-                              settings.instance_type, machine)
+                              settings.instance_type, machine, settings.power_model)
 
 
 def embodied(settings: config.Settings, machine: hardware.Machine | None = None) -> hardware.Embodied:
