@@ -13,7 +13,7 @@ from frugal import data
 from frugal.core import span
 from frugal.core import settings as config
 from frugal.machine import grid
-from frugal.energy.constants import embodied, power
+from frugal.energy.constants import embodied, power, power_source
 from frugal.core.rows import LOG
 
 
@@ -109,7 +109,7 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "power_model": settings.power_model,
         "cpu_family": cpu.family or "(unknown)",
         "cpu_w_per_logical_cpu": round(cpu.watts_per_cpu, 4),
-        "cpu_power_source": cpu.source,
+        "cpu_power_source": power_source(settings.idle_power, cpu)[1],
         "idle_power": settings.idle_power,
         "idle_w_per_cpu": round(cpu.idle_w_per_cpu, 4) if cpu.idle_w_per_cpu is not None else "unknown",
         "reserved_cpus": cpu.reserved_cpus,

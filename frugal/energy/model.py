@@ -16,7 +16,7 @@ W per busy logical CPU (power_model "specpower": CCF's max - min W per vCPU of t
 "tdp": the chip's TDP over its own threads, never over a VM's vCPUs), idle W per CPU (CCF's min),
 reserved CPUs (affinity, else the guest's vCPUs) and host threads:
 ``frugal.machine.hardware.cpu_power``. ``cpu_power_source`` says where the watts came from and
-whether idle power was charged.
+whether idle power was charged (``frugal.energy.constants.power_source``).
 
 Summary rows carry totals (wall_s, cpu_s summed over calls), so the same formulas give the
 totals. numpy is imported here, when results are read, never on the measured call.
@@ -35,7 +35,7 @@ from frugal.core import arrays as _arrays
 from frugal.core import settings as config
 from frugal.machine import grid
 from frugal.machine import hardware
-from frugal.energy.constants import embodied, power
+from frugal.energy.constants import embodied, power, power_source
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
@@ -69,10 +69,10 @@ def params(settings: config.Settings, machine: hardware.Machine | None = None) -
     cpu = power(settings, machine)
     g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
     emb = embodied(settings, machine)
-    idle_w, idle_text = _idle(settings.idle_power, cpu)
+    idle_w, cpu_source = power_source(settings.idle_power, cpu)
     return Params(
         watts_per_cpu=cpu.watts_per_cpu,
-        cpu_power_source=f"{cpu.source}; {idle_text}",
+        cpu_power_source=cpu_source,
         ram_w_per_gib=settings.ram_w_per_gb,
         pue=settings.pue,
         intensity_g_per_kwh=g,
@@ -83,18 +83,6 @@ def params(settings: config.Settings, machine: hardware.Machine | None = None) -
         reserved_share=(min(1.0, cpu.reserved_cpus / cpu.host_threads)
                         if settings.embodied_allocation == "reserved" else None),
     )
-
-
-def _idle(idle_power: str, cpu: hardware.CpuPower) -> tuple[float, str]:
-    """(W charged per second of wall time for the idle share, what the row says about it)."""
-    if idle_power == "none":
-        return 0.0, "idle not charged (idle_power='none')"
-    if cpu.idle_w_per_cpu is None:
-        # no family coefficients: nothing to charge, and the row says so rather than inventing a figure
-        return 0.0, "idle not charged: no idle figure for this chip (idle_power='reserved')"
-    w = cpu.idle_w_per_cpu * cpu.reserved_cpus
-    return w, (f"idle {cpu.idle_w_per_cpu:.4f} W x {cpu.reserved_cpus} reserved CPUs ({cpu.reserved_source}) "
-               f"= {w:.4f} W charged (idle_power='reserved')")
 
 
 TEXT_OUTPUTS = ("energy_method", "intensity_source", "cpu_power_source")
