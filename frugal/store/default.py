@@ -2,10 +2,13 @@
 setting, flushed on ``frugal.flush()``, before ``frugal.clear()``, around a fork and at exit."""
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
+import signal
 import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from frugal.core import span
@@ -17,6 +20,7 @@ from frugal.store.writer import EXIT_TIMEOUT_S, Writer
 _writer: Writer | None = None
 _ever = False      # a default store was set in this process at some point
 _switch = threading.Lock()      # one store switch at a time (never taken by the writer thread)
+_mp_child = False   # a multiprocessing child: SIGTERM (Pool.terminate, Pool.__exit__) is flushed
 
 
 def set_default_store(path: str | os.PathLike[str] | None) -> None:
@@ -46,6 +50,8 @@ def set_default_store(path: str | os.PathLike[str] | None) -> None:
         writer = Writer(store, new_run(), cursor, base)
         _writer, _ever = writer, True
         writer.start()
+    if _mp_child:
+        _flush_on_sigterm()
 
 
 def default_store() -> Path | None:
@@ -106,10 +112,53 @@ def _at_exit() -> None:
 
 
 def _after_multiprocessing_fork(_: Any) -> None:
-    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser.
+    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser;
+    # Pool.terminate() (and so Pool.__exit__) ends them with SIGTERM, which skips that too.
+    global _mp_child
     import multiprocessing.util as mp_util
 
     mp_util.Finalize(None, _at_exit, exitpriority=100)
+    _mp_child = True
+    if _writer is not None:
+        _flush_on_sigterm()
+
+
+def _flush_on_sigterm() -> None:
+    """Flush at SIGTERM, then die of it: only where SIGTERM still has its default action (a
+    handler of the user's, inherited or set since, is never replaced), and only from the main
+    thread (where Python lets a handler be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM kills at once, as it would have.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The flush runs on a bare thread (threading's own locks may be held here too): this handler
+    # runs on the main thread between two bytecodes, which may hold a lock the flush needs (the
+    # writer's, inside frugal.flush() or clear(); the settings'; an import's). Wait for it while
+    # that cannot be the reason it waits; past that, let the main thread go on and release it.
+    # Either way the flush thread ends the process within about EXIT_TIMEOUT_S plus one write.
+    done = _thread.allocate_lock()
+    done.acquire()
+    _thread.start_new_thread(_flush_then_die, (done,))
+    writer = _writer
+    held_here = writer is not None and bool(getattr(writer.lock, "_is_owned", lambda: False)())
+    if not held_here:
+        done.acquire(timeout=2 * EXIT_TIMEOUT_S)
+
+
+def _flush_then_die(done: Any) -> None:
+    try:
+        _at_exit()
+    finally:
+        try:
+            # Dies of SIGTERM (SIG_DFL again), so the exit status says what it would have said.
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            done.release()      # only reached if a handler was set meanwhile: the main thread goes on
 
 
 def _register_hooks() -> None:
@@ -123,6 +172,11 @@ def _register_hooks() -> None:
     except ImportError:
         return
     mp_util.register_after_fork(_at_exit, _after_multiprocessing_fork)
+    from multiprocessing.process import parent_process
+
+    if parent_process() is not None:
+        # imported after the child started (inside the task): its after-fork hooks have run
+        _after_multiprocessing_fork(None)
 
 
 _register_hooks()
