@@ -111,13 +111,18 @@ def test_with_pool_keeps_every_row_every_time(tmp_path, method):
 
 
 USER_HANDLER = textwrap.dedent("""
-    import multiprocessing, os, signal, sys
+    import multiprocessing, os, signal, sys, time
     import frugal
 
     MARKS = sys.argv[2]
 
     def user_handler(signum, frame):
-        open(os.path.join(MARKS, str(os.getpid())), "w").close()
+        # long enough for frugal to have sent a second SIGTERM or a SIGKILL, had it meddled
+        with open(os.path.join(MARKS, str(os.getpid())), "a") as f:
+            f.write("called\\n")
+            f.flush()
+            time.sleep(4)
+            f.write("done\\n")
         os._exit(0)
 
     def install():
@@ -141,7 +146,7 @@ USER_HANDLER = textwrap.dedent("""
 @pytest.mark.parametrize("where", ["parent", "initializer"])
 def test_a_user_s_sigterm_handler_in_the_worker_is_left_alone(tmp_path, where):
     """A SIGTERM handler of the user's (inherited from the parent, or set by the pool's
-    initializer) stays the worker's handler, and it is the one that runs at ``terminate()``."""
+    initializer) stays the worker's handler: it alone runs at ``terminate()``, once, to its end."""
     script = tmp_path / "handler_script.py"
     script.write_text(USER_HANDLER)
     marks = tmp_path / "marks"
@@ -152,4 +157,4 @@ def test_a_user_s_sigterm_handler_in_the_worker_is_left_alone(tmp_path, where):
                           env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "{'user_handler'}"
-    assert len(os.listdir(marks)) == 2
+    assert [(marks / m).read_text() for m in os.listdir(marks)] == ["called\ndone\n"] * 2

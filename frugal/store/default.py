@@ -168,7 +168,9 @@ def _watch(r: int) -> None:
         if not data:
             return
         if signal.SIGTERM in data:
-            _start_flush()
+            # unless a handler of the user's took SIGTERM since: then it is theirs alone
+            if signal.getsignal(signal.SIGTERM) in (_on_sigterm, signal.SIG_DFL):
+                _start_flush()
             return
 
 
@@ -210,6 +212,7 @@ def _flush_then_die() -> None:
 def _stop_watching_in_child() -> None:
     # A forked child must not write its signals into its parent's pipe (the parent would take
     # the child's SIGTERM for its own): drop the wakeup fd; our handler alone stays.
+    _term["main"] = threading.get_ident()      # the forking thread is the child's main thread
     r, w = _term["watch_r"], _term["watch_w"]
     if r < 0:
         return
@@ -221,7 +224,6 @@ def _stop_watching_in_child() -> None:
         pass        # not the main thread: nothing can be changed here
     os.close(r)
     os.close(w)
-    _term["main"] = threading.get_ident()
 
 
 def _register_hooks() -> None:
