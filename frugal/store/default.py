@@ -2,10 +2,15 @@
 setting, flushed on ``frugal.flush()``, before ``frugal.clear()``, around a fork and at exit."""
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
+import signal
+import sys
 import threading
+import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from frugal.core import span
@@ -17,6 +22,7 @@ from frugal.store.writer import EXIT_TIMEOUT_S, Writer
 _writer: Writer | None = None
 _ever = False      # a default store was set in this process at some point
 _switch = threading.Lock()      # one store switch at a time (never taken by the writer thread)
+_mp_child = False   # a multiprocessing child: SIGTERM (Pool.terminate, Pool.__exit__) is flushed
 
 
 def set_default_store(path: str | os.PathLike[str] | None) -> None:
@@ -46,6 +52,8 @@ def set_default_store(path: str | os.PathLike[str] | None) -> None:
         writer = Writer(store, new_run(), cursor, base)
         _writer, _ever = writer, True
         writer.start()
+    if _mp_child:
+        _flush_on_sigterm()
 
 
 def default_store() -> Path | None:
@@ -106,23 +114,137 @@ def _at_exit() -> None:
 
 
 def _after_multiprocessing_fork(_: Any) -> None:
-    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser.
+    # multiprocessing's children leave through os._exit, which skips atexit: flush in its finaliser;
+    # Pool.terminate() (and so Pool.__exit__) ends them with SIGTERM, which skips that too.
+    global _mp_child
     import multiprocessing.util as mp_util
 
     mp_util.Finalize(None, _at_exit, exitpriority=100)
+    _mp_child = True
+    if _writer is not None:
+        _flush_on_sigterm()
+
+
+# SIGTERM in a multiprocessing child. Python runs a signal handler on the main thread only, and
+# only once that thread gets back to bytecode: a worker idle in a queue's get() may block in
+# sem_wait for ever when the signal lands just before the wait or on another thread. So a bare
+# watcher thread also learns of it through the wakeup fd (written by the C handler, whichever
+# thread takes the signal), and one bare thread flushes, whoever starts it first.
+_term = {"watch_r": -1, "watch_w": -1, "main": 0}
+_flushing = _thread.allocate_lock()      # held once the flush thread has been started
+_flushed = _thread.allocate_lock()       # released when the flush is over
+
+
+def _flush_on_sigterm() -> None:
+    """Flush at SIGTERM, then die of it: only where SIGTERM still has its default action (a
+    handler of the user's, inherited or set since, is never replaced), and only from the main
+    thread (where Python lets a handler be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, _on_sigterm):
+        return
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _term["main"] = threading.get_ident()
+    if _term["watch_r"] >= 0:
+        return
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    if signal.set_wakeup_fd(w, warn_on_full_buffer=False) != -1:
+        # someone's wakeup fd (asyncio's): theirs stays; the handler alone then (see Limits)
+        signal.set_wakeup_fd(signal.set_wakeup_fd(-1))
+        os.close(r)
+        os.close(w)
+        return
+    _term["watch_r"], _term["watch_w"] = r, w
+    _thread.start_new_thread(_watch, (r,))
+
+
+def _watch(r: int) -> None:
+    while True:
+        try:
+            data = os.read(r, 512)
+        except OSError:
+            return          # closed: a forked child stopped watching
+        if not data:
+            return
+        if signal.SIGTERM in data:
+            # unless a handler of the user's took SIGTERM since: then it is theirs alone
+            if signal.getsignal(signal.SIGTERM) in (_on_sigterm, signal.SIG_DFL):
+                _start_flush()
+            return
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    # A second SIGTERM kills at once, as it would have; and so does the flush thread's.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _start_flush()
+    # This handler runs between two bytecodes of the main thread, which may hold a lock the
+    # flush needs (the writer's, inside frugal.flush() or clear(); the settings'; an import's):
+    # wait for the flush while that cannot be why it waits; past that, let the main thread go on
+    # and release it. The flush thread ends the process either way.
+    writer = _writer
+    if writer is None or not getattr(writer.lock, "_is_owned", lambda: False)():
+        if _flushed.acquire(timeout=2 * EXIT_TIMEOUT_S):
+            _flushed.release()
+
+
+def _start_flush() -> None:
+    if _flushing.acquire(blocking=False):
+        _flushed.acquire()
+        _thread.start_new_thread(_flush_then_die, ())
+
+
+def _flush_then_die() -> None:
+    try:
+        _at_exit()
+    finally:
+        _flushed.release()
+        # To the main thread: its blocking call returns (EINTR) and it runs _on_sigterm, which
+        # sets SIG_DFL; once set, this kills the process, whose exit status says SIGTERM as before.
+        signal.pthread_kill(_term["main"], signal.SIGTERM)
+        time.sleep(2 * EXIT_TIMEOUT_S)
+        signal.pthread_kill(_term["main"], signal.SIGTERM)
+        # Still alive: the main thread is inside a C call that never returns to Python.
+        time.sleep(EXIT_TIMEOUT_S)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _stop_watching_in_child() -> None:
+    # A forked child must not write its signals into its parent's pipe (the parent would take
+    # the child's SIGTERM for its own): drop the wakeup fd; our handler alone stays.
+    _term["main"] = threading.get_ident()      # the forking thread is the child's main thread
+    r, w = _term["watch_r"], _term["watch_w"]
+    if r < 0:
+        return
+    _term["watch_r"] = _term["watch_w"] = -1
+    try:
+        if signal.set_wakeup_fd(-1) != w:
+            signal.set_wakeup_fd(signal.set_wakeup_fd(-1))  # not ours any more: put it back
+    except ValueError:
+        pass        # not the main thread: nothing can be changed here
+    os.close(r)
+    os.close(w)
 
 
 def _register_hooks() -> None:
     LOG.on_clear(_on_clear)
     span.on_fork(_on_fork)
     if hasattr(os, "register_at_fork"):
-        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent)
+        os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                            after_in_child=_stop_watching_in_child)
     atexit.register(_at_exit)
     try:
         import multiprocessing.util as mp_util
     except ImportError:
         return
     mp_util.register_after_fork(_at_exit, _after_multiprocessing_fork)
+    from multiprocessing.process import parent_process
+
+    # A spawn child runs no after-fork hook (frugal is imported while it starts, and its
+    # original command line says what it is: sys.argv is the parent's by then); a child that
+    # imports frugal once started (inside a task) has run them already.
+    if parent_process() is not None or "--multiprocessing-fork" in sys.orig_argv:
+        _after_multiprocessing_fork(None)
 
 
 _register_hooks()

@@ -1,0 +1,160 @@
+"""Rows measured in multiprocessing pool workers reach the store, however the pool ends.
+
+``Pool.__exit__`` and ``Pool.terminate()`` end the workers with SIGTERM, which skips every exit
+hook of Python: frugal flushes on SIGTERM in a multiprocessing child (only where the handler is
+still the default one). Each scenario runs in a fresh interpreter (a script written to
+``tmp_path``), so the start method, the store and the forkserver are that scenario's alone.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import frugal
+
+TASKS = 8
+CALLS = 100
+WORKERS = 4
+
+SCRIPT = textwrap.dedent("""
+    import multiprocessing, os, signal, sys
+    from concurrent.futures import ProcessPoolExecutor
+    import frugal
+
+    def task(k, rep):
+        for _ in range({calls}):
+            with frugal.measure(f"rep{{rep}}"):
+                pass
+        return k
+
+    def task_args(a):
+        return task(*a)
+
+    def run(ctx, pattern, rep):
+        args = [(k, rep) for k in range({tasks})]
+        if pattern == "with":
+            with ctx.Pool({workers}) as pool:
+                assert pool.map(task_args, args) == list(range({tasks}))
+        elif pattern == "close":
+            pool = ctx.Pool({workers})
+            assert pool.map(task_args, args) == list(range({tasks}))
+            pool.close()
+            pool.join()
+        elif pattern == "terminate":
+            pool = ctx.Pool({workers})
+            assert pool.map(task_args, args) == list(range({tasks}))
+            pool.terminate()
+            pool.join()
+        elif pattern == "executor":
+            with ProcessPoolExecutor({workers}, mp_context=ctx) as ex:
+                assert list(ex.map(task_args, args)) == list(range({tasks}))
+        else:
+            raise ValueError(pattern)
+
+    if __name__ == "__main__":
+        method, pattern, store, reps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+        if method == "fork":
+            frugal.configure(store=store)     # spawn and forkserver: FRUGAL_STORE, set by the test
+        ctx = multiprocessing.get_context(method)
+        for rep in range(reps):
+            run(ctx, pattern, rep)
+""")
+
+
+def _run(tmp_path: Path, method: str, pattern: str, reps: int = 1) -> Path:
+    script = tmp_path / "pool_script.py"
+    script.write_text(SCRIPT.format(calls=CALLS, tasks=TASKS, workers=WORKERS))
+    store = tmp_path / "pool.db"
+    env = dict(os.environ, FRUGAL_STORE=str(store))
+    if method == "fork":
+        env.pop("FRUGAL_STORE")
+    proc = subprocess.run([sys.executable, str(script), method, pattern, str(store), str(reps)],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "could not store" not in proc.stderr, proc.stderr
+    return store
+
+
+def _rows_per_name(store: Path) -> dict[str, int]:
+    frame = frugal.load(store)
+    assert (frame["calls"] == 1).all()      # call rows, no summary aggregates
+    return {str(k): int(v) for k, v in frame.groupby("name").size().items()}
+
+
+def test_rows_of_fork_workers_survive_with_pool(tmp_path):
+    """``with Pool()`` under fork: all 800 rows measured in the workers are in the store."""
+    store = _run(tmp_path, "fork", "with")
+    assert _rows_per_name(store) == {"rep0": TASKS * CALLS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pattern", ["with", "close", "terminate", "executor"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_rows_of_pool_workers_survive_every_way_a_pool_ends(tmp_path, method, pattern):
+    """``with Pool()``, ``close/join``, ``terminate()`` after the results, ``ProcessPoolExecutor``:
+    all 800 rows measured in the workers are in the store, under each start method."""
+    store = _run(tmp_path, method, pattern)
+    assert _rows_per_name(store) == {"rep0": TASKS * CALLS}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["fork", "forkserver"])
+def test_with_pool_keeps_every_row_every_time(tmp_path, method):
+    """20 pools in a row, each ended by ``with``: every row of every one is in the store."""
+    store = _run(tmp_path, method, "with", reps=20)
+    assert _rows_per_name(store) == {f"rep{r}": TASKS * CALLS for r in range(20)}
+
+
+USER_HANDLER = textwrap.dedent("""
+    import multiprocessing, os, signal, sys, time
+    import frugal
+
+    MARKS = sys.argv[2]
+
+    def user_handler(signum, frame):
+        # long enough for frugal to have sent a second SIGTERM or a SIGKILL, had it meddled
+        with open(os.path.join(MARKS, str(os.getpid())), "a") as f:
+            f.write("called\\n")
+            f.flush()
+            time.sleep(4)
+            f.write("done\\n")
+        os._exit(0)
+
+    def install():
+        if sys.argv[3] == "initializer":
+            signal.signal(signal.SIGTERM, user_handler)
+
+    def task(k):
+        with frugal.measure("work"):
+            pass
+        return signal.getsignal(signal.SIGTERM).__name__
+
+    if __name__ == "__main__":
+        frugal.configure(store=sys.argv[1])
+        if sys.argv[3] == "parent":      # inherited by the fork workers
+            signal.signal(signal.SIGTERM, user_handler)
+        with multiprocessing.get_context("fork").Pool(2, initializer=install) as pool:
+            print(set(pool.map(task, range(8))))
+""")
+
+
+@pytest.mark.parametrize("where", ["parent", "initializer"])
+def test_a_user_s_sigterm_handler_in_the_worker_is_left_alone(tmp_path, where):
+    """A SIGTERM handler of the user's (inherited from the parent, or set by the pool's
+    initializer) stays the worker's handler: it alone runs at ``terminate()``, once, to its end."""
+    script = tmp_path / "handler_script.py"
+    script.write_text(USER_HANDLER)
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    env = dict(os.environ)
+    env.pop("FRUGAL_STORE", None)
+    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "h.db"), str(marks), where],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "{'user_handler'}"
+    assert [(marks / m).read_text() for m in os.listdir(marks)] == ["called\ndone\n"] * 2
