@@ -121,10 +121,7 @@ def text_of(values: Any) -> Text:
 
 def memory_column(columns: Any) -> str:
     """The column shown and compared as memory in ``columns`` (a column dict or a DataFrame):
-    ``peak_added_bytes`` where it holds a value, else ``peak_rss_bytes``; whole processes
-    (``frugal run``, ``frugal compare``) are shown by their peak resident set, what it is."""
-    if "scope" in columns and _only(columns["scope"], "process"):
-        return MEMORY_FALLBACK
+    ``peak_added_bytes`` where it holds a value, else ``peak_rss_bytes``."""
     if MEMORY in columns:
         values = columns[MEMORY]
         # a pandas column turns its missing values (pd.NA) into NaN itself; numpy reads None as NaN
@@ -133,14 +130,6 @@ def memory_column(columns: Any) -> str:
         if not np.isnan(floats).all():
             return MEMORY
     return MEMORY_FALLBACK
-
-
-def _only(values: Any, label: str) -> bool:
-    """Whether a text column (Text, numpy or pandas) holds ``label`` in every row, and has rows."""
-    if isinstance(values, Text):
-        return values.used().labels == [label]
-    distinct = values.unique() if hasattr(values, "unique") else dict.fromkeys(values)
-    return len(distinct) == 1 and next(iter(distinct)) == label
 
 
 def _known(values: np.ndarray, known: Any, all_known: bool) -> np.ndarray:

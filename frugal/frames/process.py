@@ -267,10 +267,11 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
         "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
         "peak_rss_bytes": peak,
+        # what a process adds above its start is not measured, its peak resident set is: memory
+        # is shown and compared as that peak ("peak mem"), never as "mem added"
         "rss_delta_bytes": np.full(n, np.nan),
-        # a process starts from nothing of its own: all of its peak is what it added
         "rss_start_bytes": np.full(n, np.nan),
-        "peak_added_bytes": peak,
+        "peak_added_bytes": np.full(n, np.nan),
         "units": np.full(n, np.nan),
         "status": np.array([r.status for r in runs], dtype=object),
         "error": np.array([r.error for r in runs], dtype=object),
