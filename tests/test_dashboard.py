@@ -414,3 +414,25 @@ def test_runs_without_a_commit_say_how_to_give_one(two_run_store):
 
 def test_a_frame_not_from_a_store_has_no_such_section(comparison):
     assert "Changes across commits" not in render(comparison.frame, by="variant", progress=False)
+
+
+def _indicator_rows(text: str) -> list[str]:
+    """The body rows of the page's indicators table."""
+    section = text[text.index("<h2>Frugality indicators"):]
+    body = section[section.index("<tbody>"):section.index("</tbody>")]
+    return re.findall(r"<tr>(.*?)</tr>", body)
+
+
+def test_the_indicators_table_shows_the_costliest_names_and_sums_the_rest(tmp_path):
+    """With 300 names the table lists the 30 costliest and one line for the 270 others."""
+    frugal.clear()
+    for _ in range(2):
+        for i in range(300):
+            with frugal.measure(f"name_{i:03d}"):
+                sum(range(50 * (i + 1)))
+    text = render(frugal.results(), by="name", progress=False)
+    frugal.clear()
+    rows = _indicator_rows(text)
+    assert len(rows) == 30 + 1       # TABLE_NAMES and the line of the others
+    assert "270 other names" in rows[-1] and ">540<" in rows[-1]
+    assert "the table above lists the 30 that cost the most" in text

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import frugal
-from frugal.analysis.indicators import EQUIVALENTS, energy_basis, indicators, per_unit
+from frugal.analysis.indicators import EQUIVALENTS, energy_basis, indicators, indicators_of, per_unit
 from frugal.measurement import FIELDS
 
 
@@ -346,3 +346,40 @@ def test_groups_of_very_different_sizes_are_graded_and_compared():
     table = indicators(frame_of(rows), by="name", baseline="a")
     assert table.loc["c", "grade_energy"] > table.loc["a", "grade_energy"]       # twice the energy
     assert table.loc["c", "outcome"] == "higher" and table.loc["c", "ratio_ci_low"] > 1.8
+
+
+@pytest.fixture(scope="module")
+def many_names():
+    """60 real measured names of growing cost, 6 calls each; one hidden name fails once."""
+    frugal.clear()
+    for _ in range(6):
+        for i in range(60):
+            with frugal.measure(f"n{i:02d}"):
+                sum(range(200 * (i + 1)))
+    try:
+        with frugal.measure("n00"):
+            raise KeyError("x")
+    except KeyError:
+        pass
+    frame = frugal.results()
+    frugal.clear()
+    return frame
+
+
+def test_indicators_of_a_few_names_gives_them_the_numbers_of_the_whole_table(many_names):
+    """indicators_of(frame, names) equals indicators(frame) on those names, grades and all."""
+    names = [f"n{i:02d}" for i in range(59, 44, -1)]
+    whole = indicators(many_names, n_boot=500)
+    some = indicators_of(many_names, names, n_boot=500)
+    pd.testing.assert_frame_equal(some, whole.loc[list(some.index)])
+    assert sorted(some.index) == sorted(names)
+
+
+def test_indicators_of_pools_the_other_names_in_one_line(many_names):
+    """The names left out are summed: how many, their rows, failures and ratio of totals."""
+    some = indicators_of(many_names, ["n59", "n58"], n_boot=500)
+    others = some.attrs["others"]
+    rest = many_names[~many_names["name"].isin(["n59", "n58"])]
+    ok = rest[rest["status"] == "ok"]
+    assert (others["groups"], others["n_runs"], others["failed_runs"]) == (58, len(rest), 1)
+    assert others["energy_per_unit_j"] == pytest.approx(ok["energy_j"].sum() / ok["calls"].sum())

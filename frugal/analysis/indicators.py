@@ -11,7 +11,7 @@ indicators", "Statistics").
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypedDict
 
 import numpy as np
@@ -21,10 +21,9 @@ from frugal.analysis import grades as G
 from frugal import stats
 from frugal.frames.columns import MEMORY_FALLBACK, memory_column
 from frugal.frames.frame import floats, labels
-from frugal.analysis.grades import GRADES
 from frugal.units import format_quantity, unit_of
 from frugal.analysis.ratios import Medians, against_baseline
-from frugal.analysis.verdicts import ALPHA, CANNOT, FAILED, Table, failures_of
+from frugal.analysis.verdicts import ALPHA, CANNOT, FAILED, Failure, Table, failures_of
 
 MAX_BOOT_CELLS = 10_000_000   # bootstrap values drawn per group and indicator at most (rows x resamples)
 
@@ -146,24 +145,78 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
     if gain_of not in SAMPLED:
         raise ValueError(f"indicators(gain_of=...) must be one of {', '.join(SAMPLED)}, got {gain_of!r}")
     _check_frame(frame, by)
-    scales = _grade_spec(grades)
+    scales = G.spec(grades, GRADED)
+    table, rows, _, _ = _table(frame, by, baseline, scales, gain_of, n_boot, seed, errors, None)
+    if view == "principles":
+        return _as_table(_principles(table, rows, gain_of, n_boot, seed))
+    return _as_table(table)
+
+
+def indicators_of(frame: pd.DataFrame, names: Collection[str], by: str = "name", baseline: str | None = None, *,
+                  n_boot: int = 2000, seed: int = 0, errors: Mapping[Any, Sequence[str]] | None = None) -> pd.DataFrame:
+    """The rows of ``indicators(frame, by, baseline, n_boot=n_boot, seed=seed, errors=errors)``
+    for the groups named in ``names`` (as text) and the baseline, with the same numbers, at a
+    cost bounded in the other groups: they enter the grades through their medians only (which
+    is the best, how large the family is), computed for all in one sort, and are not
+    bootstrapped. With a baseline every group is (their ratios are decided as one family).
+    ``attrs["others"]``: the other groups' rows pooled as one group (its indicators, and
+    ``groups``: how many), or None when there are none.
+    """
+    _check_frame(frame, by)
+    keep = {str(n) for n in names} | ({str(baseline)} if baseline is not None else set())
+    table, _, groups, codes = _table(frame, by, baseline, G.spec("relative", GRADED), "energy_per_unit_j", n_boot,
+                                     seed, errors, keep if baseline is None else None)
+    out = _as_table(table[[str(g) in keep for g in table.index]])
+    out.attrs["others"] = None
+    listed = np.array([str(g) in keep for g in groups])
+    rest = np.flatnonzero(~listed[codes])
+    if len(rest):
+        out.attrs["others"] = {**_group_indicators(frame.iloc[rest], memory_column(frame))["values"],
+                               "groups": int((~listed).sum())}
+    return out
+
+
+def _table(frame: pd.DataFrame, by: str, baseline: Any, scales: dict[str, list[float] | None], gain_of: str,
+           n_boot: int, seed: int, errors: Mapping[Any, Sequence[str]] | None,
+           keep: set[str] | None) -> tuple[pd.DataFrame, dict[Any, _Group], list[Any], np.ndarray]:
+    """The indicators table of the groups named in ``keep`` (all when None), its rows, every
+    group and each frame row's group (its position in that list); every group counts in the
+    grades (their best, their family) and the ratios."""
     memory = memory_column(frame)
-    rows = {g: _group_indicators(sub, memory) for g, sub in frame.groupby(by, sort=False, dropna=False)}
-    if baseline is not None and baseline not in rows:
+    grouped = frame.groupby(by, sort=False, dropna=False)
+    groups = list(grouped.size().index)
+    codes = grouped.ngroup().to_numpy()
+    if baseline is not None and baseline not in groups:
         raise ValueError(f"indicators(baseline=...): {baseline!r} is not a value of column {by!r} "
-                         f"(values: {list(rows)[:10]})")
+                         f"(values: {groups[:10]})")
+    order = np.argsort(codes, kind="stable")
+    positions = np.split(order, np.cumsum(np.bincount(codes, minlength=len(groups)))[:-1])
+    listed = [i for i, g in enumerate(groups) if keep is None or str(g) in keep]
+    rows = {groups[i]: _group_indicators(frame.iloc[positions[i]], memory) for i in listed}
     table = pd.DataFrame([r["values"] for r in rows.values()], index=pd.Index(list(rows), name=by))
-    _add_failures(table, frame, by, errors)
+    failures = _add_failures(table, frame, by, errors)
+    values = _row_values(frame, codes, len(groups), memory)
+    index_of = {g: i for i, g in enumerate(groups)}
+
+    def sample(g: Any, indicator: str) -> np.ndarray:
+        # the group's per-row values in row order, the unknown ones left out (as _per_row)
+        v = values[indicator][positions[index_of[g]]]
+        known: np.ndarray = v[np.isfinite(v)]
+        return known
+
     # enough resamples for a family of every pair of groups on every graded indicator
-    boot = Medians(lambda g, indicator: _per_row(rows[g], indicator), list(rows),
-                   stats.replicates_for(max(len(GRADED) * G.pairs(len(rows)), 1), ALPHA, n_boot), seed, MAX_BOOT_CELLS)
-    _add_gain(table, rows, boot, baseline, gain_of)
-    scale = _add_grades(table, rows, boot, scales)
+    boot = Medians(sample, groups, stats.replicates_for(max(len(GRADED) * G.pairs(len(groups)), 1), ALPHA, n_boot),
+                   seed, MAX_BOOT_CELLS)
+    _add_gain(table, list(rows), sample, boot, baseline, gain_of)
+    row_of = np.full(len(groups), -1)
+    row_of[listed] = np.arange(len(listed))
+    graded = [i for i, g in enumerate(groups) if not (g in failures and failures[g].status == FAILED)]
+    scale = _add_grades(table, groups, graded, row_of, values, codes, boot, scales)
     _add_equivalents(table)
 
     table.attrs.update({
         "grade_scale": scale,
-        "grade_scale_text": _scale_text(scale),
+        "grade_scale_text": G.scale_text_of(scale),
         "unit_note": _unit_note(table),
         "units": {k: v for k, v in UNITS.items() if k in table.columns},
         "provenance": dict(PROVENANCE),
@@ -171,9 +224,7 @@ def indicators(frame: pd.DataFrame, by: str = "name", baseline: str | None = Non
         "baseline": baseline, "gain_of": gain_of, "by": by,
         "memory": memory, "memory_note": MEMORY_FALLBACK_NOTE if memory == MEMORY_FALLBACK else "",
     })
-    if view == "principles":
-        return _as_table(_principles(table, rows, gain_of, n_boot, seed))
-    return _as_table(table)
+    return table, rows, groups, codes
 
 
 def _as_table(frame: pd.DataFrame) -> Table:
@@ -295,16 +346,36 @@ def _group_indicators(group: pd.DataFrame, memory: str) -> _Group:
         "failed_runs": int((~ok).sum()),
     }
     # per-row samples, for the bootstrap, the p-value and the coefficients of variation
-    samples = {
-        "energy_per_unit_j": (col["energy_j"], denom),
-        "carbon_per_unit_g": (col["carbon_g"] + col["embodied_g"], denom),
-        "operational_per_unit_g": (col["carbon_g"], denom),
-        "embodied_per_unit_g": (col["embodied_g"], denom),
-        "peak_added_per_unit_bytes": (col[memory] * col["calls"], denom),
-        "time_per_unit_s": (col["wall_s"], denom),
-        "cpu_per_unit_s": (col["cpu_s"], denom),
-    }
+    samples = {k: (num, denom) for k, num in _numerators(col, memory).items()}
     return {"values": values, "samples": samples}
+
+
+def _numerators(col: Mapping[str, np.ndarray], memory: str) -> dict[str, np.ndarray]:
+    """Each row's numerator of every SAMPLED indicator (its denominator: ``_denominator``)."""
+    return {
+        "energy_per_unit_j": col["energy_j"],
+        "carbon_per_unit_g": col["carbon_g"] + col["embodied_g"],
+        "operational_per_unit_g": col["carbon_g"],
+        "embodied_per_unit_g": col["embodied_g"],
+        "peak_added_per_unit_bytes": col[memory] * col["calls"],
+        "time_per_unit_s": col["wall_s"],
+        "cpu_per_unit_s": col["cpu_s"],
+    }
+
+
+def _row_values(frame: pd.DataFrame, codes: np.ndarray, k: int, memory: str) -> dict[str, np.ndarray]:
+    """Each row's value of every SAMPLED indicator, for all groups at once (``codes``: each row's
+    group of k): the row's numerator over its denominator, units where its group's successful
+    rows all have units, else calls (``_denominator``); NaN on failed rows and where the
+    denominator is not > 0. Elementwise the same arithmetic as ``_per_row``."""
+    ok = _successful(frame)
+    col = {c: floats(frame[c]) for c in (*NEEDED, memory)}
+    units = col["units"]
+    partial = np.bincount(codes[ok], weights=(~np.isfinite(units[ok])).astype("f8"), minlength=k) > 0
+    den = np.where(partial[codes], col["calls"], units)
+    use = ok & (den > 0)
+    return {k: np.divide(num, den, out=np.full(len(den), np.nan), where=use)
+            for k, num in _numerators(col, memory).items()}
 
 
 def _methods(g: pd.DataFrame) -> set[str]:
@@ -349,7 +420,7 @@ def _joined(g: pd.DataFrame, col: str) -> str | None:
 # --- failures -----------------------------------------------------------------------------
 
 def _add_failures(table: pd.DataFrame, frame: pd.DataFrame, by: str,
-                  errors: Mapping[Any, Sequence[str]] | None) -> None:
+                  errors: Mapping[Any, Sequence[str]] | None) -> dict[Any, Failure]:
     failures = failures_of(frame, by, errors)
     table["status"] = pd.array([failures[g].status if g in failures else "ok" for g in table.index], dtype="string")
     table["errors"] = pd.array(["; ".join(failures[g].errors) if g in failures else pd.NA for g in table.index],
@@ -357,6 +428,7 @@ def _add_failures(table: pd.DataFrame, frame: pd.DataFrame, by: str,
     table.attrs["failures"] = {str(g): {"status": f.status, "failed": f.failed, "runs": f.runs,
                                         "errors": list(f.errors), "sentence": f.sentence(repr(str(g)))}
                                for g, f in failures.items()}
+    return failures
 
 
 def _per_row(r: _Group, indicator: str) -> np.ndarray:
@@ -369,7 +441,8 @@ def _per_row(r: _Group, indicator: str) -> np.ndarray:
 
 # --- the ratio to a baseline --------------------------------------------------------------
 
-def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: Medians[Any], baseline: Any, gain_of: str) -> None:
+def _add_gain(table: pd.DataFrame, groups: list[Any], sample: Callable[[Any, str], np.ndarray], boot: Medians[Any],
+              baseline: Any, gain_of: str) -> None:
     """The ratio of medians of ``gain_of`` to the baseline's, its interval and verdict; gain = 1 - ratio."""
     for c in ("ratio", "ratio_ci_low", "ratio_ci_high", "ratio_ci_level", "gain", "gain_ci_low",
               "gain_ci_high", "gain_p"):
@@ -379,9 +452,9 @@ def _add_gain(table: pd.DataFrame, rows: dict[Any, _Group], boot: Medians[Any], 
     table["verdict"] = pd.array([pd.NA] * len(table), dtype="string")
     if baseline is None:
         return
-    base = _per_row(rows[baseline], gain_of)
-    apart = {g: _apart(table, g, baseline) for g in rows if g != baseline}
-    samples = {g: (_per_row(rows[g], gain_of), base) for g, why in apart.items() if why is None}
+    base = sample(baseline, gain_of)
+    apart = {g: _apart(table, g, baseline) for g in groups if g != baseline}
+    samples = {g: (sample(g, gain_of), base) for g, why in apart.items() if why is None}
     found = against_baseline(samples, lambda g: (boot(g, gain_of), boot(baseline, gain_of)))
     failures = table.attrs["failures"]
     for g, why in apart.items():
@@ -416,76 +489,42 @@ def _apart(table: pd.DataFrame, g: Any, baseline: Any) -> tuple[str, str] | None
 
 # --- grades -------------------------------------------------------------------------------
 
-def _grade_spec(grades: Any) -> dict[str, list[float] | None]:
-    """Indicator -> 6 absolute thresholds, or None for the relative scale."""
-    if isinstance(grades, str):
-        if grades != "relative":
-            raise ValueError(f"indicators(grades=...) must be 'relative' or a mapping of thresholds, got {grades!r}")
-        return {k: None for k in GRADED}
-    if not isinstance(grades, Mapping):
-        raise TypeError(f"indicators(grades=...) must be 'relative' or a mapping, got {type(grades).__name__}")
-    spec: dict[str, list[float] | None] = {k: None for k in GRADED}
-    for key, thresholds in grades.items():
-        if key not in GRADED:
-            raise ValueError(f"indicators(grades=...): {key!r} is not a graded indicator "
-                             f"(one of {', '.join(GRADED)})")
-        try:
-            t = [float(x) for x in thresholds]
-        except (TypeError, ValueError):
-            raise ValueError(f"indicators(grades=...): thresholds for {key!r} must be numbers") from None
-        if len(t) != len(GRADES) - 1 or not all(math.isfinite(x) for x in t) \
-                or any(b <= a for a, b in zip(t, t[1:])):
-            raise ValueError(f"indicators(grades=...): {key!r} needs {len(GRADES) - 1} finite, strictly "
-                             f"increasing thresholds (A <= t1 < B <= t2 ... G), got {list(thresholds)!r}")
-        spec[key] = t
-    return spec
-
-
-def _add_grades(table: pd.DataFrame, rows: dict[Any, _Group], boot: Medians[Any],
+def _add_grades(table: pd.DataFrame, groups: list[Any], graded: list[int], row_of: np.ndarray,
+                values: dict[str, np.ndarray], codes: np.ndarray, boot: Medians[Any],
                 spec: dict[str, list[float] | None]) -> dict[str, dict[str, Any]]:
+    """Grade columns of ``table`` (whose rows are ``row_of`` each of ``groups``, -1: left out).
+    ``graded``: the positions of the groups graded (not failed), all of which set the best and
+    the family; the groups left out of the table are not bootstrapped."""
     scale: dict[str, dict[str, Any]] = {}
     indices = []
-    graded = [g for g in rows if table.at[g, "status"] != FAILED]
+    at = row_of[graded]
+    inside = at >= 0
+    names = [groups[i] for i in graded]
     together = sum(spec[k] is None for k in GRADED)    # indicators graded relatively, as one family
     for indicator, (column, unit) in GRADED.items():
         thresholds = spec[indicator]
         idx = np.full(len(table), np.nan)
-        where = [table.index.get_loc(g) for g in graded]
         if thresholds is None:
-            samples = [_per_row(rows[g], indicator) for g in graded]
-            medians = np.array([np.median(v) if len(v) else np.nan for v in samples])
-            result = G.relative(medians, [boot(g, indicator) for g in graded], [len(v) for v in samples], ALPHA,
-                                tables=together)
-            idx[where] = result.index
-            best = graded[result.best] if result.best is not None else None
+            medians, n = G.group_medians(values[indicator], codes, len(groups))
+            medians, n = medians[graded], n[graded]
+            def replicates(i: int, indicator: str = indicator) -> np.ndarray:
+                return boot(names[i], indicator)
+
+            result = G.relative(medians, replicates, n, ALPHA, tables=together, only=None if inside.all() else inside)
+            idx[at[inside]] = result.index[inside]
+            best = names[result.best] if result.best is not None else None
             scale[indicator] = {"kind": "relative", "bounds": list(G.SCALE), "unit": unit, "best": best,
                                 "best_median": float(medians[result.best]) if result.best is not None else math.nan,
                                 "tie_level": result.level,
-                                "tied": [g for g, t in zip(graded, result.tied) if t and g != best]}
+                                "tied": [g for g, t in zip(names, result.tied) if t and g != best]}
         else:
-            idx[where] = G.absolute(table.loc[graded, indicator].to_numpy(dtype="f8"), thresholds)
+            idx[at[inside]] = G.absolute(table[indicator].to_numpy(dtype="f8")[at[inside]], thresholds)
             scale[indicator] = {"kind": "absolute", "thresholds": list(thresholds), "unit": unit}
         table[column] = pd.array(G.letters(idx), dtype="string")
         indices.append(idx)
     table["grade"] = pd.array(G.letters(G.overall(indices)), dtype="string")
     scale["overall"] = {"kind": "mean", "of": [c for c, _ in GRADED.values()]}
     return scale
-
-
-def _scale_text(scale: dict[str, dict[str, Any]]) -> str:
-    lines = ["Grades run from A (most frugal) to G (least); lower values are better; failed groups are not graded."]
-    relative = [k for k, s in scale.items() if s["kind"] == "relative"]
-    if relative:
-        lines.append(f"{', '.join(relative)}: the ratio of a group's median per unit to the best (lowest) median "
-                     f"of the set: {G.scale_text()}. A group whose bootstrap interval against the best includes "
-                     "1 (at 95% over every pair of groups on every graded indicator, Bonferroni) is tied with it and "
-                     "shares its grade, A.")
-    for indicator, s in scale.items():
-        if s["kind"] == "absolute":
-            t = ", ".join(format_quantity(x, s["unit"]) + "/unit" for x in s["thresholds"])
-            lines.append(f"{indicator}: absolute thresholds {t} (value <= first threshold is A).")
-    lines.append("Overall grade: the mean of the indicator grades (A=0 .. G=6), rounded half up.")
-    return "\n".join(lines)
 
 
 def _unit_note(table: pd.DataFrame) -> str:

@@ -29,7 +29,8 @@ from frugal.progress import Progress
 from frugal.units import format_count, format_quantity, format_ratio
 from frugal.validate import check_bool, check_text
 
-MAX_GROUPS = 12      # charts show at most this many names (the costliest); the table shows all
+MAX_GROUPS = 12      # charts show at most this many names (the costliest)
+TABLE_NAMES = 30     # the indicators table shows at most this many (the costliest), the others summed in one line
 CHART_SAMPLE = 5_000  # median-and-CI charts bootstrap at most this many measurements per name
 BOOT_ROWS = 20_000    # above this many rows in a group, the gains' bootstrap uses fewer resamples
 
@@ -177,9 +178,13 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
             runs += f" ({format_count(row['failed_runs'])} failed)"
         cells.append(e(runs))
         rows.append(cells)
+    others = table.attrs.get("others")
+    if others is not None:
+        rows.append(_others_row(others, by, baseline is not None))
     scale = table.attrs.get("grade_scale_text", "").splitlines()
     parts = [P.table(headers, rows), P.bullet_list(scale, "notes scale")]
-    failures = [f["sentence"] for f in table.attrs.get("failures", {}).values()]
+    listed = set(table.index.astype("string"))     # failures of the names summed below are counted there
+    failures = [f["sentence"] for g, f in table.attrs.get("failures", {}).items() if others is None or g in listed]
     if failures:
         parts.append("<h3>Failed runs</h3>" + P.bullet_list(failures, "verdicts"))
     verdicts = list(_verdicts(table, baseline)) if baseline is not None else []
@@ -195,6 +200,18 @@ def _indicators_section(table: Any, by: str, baseline: str | None) -> str:
     parts.append("<details><summary>How the units and ratios are set</summary>"
                  + P.bullet_list(n for n in notes if n) + "</details>")
     return "".join(parts)
+
+
+def _others_row(others: dict[str, Any], by: str, compared: bool) -> list[Any]:
+    """The names beyond the table summed in one line: their rows pooled as one group (ratios of
+    their totals, no grade), and how many names it holds."""
+    count = others["groups"]
+    cells: list[Any] = [("text", e(f"{format_count(count)} other {by}s" if count != 1 else f"1 other {by}")),
+                        '<span class="missing">-</span>']
+    cells += [e(format_quantity(others[column], unit)) for column, _, unit, _ in _TABLE_COLUMNS]
+    runs = format_count(others["n_runs"]) + (f" ({format_count(others['failed_runs'])} failed)"
+                                             if others["failed_runs"] else "")
+    return cells + ([""] if compared else []) + [e(runs)]
 
 
 def _verdicts(table: Any, baseline: str) -> Iterable[str]:
@@ -261,12 +278,17 @@ def _chart_labels(frame: Any, by: str, baseline: str | None) -> tuple[Any, str |
     return frame, short.get(baseline, baseline) if baseline is not None else None, short
 
 
+def _top_names(current: Any, by: str, count: int) -> list[str]:
+    """The ``count`` costliest names of the latest rows: the one rule of the charts and the table."""
+    return costliest(current, current[by].astype("string"), sort=True)[1][:count]
+
+
 def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar: Progress) -> str:
     """The comparison charts of the costliest names; the profile and the Pareto chart draw the
     indicators table itself (its grades), the median charts a sample of large groups."""
     from frugal import plot
 
-    names = costliest(current, current[by].astype("string"), sort=True)[1][:MAX_GROUPS]
+    names = _top_names(current, by, MAX_GROUPS)
     shown = current[current[by].astype("string").isin(names)]
     drawn = table[table.index.astype("string").isin(names)]
     shown, baseline, short = _chart_labels(shown, by, baseline)
@@ -276,8 +298,9 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     drawn.attrs = dict(table.attrs)
     notes = []
     if current[by].nunique() > len(names):
-        notes.append(f"Charts show the {len(names)} {by}s that cost the most of {current[by].nunique()}; "
-                     "the table above lists all.")
+        listed = "all" if table.attrs.get("others") is None else f"the {format_count(len(table))} that cost the most"
+        notes.append(f"Charts show the {len(names)} {by}s that cost the most of {format_count(current[by].nunique())}; "
+                     f"the table above lists {listed}.")
     sample, cut = _sample(shown, by)
     if cut:
         notes.append(f"Median charts use a random sample of {format_count(CHART_SAMPLE)} measurements per {by}; "
@@ -416,7 +439,7 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
     ``errors``: per group, the failed runs' error texts (a Comparison's ``errors``).
     ``progress``: a bar on stderr, by default when stderr is a terminal.
     """
-    from frugal.analysis.indicators import energy_basis, indicators
+    from frugal.analysis.indicators import energy_basis, indicators_of
 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     frame = _drawable(frame, by)
@@ -426,7 +449,9 @@ def render(frame: Any, *, by: str = "name", baseline: str | None = None, title: 
         bar.step("indicators")
         if baseline is not None and baseline not in set(current[by].astype("string").dropna()):
             baseline = None          # not in the latest run: gains cannot be computed there
-        table = indicators(current, by=by, baseline=baseline, n_boot=_n_boot(current, by), errors=errors)
+        # the table's numbers are those of indicators() over every name; only the shown names are bootstrapped
+        table = indicators_of(current, _top_names(current, by, TABLE_NAMES), by=by, baseline=baseline,
+                              n_boot=_n_boot(current, by), errors=errors)
         title = title or "Frugality dashboard"
         methods = set(labels(current["energy_method"])) if "energy_method" in current else set()
         basis = energy_basis(methods)
