@@ -53,7 +53,8 @@ def cols(wall, cpu, peak, sid, t0=None):
 def test_model_arithmetic_matches_hand_computation(restore):
     """CPU, RAM, PUE, carbon and embodied follow the documented formulas to the last digit."""
     frugal.configure(energy="model", cpu_tdp_w=100.0, host_threads=HOST, ram_w_per_gb=0.5, pue=1.5,
-                     intensity_g_per_kwh=300.0, embodied_total_g=1e6, lifetime_years=2.0)
+                     intensity_g_per_kwh=300.0, embodied_total_g=1e6, lifetime_years=2.0,
+                     power_model="tdp", embodied_allocation="usage")
     n = host_threads()
     c = cols(wall=[2.0, 0.5, 1.0], cpu=[1.0, 0.25, 4.0 * n], peak=[2 * GIB, np.nan, GIB],
              sid=_hot.active().settings_id)

@@ -13,10 +13,10 @@ from frugal.machine import hardware
 # --- CPU models -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("brand, expected", [
-    ("AMD EPYC 7763 64-Core Processor", ("AMD EPYC 7763", 280.0, 64, 128)),
-    ("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", ("Intel Core i7-8650U", 15.0, 4, 8)),
-    ("Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", ("Intel Xeon Gold 6130", 125.0, None, None)),   # no threads in Boavizta's data
-    ("AMD Ryzen 7 5800X 8-Core Processor", ("AMD Ryzen 7 5800X", 105.0, 8, 16)),
+    ("AMD EPYC 7763 64-Core Processor", ("AMD EPYC 7763", 280.0, 64, 128, "EPYC 3rd Gen", "")),
+    ("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", ("Intel Core i7-8650U", 15.0, 4, 8, "", "")),
+    ("Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz", ("Intel Xeon Gold 6130", 125.0, None, None, "Skylake", "")),   # no threads in Boavizta's data
+    ("AMD Ryzen 7 5800X 8-Core Processor", ("AMD Ryzen 7 5800X", 105.0, 8, 16, "", "")),
     ("AMD EPYC", None),            # a family name only, as virtual machines show it
     ("Intel Xeon Processor", None),
     ("", None),
@@ -28,12 +28,13 @@ def test_brand_strings_match_the_cpu_table(brand, expected):
 
 def test_cpu_table_rows_are_numbers():
     """Every TDP is a float >= 0 (CodeCarbon lists a microcontroller at 0 W); cores and threads are whole
-    numbers with threads >= cores, or unknown."""
+    numbers with threads >= cores, or unknown (threads may be known without cores)."""
     table = data.cpu_table()
     assert len(table) > 4000
-    for name, tdp, cores, threads in table:
+    for name, tdp, cores, threads, _, _ in table:
         assert name and tdp >= 0
-        assert (cores is None) == (threads is None)
+        assert cores is None or threads is not None
+        assert threads is None or 0 < threads
         assert cores is None or 0 < cores <= threads
 
 

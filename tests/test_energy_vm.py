@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -51,7 +52,7 @@ def busy_second(machine: hardware.Machine) -> dict[str, float]:
 
 def test_epyc_7763_vm_charges_the_chips_share_per_thread(restore):
     """A 2-vCPU guest of an EPYC 7763 gets 280 W / 128 threads = 2.19 W per busy CPU, not 280 / 2 = 140 W."""
-    frugal.configure(energy="model", country="FR", embodied="auto")
+    frugal.configure(energy="model", country="FR", embodied="auto", power_model="tdp", embodied_allocation="usage")
     r = busy_second(vm("AMD EPYC 7763 64-Core Processor"))
     # 280 W / 128 threads = 2.1875 W; one busy CPU-second = 2.1875 J (before: 280 W / 2 vCPUs = 140 J)
     assert r["energy_cpu_j"] == 2.1875
@@ -61,12 +62,12 @@ def test_epyc_7763_vm_charges_the_chips_share_per_thread(restore):
     # (before: / 2 vCPUs = 5.06e-3 g, 64 times more)
     assert r["embodied_g"] == pytest.approx(1_278_000 / FOUR_YEARS_S / 128) == pytest.approx(7.9096e-5, rel=1e-4)
     assert r["embodied_g"] <= 1.2e-4
-    assert r["cpu_power_source"] == "AMD EPYC 7763: 280 W / 128 threads (table)"
+    assert r["cpu_power_source"] == "AMD EPYC 7763: 280 W / 128 threads (table); idle not charged (idle_power='none')"
 
 
 def test_cpu_model_names_the_chip_a_vm_hides(restore):
     """A VM that shows only 'AMD EPYC' is told its chip with cpu_model: the same 2.1875 W and 128 host threads."""
-    p = hardware.cpu_power(cpu_model="AMD EPYC 7763", m=vm("AMD EPYC"))
+    p = hardware.cpu_power(cpu_model="AMD EPYC 7763", m=vm("AMD EPYC"), power_model="tdp")
     assert (p.watts_per_cpu, p.host_threads, p.cpu_model) == (2.1875, 128, "AMD EPYC 7763")
     assert p.cpu_model_source == "configured (cpu_model)"
     assert p.host_threads_source == "one AMD EPYC 7763 package (128 threads, frugal/data/cpus.csv)"
@@ -76,18 +77,19 @@ def test_cpu_model_names_the_chip_a_vm_hides(restore):
 
 def test_m6i_large_uses_its_host_chip_threads_and_embodied(restore):
     """m6i.large: host 2 x Xeon Platinum 8375C (300 W, 64 threads each), 128 host threads, 1,788 kg host."""
-    frugal.configure(energy="model", country="FR", instance_type="m6i.large")
+    frugal.configure(energy="model", country="FR", instance_type="m6i.large", power_model="tdp",
+                     embodied_allocation="usage")
     r = busy_second(vm("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz"))
     # 300 W / 64 threads of one package = 4.6875 W per busy vCPU
     assert r["energy_cpu_j"] == 4.6875
     # CCF's host TE 1,788,460 g over 4 years, 1 of 128 host threads: 1,788,460 / 126,230,400 / 128 = 1.1069e-4 g
     assert r["embodied_g"] == pytest.approx(1_788_460 / FOUR_YEARS_S / 128) == pytest.approx(1.1069e-4, rel=1e-4)
-    assert r["cpu_power_source"] == "m6i.large: Intel Xeon Platinum 8375C: 300 W / 64 threads (table)"
+    assert r["cpu_power_source"] == "m6i.large: Intel Xeon Platinum 8375C: 300 W / 64 threads (table); idle not charged (idle_power='none')"
 
 
 def test_instance_without_a_chip_model_gets_the_default_and_its_host(restore):
     """m7i.large's host is named only 'Intel Xeon Sapphire Rapids': default 4 W per vCPU, its 192 host threads."""
-    p = hardware.cpu_power(instance_type="m7i.large", m=vm("Intel(R) Xeon(R) Platinum 8488C"))
+    p = hardware.cpu_power(instance_type="m7i.large", m=vm("Intel(R) Xeon(R) Platinum 8488C"), power_model="tdp")
     assert (p.watts_per_cpu, p.host_threads, p.tdp_w) == (4.0, 192, None)
     assert "default 4 W per logical CPU (TDP unknown)" in p.source
 
@@ -95,11 +97,12 @@ def test_instance_without_a_chip_model_gets_the_default_and_its_host(restore):
 def test_an_instance_type_is_a_guest_unless_it_is_metal(restore):
     """Set on a machine without a hypervisor flag, m6i.large still divides by its chip's threads;
     m5.metal (a whole host) divides by the threads the OS shows, as bare metal does."""
-    p = hardware.cpu_power(instance_type="m6i.large", m=bare("Intel(R) Xeon(R) Platinum 8375C CPU", 2))
+    p = hardware.cpu_power(instance_type="m6i.large", m=bare("Intel(R) Xeon(R) Platinum 8375C CPU", 2),
+                           power_model="tdp")
     assert p.watts_per_cpu == 300 / 64
     # m5.metal: 2 x Xeon Platinum 8175M (240 W each), 96 threads shown: 240 x 2 / 96 = 5 W
     metal = hardware.Machine("Intel(R) Xeon(R) Platinum 8175M CPU @ 2.50GHz", 96, 2, False, "test", "", "")
-    p = hardware.cpu_power(instance_type="m5.metal", m=metal)
+    p = hardware.cpu_power(instance_type="m5.metal", m=metal, power_model="tdp")
     assert (p.watts_per_cpu, p.host_threads) == (5.0, 96)
 
 
@@ -107,7 +110,8 @@ def test_an_instance_type_is_a_guest_unless_it_is_metal(restore):
 
 def test_host_threads_sets_tor_and_keeps_the_chips_watts(restore):
     """host_threads=256 (a two-socket EPYC 7763 host): P stays 280/128, the embodied share halves."""
-    frugal.configure(energy="model", intensity_g_per_kwh=100.0, cpu_model="AMD EPYC 7763", host_threads=256)
+    frugal.configure(energy="model", intensity_g_per_kwh=100.0, cpu_model="AMD EPYC 7763", host_threads=256,
+                     power_model="tdp", embodied_allocation="usage")
     r = busy_second(vm("AMD EPYC"))
     assert r["energy_cpu_j"] == 2.1875                                   # 280 / 128, the chip's own threads
     # 1,278,000 / 126,230,400 / 256 = 3.9548e-5 g
@@ -116,7 +120,7 @@ def test_host_threads_sets_tor_and_keeps_the_chips_watts(restore):
 
 def test_host_threads_divide_a_configured_tdp_on_an_unknown_chip(restore):
     """On a VM of unknown chip, cpu_tdp_w=200 with host_threads=100 gives 200 / 100 = 2 W per busy CPU."""
-    p = hardware.cpu_power(cpu_tdp_w=200.0, host_threads=100, m=vm("AMD EPYC"))
+    p = hardware.cpu_power(cpu_tdp_w=200.0, host_threads=100, m=vm("AMD EPYC"), power_model="tdp")
     assert (p.watts_per_cpu, p.host_threads) == (2.0, 100)
     assert p.source == "CPU 'AMD EPYC': 200 W / 100 host threads (configured)"
 
@@ -124,16 +128,17 @@ def test_host_threads_divide_a_configured_tdp_on_an_unknown_chip(restore):
 # --- the unknown-model default and bare metal ---------------------------------------------------
 
 def test_unknown_chip_on_a_vm_gets_documented_defaults(restore):
-    """'AMD EPYC' alone: 4 W per logical CPU (CodeCarbon's default) and the default host of 96 threads."""
-    frugal.configure(energy="model", intensity_g_per_kwh=100.0, embodied="auto")
+    """'AMD EPYC' alone: 4 W per logical CPU (CodeCarbon's default) and the default host of 128 threads
+    (the median series host of defaults.csv; 96 while hosts were the largest guest of a series)."""
+    frugal.configure(energy="model", intensity_g_per_kwh=100.0, embodied="auto", embodied_allocation="usage")
     r = busy_second(vm("AMD EPYC"))
     assert r["energy_cpu_j"] == 4.0
-    # 1,278,000 / 126,230,400 / 96 = 1.0546e-4 g (before: / 2 vCPUs = 5.06e-3 g)
-    assert r["embodied_g"] == pytest.approx(1_278_000 / FOUR_YEARS_S / 96) == pytest.approx(1.0546e-4, rel=1e-4)
+    # 1,278,000 / 126,230,400 / 128 = 7.9096e-5 g (before: / 2 vCPUs = 5.06e-3 g)
+    assert r["embodied_g"] == pytest.approx(1_278_000 / FOUR_YEARS_S / 128) == pytest.approx(7.9096e-5, rel=1e-4)
     p = hardware.cpu_power(m=vm("AMD EPYC"))
     assert p.source == "CPU 'AMD EPYC': default 4 W per logical CPU (TDP unknown)"
     assert "has no model number" in p.cpu_model_source
-    assert p.host_threads_source.startswith("default for an unknown virtual machine host (96")
+    assert p.host_threads_source.startswith("default for an unknown virtual machine host (128")
 
 
 def test_configured_tdp_alone_on_a_vm_is_not_divided_by_vcpus(restore):
@@ -145,12 +150,13 @@ def test_configured_tdp_alone_on_a_vm_is_not_divided_by_vcpus(restore):
 
 def test_laptop_on_bare_metal_divides_by_the_threads_the_os_shows(restore):
     """i7-8650U laptop (15 W, 8 threads shown): 15 x 1 / 8 = 1.875 W; ToR is the machine's 8 threads."""
-    frugal.configure(energy="model", intensity_g_per_kwh=100.0, embodied="laptop")
+    frugal.configure(energy="model", intensity_g_per_kwh=100.0, embodied="laptop", power_model="tdp",
+                     embodied_allocation="usage")
     r = busy_second(bare("Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz", 8))
     assert r["energy_cpu_j"] == 1.875
     # 240,500 / 126,230,400 / 8 = 2.3815e-4 g
     assert r["embodied_g"] == pytest.approx(240_500 / FOUR_YEARS_S / 8) == pytest.approx(2.3815e-4, rel=1e-4)
-    assert r["cpu_power_source"] == "Intel Core i7-8650U: 15 W x 1 package(s) / 8 logical CPUs (table)"
+    assert r["cpu_power_source"] == "Intel Core i7-8650U: 15 W x 1 package(s) / 8 logical CPUs (table); idle not charged (idle_power='none')"
 
 
 # --- bad values -----------------------------------------------------------------------------------
@@ -183,7 +189,7 @@ def test_bad_values_name_the_setting_and_change_nothing(setting, value, error, w
 def test_rows_results_and_the_store_carry_the_cpu_watt_source(restore, tmp_path):
     """The CPU watt source is on the Measurement, in results() and in the store, as environment() says it."""
     frugal.clear()
-    frugal.configure(energy="model", cpu_model="AMD EPYC 7763", store=str(tmp_path / "f.db"))
+    frugal.configure(energy="model", cpu_model="AMD EPYC 7763", store=str(tmp_path / "f.db"), power_model="tdp")
     with frugal.measure("work") as m:
         sum(range(50_000))
     frugal.flush()
@@ -196,15 +202,16 @@ def test_rows_results_and_the_store_carry_the_cpu_watt_source(restore, tmp_path)
     frugal.clear()
 
 
-def _frugal(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "frugal", *args], capture_output=True, text=True, timeout=120)
+def _frugal(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "frugal", *args], capture_output=True, text=True, timeout=120,
+                          env=None if env is None else {**os.environ, **env})
 
 
 @pytest.mark.slow
 def test_command_line_options_set_the_machine(tmp_path):
     """frugal run --cpu-model/--host-threads/--instance-type apply to the runs and show in their rows."""
     out = _frugal("run", "--no-store", "--json", "--cpu-model", "AMD EPYC 7763", "--host-threads", "256",
-                  "--", sys.executable, "-c", "pass")
+                  "--", sys.executable, "-c", "pass", env={"FRUGAL_POWER_MODEL": "tdp"})
     assert out.returncode == 0, out.stderr
     row = json.loads(out.stdout)["runs"][0]
     assert row["cpu_power_source"].startswith("AMD EPYC 7763: 280 W")

@@ -52,8 +52,9 @@ LICENCES = {
     "tzdata": "public domain (IANA tz database)",
     "ccf": "Apache-2.0 (Cloud Carbon Footprint); instance data after Teads' dataset",
     "boavizta-pcf": "ODbL 1.0 / DbCL 1.0 (Boavizta environmental-footprint-data)",
-    "boaviztapi": "AGPL-3.0 (Boavizta boaviztapi repository); only facts taken: core and thread counts "
-                  "of CPU models (gathered by Boavizta from TechPowerUp's CPU database)",
+    "boaviztapi": "AGPL-3.0 (Boavizta boaviztapi repository); only facts taken: core and thread counts, "
+                  "code names and a few TDPs of CPU models (gathered by Boavizta from TechPowerUp's CPU "
+                  "database), and which host (CPU model, sockets, threads) runs each cloud instance type",
 }
 
 
@@ -117,16 +118,104 @@ def _num(value: float) -> str:
 
 # --- the builders: each returns the file's text ---------------------------------------------
 
+# CCF's microarchitecture names for Boavizta's code names (cpu_specs.csv ``code_name``). Only
+# server lines get one (a chip named Xeon, EPYC or Graviton): CCF's coefficients are SPECpower
+# servers' watts per vCPU, which say nothing of a laptop's or a desktop's chip. Code names with no
+# CCF architecture (Cooper Lake, Altra's Quicksilver, Google's Axion, the first Graviton) get none.
+_CODE_NAMES = {
+    "Naples": "EPYC 1st Gen", "Rome": "EPYC 2nd Gen", "Milan": "EPYC 3rd Gen", "Milan-X": "EPYC 3rd Gen",
+    "Genoa": "EPYC 4th Gen", "Turin": "EPYC 5th Gen",
+    "Sandy Bridge": "Sandy Bridge", "Ivy Bridge": "Ivy Bridge", "Haswell": "Haswell", "Broadwell": "Broadwell",
+    "Skylake": "Skylake", "Skylake-SP": "Skylake", "Skylake-W": "Skylake", "Coffee Lake": "Coffee Lake",
+    "Cascade Lake": "Cascade Lake", "Cascade Lake-SP": "Cascade Lake", "Cascade Lake-AP": "Cascade Lake",
+    "Ice Lake": "Ice Lake", "Ice Lake-SP": "Ice Lake", "Ice Lake-W": "Ice Lake",
+    "Sapphire Rapids": "Sapphire Rapids", "Sapphire Rapids HBM": "Sapphire Rapids",
+    "Emerald Rapids": "Emerald Rapids", "Granite Rapids": "Granite Rapids",
+    "Graviton2": "Graviton2", "Graviton3": "Graviton3", "Graviton3E": "Graviton3E", "Graviton4": "Graviton4",
+}
+# CCF's own lists of the chips of each architecture (data/<short>.csv, named as in ccfcoef/cli.py's
+# CPU_FAMILIES); "Skylake (Client)" and "Neoverse N1" are left out: no use coefficients of theirs.
+_CCF_LISTS = {
+    "amd-epyc-gen1": "EPYC 1st Gen", "amd-epyc-gen2": "EPYC 2nd Gen", "amd-epyc-gen3": "EPYC 3rd Gen",
+    "amd-epyc-gen4": "EPYC 4th Gen", "amd-epyc-gen5": "EPYC 5th Gen", "intel-sandybridge": "Sandy Bridge",
+    "intel-ivybridge": "Ivy Bridge", "intel-haswell": "Haswell", "intel-broadwell": "Broadwell",
+    "intel-skylake": "Skylake", "intel-skylake-server": "Skylake", "intel-cascadelake": "Cascade Lake",
+    "intel-coffeelake": "Coffee Lake", "intel-icelake": "Ice Lake", "intel-sapphirerapids": "Sapphire Rapids",
+    "intel-emeraldrapids": "Emerald Rapids", "intel-graniterapids": "Granite Rapids",
+}
+_SERVER_WORDS = re.compile(r"\b(xeon|epyc|graviton\w*)\b")
+
+# Rows of the CPU table that the sources get wrong, each with the public source of the figure
+# (facts only): (TDP in W or None to keep, cores, threads or None to keep, source).
+_CORRECTIONS: dict[str, tuple[float | None, int | None, int | None, str]] = {
+    "Intel Xeon Platinum 8272CL": (None, 26, 52, "corrected: 26 cores / 52 threads per package (Cascade Lake-SP "
+                                   "die of the Platinum 8270/8280; Boavizta's 52/104 counts two sockets)"),
+    "Intel Core i5-1335U": (15.0, None, None, "corrected: processor base power 15 W (Intel ARK; Boavizta "
+                            "cpu_specs.csv 15 W); CodeCarbon's 55 W is maximum turbo power"),
+    "Intel Core i7-1270P": (28.0, None, None, "corrected: processor base power 28 W (Intel ARK; Boavizta "
+                            "cpu_specs.csv 28 W); CodeCarbon's 64 W is maximum turbo power"),
+    "Intel Core i7-12700K": (125.0, None, None, "corrected: processor base power 125 W (Intel ARK; Boavizta "
+                             "cpu_specs.csv 125 W); CodeCarbon's 190 W is maximum turbo power"),
+    "Intel Core m3-8114Y": (5.0, None, None, "corrected: TDP 5 W (Intel ARK; Boavizta cpu_specs.csv 5 W)"),
+}
+# Chips missing from CodeCarbon's table, appended from Boavizta's cpu_specs.csv (its TDP: base power):
+# mainstream 12th/13th generation laptop and desktop chips, and the host of Google's t2a.
+_ADDED = ("Intel Core i7-1255U", "Intel Core i7-1260P", "Intel Core i5-12400", "Intel Core i7-13700H",
+          "Ampere Altra Q64-30")
+
+
+class Chips:
+    """What the pinned sources say of each CPU model: Boavizta's specs and CCF's family lists."""
+
+    def __init__(self, src: Sources) -> None:
+        self.specs: dict[str, dict[str, str]] = {}
+        for r in csv.DictReader(io.StringIO(_text(src.git("boaviztapi", "boaviztapi/data/crowdsourcing/cpu_specs.csv")))):
+            self.specs.setdefault(clean(r["name"]), r)
+        self.lists: list[tuple[str, str]] = []      # (cleaned chip name of CCF's list, family)
+        for short, family in _CCF_LISTS.items():
+            for line in _text(src.git("ccf", f"data/{short}.csv")).splitlines():
+                if line.strip():
+                    self.lists.append((clean(line), family))
+
+    def counts(self, name: str) -> tuple[int | None, int | None]:
+        """(cores, threads) of a chip; threads are kept where Boavizta gives no cores."""
+        r = self.specs.get(clean(name))
+        if r is None:
+            return None, None
+        cores, threads = _whole(r["cores"]), _whole(r["threads"])
+        fix = _CORRECTIONS.get(" ".join(r["name"].split()))
+        if fix is not None:
+            cores, threads = fix[1] or cores, fix[2] or threads
+        if threads is None or (cores is not None and cores > threads):
+            return None, None
+        return cores, threads
+
+    def family(self, name: str) -> str:
+        """The CCF architecture of a server chip: CCF's own lists (a list entry ending the name, the
+        longest one), else Boavizta's code name through ``_CODE_NAMES``; '' when neither says."""
+        key = clean(name)
+        if not _SERVER_WORDS.search(key):
+            return ""
+        hits = sorted((len(entry), family) for entry, family in self.lists
+                      if key == entry or key.endswith(" " + entry))
+        if hits and len({f for n, f in hits if n == hits[-1][0]}) == 1:
+            return hits[-1][1]
+        r = self.specs.get(key)
+        return _CODE_NAMES.get(r["code_name"].strip(), "") if r else ""
+
+
+def _whole(text: str) -> int | None:
+    try:
+        value = int(float(text))
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
 def cpus(src: Sources) -> str:
-    """CodeCarbon's CPU table (name, TDP) in its order, with cores and threads from Boavizta."""
-    specs: dict[str, tuple[int, int]] = {}
-    for r in csv.DictReader(io.StringIO(_text(src.git("boaviztapi", "boaviztapi/data/crowdsourcing/cpu_specs.csv")))):
-        try:
-            cores, threads = int(float(r["cores"])), int(float(r["threads"]))
-        except ValueError:
-            continue
-        if 0 < cores <= threads:
-            specs.setdefault(clean(r["name"]), (cores, threads))
+    """CodeCarbon's CPU table (name, TDP) in its order, with cores and threads from Boavizta and the
+    CCF architecture; then the chips of ``_ADDED`` from Boavizta; ``_CORRECTIONS`` applied last."""
+    chips = Chips(src)
     rows: list[list[object]] = []
     for r in csv.DictReader(io.StringIO(_text(src.pypi("codecarbon", "codecarbon/data/hardware/cpu_power.csv")))):
         name, tdp = (r.get("Name") or "").strip(), (r.get("TDP") or "").strip()
@@ -134,9 +223,50 @@ def cpus(src: Sources) -> str:
             watts = float(tdp)
         except ValueError:          # a few rows hold two figures run together ("27.29.5")
             continue
-        spec = specs.get(clean(name))
-        rows.append([name, _num(watts), *(spec if spec else ("", ""))])
-    return _csv(rows, ["name", "tdp_w", "cores", "threads"])
+        rows.append([name, watts, *chips.counts(name), chips.family(name), ""])
+    have = {clean(str(r[0])) for r in rows}
+    for name in _ADDED:
+        spec = chips.specs.get(clean(name))
+        if spec is None or clean(name) in have:
+            raise Missing(f"{name} is not in Boavizta's cpu_specs.csv, or is already in CodeCarbon's table")
+        rows.append([name, float(spec["tdp"]), *chips.counts(name), chips.family(name),
+                     f"added: Boavizta cpu_specs.csv ({spec['source'].strip()})"])
+    for row in rows:
+        fix = _CORRECTIONS.get(str(row[0]))
+        if fix is not None:
+            tdp_w, cores, threads, why = fix
+            row[1:4] = [tdp_w if tdp_w is not None else row[1], cores or row[2], threads or row[3]]
+            row[5] = why
+    if {str(r[0]) for r in rows if r[5].startswith("corrected")} != set(_CORRECTIONS):
+        raise Missing("a corrected CPU model is no longer in CodeCarbon's table")
+    return _csv([[n, _num(float(t)), c or "", th or "", fam, why] for n, t, c, th, fam, why in rows],
+                ["name", "tdp_w", "cores", "threads", "family", "source"])
+
+
+def families(src: Sources) -> str:
+    """CCF's use coefficients (W per vCPU at 0% and 100% load) per provider and architecture, exact.
+    A row equal to another of the same provider is a placeholder: the one whose name also has its
+    own row at another provider is the original (EPYC 2nd Gen), the others copy it (Graviton)."""
+    tables = {p: _rows(src.git("ccf", f"output/coefficients-{p}-use.csv")) for p in ("aws", "azure", "gcp")}
+    out: list[list[object]] = []
+    for provider, table in tables.items():
+        elsewhere = {r["Architecture"] for p, t in tables.items() if p != provider for r in t}
+        by_value: dict[tuple[str, str], list[str]] = {}
+        for r in table:
+            by_value.setdefault((r["Min Watts"], r["Max Watts"]), []).append(r["Architecture"])
+        for r in table:
+            same = by_value[(r["Min Watts"], r["Max Watts"])]
+            what = f"CCF {provider} use coefficients (output/coefficients-{provider}-use.csv)"
+            placeholder = False
+            if len(same) > 1:
+                original = [f for f in same if f in elsewhere]
+                if len(original) != 1:
+                    raise Missing(f"CCF {provider}: equal coefficients of {same}, and no one original among them")
+                if r["Architecture"] != original[0]:
+                    placeholder, what = True, f"CCF {provider} use coefficients (placeholder: {original[0]} values)"
+            out.append([provider, r["Architecture"], _num(float(r["Min Watts"])), _num(float(r["Max Watts"])),
+                        "true" if placeholder else "false", what])
+    return _csv(out, ["provider", "family", "min_w", "max_w", "placeholder", "source"])
 
 
 def countries(src: Sources) -> str:
@@ -285,44 +415,104 @@ def azure_key(name: str) -> str:
     return "Standard_" + "_".join(name.split())
 
 
+def _azure_name(key: str) -> str:
+    """Boavizta's lower-case Azure size as Azure spells it: "dc2as_v5" -> "Standard_DC2as_v5"."""
+    m = re.match(r"([a-z]+)(.*)", key)
+    return "Standard_" + (m.group(1).upper() + m.group(2) if m else key)
+
+
+def _hosts(src: Sources, chips: Chips, provider: str) -> dict[str, tuple[str, int | None]]:
+    """instance key -> (host chip, host threads) from Boavizta's cloud archetypes and server.csv:
+    the server's CPU.threads where given (a whole host), else CPU.units x the chip's threads."""
+    servers = {r["id"]: r for r in _rows(src.git("boaviztapi", "boaviztapi/data/archetypes/server.csv"))}
+    out: dict[str, tuple[str, int | None]] = {}
+    for r in _rows(src.git("boaviztapi", f"boaviztapi/data/archetypes/cloud/{provider}.csv")):
+        server = servers.get(r["platform"])
+        if server is None or not server["CPU.name"].strip():
+            continue
+        chip = " ".join(server["CPU.name"].replace("Scalable ", "").split())
+        threads = _whole(server["CPU.threads"])
+        units, per_chip = _whole(server["CPU.units"]), chips.counts(chip)[1]
+        chip = chip.replace("Annapurna Labs", "AWS")     # the instance table's spelling
+        if threads is None and units and per_chip:
+            threads = units * per_chip
+        out["_".join(r["id"].split()).casefold()] = (chip, threads)
+    return out
+
+
+def _arch(text: str, known: set[str]) -> str:
+    """A CCF architecture named in a host description ("Intel Xeon Ice Lake" -> "Ice Lake"), or ''."""
+    name = " ".join(w for w in text.split() if w not in ("Intel", "Xeon", "AMD", "AWS"))
+    return name if name in known else ""
+
+
 def instances(src: Sources) -> str:
+    """Cloud instance types: CCF's lists (AWS and Google Cloud: latest 2026 files; Azure: Teads'),
+    plus Boavizta's Azure sizes CCF lacks; host chips and threads from Boavizta's archetypes where
+    it names the host; the CCF architecture of each host; the embodied basis named in each row."""
+    chips = Chips(src)
+    known = {r["Architecture"] for p in ("aws", "azure", "gcp")
+             for r in _rows(src.git("ccf", f"output/coefficients-{p}-use.csv"))}
+
+    def family(ccf_arch: str, chip: str) -> str:
+        return ccf_arch if ccf_arch in known else chips.family(chip)
+
     out: list[list[object]] = []
     teads = {r["Instance type"]: r for r in _rows(src.git("ccf", "data/aws-instances.csv"))}
     te_aws = {r["type"]: float(r["total"]) for r in _rows(src.git("ccf", "output/coefficients-aws-embodied.csv"))}
     latest = [r for r in _rows(src.git("ccf", "data/aws-instances-latest-2026.csv")) if r["Category"] in _AWS_CATEGORIES]
+    boa = _hosts(src, chips, "aws")
     series_max: dict[str, int] = {}
     for r in latest:
         series = r["Instance Type"].split(".")[0]
         series_max[series] = max(series_max.get(series, 0), int(r["vCPUs"]))
     for r in latest:
-        kind, series = r["Instance Type"], r["Instance Type"].split(".")[0]
+        kind, series, vcpus = r["Instance Type"], r["Instance Type"].split(".")[0], int(r["vCPUs"])
         old = teads.get(kind)
         chip = _chip(old["Platform CPU Name"] if old else r["Platform CPU Name"])
-        host = max(int(r["vCPUs"]), int(old["Platform Total Number of vCPU"]) if old else series_max[series])
+        arch = _arch(chip, known)
+        fam = family(arch, chip)
+        host_chip, host_threads = boa.get(kind.casefold(), ("", None))
+        if arch and host_chip and chips.family(host_chip) == arch:
+            chip = host_chip          # CCF names the microarchitecture only; Boavizta the chip, of that family
+        if old:
+            host, hosts = int(old["Platform Total Number of vCPU"]), "teads"
+        elif host_threads and chips.family(host_chip) in ("", fam):
+            host, hosts = host_threads, "boavizta"
+        else:
+            host, hosts = series_max[series], "series-max"
         tonnes = r["Platform Embedded Emissions (mtCo2eq)"].strip()
         if kind in te_aws:
             te, why = _num(te_aws[kind] * 1000), "ccf-model"
         else:
-            te, why = (_num(float(tonnes) * 1e6), "ccf-2026") if tonnes else ("", "")
-        out.append(["aws", kind, series, r["Category"], int(r["vCPUs"]), host, chip, te, CCF_LIFETIME_YEARS if te else "",
-                    ("teads" if old else "ccf-2026") + ";" + why])
+            te, why = (_num(float(tonnes) * 1e6), "ccf-2026") if tonnes else ("", "preset")
+        out.append(["aws", kind, series, r["Category"], vcpus, max(vcpus, host), chip, fam, te,
+                    CCF_LIFETIME_YEARS if te else "", f"{hosts};{why}"])
     gcp_old: dict[str, int] = {}
     for r in _rows(src.git("ccf", "data/gcp-instances.csv")):
         gcp_old[r["Machine type"]] = max(gcp_old.get(r["Machine type"], 0), int(r["Platform vCPUs (highest vCPU possible)"]))
     te_gcp = {r["type"]: float(r["total_mean"]) for r in _rows(src.git("ccf", "output/coefficients-gcp-embodied-mean.csv"))}
     gcp = [r for r in _rows(src.git("ccf", "data/gcp-instances-latest-2026.csv"))
            if r["Instance Type"].split("-")[0] in _GCP_CATEGORY]
+    boa = _hosts(src, chips, "gcp")
     series_max = {}
     for r in gcp:
         series = r["Instance Type"].split("-")[0]
         series_max[series] = max(series_max.get(series, 0), int(r["Instance vCPU"]))
     for r in gcp:
-        kind, series = r["Instance Type"], r["Instance Type"].split("-")[0]
-        host = max(int(r["Instance vCPU"]), gcp_old.get(kind) or series_max[series])
+        kind, series, vcpus = r["Instance Type"], r["Instance Type"].split("-")[0], int(r["Instance vCPU"])
+        chip = _chip(r["CPU Name"])
+        host_threads = boa.get(kind.casefold(), ("", None))[1]
+        if host_threads:          # the host's threads (server.csv), not the largest guest of the series
+            host, hosts = host_threads, "boavizta"
+        elif kind in gcp_old:
+            host, hosts = gcp_old[kind], "teads"
+        else:
+            host, hosts = series_max[series], "series-max"
         te = _num(te_gcp[kind] * 1000) if kind in te_gcp else ""
-        out.append(["gcp", kind, series, _GCP_CATEGORY[series], int(r["Instance vCPU"]), host, _chip(r["CPU Name"]), te,
-                    CCF_LIFETIME_YEARS if te else "",
-                    ("teads" if kind in gcp_old else "ccf-2026") + ";" + ("ccf-model" if te else "")])
+        out.append(["gcp", kind, series, _GCP_CATEGORY[series], vcpus, max(vcpus, host), chip,
+                    family(r["Microarchitecture"].strip(), chip), te, CCF_LIFETIME_YEARS if te else "",
+                    f"{hosts};{'ccf-model' if te else 'preset'}"])
     te_azure: dict[str, list[float]] = {}
     for r in _rows(src.git("ccf", "output/coefficients-azure-embodied.csv")):
         te_azure.setdefault(r["type"], []).append(float(r["total"]))
@@ -336,15 +526,31 @@ def instances(src: Sources) -> str:
         rec["host"] = max(rec["host"], int(r["Platform vCPUs (highest vCPU possible)"] or 0))
         if r["Microarchitecture"] not in rec["arch"]:
             rec["arch"].append(r["Microarchitecture"])
+    boa = _hosts(src, chips, "azure")
     for name, rec in azure.items():
         values = te_azure.get(name)
         te = _num(round(statistics.mean(values), 2) * 1000) if values else ""
-        platform: object = max(rec["vcpus"], rec["host"]) if rec["host"] else ""
-        out.append(["azure", azure_key(name), rec["series"], rec["category"], rec["vcpus"], platform,
-                    "/".join(rec["arch"]), te, CCF_LIFETIME_YEARS if te else "",
-                    "teads;" + ("ccf-model" if te else "")])
+        chip, fam, hosts = "/".join(rec["arch"]), rec["arch"][0] if len(rec["arch"]) == 1 else "", "teads"
+        host: object = max(rec["vcpus"], rec["host"]) if rec["host"] else ""
+        host_chip, host_threads = boa.get("_".join(name.split()).casefold(), ("", None))
+        # where CCF lists several microarchitectures (or "Unknown") it cannot say which host runs the
+        # size; Boavizta names one (after Azure's host documentation): taken. CCF's one name stays.
+        if host_chip and host_threads and (len(rec["arch"]) > 1 or rec["arch"] == ["Unknown"]):
+            chip, fam, host, hosts = host_chip, chips.family(host_chip), max(rec["vcpus"], host_threads), "boavizta"
+        out.append(["azure", azure_key(name), rec["series"], rec["category"], rec["vcpus"], host, chip,
+                    fam if fam in known else "", te, CCF_LIFETIME_YEARS if te else "",
+                    f"{hosts};{'ccf-model' if te else 'preset'}"])
+    have = {"_".join(n.split()).casefold() for n in azure}
+    extra = [r for r in _rows(src.git("boaviztapi", "boaviztapi/data/archetypes/cloud/azure.csv"))
+             if r["id"] not in have and r["id"][:1].upper() in _AZURE_CATEGORY]
+    for r in extra:
+        host_chip, host_threads = boa.get(r["id"], ("", None))
+        vcpus = int(float(r["vcpu"]))
+        out.append(["azure", _azure_name(r["id"]), r["platform"].split("-")[0], _AZURE_CATEGORY[r["id"][:1].upper()],
+                    vcpus, max(vcpus, host_threads) if host_threads else "", host_chip, chips.family(host_chip),
+                    "", "", "boavizta;preset"])
     return _csv(out, ["provider", "instance_type", "series", "category", "vcpus", "host_threads", "cpu_model",
-                      "platform_te_g", "lifetime_years", "source"])
+                      "family", "platform_te_g", "lifetime_years", "source"])
 
 
 def defaults(src: Sources) -> str:
@@ -368,14 +574,15 @@ def defaults(src: Sources) -> str:
 
 
 BUILDERS: dict[str, tuple[Callable[[Sources], str], tuple[str, ...], str]] = {
-    "cpus.csv": (cpus, ("codecarbon", "boaviztapi"), "CPU models: TDP (W) from CodeCarbon's cpu_power.csv, in its order (rows whose TDP is not one number left out); cores and threads from Boavizta's cpu_specs.csv where the cleaned names are equal"),
+    "cpus.csv": (cpus, ("codecarbon", "boaviztapi", "ccf"), "CPU models: TDP (W) from CodeCarbon's cpu_power.csv, in its order (rows whose TDP is not one number left out), then chips it lacks from Boavizta's cpu_specs.csv; cores and threads from Boavizta where the cleaned names are equal (threads kept without cores); the CCF architecture (family) of server chips; corrected rows name their source"),
     "countries.csv": (countries, ("pycountry",), "ISO 3166-1 countries: alpha-2, alpha-3, names"),
     "timezones.csv": (timezones, ("tzdata",), "IANA time zone -> ISO alpha-2 country: zone.tab, plus tzdata.zi's links to those zones"),
     "grid_countries.csv": (grid_countries, ("codecarbon",), "Grid carbon intensity per country (gCO2e/kWh, life-cycle): carbon_intensity of global_energy_mix.json, with its year and generation"),
     "grid_world.csv": (grid_world, ("codecarbon",), "World intensity: generation-weighted mean of the national figures (life-cycle, in force), and IEA 2019's 475 (direct, for reference)"),
     "grid_regions.csv": (grid_regions, ("codecarbon",), "Regions (US states, Canadian and Chinese provinces, Swedish and Norwegian bidding zones) with their basis"),
     "embodied.csv": (embodied, ("boavizta-pcf",), "Embodied presets: median TE (all phases but use; 4 significant figures) and median lifetime of Boavizta's laptops, desktops and servers whose gwp_total, gwp_use_ratio (in [0, 1)) and lifetime are numbers"),
-    "instances.csv": (instances, ("ccf",), "Cloud instance types (AWS, Google Cloud, Azure; general purpose, compute and memory optimised): vCPUs, host threads, host CPU, platform embodied emissions"),
+    "families.csv": (families, ("ccf",), "CPU architectures (families): CCF's SPECpower-derived use coefficients, W per vCPU at idle (min_w) and full load (max_w), per provider; placeholder rows copy another family's values"),
+    "instances.csv": (instances, ("ccf", "boaviztapi"), "Cloud instance types (AWS, Google Cloud, Azure; general purpose, compute and memory optimised): vCPUs, host threads, host CPU, platform embodied emissions"),
     "defaults.csv": (defaults, ("codecarbon", "ccf"), "Defaults for what cannot be told: W per thread of an unknown CPU, host threads of an unknown VM host"),
 }
 
@@ -430,15 +637,22 @@ def sources_md(built: dict[str, str], src: Sources) -> str:
     for name, (_, keys, what) in BUILDERS.items():
         lines.append(f"| `{name}` | {what} | {', '.join(keys)} | {built[name].count(chr(10)) - 1} | `{sha256(built[name])}` |")
     lines += ["", "`manifest.json` repeats this table for frugal (`frugal.environment()['data']`).", "",
-              "Source tokens in `instances.csv`: `teads` = vCPUs, host vCPUs and host CPU from CCF's "
-              "`data/{aws,gcp,azure}-instances.csv` (after Teads' dataset); `ccf-2026` = from CCF's "
-              "`data/{aws,gcp}-instances-latest-2026.csv`, host threads = the largest vCPU count of the "
-              "series; a host has at least the guest's vCPUs (two Azure rows list fewer); after `;`, the platform TE: `ccf-model` = CCF's `output/coefficients-*-embodied*.csv` "
-              "(1,000 kg base server plus memory, CPU, storage and GPU additions; Azure: mean over the "
-              "microarchitectures), `ccf-2026` = the AWS 2026 file's platform figure (t), empty = none "
-              "(frugal's server preset applies). Google Cloud's 2026 platform figures (e.g. 8 t for "
-              "e2-standard, 61,000 t for m2-ultramem) are not used. Lifetime: CCF's 4-year rack server "
-              "lifespan.", ""]
+              "Source tokens in `instances.csv`, `hosts;embodied`. Hosts: `teads` = host vCPUs from CCF's "
+              "`data/{aws,gcp,azure}-instances.csv` (after Teads' dataset); `boavizta` = the host of Boavizta's "
+              "cloud archetypes (`archetypes/cloud/*.csv` -> `archetypes/server.csv`: its CPU.threads, else "
+              "CPU.units x the chip's threads), which also names the chip where CCF names a microarchitecture "
+              "only (same family) or several; `series-max` = neither: the largest vCPU count of the series. A "
+              "host has at least the guest's vCPUs. Embodied basis, named in every row: `ccf-model` = CCF's "
+              "`output/coefficients-*-embodied*.csv` (1,000 kg base server plus memory, CPU, storage and GPU "
+              "additions; Azure: mean over the microarchitectures), `ccf-2026` = the AWS 2026 file's platform "
+              "figure (t), `preset` = none: frugal's embodied preset applies (`server` on a virtual machine). "
+              "Google Cloud's 2026 platform figures (e.g. 8 t for e2-standard, 61,000 t for m2-ultramem) are "
+              "not used. `family`: the CCF architecture CCF names (Google Cloud's Microarchitecture column, AWS "
+              "hosts named by microarchitecture, Azure's single one), else the host chip's as in `cpus.csv` "
+              "(CCF's chip lists `data/<family>.csv`, else Boavizta's code name; server chips only). `cpus.csv` "
+              "`source`: empty = CodeCarbon's TDP with Boavizta's counts; `added:` / `corrected:` name the row's "
+              "own source. `families.csv`: a placeholder row holds another family's values (its source says "
+              "which). Lifetime: CCF's 4-year rack server lifespan.", ""]
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ import math
 import os
 import random
 import resource
+import signal
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ import pandas as pd
 from frugal.core.measure import Region
 from frugal.errors import FrugalError
 from frugal.frames.frame import frame_from_columns
+from frugal.frames.process import Stopped
 from frugal.measurement import FIELDS, Measurement
 from frugal.progress import Progress
 from frugal.validate import check_bool, check_int
@@ -155,6 +157,7 @@ class Runs(Generic[K, R]):
     done: dict[K, list[tuple[int, R]]]
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False     # Ctrl-C stopped the plan (``keep_interrupted``): ``done`` is what finished
+    stopped_by: int | None = None  # the signal that stopped it: SIGINT for Ctrl-C, that of ``Stopped``
 
     def rows(self) -> list[tuple[K, int, int, R]]:
         """(key, run number within the key, position in the order, run), key by key."""
@@ -172,7 +175,7 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
     measured code raised); ``warm(key)`` makes one unmeasured run and returns the
     exception the code raised, or None (``attempt``): such failures are counted in ``notes``.
     Whatever ``run`` or ``warm`` raise themselves stops the loop (a broken input maker,
-    ``KeyboardInterrupt``). Each round visits every key once, in an order drawn from ``seed``
+    ``KeyboardInterrupt``, ``Stopped``). Each round visits every key once, in an order drawn from ``seed``
     (``interleave=False``: all runs of the first key, then the next). ``progress``: a bar on
     stderr, by default when stderr is a terminal. ``keep_interrupted``: a ``KeyboardInterrupt``
     ends the plan instead of propagating, and the runs that finished are returned
@@ -189,7 +192,7 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
     bar = Progress(len(keys) * warmup + len(order), label, progress, keep=True)
     failures: Counter[tuple[str, str]] = Counter()
     done: dict[K, list[tuple[int, R]]] = {key: [] for key in keys}
-    interrupted = False
+    stopped_by = None
     try:
         for key in keys:
             for _ in range(warmup):
@@ -201,14 +204,14 @@ def run_plan(keys: Sequence[K], run: Callable[[K], R], warm: Callable[[K], Excep
         for position, key in enumerate(order):
             done[key].append((position, run(key)))
             bar.step(describe(key))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if not keep_interrupted:
             raise
-        interrupted = True
+        stopped_by = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
     finally:
         bar.close()
     notes = [f"{n} of {warmup} warm-up runs of {name} raised {err}" for (name, err), n in failures.items()]
-    return Runs(done, notes, interrupted)
+    return Runs(done, notes, stopped_by is not None, stopped_by)
 
 
 def runs_frame(keys: Mapping[str, Any], runs: Sequence[Measurement]) -> pd.DataFrame:

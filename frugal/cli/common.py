@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import threading
 from pathlib import Path
 from typing import Any, Sequence
@@ -74,6 +76,24 @@ def _whole(minimum: int) -> Any:
 positive_int, count = _whole(1), _whole(0)
 
 
+def seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds > 0 (``--timeout``)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return value
+
+
+def add_timeout(p: argparse.ArgumentParser) -> None:
+    """``--timeout``, of the commands that run a command."""
+    p.add_argument("--timeout", type=seconds, metavar="SECONDS",
+                   help="kill a run (with every process it started) past this many seconds: a failed run, "
+                        "'timed out after SECONDS s'")
+
+
 def add_machine(p: argparse.ArgumentParser) -> None:
     """The options that say which machine ran the commands (``apply_machine`` uses them)."""
     p.add_argument("--cpu-model", metavar="MODEL", help="the (host) CPU model, e.g. 'AMD EPYC 7763' "
@@ -130,6 +150,8 @@ class StderrTail:
         self._thread.join(_DRAIN_S)
 
     def _pump(self, read: int) -> None:
+        # the signals that run_process takes with their sender are not for this thread
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD})
         try:
             while chunk := os.read(read, 65536):
                 self._tail = (self._tail + chunk)[-STDERR_BYTES:]

@@ -9,8 +9,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
-from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, apply_machine, count, objects,
-                               positive_int, store_path, store_runs)
+from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, apply_machine, count,
+                               objects, positive_int, store_path, store_runs)
 from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
 from frugal.pages.text import markdown, records, text_report
 from frugal.text import shown
@@ -44,6 +44,7 @@ def add_parser(sub: Any) -> None:
     p.add_argument("-n", "--name", action="append", metavar="NAME", help="name of a command, in order (repeatable)")
     p.add_argument("--baseline", metavar="NAME", help="what the others are compared with (default: the first)")
     p.add_argument("--seed", type=count, metavar="S", help="seed of the run order and the bootstrap")
+    add_timeout(p)
     p.add_argument("--show-output", action="store_true", help="let the commands print (default: discarded)")
     p.add_argument("--input", metavar="FILE",
                    help="every run reads FILE from its start as its standard input (default: /dev/null, "
@@ -141,7 +142,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
 
     def measured(i: int) -> tuple[ProcessRun, str | None]:
         with inside(revisions[i]):
-            r, error = _run_or_fail(argvs[i], quiet, args.input)
+            r, error = _run_or_fail(argvs[i], quiet, args.input, args.timeout)
         if error is not None:
             errors[names[i]].append(error)
         if r.returncode == -signal.SIGINT:
@@ -150,7 +151,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
 
     def warm(i: int) -> None:
         with inside(revisions[i], warmup=True):
-            r, _ = _run_or_fail(argvs[i], quiet, args.input)
+            r, _ = _run_or_fail(argvs[i], quiet, args.input, args.timeout)
         if r.returncode == -signal.SIGINT:      # Ctrl-C during a warm-up run stops too
             raise KeyboardInterrupt
 
@@ -159,11 +160,12 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
                     progress=None if total > 1 else False, label="frugal compare",
                     describe=lambda i: names[i], keep_interrupted=True)
     runs = plan.rows()
-    if plan.interrupted:    # Ctrl-C: what finished is kept, shown and stored, then exit 130
+    stopped = 128 + (plan.stopped_by or signal.SIGINT)
+    if plan.interrupted:    # Ctrl-C (SIGINT, SIGTERM): what finished is kept, shown and stored, then exit 130 (143)
         print(f"\nfrugal compare: interrupted after {len(runs)} of {len(argvs) * args.runs} measured runs; "
               + ("those are shown and stored" if runs else "nothing was measured, nothing is stored"), file=sys.stderr)
         if not runs:
-            return 128 + signal.SIGINT
+            return stopped
     cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
     cols["error"] = objects([r[3][1] for r in runs])   # exit status and the end of stderr, stored
     if path is not None and args.rev:
@@ -199,7 +201,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     for name, failure in cmp.failures.items():
         print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
     if plan.interrupted:
-        return 128 + signal.SIGINT
+        return stopped
     return 1 if cmp.failures else 0
 
 
@@ -217,14 +219,16 @@ def _store_revisions(path: Any, runs: list[Any], revisions: Sequence[Revision | 
         store_runs(path, cols, program="frugal compare", git=(rev.commit, None))
 
 
-def _run_or_fail(argv: list[str], quiet: bool, given: str | None = None) -> tuple[ProcessRun, str | None]:
+def _run_or_fail(argv: list[str], quiet: bool, given: str | None = None,
+                 timeout_s: float | None = None) -> tuple[ProcessRun, str | None]:
     """Run a command: (its run, None) or, when it failed, (its run, its exit status and the last
     lines of its stderr). ``quiet``: its output is dropped, else shown as it comes. Its standard
-    input: the file ``given``, opened anew (every run reads it whole), else /dev/null."""
+    input: the file ``given``, opened anew (every run reads it whole), else /dev/null. Past
+    ``timeout_s`` it is killed (a failed run)."""
     stdin = os.open(given if given is not None else os.devnull, os.O_RDONLY)
     try:
         with StderrTail(show=not quiet) as tail:
-            r = run_process(argv, quiet=quiet, stderr=tail.fd, stdin=stdin)
+            r = run_process(argv, quiet=quiet, stderr=tail.fd, stdin=stdin, timeout_s=timeout_s)
     except CommandNotFound as exc:
         raise UserError(str(exc)) from None
     finally:

@@ -19,9 +19,10 @@ _INFO_SECTIONS = (
                   "virtual", "virtual_source", "instance_type", "instance_type_source", "host_threads",
                   "host_threads_source", "memory_probe")),
     ("Meters", ("energy", "energy_method", "meters", "gpu")),
-    ("Energy model", ("cpu_tdp_w", "cpu_w_per_logical_cpu", "cpu_power_source", "ram_w_per_gb", "pue")),
+    ("Energy model", ("power_model", "cpu_family", "cpu_tdp_w", "cpu_w_per_logical_cpu", "cpu_power_source",
+                      "idle_power", "idle_w_per_cpu", "reserved_cpus", "reserved_cpus_source", "ram_w_per_gb", "pue")),
     ("Grid carbon intensity", ("country", "region", "time_zone", "intensity_g_per_kwh", "intensity_source")),
-    ("Embodied carbon", ("embodied_preset", "embodied_total_g", "lifetime_years", "embodied_source")),
+    ("Embodied carbon", ("embodied_allocation", "embodied_preset", "embodied_total_g", "lifetime_years", "embodied_source")),
     ("Data sources", ("data",)),
     ("frugal", ("frugal_version", "python", "store", "settings_id", "git_commit", "git_branch")),
 )

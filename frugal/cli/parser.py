@@ -16,6 +16,7 @@ from frugal._version import __version__
 from frugal.cli import check, compare, dashboard, demo, info, merge, profile, run
 from frugal.cli.common import UserError
 from frugal.errors import FrugalError
+from frugal.frames.process import Stopped
 
 EXIT_USAGE = 2
 # in the order --help lists them
@@ -49,7 +50,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
         command = f"frugal {args.command}"
-        status: int = args.func(args)   # each command returns its exit status
+        # SIGTERM (a CI runner's, a supervisor's) stops frugal as Ctrl-C does: what finished is
+        # kept, temporary worktrees removed; while a command runs, run_process forwards it
+        previous = signal.signal(signal.SIGTERM, _stop)
+        try:
+            status: int = args.func(args)   # each command returns its exit status
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         return status
     except UserError as exc:
         print(f"{command}: error: {exc}", file=sys.stderr)
@@ -60,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: error: {exc}", file=sys.stderr)
         # a value given on the command line that cannot be used is a usage error, as argparse's
         return 1 if isinstance(exc, FrugalError) else EXIT_USAGE
+    except Stopped as exc:
+        print(f"\n{command}: {exc}", file=sys.stderr)
+        return exc.exit_status
     except KeyboardInterrupt:
         print(f"\n{command}: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
@@ -74,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: internal error: {type(exc).__name__}: {exc} "
               "(FRUGAL_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 70
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ import signal
 import sys
 from typing import Any
 
-from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, after_dashes, apply_machine, objects,
-                               positive_int, store_path, store_runs)
+from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, after_dashes,
+                               apply_machine, objects, positive_int, store_path, store_runs)
 from frugal.frames.columns import memory_column
-from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, run_process
+from frugal.frames.process import CommandNotFound, ProcessRun, Stopped, process_columns, run_process
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
 from frugal.text import shown, table
@@ -27,6 +27,7 @@ def add_parser(sub: Any) -> None:
                                    "print a table, store the runs and exit with the command's exit status.")
     p.add_argument("--name", help="name of the measurement (default: the command line)")
     p.add_argument("--repeat", type=positive_int, default=1, metavar="N", help="run it N times (default 1)")
+    add_timeout(p)
     add_machine(p)
     add_store(p)
     p.add_argument("--json", action="store_true", help="print JSON on stdout (the command's stdout goes to stderr)")
@@ -48,27 +49,33 @@ def run(args: argparse.Namespace) -> int:
         store.Store(path).open()       # refuse a foreign file before running anything
     runs: list[ProcessRun] = []
     errors: list[str | None] = []
+    stopped: Stopped | None = None
     bar = Progress(args.repeat, "frugal run", None if args.repeat > 1 else False)
     try:
         for _ in range(args.repeat):
             try:
                 with StderrTail(show=True) as tail:
-                    r = run_process(cmd, stdout=2 if args.json else None, stderr=tail.fd)
+                    r = run_process(cmd, stdout=2 if args.json else None, stderr=tail.fd, timeout_s=args.timeout)
             except CommandNotFound as exc:
                 print(f"frugal run: {exc}", file=sys.stderr)
                 return exc.status
+            except Stopped as exc:      # SIGINT or SIGTERM sent to frugal: keep the stopped run, stop
+                stopped = exc
+                if exc.run is None:     # between two runs
+                    break
+                r = exc.run
             runs.append(r)
-            errors.append(None if r.returncode == 0 else tail.failure(r))
+            errors.append(None if r.error is None else tail.failure(r))
             bar.step(f"exit {r.exit_status}")
-            if r.returncode == -signal.SIGINT:
-                break                   # the user pressed Ctrl-C: stop repeating
+            if r.returncode == -signal.SIGINT or stopped is not None:
+                break                   # the user pressed Ctrl-C (or frugal was sent SIGINT, SIGTERM): stop repeating
     finally:
         bar.close()
     cols = process_columns(runs, name)
     cols["error"] = objects(errors)     # the exit status and the end of stderr, stored with the run
     if path is not None:
         store_runs(path, cols, program="frugal run")
-    status = next((r.exit_status for r in runs if r.exit_status != 0), 0)
+    status = stopped.exit_status if stopped is not None else next((r.exit_status for r in runs if r.exit_status != 0), 0)
     if args.json:
         print(json.dumps({"name": name, "command": cmd, "exit_status": status,
                           "store": None if path is None else str(path), "runs": column_records(cols)}, indent=2))

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import itertools
 import struct
+import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
@@ -68,16 +70,26 @@ next_seq = _counter.__next__
 """The next row identity (a C call: atomic under the GIL); mask it with ``SEQ_MASK``."""
 
 
+MANY_NAMES = 100_000
+"""Distinct region names past which one warning per process says what they cost (``Log.name_id``)."""
+
+
 class _Interned:
     """A table of strings and their ids, lock-free: ids come from an atomic counter and a
-    string's id is claimed with one ``dict.setdefault`` (an id lost in a race stays unused)."""
+    string's id is claimed with one ``dict.setdefault`` (an id lost in a race stays unused).
 
-    __slots__ = ("ids", "by_id", "_next")
+    ``crowded(count)`` is called once, by whoever draws id ``limit``: the check costs nothing
+    on the path that finds a string already interned.
+    """
 
-    def __init__(self, *first: str) -> None:
+    __slots__ = ("ids", "by_id", "_next", "_limit", "_crowded")
+
+    def __init__(self, *first: str, limit: int = -1, crowded: Callable[[int], None] | None = None) -> None:
         self.ids: dict[str, int] = {}
         self.by_id: dict[int, str] = {}
         self._next = itertools.count().__next__
+        self._limit = limit
+        self._crowded = crowded
         for text in first:
             self.id(text)
 
@@ -87,6 +99,8 @@ class _Interned:
             candidate = self._next()
             self.by_id[candidate] = text        # before the id can be seen in any row
             nid = self.ids.setdefault(text, candidate)
+            if candidate == self._limit and self._crowded is not None:
+                self._crowded(len(self.ids))
         return nid
 
     def table(self) -> list[str]:
@@ -96,6 +110,26 @@ class _Interned:
         for nid, text in by_id.items():
             table[nid] = text
         return table
+
+    def labels(self, ids: list[int]) -> list[str]:
+        """The strings of ``ids`` ("" for an id never drawn), in their order: what a batch of
+        rows uses, read in proportion to the batch and not to the table."""
+        get = self.by_id.get
+        return [get(nid, "") for nid in ids]
+
+
+def _many_names(count: int) -> None:
+    """Say once what a name per call costs, and what to do instead."""
+    # point at the user's line, not frugal's: stacklevel 2 is our caller, frame 1
+    level, frame = 2, sys._getframe(1)
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").startswith("frugal."):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(
+        f"frugal: more than {MANY_NAMES:,} distinct region names ({count:,}) in this process; each "
+        "name stays in memory for the life of the process and is a group of its own in every result. "
+        "A name made per call (f\"req-{i}\") is the usual cause: use a constant name, with units= for "
+        "the amount of work (frugal.measure(\"request\", units=n)), or record=\"summary\"; "
+        "this warning is given once", RuntimeWarning, stacklevel=level)
 
 
 class Log:
@@ -107,7 +141,7 @@ class Log:
         self.cut = threading.RLock()    # held to read or forget rows by absolute offset (never by the hot path)
         self.released = 0       # rows since clear() forgotten from memory once stored (MAX_ROWS_IN_MEMORY)
         self.dropped = 0        # rows forgotten before they could be stored: lost, and reported
-        self._names = _Interned()
+        self._names = _Interned(limit=MANY_NAMES, crowded=_many_names)
         self._errors = _Interned("")
         self.units: dict[int, float] = {}               # seq -> units
         self.meters: dict[int, MeterReading] = {}       # seq -> meter readings
@@ -130,6 +164,10 @@ class Log:
 
     def name_id(self, name: str) -> int:
         return self._names.id(name)
+
+    def names_of(self, ids: list[int]) -> list[str]:
+        """The region names of ``ids``, in their order (``""`` for an unknown id)."""
+        return self._names.labels(ids)
 
     def error_id(self, exc_type: type) -> int:
         return self._errors.id(exc_type.__qualname__)

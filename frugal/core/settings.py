@@ -28,6 +28,9 @@ from frugal.errors import FrugalError
 from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text
 
 ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.machine.probes.meter.build serves each
+POWER_MODELS = ("specpower", "tdp")            # frugal.machine.hardware.cpu_power serves each
+IDLE_POWER = ("none", "reserved")              # frugal.energy.model: idle share of the reserved CPUs or not
+EMBODIED_ALLOCATIONS = ("reserved", "usage")   # frugal.energy.model: SCI's RR, or the threads used
 MAX_SNAPSHOTS = 1 << 16  # settings_id is packed as an unsigned 16-bit field
 
 
@@ -51,6 +54,9 @@ class Settings:
     powercap_root: str = "/sys/class/powercap"
     gpu: bool = True                       # read NVIDIA GPUs through NVML when present
     store: str | None = None               # default store path (frugal.store)
+    power_model: str = "specpower"         # W per busy CPU: specpower (CCF's max - min) or tdp (TDP / threads)
+    idle_power: str = "none"               # none, or reserved: + wall x reserved CPUs x min W per vCPU
+    embodied_allocation: str = "reserved"  # reserved (SCI's RR: CPUs the process may use) or usage (cpu_s/wall_s)
 
 
 SETTINGS = tuple(f.name for f in dataclasses.fields(Settings))
@@ -126,6 +132,9 @@ _CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "powercap_root": lambda n, v: check_path(n, v),
     "gpu": lambda n, v: check_bool(n, v),
     "store": lambda n, v: check_path(n, v, optional=True),
+    "power_model": lambda n, v: check_choice(n, v, POWER_MODELS),
+    "idle_power": lambda n, v: check_choice(n, v, IDLE_POWER),
+    "embodied_allocation": lambda n, v: check_choice(n, v, EMBODIED_ALLOCATIONS),
 }
 
 
@@ -325,7 +334,8 @@ def configure(**settings: Any) -> Settings:
     (the host's hardware threads, >= 1), instance_type (a cloud instance type, 'm6i.large'),
     ram_w_per_gb (W/GB), energy ('auto', 'model', 'rapl', 'codecarbon'; 'codecarbon' needs
     ``pip install 'frugal[codecarbon]'``), powercap_root (path), gpu (bool), store (path or
-    None). Everything is checked first: a
+    None), power_model ('specpower', 'tdp'), idle_power ('none', 'reserved'),
+    embodied_allocation ('reserved', 'usage'); METHODOLOGY.md gives the model. Everything is checked first: a
     ValueError (bad value, with the accepted range) or TypeError (wrong type, unknown name)
     leaves the settings as they were. Calls already measured keep the settings they had.
     With no argument, returns the settings in force.

@@ -1,6 +1,6 @@
 """The tables frugal reads, shipped beside this module as small CSV files.
 
-CPU models (TDP, cores, threads), countries (ISO 3166), time zones, grid intensities by
+CPU models (TDP, cores, threads, architecture), CPU architectures' use coefficients, countries (ISO 3166), time zones, grid intensities by
 country, world and region, embodied-carbon presets, cloud instance types and two defaults.
 ``tools/build_data.py`` writes them from pinned upstream sources (CodeCarbon, pycountry,
 tzdata, Cloud Carbon Footprint, Boavizta); ``SOURCES.md`` gives each source, licence, date
@@ -19,8 +19,42 @@ if TYPE_CHECKING:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-CpuRow = tuple[str, float, "int | None", "int | None"]
-"""(model name, TDP of one package in W, cores, hardware threads); None where not known."""
+class CpuRow(tuple[str, float, "int | None", "int | None", str, str]):
+    """(name, tdp_w, cores, threads, family, source) of one CPU model, by index or by name: TDP of one
+    package in W; cores and hardware threads None where not known (threads may be known alone);
+    family the CCF architecture of a server chip ('' when none: laptops, desktops, unknown); source
+    '' for CodeCarbon's TDP and Boavizta's counts, else the row's own source (added or corrected)."""
+
+    __slots__ = ()
+
+    def __new__(cls, name: str, tdp_w: float, cores: int | None, threads: int | None, family: str = "",
+                source: str = "") -> CpuRow:
+        return super().__new__(cls, (name, tdp_w, cores, threads, family, source))
+
+    @property
+    def name(self) -> str:
+        return self[0]
+
+    @property
+    def tdp_w(self) -> float:
+        return self[1]
+
+    @property
+    def cores(self) -> int | None:
+        return self[2]
+
+    @property
+    def threads(self) -> int | None:
+        return self[3]
+
+    @property
+    def family(self) -> str:
+        return self[4]
+
+    @property
+    def source(self) -> str:
+        return self[5]
+
 
 Region = tuple[str, float, str, str, str]
 """(display name, gCO2e/kWh, source, basis, year)."""
@@ -42,7 +76,20 @@ def _int(text: str) -> int | None:
 @functools.lru_cache(maxsize=None)
 def cpu_table() -> tuple[CpuRow, ...]:
     """CPU models in CodeCarbon's order (about 4,900), with cores and threads where Boavizta has them."""
-    return tuple((r["name"], float(r["tdp_w"]), _int(r["cores"]), _int(r["threads"])) for r in rows("cpus.csv"))
+    return tuple(CpuRow(r["name"], float(r["tdp_w"]), _int(r["cores"]), _int(r["threads"]), r["family"], r["source"])
+                 for r in rows("cpus.csv"))
+
+
+Family = tuple[float, float, bool, str]
+"""(min W per vCPU at idle, max W per vCPU at full load, placeholder, source) of one CPU architecture."""
+
+
+@functools.lru_cache(maxsize=None)
+def families() -> dict[tuple[str, str], Family]:
+    """(provider, family) -> Family: CCF's SPECpower-derived use coefficients as CCF gives them;
+    placeholder rows copy another family's values (the source names which)."""
+    return {(r["provider"], r["family"]): (float(r["min_w"]), float(r["max_w"]), r["placeholder"] == "true",
+                                           r["source"]) for r in rows("families.csv")}
 
 
 @functools.lru_cache(maxsize=None)
@@ -105,6 +152,7 @@ class Instance:
     vcpus: int
     host_threads: int | None       # the host's hardware threads (SCI's ToR)
     cpu_model: str                 # the host chip (or its microarchitecture when no model is published)
+    family: str                    # the host's CCF architecture (a key of families() with some provider; '' when none)
     platform_te_g: float | None    # embodied emissions of the whole host, gCO2e
     lifetime_years: float | None
     source: str                    # tokens explained in SOURCES.md
@@ -125,7 +173,7 @@ def instances() -> dict[str, Instance]:
         life = float(r["lifetime_years"]) if r["lifetime_years"] else None
         out[instance_key(r["instance_type"])] = Instance(
             r["provider"], r["instance_type"], r["series"], r["category"], int(r["vcpus"]),
-            _int(r["host_threads"]), r["cpu_model"], te, life, r["source"])
+            _int(r["host_threads"]), r["cpu_model"], r["family"], te, life, r["source"])
     return out
 
 

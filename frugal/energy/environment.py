@@ -13,7 +13,7 @@ from frugal import data
 from frugal.core import span
 from frugal.core import settings as config
 from frugal.machine import grid
-from frugal.energy.constants import embodied, power
+from frugal.energy.constants import embodied, power, power_source
 from frugal.core.rows import LOG
 
 
@@ -71,8 +71,9 @@ def _memory_probe() -> str:
 def environment() -> Environment:
     """What frugal detected and which data and model are in force (a dict-like report).
 
-    Keys include the CPU model, virtual or bare metal, the instance type, the host's threads
-    and the W charged per busy logical CPU, each with its source; the meters found and why the
+    Keys include the CPU model, virtual or bare metal, the instance type, the host's threads,
+    the power model, the chip's family, the W charged per busy logical CPU and per idle reserved
+    CPU, and the CPUs reserved, each with its source; the meters found and why the
     others were not; the grid intensity and its source; PUE; the embodied constants; and the
     shipped data tables with their pinned sources.
     """
@@ -105,8 +106,14 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "host_threads": cpu.host_threads,
         "host_threads_source": cpu.host_threads_source,
         "cpu_tdp_w": cpu.tdp_w if cpu.tdp_w is not None else "unknown",
+        "power_model": settings.power_model,
+        "cpu_family": cpu.family or "(unknown)",
         "cpu_w_per_logical_cpu": round(cpu.watts_per_cpu, 4),
-        "cpu_power_source": cpu.source,
+        "cpu_power_source": power_source(settings.idle_power, cpu)[1],
+        "idle_power": settings.idle_power,
+        "idle_w_per_cpu": round(cpu.idle_w_per_cpu, 4) if cpu.idle_w_per_cpu is not None else "unknown",
+        "reserved_cpus": cpu.reserved_cpus,
+        "reserved_cpus_source": cpu.reserved_source,
         "memory_probe": _memory_probe(),
         "ram_w_per_gb": settings.ram_w_per_gb,
         "energy": settings.energy,
@@ -119,6 +126,7 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "intensity_g_per_kwh": round(g, 3),
         "intensity_source": source,
         "pue": settings.pue,
+        "embodied_allocation": settings.embodied_allocation,
         "embodied_preset": emb.preset,
         "embodied_total_g": emb.total_g,
         "lifetime_years": emb.lifetime_years,

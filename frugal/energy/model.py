@@ -4,14 +4,19 @@ Per row, with the settings snapshot the row was measured under (one vectorised p
 snapshot):
 
     energy_cpu_j = cpu_s x W per busy logical CPU           (model; RAPL package when metered)
+                   + wall_s x reserved CPUs x idle W per CPU  (only with idle_power="reserved")
     energy_ram_j = ram_w_per_gb x peak_rss GiB x wall_s    (model; RAPL dram when metered)
     energy_gpu_j = NVML counter delta                       (NaN when no GPU meter)
     energy_j     = (cpu + ram + gpu, the known parts) x PUE
     carbon_g     = energy_j / 3.6e6 x intensity_g_per_kwh
-    embodied_g   = TE x wall_s / lifetime x min(1, cpu_s / (wall_s x host threads))
+    embodied_g   = TE x wall_s / lifetime x min(1, RR / host threads)
+                   RR = reserved CPUs (embodied_allocation="reserved", SCI) or cpu_s / wall_s ("usage")
 
-W per busy logical CPU and host threads: ``frugal.machine.hardware.cpu_power`` (the chip's TDP over
-its own threads, never over a VM's vCPUs); ``cpu_power_source`` says where the watts came from.
+W per busy logical CPU (power_model "specpower": CCF's max - min W per vCPU of the chip's family;
+"tdp": the chip's TDP over its own threads, never over a VM's vCPUs), idle W per CPU (CCF's min),
+reserved CPUs (affinity, else the guest's vCPUs) and host threads:
+``frugal.machine.hardware.cpu_power``. ``cpu_power_source`` says where the watts came from and
+whether idle power was charged (``frugal.energy.constants.power_source``).
 
 Summary rows carry totals (wall_s, cpu_s summed over calls), so the same formulas give the
 totals. numpy is imported here, when results are read, never on the measured call.
@@ -30,7 +35,7 @@ from frugal.core import arrays as _arrays
 from frugal.core import settings as config
 from frugal.machine import grid
 from frugal.machine import hardware
-from frugal.energy.constants import embodied, power
+from frugal.energy.constants import embodied, power, power_source
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
@@ -54,6 +59,8 @@ class Params:
     intensity_source: str
     embodied_g_per_s: float     # TE / lifetime, gCO2e per second of the whole host
     host_threads: int           # SCI's ToR: the host's hardware threads
+    idle_w: float = 0.0         # W charged per second of wall time: reserved CPUs x idle W (0: idle_power="none")
+    reserved_share: float | None = None   # min(1, RR / ToR) with embodied_allocation="reserved"; None: usage
 
 
 @functools.lru_cache(maxsize=256)
@@ -62,15 +69,19 @@ def params(settings: config.Settings, machine: hardware.Machine | None = None) -
     cpu = power(settings, machine)
     g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
     emb = embodied(settings, machine)
+    idle_w, cpu_source = power_source(settings.idle_power, cpu)
     return Params(
         watts_per_cpu=cpu.watts_per_cpu,
-        cpu_power_source=cpu.source,
+        cpu_power_source=cpu_source,
         ram_w_per_gib=settings.ram_w_per_gb,
         pue=settings.pue,
         intensity_g_per_kwh=g,
         intensity_source=source,
         embodied_g_per_s=emb.total_g / (emb.lifetime_years * hardware.SECONDS_PER_YEAR),
         host_threads=cpu.host_threads,
+        idle_w=idle_w,
+        reserved_share=(min(1.0, cpu.reserved_cpus / cpu.host_threads)
+                        if settings.embodied_allocation == "reserved" else None),
     )
 
 
@@ -166,9 +177,15 @@ def _model(p: Params, wall: np.ndarray, cpu: np.ndarray, peak: np.ndarray,
            cpu_j: np.ndarray, ram_j: np.ndarray, emb: np.ndarray) -> None:
     """The modelled CPU and RAM energy and the embodied carbon of rows, into the last three."""
     np.multiply(cpu, p.watts_per_cpu, out=cpu_j)
+    if p.idle_w:
+        cpu_j += wall * p.idle_w
     np.multiply(peak, p.ram_w_per_gib / GIB, out=ram_j)
     ram_j *= wall
-    # TE x wall/lifetime x min(1, cpu/(wall x host)) = TE/lifetime x min(wall, cpu/host)
+    if p.reserved_share is not None:
+        # SCI: TE x wall/lifetime x min(1, RR/ToR), RR the CPUs reserved whether busy or not
+        np.multiply(wall, p.embodied_g_per_s * p.reserved_share, out=emb)
+        return
+    # usage: TE x wall/lifetime x min(1, cpu/(wall x host)) = TE/lifetime x min(wall, cpu/host)
     np.divide(cpu, p.host_threads, out=emb)
     np.minimum(wall, emb, out=emb)
     emb *= p.embodied_g_per_s

@@ -10,6 +10,7 @@ id; no Python object is made per row. pandas is needed only in ``frugal.frames.f
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -217,6 +218,19 @@ def log_fields(log: _records.Log) -> Fields:
     return fields
 
 
+def own_names(fields: Fields, names_of: Callable[[list[int]], list[str]]) -> list[str]:
+    """The names that decoded rows use (as a region and as a parent), looked up with
+    ``names_of(ids)`` (``Log.names_of``); their ``name_id`` and ``parent_id`` are renumbered in
+    place to index that list, as ``raw_columns`` reads them. A batch then costs in proportion to
+    its rows, not to every name interned so far (a name per call makes millions)."""
+    name_id, parent_id = fields["name_id"], fields["parent_id"]
+    has_parent = parent_id > 0
+    ids = np.unique(np.concatenate([name_id, parent_id[has_parent] - 1]))
+    name_id[:] = np.searchsorted(ids, name_id)
+    parent_id[has_parent] = np.searchsorted(ids, parent_id[has_parent] - 1) + 1
+    return names_of(ids.tolist())
+
+
 def raw_columns(rows: bytes | Fields, units: dict[int, float], names: list[str],
                 errors: list[str], pid: int | None) -> Columns:
     """Packed rows (or what ``unpack`` decoded of them, which becomes the columns' own memory)
@@ -383,7 +397,9 @@ def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
 def measurement_from_row(row: bytes, units: float | None, meters: MeterReading | None) -> Measurement:
     """The Measurement of one packed row and its side data (the context manager's ``m.result``)."""
     seq = ROW.unpack(row)[0]
-    cols = raw_columns(row, {seq: units} if units is not None else {}, LOG.names, LOG.errors, os.getpid())
+    fields = unpack(row)
+    names = own_names(fields, LOG.names_of)
+    cols = raw_columns(fields, {seq: units} if units is not None else {}, names, LOG.errors, os.getpid())
     cols = add_energy(cols, {seq: meters} if meters is not None else {})
     return measurements(cols)[0]
 

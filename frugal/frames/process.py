@@ -2,18 +2,22 @@
 
 CPU time and peak memory come from ``wait4`` (the command and the descendants it waited
 for). Started from Python, a command would inherit Python's resident high-water mark in its
-``ru_maxrss``; on Linux it is started by a small shell that this process inherits instead, so
-the peak is the command's own. Energy and carbon are derived as for any measured region.
+``ru_maxrss``; on Linux it is forked by a small shell and handed to this process before its
+exec, so the peak is the command's own and its CPU time only its own (no launcher's). A run
+may be given a timeout; SIGINT or SIGTERM sent to this process stops the command, then
+frugal (``Stopped``). Energy and carbon are derived as for any measured region.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from frugal.core import span
 from frugal.errors import FrugalError
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
 
 EXIT_NOT_FOUND = 127       # as a POSIX shell: command not found
 EXIT_NOT_EXECUTABLE = 126  # as a POSIX shell: found but cannot be run
+EXIT_TIMED_OUT = 124       # as timeout(1): the command ran past its time limit
 
 @dataclass(frozen=True)
 class ProcessRun:
@@ -44,23 +49,49 @@ class ProcessRun:
     peak_rss_bytes: int
     returncode: int
     meter: MeterReading | None   # (meter, start reading, end reading) when a meter is present
+    timeout_s: float | None = None   # it ran past this limit and was killed (with its children)
+    stopped_by: int | None = None    # the signal sent to frugal that stopped it (``Stopped``)
 
     @property
     def status(self) -> str:
+        if self.timeout_s is not None:
+            return "error"      # a failed run, as one that exits non-zero
+        if self.stopped_by is not None:
+            return "interrupted"
         return "ok" if self.returncode == 0 else "interrupted" if self.returncode < 0 else "error"
 
     @property
     def error(self) -> str | None:
-        if self.returncode == 0:
+        if self.timeout_s is not None:
+            return f"timed out after {self.timeout_s:g} s"
+        if self.returncode == 0 and self.stopped_by is None:
             return None
-        if self.returncode < 0:
-            return _signal_name(-self.returncode)
-        return f"exit status {self.returncode}"
+        ended = _signal_name(-self.returncode) if self.returncode < 0 else f"exit status {self.returncode}"
+        if self.stopped_by is not None and self.returncode != -self.stopped_by:
+            return f"{ended} ({_signal_name(self.stopped_by)} sent to frugal)"
+        return ended
 
     @property
     def exit_status(self) -> int:
-        """What a shell would report: the exit code, or 128 + the signal number."""
+        """What a shell would report: the exit code, or 128 + the signal number; 124 for a run
+        past its timeout (as timeout(1))."""
+        if self.timeout_s is not None:
+            return EXIT_TIMED_OUT
         return 128 - self.returncode if self.returncode < 0 else self.returncode
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM was sent to frugal's own process (not a terminal's Ctrl-C) while a
+    command ran: the command was stopped and ``run`` is its run; frugal stops too, keeping what
+    finished, as after Ctrl-C, and exits ``exit_status`` (128 + the signal's number)."""
+
+    def __init__(self, signum: int, run: ProcessRun | None = None) -> None:
+        super().__init__(f"stopped by {_signal_name(signum)}")
+        self.signum, self.run = signum, run
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + self.signum
 
 
 def _signal_name(signum: int) -> str:
@@ -77,40 +108,68 @@ class CommandNotFound(Exception):
 
 
 def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = None,
-                stderr: int | None = None, stdin: int | None = None) -> ProcessRun:
+                stderr: int | None = None, stdin: int | None = None,
+                timeout_s: float | None = None) -> ProcessRun:
     """Run ``argv`` (no shell) to its end and return what it cost, as the kernel counted it.
 
     ``quiet`` sends the command's output to /dev/null; ``stdout`` and ``stderr`` are file
     descriptors for its standard output and error (``stderr`` wins over ``quiet``), ``stdin``
-    for its standard input (default: this process's). While it runs, Ctrl-C reaches the command (same process group) and
-    frugal waits for it to end, so an interrupted command is recorded as such (status
-    "interrupted"). Raises ``CommandNotFound`` (status 127 or 126, as a shell) when the
-    command cannot be found or run. Wall time runs from the exec of the command (Linux) to
-    the end of the wait; the meter, when present, is read around the whole launch.
+    for its standard input (default: this process's). ``timeout_s``: past this many seconds
+    the command is killed with every process it started (a failed run: "timed out after N s",
+    exit status 124). A terminal's Ctrl-C reaches the command (same process group) and frugal
+    waits for it to end, so an interrupted command is recorded as such (status
+    "interrupted"); SIGINT or SIGTERM sent to this process itself is forwarded to the
+    command, which is killed with its children if it has not ended ``GRACE_S`` later, and
+    ``Stopped`` is raised with its run. Raises ``CommandNotFound`` (status 127 or 126, as a
+    shell) when the command cannot be found or run. Wall time runs from the exec of the
+    command (Linux) to the end of the wait; the meter, when present, is read around the whole
+    launch.
     """
+    from frugal.validate import check_number
+
+    timeout_s = check_number("timeout_s", timeout_s, low_open=True, optional=True, unit=" seconds")
     path = resolve(argv[0])
     meter = span.active().meter
     devnull = os.open(os.devnull, os.O_WRONLY) if quiet else None
     out = devnull if quiet else stdout
     err = stderr if stderr is not None else devnull if quiet else None
-    previous = signal.signal(signal.SIGINT, _ignore_while_waiting)
+    # SIGINT and SIGTERM are taken with their sender (sigtimedwait) while the command runs;
+    # one that another thread takes reaches a Python handler instead, recorded in ``caught``
+    caught: list[int] = []
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in _STOP}
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _WAKE)
+    subreaper = _launcher_usable() and _subreaper(True)
     try:
         m0 = meter.read() if meter is not None else None
         before_ns, before = time.time_ns(), time.perf_counter_ns()
-        pid, status, usage, t0 = _spawn_and_wait(path, list(argv), out, err, stdin)
-        t1 = time.perf_counter_ns()
-        started_ns = before_ns + (t0 - before)
+        pid, since, t0, waiter = _start(path, list(argv), out, err, stdin, mask)
+        timed_out, stopped_by = _wait(pid, since, waiter, timeout_s, caught)
         m1 = meter.read() if meter is not None else None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        if subreaper:
+            _subreaper(False)
+        for s, handler in handlers.items():
+            if handler is not None:     # None: set outside Python, cannot be put back
+                signal.signal(s, handler)
+        # after the handlers: a signal that came after the wait reaches the program's own
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if devnull is not None:
             os.close(devnull)
-    return ProcessRun(
-        argv=tuple(argv), pid=pid, started_ns=started_ns, t0_ns=t0, wall_s=(t1 - t0) / 1e9,
-        user_s=usage.ru_utime, system_s=usage.ru_stime,
+    if waiter.result is None:
+        raise FrugalError(f"{argv[0]!r} ended before it could be waited for")
+    _, status, usage = waiter.result
+    run = ProcessRun(
+        argv=tuple(argv), pid=pid, started_ns=before_ns + (t0 - before), t0_ns=t0,
+        wall_s=(waiter.t1 - t0) / 1e9, user_s=usage.ru_utime, system_s=usage.ru_stime,
         peak_rss_bytes=usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024),
         returncode=os.waitstatus_to_exitcode(status),
-        meter=(meter, m0, m1) if m0 is not None and m1 is not None else None)
+        meter=(meter, m0, m1) if m0 is not None and m1 is not None else None,
+        timeout_s=timeout_s if timed_out else None, stopped_by=stopped_by)
+    if stopped_by is not None:
+        raise Stopped(stopped_by, run)
+    return run
 
 
 def resolve(argv0: str) -> str:
@@ -129,21 +188,27 @@ def resolve(argv0: str) -> str:
     return found
 
 
-# Started by a small shell, the command does not inherit this Python process's memory:
-# the kernel keeps, in a process's ru_maxrss, the resident high-water mark of the memory
-# image it had before exec, and a child forked (or vforked) from Python carries Python's.
-# The shell forks a subshell (a copy of the shell: about 1 MiB), prints its pid on fd 9 and
-# exits; this process, a child subreaper, inherits the subshell, then says "go" on fd 7, and
-# the subshell execs the command: it cannot end before it is ours to wait for. A background
-# subshell ignores SIGINT and SIGQUIT for good, so env(1) gives them back to the command:
-# Ctrl-C reaches it as it would reach any command run in the foreground. env reads every
-# operand holding "=" as an assignment (even after --), so it runs /bin/sh, never the command:
-# that sh execs the command with its argv exactly as given ("./opt=3/bench" included).
-_LAUNCH = ('exec 8<&0; (exec 9>&-; read go <&7 || exit 126; exec 7<&-; '
-           'exec "$0" --default-signal=INT,QUIT -- /bin/sh -c \'exec "$0" "$@"\' "$@" <&8 8<&-) & '
-           'echo $! >&9; exit 0')
-_launcher: tuple[str, str] | None | bool = False     # (sh, env) once checked; None: not usable here
+# Started from Python, a command would inherit this process's memory: the kernel keeps, in a
+# process's ru_maxrss, the resident high-water mark of the memory image it had before exec, and
+# a child forked (or vforked) from Python carries Python's. So a small shell is started, which
+# forks a subshell (a copy of the shell: about 1 MiB) in the foreground; the subshell says it is
+# there on fd 9 and waits for "go" on fd 7. This process finds it (the shell's one child, from
+# /proc), and, a child subreaper, kills the shell and so inherits the subshell, then says
+# "go", and the subshell execs the command with its argv exactly as given: the command's pid
+# costs only that fork and one exec, as Popen's child does, and the shell's start is charged to
+# nobody. A foreground subshell keeps the signal dispositions it inherited (a background one
+# would ignore SIGINT for good), and the shell is started with SIGINT, SIGQUIT, SIGPIPE and
+# SIGXFSZ at their defaults (Python ignores SIGPIPE and SIGXFSZ), as subprocess does.
+_LAUNCH = '(echo >&9; exec 9>&-; read go <&7 || exit 126; exec "$0" "$@" 7<&-)'
+_DEFAULT_SIGNALS = tuple(getattr(signal, s) for s in ("SIGINT", "SIGQUIT", "SIGPIPE", "SIGXFSZ")
+                         if hasattr(signal, s))
+_launcher: bool | None = None           # whether this system can start commands through the launcher
 _PR_SET_CHILD_SUBREAPER = 36
+GRACE_S = 2.0    # after forwarding SIGINT/SIGTERM, how long a command may take to end before it is killed
+_WAKE_S = 0.1    # the longest sleep of the wait: a signal that another thread took is seen within it
+_STOP = (signal.SIGINT, signal.SIGTERM)
+_WAKE = {signal.SIGINT, signal.SIGTERM, signal.SIGCHLD}
+_SI_KERNEL = 0x80    # si_code of a signal the kernel sent: a terminal's Ctrl-C to its foreground group
 
 
 def _subreaper(on: bool) -> bool:
@@ -157,38 +222,13 @@ def _subreaper(on: bool) -> bool:
         return False
 
 
-def _launcher_paths() -> tuple[str, str] | None:
-    """(/bin/sh, env) when this system can start commands through the launcher, else None."""
+def _launcher_usable() -> bool:
+    """Whether this system can start commands through the launcher (Linux, /bin/sh, /proc)."""
     global _launcher
-    if _launcher is False:
-        import shutil
-
-        env = shutil.which("env")
-        ok = (sys.platform.startswith("linux") and os.access("/bin/sh", os.X_OK) and env is not None
-              and subprocess.run([env, "--default-signal=INT,QUIT", "--", "true"], stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0)
-        _launcher = ("/bin/sh", env) if ok and env is not None else None
-    return _launcher  # type: ignore[return-value]
-
-
-def _spawn_and_wait(path: str, argv: list[str], out: int | None, err: int | None,
-                    stdin: int | None = None) -> tuple[int, int, Any, int]:
-    """Start the command, wait for it; returns (pid, wait status, rusage, perf_counter_ns at its start).
-
-    Where the launcher cannot be used (no GNU env, not Linux), the command is started
-    directly, and its peak memory is at least this process's resident set at the start.
-    """
-    paths = _launcher_paths()
-    if paths is not None and _subreaper(True):
-        try:
-            return _via_shell(paths[0], paths[1], argv, out, err, stdin)
-        finally:
-            _subreaper(False)
-    t0 = time.perf_counter_ns()
-    proc = subprocess.Popen(argv, executable=path, stdin=stdin, stdout=out, stderr=err)
-    _, status, usage = os.wait4(proc.pid, 0)      # retried by Python after a signal (PEP 475)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.pid, status, usage, t0
+    if _launcher is None:
+        _launcher = (sys.platform.startswith("linux") and os.access("/bin/sh", os.X_OK)
+                     and os.path.exists("/proc/self/stat"))
+    return _launcher
 
 
 def _high_pipe() -> tuple[int, int]:
@@ -203,8 +243,42 @@ def _high_pipe() -> tuple[int, int]:
     return ends[0], ends[1]
 
 
-def _via_shell(shell: str, env: str, argv: list[str], out: int | None, err: int | None,
-               stdin: int | None = None) -> tuple[int, int, Any, int]:
+class _Waiter(threading.Thread):
+    """Waits for the command (``wait4``) and reads the clock the moment it ends, then wakes the
+    thread that started it (SIGCHLD sent to that thread alone: never taken by another thread)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(name="frugal-wait", daemon=True)
+        self.pid, self.wake = pid, threading.get_ident()
+        self.result: tuple[int, int, Any] | None = None
+        self.t1 = 0
+        self.ended = threading.Event()
+
+    def run(self) -> None:
+        try:
+            self.result = os.wait4(self.pid, 0)
+        except ChildProcessError:       # reaped by the launcher: it ended before it was ours
+            self.result = None
+        self.t1 = time.perf_counter_ns()
+        self.ended.set()
+        signal.pthread_kill(self.wake, signal.SIGCHLD)
+
+
+def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: int | None,
+           mask: Any) -> tuple[int, int | None, int, _Waiter]:
+    """Start the command with the signal mask ``mask``; (pid, its start in clock ticks since boot
+    (None without /proc), perf_counter_ns at its start, its waiter).
+
+    Where the launcher cannot be used (not Linux), the command is started directly, and its
+    peak memory is at least this process's resident set at the start.
+    """
+    if not _launcher_usable():
+        t0 = time.perf_counter_ns()
+        proc = subprocess.Popen(argv, executable=path, stdin=stdin, stdout=out, stderr=err)
+        waiter = _Waiter(proc.pid)
+        waiter.start()
+        proc.returncode = 0     # waited for by the waiter, not by Popen
+        return proc.pid, None, t0, waiter
     pid_r, pid_w = _high_pipe()
     go_r, go_w = _high_pipe()
     actions = []
@@ -218,33 +292,139 @@ def _via_shell(shell: str, env: str, argv: list[str], out: int | None, err: int 
     try:
         try:
             # argv as given: the shell finds it on PATH as resolve did, and argv[0] stays the user's
-            launcher = os.posix_spawn(shell, ["sh", "-c", _LAUNCH, env, *argv], os.environ,
-                                      file_actions=actions)
+            shell = os.posix_spawn("/bin/sh", ["sh", "-c", _LAUNCH, *argv], os.environ, file_actions=actions,
+                                   setsigmask=mask, setsigdef=_DEFAULT_SIGNALS)
         finally:
             os.close(pid_w)
             os.close(go_r)
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = os.read(pid_r, 64)
-            if not chunk:
-                break
-            data += chunk
-        os.waitpid(launcher, 0)
-        try:
-            pid = int(data)
-        except ValueError:
-            raise FrugalError(f"could not start {argv[0]!r} through {shell}") from None
+        there = os.read(pid_r, 1) == b"\n"
+        pid = _child_of(shell) if there else None
+        os.kill(shell, signal.SIGKILL)      # its subshell is ours now (a child subreaper inherits it)
+        os.waitpid(shell, 0)
+        if pid is None:
+            raise FrugalError(f"could not start {argv[0]!r} through /bin/sh")
+        since = _processes_of([pid]).get(pid, ("", 0, 0))[2]
+        waiter = _Waiter(pid)
+        waiter.start()
         t0 = time.perf_counter_ns()
         os.write(go_w, b"go\n")
     finally:
         os.close(pid_r)
         os.close(go_w)
-    _, status, usage = os.wait4(pid, 0)
-    return pid, status, usage, t0
+    return pid, since, t0, waiter
 
 
-def _ignore_while_waiting(signum: int, frame: Any) -> None:
-    """Ctrl-C while a command runs: the command gets it too; frugal waits for its end."""
+def _child_of(parent: int) -> int | None:
+    """The one child of ``parent`` (the launcher's subshell), or None."""
+    try:
+        with open(f"/proc/{parent}/task/{parent}/children", "rb") as f:
+            children = f.read().split()
+    except OSError:     # a kernel without CONFIG_PROC_CHILDREN: look at every process
+        children = [str(p).encode() for p, (_, ppid, _) in _processes().items() if ppid == parent]
+    return int(children[0]) if len(children) == 1 else None
+
+
+def _wait(pid: int, since: int | None, waiter: _Waiter, timeout_s: float | None,
+          caught: list[int]) -> tuple[bool, int | None]:
+    """Wait for the command to end; (whether it ran past ``timeout_s`` and was killed, the
+    signal that stopped frugal meanwhile or None).
+
+    SIGINT or SIGTERM sent to this process (not a terminal's Ctrl-C, which the command gets
+    too and decides on) is forwarded to the command, which is killed with its children when
+    it has not ended ``GRACE_S`` later (at once on a second one). ``caught``: signals that
+    another thread took and a Python handler recorded (their origin unknown).
+    """
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    kill_at: float | None = None
+    timed_out, stopped_by = False, None
+    while not waiter.ended.is_set():
+        now = time.monotonic()
+        due = [d for d in (deadline, kill_at) if d is not None]
+        if due and now >= min(due):
+            timed_out = stopped_by is None
+            deadline = kill_at = None
+            _kill_tree(pid, since)
+            continue
+        info = signal.sigtimedwait(_WAKE, min([_WAKE_S, *(d - now for d in due)]))
+        stops = [info.si_signo] if info is not None and info.si_signo in _STOP and info.si_code != _SI_KERNEL else []
+        stops += [s for s in caught if s != signal.SIGINT or not _terminal_foreground()]
+        caught.clear()
+        for signum in stops:
+            if stopped_by is None and not waiter.ended.is_set():
+                stopped_by, kill_at = signum, now + GRACE_S
+                with contextlib.suppress(ProcessLookupError):   # it ended meanwhile
+                    os.kill(pid, signum)
+            else:
+                kill_at = now       # a second signal: no more grace
+    waiter.join()
+    if timed_out or stopped_by is not None:
+        _kill_tree(pid, since)      # what it left behind, orphaned to this process
+    with contextlib.suppress(BlockingIOError, InterruptedError):
+        signal.sigtimedwait({signal.SIGCHLD}, 0)     # the waiter's wake-up, not for the program
+    return timed_out, stopped_by
+
+
+def _terminal_foreground() -> bool:
+    """Whether this process is in its terminal's foreground group (a SIGINT of unknown origin
+    may then be the terminal's Ctrl-C, which the command got too)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(fd) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def _processes() -> dict[int, tuple[str, int, int]]:
+    """Every process: pid -> (state, parent pid, start time in clock ticks since boot), from /proc."""
+    return _processes_of(int(name) for name in os.listdir("/proc") if name.isdigit())
+
+
+def _processes_of(pids: Iterable[int]) -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, parent pid, start time in clock ticks since boot) of those of ``pids`` alive."""
+    found = {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:     # ended meanwhile
+            continue
+        found[pid] = (fields[0].decode(), int(fields[1]), int(fields[19]))
+    return found
+
+
+def _kill_tree(root: int, since: int | None) -> None:
+    """SIGKILL the command ``root`` and every process it started, those orphaned to this process
+    (a child subreaper: the children of this process that started at or after ``since``, the
+    command's start in clock ticks) included, until none is left; the orphans are reaped
+    (``root``'s own waiter reaps it). ``since`` None (no /proc): only ``root`` is killed."""
+    if since is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(root, signal.SIGKILL)
+        return
+    me = os.getpid()
+    procs = _processes()
+    for _ in range(10_000):
+        tree = {root} | {p for p, (_, ppid, start) in procs.items() if ppid == me and start >= since}
+        grew = True
+        while grew:
+            more = {p for p, (_, ppid, _) in procs.items() if ppid in tree} - tree
+            grew, tree = bool(more), tree | more
+        alive = [p for p in tree if procs.get(p, ("X",))[0] not in "ZX"]
+        for p in alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(p, signal.SIGKILL)
+        mine = [p for p in tree if p != root and p in procs and procs[p][1] == me]
+        for p in mine:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(p, 0)
+        if not alive and not mine:
+            return
+        procs = _processes()
 
 
 def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Columns:

@@ -1,8 +1,14 @@
 """Facts about the machine and what it costs: the CPU chip, its power per busy hardware thread,
 the host's threads (SCI's ToR) and the embodied-carbon constants, with where each came from.
 
-    P_thread = TDP of one package / that package's hardware threads        (W per busy CPU)
+    specpower (default): P_busy = max - min of Cloud Carbon Footprint's SPECpower-based
+                         coefficients (W per vCPU) for the chip's microarchitecture ("family")
+    tdp:                 P_busy = TDP of one package / that package's hardware threads
 
+The family is the instance's host family, else the chip row's (``family`` column of the tables);
+the coefficients are the instance's provider's (``frugal/data/families.csv``), else AWS's (the
+most complete, also for a machine on no known cloud). A family without coefficients, or a
+configured ``cpu_tdp_w``, falls back to the TDP rule:
 - Bare metal: the threads are what the OS shows, so P = TDP x packages / logical CPUs.
 - Virtual machine: the host chip's threads from the CPU table (``frugal/data/cpus.csv``), else
   ``host_threads`` (taken as one package); never the guest's vCPU count.
@@ -10,8 +16,9 @@ the host's threads (SCI's ToR) and the embodied-carbon constants, with where eac
   default for unknown CPUs, 4 W per logical CPU (``frugal/data/defaults.csv``).
 The chip: ``cpu_model``, else the ``instance_type``'s host chip (set, or read from DMI), else
 the brand string matched in the table: a cleaned table name equal to it, else the longest
-table names whose every word is in it and which carry a model number, when they agree on one
-TDP. A brand string without a model number (VMs often show "AMD EPYC") matches nothing.
+table names whose every word is in it, which carry a model number and hold its last word (a word
+after the model, "Pro", "v3", is part of the model), when they agree on one TDP. A brand string
+without a model number (VMs often show "AMD EPYC") matches nothing.
 Host threads: ``host_threads``, else the instance's host, else the logical CPUs on bare metal,
 else the chip's threads (one package) on a VM, else the default VM host (defaults.csv).
 Only local files are read (``/proc``, ``/sys``): no metadata server. Standard library only.
@@ -29,7 +36,7 @@ from frugal import data
 
 SECONDS_PER_YEAR = 365.25 * 24 * 3600
 
-_NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\bwith radeon.*$|"
+_NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\b(with|w/) radeon.*$|"
                     r"\bradeon graphics\b|@.*$")
 
 
@@ -96,6 +103,15 @@ class Machine:
     virtual_source: str      # why frugal thinks it is (or is not) a virtual machine
     dmi_vendor: str          # /sys/class/dmi/id/sys_vendor ('' when unreadable)
     dmi_product: str         # /sys/class/dmi/id/product_name ('' when unreadable)
+    affinity_cpus: int | None = None   # CPUs this process may run on (sched_getaffinity), None when not told
+
+
+def affinity_cpus() -> int | None:
+    """The CPUs this process may run on (its affinity mask), None where the system cannot say."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):    # macOS and Windows have no sched_getaffinity
+        return None
 
 
 def detect(proc_root: str = "/proc", sys_root: str = "/sys") -> Machine:
@@ -113,7 +129,8 @@ def detect(proc_root: str = "/proc", sys_root: str = "/sys") -> Machine:
         virtual, why = True, f"DMI names a virtual machine ({vendor} {product})".replace(" )", ")")
     else:
         virtual, why = False, "bare metal: no hypervisor flag, no /sys/hypervisor, DMI names no virtual machine"
-    return Machine(brand_string(proc_root), logical_cpus(), sockets(proc_root), virtual, why, vendor, product)
+    return Machine(brand_string(proc_root), logical_cpus(), sockets(proc_root), virtual, why, vendor, product,
+                   affinity_cpus())
 
 
 @functools.lru_cache(maxsize=None)
@@ -149,8 +166,12 @@ def match_cpu(brand: str) -> data.CpuRow | None:
     exact, worded = _index()
     if key in exact:
         return exact[key]
-    words = set(key.split())
-    hits = [(len(w), row) for w, row in worded if w <= words]
+    seq = key.split()
+    words = set(seq)
+    # a table name's words all in the brand string, and the brand string's last word among them:
+    # leading words may be filler ("12th Gen Intel Core i7-1260P"), but a word after the model is
+    # part of the model ("Apple M1 Pro" is not "Apple M1", "Xeon E5-2676 v3" not "Xeon E5-2676")
+    hits = [(len(w), row) for w, row in worded if w <= words and seq[-1] in w]
     if not hits:
         return None
     best = max(size for size, _ in hits)
@@ -190,6 +211,11 @@ def resolve_instance(text: str, setting: str = "instance_type") -> str:
 
 # --- the power model in force -----------------------------------------------------------------
 
+# CCF's table for a machine on no known cloud, and for a family its provider's table lacks: AWS's
+# covers the most microarchitectures (20; Azure's 8, Google Cloud's 9, all of them among AWS's).
+DEFAULT_PROVIDER = "aws"
+
+
 @dataclass(frozen=True)
 class CpuPower:
     """The modelled power of one busy logical CPU and the host's threads, with their sources."""
@@ -203,8 +229,13 @@ class CpuPower:
     package_threads: int | None    # hardware threads sharing that TDP
     host_threads: int              # SCI's ToR: hardware threads of the host
     host_threads_source: str
-    watts_per_cpu: float           # W per busy logical CPU
+    watts_per_cpu: float           # W per busy logical CPU (specpower: k_dyn = max - min; tdp: TDP / threads)
     source: str                    # short, carried by every row ("AMD EPYC 7763: 280 W / 128 threads (table)")
+    power_model: str = "tdp"       # the rule that gave watts_per_cpu: specpower, tdp or default
+    family: str | None = None      # the chip's microarchitecture (CCF's name), None when unknown
+    idle_w_per_cpu: float | None = None   # k_idle: CCF's min W per vCPU of the family, None when unknown
+    reserved_cpus: int = 1         # SCI's RR: the CPUs the process may use (affinity, else the guest's vCPUs)
+    reserved_source: str = ""
 
 
 def _chip(cpu_model: str | None, inst: data.Instance | None, m: Machine) -> tuple[data.CpuRow | None, str, str]:
@@ -220,9 +251,47 @@ def _chip(cpu_model: str | None, inst: data.Instance | None, m: Machine) -> tupl
     return None, m.brand, f"brand string {m.brand!r} {why} in frugal/data/cpus.csv"
 
 
+@functools.lru_cache(maxsize=None)
+def _families_by_name() -> tuple[dict[str, str], dict[str, str]]:
+    """(chip name -> family, instance type -> family) from the tables' ``family`` column (absent: empty)."""
+    chips = {r["name"]: r["family"] for r in data.rows("cpus.csv") if r.get("family")}
+    types = {r["instance_type"]: r["family"] for r in data.rows("instances.csv") if r.get("family")}
+    return chips, types
+
+
+def family_of(row: data.CpuRow | None, inst: data.Instance | None, use_instance: bool) -> str | None:
+    """The microarchitecture of the chip in force: the instance's host, else the chip's row; None when unknown."""
+    chips, types = _families_by_name()
+    found = types.get(inst.instance_type) if inst is not None and use_instance else None
+    return found or (chips.get(row[0]) if row is not None else None)
+
+
+def coefficients(family: str, provider: str) -> tuple[str, data.Family] | None:
+    """(the provider whose table gave them, CCF's use coefficients) of a family: the provider's own
+    table, else the default provider's (``DEFAULT_PROVIDER``); None when neither has the family."""
+    table = data.families()
+    for p in dict.fromkeys((provider, DEFAULT_PROVIDER)):
+        hit = table.get((p, family))
+        if hit is not None:
+            return p, hit
+    return None
+
+
+def _reserved(inst: data.Instance | None, virtual: bool, m: Machine) -> tuple[int, str]:
+    """SCI's RR: the CPUs the process may use: its affinity, within the guest's vCPUs (or the machine's CPUs)."""
+    if inst is not None and virtual:
+        cpus, why = inst.vcpus, f"{inst.vcpus} vCPUs of {inst.instance_type}"
+    else:
+        cpus, why = m.logical_cpus, f"{m.logical_cpus} logical CPUs"
+    if m.affinity_cpus is not None and m.affinity_cpus < cpus:
+        cpus, why = m.affinity_cpus, f"affinity: {m.affinity_cpus} of the {why}"
+    return cpus, why
+
+
 @functools.lru_cache(maxsize=256)
 def cpu_power(cpu_tdp_w: float | None = None, cpu_model: str | None = None, host_threads: int | None = None,
-              instance_type: str | None = None, m: Machine | None = None) -> CpuPower:
+              instance_type: str | None = None, m: Machine | None = None,
+              power_model: str = "specpower") -> CpuPower:
     """The power model for these settings on machine ``m`` (this one by default); see the module docstring."""
     m = machine() if m is None else m
     inst, inst_why = None, "none (instance_type not set, none in DMI)"
@@ -259,24 +328,42 @@ def cpu_power(cpu_tdp_w: float | None = None, cpu_model: str | None = None, host
     else:
         host, host_why = vm_host, f"default for an unknown virtual machine host ({vm_host}, frugal/data/defaults.csv)"
     label = f"{inst.instance_type}: " if inst is not None and cpu_model is None else ""
+    family = family_of(row, inst, cpu_model is None)
+    coef = coefficients(family, inst.provider if inst is not None else DEFAULT_PROVIDER) if family else None
     what = f"{name}" if name is not None else f"CPU {chip!r}"
-    if tdp is not None and threads is not None:
+    rule = power_model
+    if power_model == "specpower" and coef is not None and cpu_tdp_w is None:
+        provider, (low, high, placeholder, origin) = coef
+        watts = high - low
+        flag = "; placeholder: CCF copies another family's figures" if placeholder else ""
+        short = (f"{label}{what} ({family}): {watts:.4f} W per busy CPU = CCF {provider} max {high:.4f} "
+                 f"- min {low:.4f} W per vCPU (SPECpower; {origin}{flag})")
+    elif tdp is not None and threads is not None:
+        rule = "tdp"
         origin = "configured" if cpu_tdp_w is not None else "table"
         watts = tdp * m.sockets / m.logical_cpus if not virtual else tdp / threads
         tdp_text = f"{tdp:g} W" if virtual else f"{tdp:g} W x"
         short = f"{label}{what}: {tdp_text} / {per} ({origin})" if virtual else f"{label}{what}: {tdp_text} {per} ({origin})"
+        if power_model == "specpower":
+            short += (" (TDP rule: cpu_tdp_w is set)" if cpu_tdp_w is not None else
+                      " (TDP rule: the chip's family is unknown)" if family is None else
+                      f" (TDP rule: no CCF coefficients for {family})")
     else:
+        rule = "default"
         watts = data.defaults()["unknown_cpu_w_per_thread"]
         why = "TDP unknown" if tdp is None else "threads of the host chip unknown on a virtual machine"
         short = f"{label}{what}: default {watts:g} W per logical CPU ({why})"
+    rr, rr_why = _reserved(inst, virtual, m)
     return CpuPower(m, name, chip_why, inst.instance_type if inst else None, inst_why, tdp,
-                    None if threads is None else int(threads), host, host_why, watts, short)
+                    None if threads is None else int(threads), host, host_why, watts, short, rule, family,
+                    coef[1][0] if coef is not None else None, rr, rr_why)
 
 
-# --- embodied carbon (SCI's M) --------------------------------------------------------------
+# --- embodied carbon -------------------------------------------------------------------------
 #
-# ``M = TE x (wall_s / lifetime) x min(1, threads used / host threads)``, threads used =
-# ``cpu_s / wall_s``. TE and lifetime: the instance type's host (Cloud Carbon Footprint), else
+# ``M = TE x (wall_s / lifetime) x min(1, RR / host threads)``: RR = the CPUs reserved
+# (``CpuPower.reserved_cpus``, SCI) or the threads used on average, ``cpu_s / wall_s`` (``usage``);
+# ``frugal.energy.model`` applies it. TE and lifetime: the instance type's host (Cloud Carbon Footprint), else
 # the presets (medians of Boavizta's product footprints, frugal/data/embodied.csv).
 
 # SMBIOS chassis types (DMTF DSP0134, table 17) that are laptops or servers.

@@ -365,8 +365,10 @@ def _recorded_settings(runs: Any) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-_SETTING_LABELS = (("cpu_model", "CPU"), ("cpu_power_source", "CPU power"), ("memory_probe", "Memory probe"),
-                   ("embodied_source", "Embodied preset"), ("pue", "PUE"))
+_SETTING_LABELS = (("cpu_model", "CPU"), ("power_model", "Power model"), ("cpu_power_source", "CPU power"),
+                   ("idle_power", "Idle power"), ("memory_probe", "Memory probe"),
+                   ("embodied_allocation", "Embodied allocation"), ("embodied_source", "Embodied preset"),
+                   ("pue", "PUE"))
 
 
 def _settings_pairs(settings: dict[str, Any] | None) -> list[tuple[str, str]]:

@@ -120,14 +120,17 @@ class Writer:
                 self.lock.release()
 
     def _flush_rows(self, upto: int | None, kwargs: dict[str, Any]) -> int:
-        from frugal.frames.columns import add_energy, raw_columns
+        from frugal.frames.columns import add_energy, own_names, raw_columns, unpack
 
         start, data = LOG.read(self.cursor, LOG.end() if upto is None else upto)
         if start > self.cursor:     # forgotten before they could be stored (counted when dropped)
             self.cursor = start
         if not data and not self.unrecorded_drops:
             return 0
-        cols = raw_columns(data, LOG.units, LOG.names, LOG.errors, os.getpid())
+        fields = unpack(data)
+        # only the names of these rows: a flush costs what its rows do, not what every name interned does
+        names = own_names(fields, LOG.names_of)
+        cols = raw_columns(fields, LOG.units, names, LOG.errors, os.getpid())
         meters = LOG.meters
         if meters:
             meters = {s: meters[s] for s in cols["_seq"].tolist() if s in meters}
