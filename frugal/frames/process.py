@@ -350,13 +350,26 @@ def _wait(pid: int, since: int | None, waiter: _Waiter, timeout_s: float | None,
         stops += [s for s in caught if s != signal.SIGINT or not _terminal_foreground()]
         caught.clear()
         for signum in stops:
-            if stopped_by is None and not waiter.ended.is_set():
-                stopped_by, kill_at = signum, now + GRACE_S
+            if stopped_by is not None:
+                kill_at = now       # a second signal: no more grace
+                continue
+            stopped_by = signum     # frugal stops after this run, even one that has just ended
+            if not waiter.ended.is_set():
+                kill_at = now + GRACE_S
                 with contextlib.suppress(ProcessLookupError):   # it ended meanwhile
                     os.kill(pid, signum)
-            else:
-                kill_at = now       # a second signal: no more grace
     waiter.join()
+    # A stop signal that came as the command ended is decided here, never left pending: once
+    # the handlers and the mask are put back it would interrupt the program and lose this run.
+    # A terminal's Ctrl-C (sent by the kernel) reached the command too, whose status says so.
+    with contextlib.suppress(BlockingIOError, InterruptedError):
+        while (info := signal.sigtimedwait(_STOP, 0)) is not None:
+            if info.si_code != _SI_KERNEL and stopped_by is None:
+                stopped_by = info.si_signo
+    for signum in caught:       # taken by another thread: the same rule as in the loop
+        if stopped_by is None and (signum != signal.SIGINT or not _terminal_foreground()):
+            stopped_by = signum
+    caught.clear()
     if timed_out or stopped_by is not None:
         _kill_tree(pid, since)      # what it left behind, orphaned to this process
     with contextlib.suppress(BlockingIOError, InterruptedError):
