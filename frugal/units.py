@@ -205,6 +205,15 @@ def format_ci(value: Any, low: Any, high: Any, unit: str) -> str:
     return f"{m} [{lo}, {hi}]"
 
 
+def format_change(ratio: Any, decimals: int = 0) -> str:
+    """A ratio as a signed change, ``+18%`` or ``-12%``; ``0%`` when it rounds to none (never ``-0%``)."""
+    v = _known(ratio)
+    if v is None:
+        return "n/a"
+    text = f"{(v - 1) * 100:+.{decimals}f}"
+    return f"{text[1:] if float(text) == 0 else text}%"
+
+
 def format_p(p: Any) -> str:
     """A p-value as people quote it: ``p < 0.001``, ``p = 0.042``; ``no test`` when unknown."""
     v = _known(p)

@@ -15,7 +15,6 @@ import pytest
 
 import frugal
 from frugal.cli import parser as cli
-from frugal.measurement import FIELDS
 from frugal.pages.text import LABEL
 from frugal.units import label_of
 
@@ -23,7 +22,8 @@ PY = sys.executable
 FRUGAL = [PY, "-m", "frugal"]
 ALLOC_60MB = f"{PY} -c 'x = bytearray(60 * 2**20); x[::4096] = b\"1\" * len(x[::4096])'"
 # memory as compared and shown: what a run added, where this frugal records it
-MEMORY = "peak_added_bytes" if "peak_added_bytes" in FIELDS else "peak_rss_bytes"
+# whole processes are shown and compared by their peak resident set, what the kernel gives
+MEMORY = "peak_rss_bytes"
 
 
 def frugal_cmd(*args: str, cwd: Path | None = None, timeout: float = 120, **kw) -> subprocess.CompletedProcess:
@@ -133,6 +133,14 @@ def test_run_prints_a_table(tmp_path):
     assert proc.returncode == 0
     assert LABEL[MEMORY] in proc.stderr and "energy" in proc.stderr and "ok" in proc.stderr
     assert not (tmp_path / "frugal.db").exists()
+
+
+def test_run_and_compare_call_a_process_peak_memory_what_it_is():
+    """A command's memory is its peak resident set: never labelled "mem added" (a region's own)."""
+    run = frugal_cmd("run", "--no-store", "--", "true")
+    compare = frugal_cmd("compare", "true", "sh -c true", "--runs", "3", "--warmup", "0", "--no-store")
+    for out in (run.stderr, compare.stdout):
+        assert "peak mem" in out and "mem added" not in out and "memory added" not in out
 
 
 @pytest.mark.parametrize("command, status, words", [

@@ -436,3 +436,24 @@ def test_the_indicators_table_shows_the_costliest_names_and_sums_the_rest(tmp_pa
     assert len(rows) == 30 + 1       # TABLE_NAMES and the line of the others
     assert "270 other names" in rows[-1] and ">540<" in rows[-1]
     assert "the table above lists the 30 that cost the most" in text
+
+
+def test_one_run_that_added_no_memory_says_so_in_words(tmp_path):
+    """The demo's page said "1 runs" and drew an empty memory chart when every measurement added 0 B."""
+    path = tmp_path / "one.db"
+    code = textwrap.dedent(f"""
+        import frugal
+        from frugal import store
+        store.set_default_store({str(path)!r})
+        for i in range(6):
+            for name in ("a", "b"):
+                with frugal.measure(name):
+                    pass
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    frame = frugal.load(path)
+    frame["peak_added_bytes"] = 0       # what an empty block adds on most runs: nothing
+    text = report(frame, tmp_path / "d.html").read_text()
+    assert "The one run, with its" in text and "1 runs" not in text
+    assert "Not drawn: no measurement added memory above its start (each added 0 B)." in text

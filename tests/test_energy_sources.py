@@ -7,6 +7,7 @@ import hashlib
 import importlib.util
 import io
 import json
+import math
 import os
 from importlib import metadata
 from pathlib import Path
@@ -115,7 +116,7 @@ def test_every_region_has_the_figure_frugal_computed_from_codecarbon_before():
             assert grid.lookup(None, "USA", rec["regionCode"].casefold())[0] == float(rec["emissions"]) * 0.45359237
     factors = {"coal": 0.995725971, "petroleum": 0.8166885263, "naturalGas": 0.7438415916}
     for name, mix in _cc_json("private_infra", "2023", "canada_energy_mix.json").items():
-        expected = sum(float(mix.get(s, 0.0)) / float(mix["total"]) * kg for s, kg in factors.items()) * 1000
+        expected = math.fsum(float(mix.get(s, 0.0)) / float(mix["total"]) * kg for s, kg in factors.items()) * 1000
         assert grid.lookup(None, "CAN", name)[0] == expected
     for code, rec in _cc_json("private_infra", "2023", "china_provincial_emissions.json")["data"].items():
         assert grid.lookup(None, "CHN", grid.resolve_region("CHN", code))[0] == float(rec["emission_factor"])

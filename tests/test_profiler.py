@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -153,7 +154,7 @@ def test_lines_of_the_top_functions() -> None:
     lines = prof.lines(top=1)
     assert len(set(lines["function"])) == 1 and lines["function"].iloc[0].endswith("spin")
     hottest = lines.sort_values("self_cpu_s").iloc[-1]
-    source = open(__file__).read().splitlines()[hottest["line"] - 1]
+    source = Path(__file__).read_text().splitlines()[hottest["line"] - 1]
     assert "while time.thread_time()" in source
     # of spin's own CPU (the region's also holds the sampler's, which grows with the machine's load)
     assert hottest["self_cpu_s"] > 0.85 * lines["self_cpu_s"].sum()

@@ -161,9 +161,9 @@ def test_a_store_on_read_only_media_is_read(tmp_path):
         frugal.clear()
     archive = tmp_path / "archive"
     archive.mkdir()
-    with sqlite3.connect(source) as src, sqlite3.connect(archive / "frugal.db") as dst:
+    with contextlib.closing(sqlite3.connect(source)) as src, \
+            contextlib.closing(sqlite3.connect(archive / "frugal.db")) as dst:
         src.backup(dst)                          # one self-contained file, as an archive holds it
-    dst.close()
     expected = stored(source)
     assert sorted(os.listdir(archive)) == ["frugal.db"]
     with read_only(archive):
@@ -223,9 +223,8 @@ def test_a_truncated_store_is_refused_and_left_as_it_is(tmp_path, keep):
         store.set_default_store(None)
         frugal.clear()
     cut = tmp_path / "cut.db"
-    with sqlite3.connect(full) as src, sqlite3.connect(cut) as dst:
+    with contextlib.closing(sqlite3.connect(full)) as src, contextlib.closing(sqlite3.connect(cut)) as dst:
         src.backup(dst)
-    dst.close()
     with open(cut, "r+b") as f:
         f.truncate(int(os.path.getsize(cut) * keep))
     digest = _sha(cut)

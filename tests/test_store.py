@@ -56,7 +56,7 @@ def test_round_trip_keeps_every_call_and_its_values(db):
     with pytest.raises(KeyError):
         with frugal.measure("fails"):
             raise KeyError("x")
-    assert frugal.flush() == 502
+    frugal.flush()      # the writer thread may have stored some already: what counts is all 502 stored
     loaded = frugal.load(db)
     live = frugal.results()
     assert len(loaded) == len(live) == 502

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from frugal.units import counted, format_ci, format_p, format_quantity, format_ratio, parse_size, scale_for, unit_of
+from frugal.units import counted, format_change, format_ci, format_p, format_quantity, format_ratio, parse_size, scale_for, unit_of
 from frugal.validate import check_choice, check_int, check_number, check_path, parse_number
 
 
@@ -106,3 +106,12 @@ def test_counted_is_singular_for_one_and_separates_thousands():
     assert counted(0, "run") == "0 runs"
     assert counted(1_771_486, "measurement") == "1,771,486 measurements"
     assert counted(3, "child", "children") == "3 children"
+
+
+@pytest.mark.parametrize("ratio, decimals, text", [
+    (1.18, 0, "+18%"), (0.88, 0, "-12%"), (0.996, 0, "0%"), (1.004, 0, "0%"), (1.0, 0, "0%"),
+    (0.9996, 1, "0.0%"), (1.016, 1, "+1.6%"), (math.nan, 0, "n/a"), (None, 0, "n/a"),
+])
+def test_a_change_that_rounds_to_none_has_no_sign(ratio, decimals, text):
+    # the pytest summary printed "-0%" for a median 0.4% lower: a sign on a change it says is none
+    assert format_change(ratio, decimals) == text

@@ -20,6 +20,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import os
 import re
 import statistics
@@ -305,8 +306,8 @@ def grid_world(src: Sources) -> str:
     """The world figures: the life-cycle mean of the national figures (weighted by generation),
     in force by default, and the IEA figure (direct CO2) that frugal used before, for reference."""
     mix = [rec for rec in _mix(src).values() if rec.get("carbon_intensity") is not None and rec.get("total_TWh")]
-    twh = sum(float(rec["total_TWh"]) for rec in mix)
-    mean = sum(float(rec["carbon_intensity"]) * float(rec["total_TWh"]) for rec in mix) / twh
+    twh = math.fsum(float(rec["total_TWh"]) for rec in mix)
+    mean = math.fsum(float(rec["carbon_intensity"]) * float(rec["total_TWh"]) for rec in mix) / twh
     years = sorted({int(rec["year"]) for rec in mix if rec.get("year")})
     iea = json.loads(src.pypi("codecarbon", "codecarbon/data/private_infra/carbon_intensity_per_source.json"))
     rows = [["life-cycle", _num(round(mean, 3)), f"{years[0]}-{years[-1]}", "life-cycle",
@@ -336,7 +337,7 @@ def grid_regions(src: Sources) -> str:
     label = f"{cc} canada_energy_mix.json, fossil share x coal/petroleum/gas factors"
     for name, mix in canada.items():
         total = float(mix["total"])
-        g = sum(float(mix.get(s, 0.0)) / total * kg for s, kg in _FOSSIL_KG_PER_KWH.items()) * 1000
+        g = math.fsum(float(mix.get(s, 0.0)) / total * kg for s, kg in _FOSSIL_KG_PER_KWH.items()) * 1000
         rows.append(["CAN", name, name.title(), _num(g), 2023, "direct (fossil share only)", label, ""])
     china = json.loads(src.pypi("codecarbon", "codecarbon/data/private_infra/2023/china_provincial_emissions.json"))
     label = f"MEE/NBS {china.get('metadata', {}).get('year', '')} via {cc}"

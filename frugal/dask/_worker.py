@@ -23,7 +23,7 @@ from tornado.ioloop import PeriodicCallback
 from frugal.core import span
 from frugal.core.rows import EPOCH_NS, LOG, ROW
 from frugal.store.run_info import settings_json
-from frugal.frames.columns import ENERGY_FIELDS, add_energy, raw_columns
+from frugal.frames.columns import ENERGY_FIELDS, add_energy, own_names, raw_columns, unpack
 from frugal.dask._wire import packed
 
 if TYPE_CHECKING:
@@ -210,7 +210,9 @@ def _derive(batch: list[_Underived]) -> dict[str, Any]:
     for _, row, m in batch:
         if m is not None:
             meters[ROW.unpack(row)[0]] = m        # keyed by the row's seq
-    cols = raw_columns(b"".join(r for _, r, _ in batch), {}, LOG.names, LOG.errors, os.getpid())
+    fields = unpack(b"".join(r for _, r, _ in batch))
+    # only this batch's names, as the store's writer does: a batch costs what its rows do
+    cols = raw_columns(fields, {}, own_names(fields, LOG.names_of), LOG.errors, os.getpid())
     return packed(add_energy(cols, meters), len(batch))
 
 

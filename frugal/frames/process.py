@@ -350,13 +350,26 @@ def _wait(pid: int, since: int | None, waiter: _Waiter, timeout_s: float | None,
         stops += [s for s in caught if s != signal.SIGINT or not _terminal_foreground()]
         caught.clear()
         for signum in stops:
-            if stopped_by is None and not waiter.ended.is_set():
-                stopped_by, kill_at = signum, now + GRACE_S
+            if stopped_by is not None:
+                kill_at = now       # a second signal: no more grace
+                continue
+            stopped_by = signum     # frugal stops after this run, even one that has just ended
+            if not waiter.ended.is_set():
+                kill_at = now + GRACE_S
                 with contextlib.suppress(ProcessLookupError):   # it ended meanwhile
                     os.kill(pid, signum)
-            else:
-                kill_at = now       # a second signal: no more grace
     waiter.join()
+    # A stop signal that came as the command ended is decided here, never left pending: once
+    # the handlers and the mask are put back it would interrupt the program and lose this run.
+    # A terminal's Ctrl-C (sent by the kernel) reached the command too, whose status says so.
+    with contextlib.suppress(BlockingIOError, InterruptedError):
+        while (info := signal.sigtimedwait(_STOP, 0)) is not None:
+            if info.si_code != _SI_KERNEL and stopped_by is None:
+                stopped_by = info.si_signo
+    for signum in caught:       # taken by another thread: the same rule as in the loop
+        if stopped_by is None and (signum != signal.SIGINT or not _terminal_foreground()):
+            stopped_by = signum
+    caught.clear()
     if timed_out or stopped_by is not None:
         _kill_tree(pid, since)      # what it left behind, orphaned to this process
     with contextlib.suppress(BlockingIOError, InterruptedError):
@@ -447,10 +460,11 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
         "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
         "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
         "peak_rss_bytes": peak,
+        # what a process adds above its start is not measured, its peak resident set is: memory
+        # is shown and compared as that peak ("peak mem"), never as "mem added"
         "rss_delta_bytes": np.full(n, np.nan),
-        # a process starts from nothing of its own: all of its peak is what it added
         "rss_start_bytes": np.full(n, np.nan),
-        "peak_added_bytes": peak,
+        "peak_added_bytes": np.full(n, np.nan),
         "units": np.full(n, np.nan),
         "status": np.array([r.status for r in runs], dtype=object),
         "error": np.array([r.error for r in runs], dtype=object),

@@ -17,7 +17,7 @@ from frugal import stats
 from frugal.analysis.ratios import Ratio, against_baseline
 from frugal.analysis.thresholds import METRICS, Threshold, parse_threshold
 from frugal.analysis.verdicts import ALPHA, level_text
-from frugal.units import format_count, format_quantity, format_ratio
+from frugal.units import format_change, format_count, format_quantity, format_ratio
 
 DEFAULT_FAIL = "energy_j:10%"     # the threshold when none is given
 MAX_CHARS = 60_000                 # a report's length at most (GitHub's step summary takes 1 MiB; a page stays readable)
@@ -42,7 +42,7 @@ class Change:
         unit = METRICS[self.metric]
         r = self.ratio
         return [self.name, self.metric, format_quantity(self.base_median, unit), format_quantity(self.head_median, unit),
-                f"{r.ratio - 1:+.1%}", f"{format_ratio(r.ci_low)}-{format_ratio(r.ci_high)}x",
+                format_change(r.ratio, 1), f"{format_ratio(r.ci_low)}-{format_ratio(r.ci_high)}x",
                 f"{r.n[1]} / {r.n[0]}"]
 
 

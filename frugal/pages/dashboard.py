@@ -26,7 +26,7 @@ from frugal.frames.columns import memory_column
 from frugal.frames.frame import floats, labels
 from frugal.pages.html import e
 from frugal.progress import Progress
-from frugal.units import format_count, format_quantity, format_ratio
+from frugal.units import counted, format_count, format_quantity, format_ratio
 from frugal.validate import check_bool, check_text
 
 MAX_GROUPS = 12      # charts show at most this many names (the costliest)
@@ -82,9 +82,9 @@ def _scope(frame: Any) -> tuple[Any, Any, str | None, str]:
     else:
         history["_point"] = history[key].map(lambda r: f"#{number[r]} {starts[r].strftime('%H:%M')}")
         what = f"run #{number[latest]} (started {starts[latest].strftime('%Y-%m-%d %H:%M UTC')})"
-    noun = "commits" if key == "git_commit" else "runs"
-    return current, history, key, (f"the latest of {len(starts)} {noun}: {what}, {len(current)} "
-                                   f"measurements; the trend covers all {len(frame)}")
+    noun = "commit" if key == "git_commit" else "run"
+    return current, history, key, (f"the latest of {counted(len(starts), noun)}: {what}, "
+                                   f"{counted(len(current), 'measurement')}; the trend covers all {format_count(len(frame))}")
 
 
 # --- sections -------------------------------------------------------------------------------
@@ -123,11 +123,12 @@ def _headlines(current: Any, table: Any) -> str:
         cards.append(P.card("Like driving", format_quantity(car_m, "m"),
                             f"in a new car, or {format_quantity(phone, '%')} of a phone charge (sources below)", "equivalent"))
     cards += [
-        P.card("Time", format_quantity(wall, "s"), f"CPU {format_quantity(cpu, 's')} over {format_count(calls)} calls", "measured"),
+        P.card("Time", format_quantity(wall, "s"), f"CPU {format_quantity(cpu, 's')} over {counted(calls, 'call')}", "measured"),
         P.card("Memory added" if memory == "peak_added_bytes" else "Peak memory",
                format_quantity(np.nanmax(peak) if np.isfinite(peak).any() else math.nan, "B"),
                "the most one measurement added above its start" if memory == "peak_added_bytes"
-               else "highest resident set of one measurement (stored before frugal recorded memory added)",
+               else "the highest peak resident set of one measurement (whole processes, or rows stored before "
+                    "frugal recorded memory added)",
                "measured"),
     ]
     return f'<section aria-label="headline figures"><div class="cards">{"".join(cards)}</div></section>'
@@ -311,13 +312,26 @@ def _charts_section(current: Any, table: Any, by: str, baseline: str | None, bar
     charts = [
         (lambda: plot.compare(sample, metric="energy_j", by=by, baseline=base), "Energy per call"),
         (lambda: plot.compare(sample, metric="wall_s", by=by, baseline=base), "Wall time per call"),
-        (lambda: plot.compare(sample, metric=memory, by=by, baseline=base),
-         "Memory added" if memory == "peak_added_bytes" else "Peak memory"),
+        (lambda: _memory_chart(sample, memory, by, base), "Memory added" if memory == "peak_added_bytes" else "Peak memory"),
         (lambda: plot.profile(shown, by=by, table=drawn), "Frugality profile"),
         (lambda: plot.breakdown(shown, by=by), "Energy and carbon breakdown"),
         (lambda: plot.pareto(shown, by=by, table=drawn), "Time against energy"),
     ]
     return note + P.charts(_chart(make, f"c{i}", title, bar) for i, (make, title) in enumerate(charts))
+
+
+def _memory_chart(sample: Any, memory: str, by: str, baseline: str | None) -> Any:
+    """The memory chart; when no measurement added any memory, the sentence that says so instead of
+    a chart of empty bars (raised as ValueError, what ``_chart`` shows as not drawn)."""
+    import numpy as np
+
+    from frugal import plot
+
+    values = floats(sample[memory])
+    known = values[~np.isnan(values)]
+    if memory == "peak_added_bytes" and len(known) and not known.any():
+        raise ValueError("no measurement added memory above its start (each added 0 B).")
+    return plot.compare(sample, metric=memory, by=by, baseline=baseline)
 
 
 def _versions() -> list[tuple[str, str]]:
@@ -425,11 +439,11 @@ def _drawable(frame: Any, by: str) -> Any:
 
 def _store_sentence(frame: Any, by: str) -> str:
     """``1,000 runs from 2026-01-01 to 2026-03-01: 30,000 measurements of 3 names.``"""
-    names = f"{format_count(len(frame))} measurements of {format_count(frame[by].nunique())} {by}s"
+    names = f"{counted(len(frame), 'measurement')} of {counted(frame[by].nunique(), by)}"
     if "run_id" not in frame.columns or frame["run_id"].isna().all():
         return names + "."
     start = frame["run_started_at"] if "run_started_at" in frame.columns else frame["started_at"]
-    return (f"{format_count(frame['run_id'].nunique())} runs from {start.min().strftime('%Y-%m-%d')} to "
+    return (f"{counted(frame['run_id'].nunique(), 'run')} from {start.min().strftime('%Y-%m-%d')} to "
             f"{start.max().strftime('%Y-%m-%d')}: {names}.")
 
 

@@ -23,7 +23,7 @@ from frugal.pages import html as P
 from frugal.pages.html import e
 from frugal.frames.columns import memory_column
 from frugal.frames.frame import floats
-from frugal.units import format_count, format_quantity
+from frugal.units import counted, format_count, format_quantity
 
 RUNS_LISTED = 50      # newest runs shown one by one; older ones are summed per month
 NAMES_PER_RUN = 15    # names shown in a run's section (the costliest); the others are summed
@@ -164,8 +164,9 @@ def runs_section(frame: pd.DataFrame, by: str) -> str:
 
 
 def _runs_rule(n: int) -> str:
-    shown = f"all {format_count(n)} runs" if n <= RUNS_LISTED else f"the newest {RUNS_LISTED} of {format_count(n)} runs"
-    return (f"Newest first: {shown} one by one, each with its {NAMES_PER_RUN} costliest names (the others "
+    shown = ("The one run, with" if n == 1 else f"Newest first: all {format_count(n)} runs one by one, each with"
+             if n <= RUNS_LISTED else f"Newest first: the newest {RUNS_LISTED} of {format_count(n)} runs one by one, each with")
+    return (f"{shown} its {NAMES_PER_RUN} costliest names (the others "
             "summed on one line)" + ("; older runs summed per month below." if n > RUNS_LISTED else ".")
             + " Per call: the median over the run's successful measurements; energy: their total.")
 
@@ -181,7 +182,7 @@ def _older_runs(facts: pd.DataFrame, agg: pd.DataFrame) -> str:
     rows = [[e(m), e(format_count(r.runs)), e(format_count(r.names)), e(format_count(r.rows)),
              e(format_count(r.failed)), e(format_quantity(r.energy, "J"))] for m, r in zip(table.index, table.itertuples())]
     body = P.table(["Month (UTC)", "Runs", "Names", "Measurements", "Failed", "Energy"], rows)
-    return P.details(f"{format_count(len(facts))} older runs, per month", body)
+    return P.details(f"{counted(len(facts), 'older run')}, per month", body)
 
 
 # --- trends -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from frugal.frames.frame import floats
 from frugal.history.regressions import CONFIDENCE, regressions
 from frugal.pages import html as P
 from frugal.pages.html import e
-from frugal.units import counted, format_count
+from frugal.units import counted, format_change, format_count
 
 METRICS = (("energy_j", "energy"), ("cpu_s", "CPU time"), ("wall_s", "wall time"))
 """The metrics searched for steps, with the words the page uses for them."""
@@ -32,11 +32,6 @@ class Changes:
 
 def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, pd.Timestamp) else "date unknown"
-
-
-def _change(ratio: float) -> str:
-    """``+18%`` or ``-12%``: the ratio of medians as a change."""
-    return f"{(ratio - 1) * 100:+.0f}%"
 
 
 def _steps(frame: pd.DataFrame, by: str) -> tuple[pd.DataFrame, list[str]]:
@@ -98,7 +93,7 @@ def changes_section(frame: pd.DataFrame, by: str) -> Changes:
         verdict = r.direction + ("" if r.significant else " (interval includes 1)")
         body.append([("name", f'<span title="{e(str(r.name))}">{e(str(r.name))}</span>'), e(word), e(verdict),
                      e(f"{str(r.before)[:7]} ({_when(r.before_date)}) → {str(r.after)[:7]} ({_when(r.after_date)})"),
-                     e(f"{_change(r.ratio)}: {r.ratio:.2f}x{ci}")])
+                     e(f"{format_change(r.ratio)}: {r.ratio:.2f}x{ci}")])
     parts = [f"<p>{e(head)}</p>", P.table([by, "Metric", "Change", "Commits: before → after (first run, UTC)",
                                           f"Ratio [{CONFIDENCE:.0%} CI]"], body)] + parts
     if len(rows) > STEPS_LISTED:
@@ -107,6 +102,6 @@ def changes_section(frame: pd.DataFrame, by: str) -> Changes:
     marks: dict[str, dict[str, str]] = {}
     for r in rows.itertuples():
         at = marks.setdefault(str(r.name), {})
-        label = f"{dict(METRICS)[r.metric]} {_change(r.ratio)}"
+        label = f"{dict(METRICS)[r.metric]} {format_change(r.ratio)}"
         at[str(r.after)] = f"{at[str(r.after)]}, {label}" if str(r.after) in at else label
     return Changes("".join(parts), marks)

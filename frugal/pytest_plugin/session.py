@@ -31,7 +31,7 @@ from frugal.errors import FrugalError
 from frugal.store.default import flush
 from frugal.store.run_info import git_info
 from frugal.text import table
-from frugal.units import counted, format_quantity
+from frugal.units import counted, format_change, format_quantity
 
 LIMITS = pytest.StashKey[tuple[Limit, ...]]()
 REGIONS = pytest.StashKey[list[dict[str, Any]]]()
@@ -344,7 +344,7 @@ class FrugalPlugin:
         old, new = baselines.runs_of(before, metric), baselines.runs_of(fp, metric)
         if not old or not new or statistics.median(old) <= 0:
             return "n/a"
-        return f"{statistics.median(new) / statistics.median(old) - 1:+.0%}"
+        return format_change(statistics.median(new) / statistics.median(old))
 
     @staticmethod
     def _totals(rows: list[tuple[str, dict[str, Any]]]) -> str:
