@@ -64,6 +64,23 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture
+def fresh_log():
+    """An empty log and no store before the test, and again after it (a store that fails to
+    take the last rows at that point is not the test's subject: its warning is ignored)."""
+    import warnings
+
+    import frugal
+    from frugal import store
+
+    frugal.clear()
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        store.set_default_store(None)
+    frugal.clear()
+
+
+@pytest.fixture
 def network_attempts() -> list[str]:
     """The non-loopback attempts recorded so far in this process (for tests of the guard itself)."""
     return _ATTEMPTS

@@ -12,7 +12,6 @@ import sys
 import textwrap
 import threading
 import time
-import warnings
 from pathlib import Path
 
 import pytest
@@ -28,13 +27,8 @@ PY = sys.executable
 
 
 @pytest.fixture(autouse=True)
-def _fresh():
-    frugal.clear()
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        store.set_default_store(None)
-    frugal.clear()
+def _fresh(fresh_log):
+    """Each test starts with an empty log and no store, and leaves them so."""
 
 
 def run_py(code: str, timeout: float = 120, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:

@@ -16,13 +16,8 @@ from frugal.store.sqlite import Store
 
 
 @pytest.fixture(autouse=True)
-def _fresh():
-    frugal.clear()
-    yield
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        store.set_default_store(None)
-    frugal.clear()
+def _fresh(fresh_log):
+    """Each test starts with an empty log and no store, and leaves them so."""
 
 
 def test_more_than_100000_names_warn_once_and_not_before():
