@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 
+from frugal.core import own
+
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # frugal/, not analysis/
 
 # (name, module, file, first line) of a code object seen on a stack
@@ -180,9 +182,11 @@ class Sampler:
         with self._lock:
             if sub not in self._subs:
                 return False
+            counted = own.begin("profiler")     # frugal's work: left out of the regions open
             try:
                 self._sample([sub], final=True)
             finally:
+                own.end(counted)
                 self._subs.remove(sub)
                 if not self._subs and self._stop is not None:
                     self._stop.set()
@@ -208,12 +212,15 @@ class Sampler:
                     if stop.is_set():
                         break
                     subs = list(self._subs)
+                    counted = own.begin("profiler")   # its ticks are left out of the regions open
                     try:
                         self._sample(subs)
                     except Exception as exc:      # said by each profile when it ends
                         for sub in subs:
                             sub.failure = exc
                         break
+                    finally:
+                        own.end(counted)
         finally:
             done.set()
 
