@@ -73,21 +73,36 @@ def begin(kind: str, tids: tuple[int, ...] = (), from_zero: bool = False) -> tup
         return tuple(entries)
 
 
-def end(entries: tuple[Entry, ...]) -> None:
-    """Stop counting the work ``begin`` started, and add it to frugal's CPU."""
+def end(entries: tuple[Entry, ...]) -> int | None:
+    """Stop counting the work ``begin`` started, and add it to frugal's CPU. Returns the clock the
+    first entry ended at (None: nothing was counted)."""
     global STATE
     if not entries:
-        return
+        return None
+    first = None
     with _lock:
         done, busy = STATE
         for clock, t0, kind in entries:
             try:
-                spent = (time.thread_time_ns() if clock == -1 else _read(clock)) - t0
+                t1 = time.thread_time_ns() if clock == -1 else _read(clock)
             except OSError:     # the thread ended: its last slice is no longer readable
-                spent = 0
-            done += spent
-            _by_kind[kind] = _by_kind.get(kind, 0) + spent
+                t1 = t0
+            first = t1 if first is None else first
+            done += t1 - t0
+            _by_kind[kind] = _by_kind.get(kind, 0) + t1 - t0
         STATE = (done, tuple(e for e in busy if e not in entries))
+    return first
+
+
+def add(kind: str, ns: int) -> None:
+    """Add ``ns`` of CPU that frugal's work of ``kind`` used already (read on its thread's clock)."""
+    global STATE
+    if ns <= 0:
+        return
+    with _lock:
+        done, busy = STATE
+        STATE = (done + ns, busy)
+        _by_kind[kind] = _by_kind.get(kind, 0) + ns
 
 
 def by_kind() -> dict[str, float]:

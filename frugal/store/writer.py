@@ -67,15 +67,27 @@ class Writer:
         self.thread.start()
 
     def _loop(self) -> None:
+        # Each wake-up costs this thread CPU (about 0.1 ms here, in the wait itself): frugal's own,
+        # added as the thread wakes (from the clock its last poll ended at to the one this starts at).
+        last: int | None = None
         while not self.stopped.wait(POLL_S):
-            now = time.monotonic()
-            pending = (LOG.base + len(LOG.rows) - self.cursor) // ROW_SIZE
-            if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S):
-                self.flush(summary=False)
-            if now - self.last_summary >= SUMMARY_EVERY_S:
-                self.flush(summary=True)
-            if LOG.count() > MAX_ROWS_IN_MEMORY:
-                self.flush(summary=False)
+            counted = own.begin("store")
+            if counted and last is not None:
+                own.add("store", counted[0][1] - last)
+            try:
+                self._poll()
+            finally:
+                last = own.end(counted)
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        pending = (LOG.base + len(LOG.rows) - self.cursor) // ROW_SIZE
+        if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S):
+            self.flush(summary=False)
+        if now - self.last_summary >= SUMMARY_EVERY_S:
+            self.flush(summary=True)
+        if LOG.count() > MAX_ROWS_IN_MEMORY:
+            self.flush(summary=False)
 
     def flush(self, summary: bool = True, last: str | None = None, upto: int | None = None,
               timeout: float | None = None) -> int:
