@@ -133,9 +133,10 @@ def import_quietly(module: str) -> None:
     settings are left as they are (the user's own numpy runs as without frugal); the wait costs wall
     time once per process, never CPU of a region, and is bounded by ``_QUIET_MAX_S``.
     """
-    if module in sys.modules or not _LINUX:
-        if module not in sys.modules:
-            __import__(module)
+    if module in sys.modules:
+        return
+    if not _LINUX:              # no per-thread clocks to read: imported as it is
+        __import__(module)
         return
     before = _tids()
     mine = begin("imports")
