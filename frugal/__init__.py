@@ -6,6 +6,7 @@ layers (ARCHITECTURE.md): it re-exports the public API and reads the ``FRUGAL_*`
 """
 import importlib as _importlib
 
+from frugal.core import own as _own
 from frugal.core import settings as _settings
 from frugal.core.measure import Region, measure
 from frugal.core.rows import LOG as _LOG
@@ -61,6 +62,8 @@ _LAZY = {
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
 _SUBMODULES = ("plot", "stats", "dask")
+# Lazy names whose modules need no numpy (the others import it, quietly: ``own.import_quietly``).
+_NO_NUMPY = ("environment",)
 
 __all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
            "configure", "environment", "flush", "indicators", "load", "measure", "profile",
@@ -73,6 +76,8 @@ def __getattr__(name: str) -> "Any":
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'frugal' has no attribute {name!r}")
+    if name not in _NO_NUMPY:
+        _own.import_quietly("numpy")    # its threads' start-up spin is not charged to the next region
     value = getattr(_importlib.import_module(module), name)
     globals()[name] = value
     return value

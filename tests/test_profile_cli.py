@@ -67,7 +67,7 @@ def test_the_script_runs_as_python_runs_it_and_its_exit_status_passes_through(sc
     doc = json.loads((script.parent / "p.json").read_text())
     assert doc["$schema"].startswith("https://www.speedscope.app/")
     folded = (script.parent / "p.folded").read_text()
-    assert "\n<module> (work.py:1);crunch (work.py:8) " in folded      # stacks start at the script
+    assert "\n<module> (work.py:1);crunch (work.py:8) " in "\n" + folded   # stacks start at the script
     assert not any(name in folded for name in ("script.py", "profile.py", "parser.py", "runpy", "__main__.py"))
 
 

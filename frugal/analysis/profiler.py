@@ -6,7 +6,8 @@ from the thread's CPU clock, to the stack that thread is in; a thread that sleep
 charged nothing. Each function's energy and carbon are the region's (measured by a meter or
 modelled, as ``energy_method`` says) split by its share of the region's CPU time, so the self
 energies of all rows add up to the region's energy. Two rows stand for CPU time that no Python
-stack explains: ``<frugal>`` (the sampler itself, and threads running only frugal's code) and
+stack explains: ``<frugal>`` (threads running only frugal's code; the sampler's own CPU is left out of the
+region, ``frugal.core.own``) and
 ``<unattributed>`` (native threads, a thread's last slice before it ended, clock skew).
 METHODOLOGY.md ("Energy per function and per line") gives the rule and its limits.
 """

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 
+from frugal.core import own
+
 PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep   # frugal/, not analysis/
 
 # (name, module, file, first line) of a code object seen on a stack
@@ -89,14 +91,18 @@ class Subscription:
         self.frames: list[FrameInfo] = []
         self.failure: BaseException | None = None
 
-    def charge(self, tid: int, name: str, stack: Stack, cpu: int, tail: bool = False) -> None:
+    def charge(self, tid: int, name: str, stack: Stack, cpu: int, tail: bool = False,
+               own: bool = False) -> None:
         """Charge the thread's CPU since it was last seen to ``stack``; ``tail``: the thread is
         ending the profile, standing in frugal's exit code, so its last slice goes to the
-        stack it was last seen in."""
+        stack it was last seen in; ``own``: the sampler's CPU, which the region leaves out
+        (``frugal.core.own``), so it is charged to no row."""
         last = self.last.get(tid, 0)     # unseen at the start: born inside the profile
         delta = cpu - last if cpu >= last else cpu   # a lower clock: a new thread on a reused id
         self.last[tid] = cpu
         self.tick_ns += delta
+        if own:
+            return
         if tail:
             stack = self.previous.get(tid, stack)
             if not stack:          # never seen anywhere else: where it went is unknown
@@ -180,9 +186,11 @@ class Sampler:
         with self._lock:
             if sub not in self._subs:
                 return False
+            counted = own.begin("profiler")     # frugal's work: left out of the regions open
             try:
                 self._sample([sub], final=True)
             finally:
+                own.end(counted)
                 self._subs.remove(sub)
                 if not self._subs and self._stop is not None:
                     self._stop.set()
@@ -202,20 +210,35 @@ class Sampler:
     def _run(self, stop: threading.Event, ready: threading.Event, done: threading.Event) -> None:
         self._ident, self._tid = _thread.get_ident(), threading.get_native_id()
         ready.set()
+        last: int | None = None
         try:
             while not stop.wait(self._interval()):
-                with self._lock:
-                    if stop.is_set():
+                # All of this thread's CPU is frugal's, left out of the regions open: each tick, and
+                # each wake-up (counted as it wakes, from the clock the last tick ended at).
+                counted = own.begin("profiler")
+                if counted and last is not None:
+                    own.add("profiler", counted[0][1] - last)
+                try:
+                    if not self._tick(stop):
                         break
-                    subs = list(self._subs)
-                    try:
-                        self._sample(subs)
-                    except Exception as exc:      # said by each profile when it ends
-                        for sub in subs:
-                            sub.failure = exc
-                        break
+                finally:
+                    last = own.end(counted)
         finally:
             done.set()
+
+    def _tick(self, stop: threading.Event) -> bool:
+        """One tick for every open profile (False: the thread ends)."""
+        with self._lock:
+            if stop.is_set():
+                return False
+            subs = list(self._subs)
+            try:
+                self._sample(subs)
+            except Exception as exc:      # said by each profile when it ends
+                for sub in subs:
+                    sub.failure = exc
+                return False
+        return True
 
     def _interval(self) -> float:
         subs = self._subs
@@ -255,7 +278,7 @@ class Sampler:
                 sub.charge(tid, name, kept, now, ident == caller)
         if self._tid in cpu:
             for sub in subs:
-                sub.charge(self._tid, "", (), cpu[self._tid])
+                sub.charge(self._tid, "", (), cpu[self._tid], own=True)
         read = set(cpu)
         for sub in subs:
             sub.settle(process_ns, read)

@@ -24,6 +24,7 @@ _INFO_SECTIONS = (
     ("Grid carbon intensity", ("country", "region", "time_zone", "intensity_g_per_kwh", "intensity_source")),
     ("Embodied carbon", ("embodied_allocation", "embodied_preset", "embodied_total_g", "lifetime_years", "embodied_source")),
     ("Data sources", ("data",)),
+    ("frugal's own work (left out of the regions)", ("frugal_cpu_s", "frugal_calls_measured")),
     ("frugal", ("frugal_version", "python", "store", "settings_id", "git_commit", "git_branch")),
 )
 

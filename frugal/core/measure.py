@@ -19,6 +19,7 @@ import types
 import warnings
 from collections.abc import Callable
 
+from frugal.core import own as _own
 from frugal.core import span as _span
 from frugal.core.span import Spec, _current, _perf, _summarise, _thread_ns, start, stop
 from frugal.errors import FrugalError, raised_by_signal_handler
@@ -163,12 +164,15 @@ def _summary_wrapper(func: Callable[..., Any], spec: Spec) -> Callable[..., Any]
         u = _units_for(spec, args, kwargs) if has_units else None
         t0 = _perf()
         c0 = clock()
+        own0: Any = _own.STATE  # frugal's own CPU, left out of a process-scope call (span.start)
+        if own0[1]:
+            own0 = _own.now_ns(own0)
         try:
             result = func(*args, **kwargs)
         except BaseException:
-            summarise(spec, t0, clock() - c0, True, u, _span._active.settings_id)
+            summarise(spec, t0, clock() - c0, True, u, _span._active.settings_id, own0)
             raise
-        summarise(spec, t0, clock() - c0, False, u, _span._active.settings_id)
+        summarise(spec, t0, clock() - c0, False, u, _span._active.settings_id, own0)
         return result
     return summary_wrapper
 
@@ -333,7 +337,9 @@ class Region:
                 raise FrugalError(f"region {self.name!r} records a summary (record='summary'): "
                                   "read it with frugal.results()")
             raise FrugalError(f"region {self.name!r} has not been measured yet: use it in a with block first")
-        # Energy is derived a layer above the hot path: imported here, on the first result read.
+        # Energy is derived a layer above the hot path: imported here, on the first result read,
+        # numpy quietly (its threads' start-up spin is not charged to the next region).
+        _own.import_quietly("numpy")
         from frugal.frames.columns import measurement_from_row
 
         return measurement_from_row(*self._record)

@@ -33,6 +33,7 @@ import weakref
 from collections import namedtuple
 from collections.abc import Callable
 
+from frugal.core import own as _own
 from frugal.core import rows as _records
 from frugal.machine import probes
 from frugal.core.rows import (
@@ -241,8 +242,8 @@ class Spec:
     thread clock (the step driver adds them up and hands the total to ``stop``).
     """
 
-    __slots__ = ("name", "name_id", "units", "who", "thread", "task", "clock", "flags", "children",
-                 "summary", "peak")
+    __slots__ = ("name", "name_id", "units", "who", "thread", "task", "process", "clock", "flags",
+                 "children", "summary", "peak")
 
     def __init__(self, name: str, units: Any, scope: str, children: bool, record: str,
                  task: bool = False) -> None:
@@ -251,6 +252,7 @@ class Spec:
         self.units: float | Callable[..., Any] | None = units
         self.thread = scope == "thread" and not task
         self.task = task
+        self.process = not self.thread and not task     # charged the process's CPU, less frugal's own
         if self.thread:
             if _THREAD is None:
                 raise ValueError("measure(scope='thread') needs RUSAGE_THREAD, which this platform lacks")
@@ -309,12 +311,17 @@ def start(spec: Spec, nest: bool = True) -> State | None:
     ``nest=False`` for generators: their region spans the caller's code between yields,
     so it must not become the caller's parent (nor stay so if never closed).
     State: (node, ref, token, parent_id, depth, reset index, rss0_kb, t0, cpu0, children0,
-    meter reading, fork generation, settings_id, meter).
+    meter reading, fork generation, settings_id, meter, frugal's own CPU: ``own.STATE``, or
+    the ns it gave when work was in progress).
     """
     settings_id, meter = _active
     if spec.summary:  # a summarised region is nobody's parent: it stays cheap
         t0 = _perf()
-        return None, None, None, 0, 0, 0, 0, t0, spec.clock(), None, None, _fork_gen, settings_id, meter
+        c0 = spec.clock()
+        own0: Any = _own.STATE     # frugal's own CPU: left out of a process-scope region (see stop)
+        if own0[1]:
+            own0 = _own.now_ns(own0)
+        return None, None, None, 0, 0, 0, 0, t0, c0, None, None, _fork_gen, settings_id, meter, own0
     node = _Node()
     ref = token = None
     try:
@@ -359,7 +366,10 @@ def start(spec: Spec, nest: bool = True) -> State | None:
             rss0 = ru.ru_maxrss if ru.ru_maxrss > _retained_kb else _statm_kb()
         ch = _getrusage(_CHILDREN) if spec.children else None
         m = meter.read() if meter is not None else None
-        return node, ref, token, parent_id, depth, k, rss0, t0, cpu0, ch, m, _fork_gen, settings_id, meter
+        own0 = _own.STATE     # frugal's own CPU: left out of a process-scope region (see stop)
+        if own0[1]:
+            own0 = _own.now_ns(own0)     # work in progress: its ns now
+        return node, ref, token, parent_id, depth, k, rss0, t0, cpu0, ch, m, _fork_gen, settings_id, meter, own0
     except BaseException as exc:
         # Leave nothing half started: no parent for later regions, no tracked peak.
         if token is not None:
@@ -382,13 +392,13 @@ def stop(spec: Spec, state: State | None, exc: BaseException | None, units: floa
     """
     if state is None:
         return None
-    _, ref, token, parent_id, depth, k, rss0, t0, cpu0, ch0, m0, gen, settings_id, meter = state
+    _, ref, token, parent_id, depth, k, rss0, t0, cpu0, ch0, m0, gen, settings_id, meter, own0 = state
     try:
         if gen != _fork_gen:  # opened before a fork: the parent process records it
             return None
         if spec.summary:
             cpu = (spec.clock() - cpu0) if cpu_ns is None else cpu_ns
-            _summarise(spec, t0, cpu, exc is not None, units, settings_id)
+            _summarise(spec, t0, cpu, exc is not None, units, settings_id, own0)
             return None
         flags = spec.flags
         if spec.task:
@@ -404,9 +414,12 @@ def stop(spec: Spec, state: State | None, exc: BaseException | None, units: floa
                 flags |= NO_SPLIT
         else:
             ru1 = _getrusage(_SELF)
+            own = _own.STATE
             t1 = _perf()
             user = ru1.ru_utime - cpu0.ru_utime
             system = ru1.ru_stime - cpu0.ru_stime
+            if own[1] or own is not own0:   # frugal worked meanwhile (a flush, a profiler tick)
+                user, system = _leave_out(user, system, _own_since(own0, own) / 1e9)
         if token is not None:
             try:
                 _current.reset(token)
@@ -461,6 +474,23 @@ def stop(spec: Spec, state: State | None, exc: BaseException | None, units: floa
         return None
 
 
+def _own_since(own0: Any, own: tuple[int, Any]) -> int:
+    """frugal's own CPU (ns) since ``own0``: the state a region read at its start, or the CPU
+    it computed there when work was in progress."""
+    before = own0 if isinstance(own0, int) else own0[0]
+    return max(0, _own.now_ns(own) - before)
+
+
+def _leave_out(user: float, system: float, own_s: float) -> tuple[float, float]:
+    """(user s, system s) of a process-scope region less frugal's own CPU ``own_s``, taken from
+    both in proportion (the threads' clocks give no split), never below zero."""
+    total = user + system
+    if own_s <= 0 or total <= 0:
+        return user, system
+    keep = max(0.0, total - own_s) / total
+    return user * keep, system * keep
+
+
 def _thread_split(cpu0: Any, ru1: Any, c1: int) -> tuple[float, float, bool]:
     """(user s, system s, split known) of a thread region: the total from the thread's CPU clock
     (ns, exact, read inside the wall-clock bracket, so never above wall time); the split from
@@ -495,9 +525,13 @@ def _peak(k: int, rss0: int, mark: int, rss1: int) -> tuple[int, int, int, bool]
 
 
 def _summarise(spec: Spec, t0: int, cpu: int, failed: bool, units: float | None,
-               settings_id: int) -> None:
-    """Add one call to its name's aggregate for this thread (summary mode)."""
+               settings_id: int, own0: Any = None) -> None:
+    """Add one call to its name's aggregate for this thread (summary mode); ``own0``: frugal's
+    own CPU at the call's start (as in ``start``), left out of a process-scope call's ``cpu``."""
     wall = _perf() - t0
+    own = _own.STATE
+    if (own[1] or own is not own0) and own0 is not None and spec.process:
+        cpu = max(0, cpu - _own_since(own0, own))
     # One aggregate per (name, thread): only its own thread updates it, so no lock.
     key = (spec.name_id, _get_ident())
     summary = LOG.summary

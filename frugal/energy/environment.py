@@ -10,11 +10,11 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from frugal import data
-from frugal.core import span
+from frugal.core import own, span
 from frugal.core import settings as config
 from frugal.machine import grid
 from frugal.energy.constants import embodied, power, power_source
-from frugal.core.rows import LOG
+from frugal.core.rows import LOG, ROW_SIZE, S_CALLS
 
 
 class Environment(Mapping[str, Any]):
@@ -137,4 +137,13 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "rows_dropped": LOG.dropped,
         "settings_id": settings_id,
         "data": data.versions(),
+        # frugal's own CPU in this process so far (left out of process-scope regions), by kind of work
+        "frugal_cpu_s": {k: round(v, 6) for k, v in own.by_kind().items()},
+        "frugal_calls_measured": _calls_measured(),
     })
+
+
+def _calls_measured() -> int:
+    """Call rows this process recorded, plus the summarised calls held since the last ``clear()``."""
+    summarised: int = sum(agg[S_CALLS] for agg in list(LOG.summary.values()))
+    return LOG.end() // ROW_SIZE + summarised
