@@ -61,7 +61,7 @@ _LAZY = {
     "regressions": "frugal.history.regressions",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
-_SUBMODULES = ("plot", "stats", "dask")
+_SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel")
 # Lazy names whose modules need no numpy (the others import it, quietly: ``own.import_quietly``).
 _NO_NUMPY = ("environment",)
 

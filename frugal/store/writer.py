@@ -23,7 +23,8 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from frugal.core import own
-from frugal.core.rows import LOG, ROW_SIZE, S_CALLS, S_CPU, S_ERRORS, S_T0, S_UNITS, S_WALL
+from frugal.core.rows import LOG, ROW_SIZE
+from frugal.frames.tail import Summary, Tail, copy_summary, row_columns, summary_delta_columns
 from frugal.store.run_info import settings_json
 from frugal.errors import raised_by_signal_handler
 
@@ -37,23 +38,17 @@ POLL_S = 0.05                    # how often the writer thread looks at the log
 MAX_ROWS_IN_MEMORY = 1 << 22     # rows the log keeps while a store is set (4,194,304: 260 MB)
 EXIT_TIMEOUT_S = 1.0             # the longest the last flush at exit may take
 
-Summary = dict[tuple[int, int], list[Any]]
-
 
 class Writer:
     """Moves this process's new rows from the in-memory log to one store, off the hot path.
 
-    ``cursor`` is the absolute offset (``LOG.base`` + index) of the first row not yet stored.
+    ``tail`` is its place in the log: the first row not yet stored, the aggregates as last stored.
     """
 
     def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: Summary) -> None:
         self.store = store
         self.run = run
-        self.cursor = cursor
-        self.summary_base = summary_base
-        self.summary_t0 = time.perf_counter_ns()
-        # cleared aggregates, (aggregates, base, flushes left): threads may still add to them
-        self.retired_summaries: list[tuple[Summary, Summary, int]] = []
+        self.tail = Tail(cursor, summary_base)
         self.lock = threading.RLock()
         self.stopped = threading.Event()
         self.retired = False            # replaced by another store: writes nothing more
@@ -81,7 +76,7 @@ class Writer:
 
     def _poll(self) -> None:
         now = time.monotonic()
-        pending = (LOG.base + len(LOG.rows) - self.cursor) // ROW_SIZE
+        pending = (LOG.base + len(LOG.rows) - self.tail.cursor) // ROW_SIZE
         if pending >= FLUSH_ROWS or (pending and now - self.last_flush >= FLUSH_EVERY_S):
             self.flush(summary=False)
         if now - self.last_summary >= SUMMARY_EVERY_S:
@@ -142,46 +137,23 @@ class Writer:
 
     def _flush_rows(self, upto: int | None, kwargs: dict[str, Any]) -> int:
         own.import_quietly("numpy")     # the first flush may be the first to import it
-        from frugal.frames.columns import add_energy, own_names, raw_columns, unpack
-
-        start, data = LOG.read(self.cursor, LOG.end() if upto is None else upto)
-        if start > self.cursor:     # forgotten before they could be stored (counted when dropped)
-            self.cursor = start
+        start, data = self.tail.rows(upto)
+        if start > self.tail.cursor:     # forgotten before they could be stored (counted when dropped)
+            self.tail.cursor = start
         if not data and not self.unrecorded_drops:
             return 0
-        fields = unpack(data)
-        # only the names of these rows: a flush costs what its rows do, not what every name interned does
-        names = own_names(fields, LOG.names_of)
-        cols = raw_columns(fields, LOG.units, names, LOG.errors, os.getpid())
-        meters = LOG.meters
-        if meters:
-            meters = {s: meters[s] for s in cols["_seq"].tolist() if s in meters}
-        add_energy(cols, meters)
+        cols = row_columns(data, os.getpid())
         n = self.store.append(self._run(), cols, dropped=self.unrecorded_drops, **kwargs)
-        self.cursor = start + len(data)
+        self.tail.advance(start, data)
         self.unrecorded_drops = 0
         return n
 
     def _flush_summary(self, kwargs: dict[str, Any]) -> int:
-        from frugal.frames.columns import add_energy, summary_columns
-
-        deltas: Summary = {}
-        retired = []
-        for i, (aggregates, base, left) in enumerate(self.retired_summaries):
-            snapshot = _copy(aggregates)
-            # keyed apart from the live aggregates (a negative thread id); merged by name when read
-            _deltas(snapshot, base, self.summary_t0, deltas, tag=-1 - i)
-            if left > 1:
-                retired.append((aggregates, snapshot, left - 1))
-        current = _copy(LOG.summary)
-        _deltas(current, self.summary_base, self.summary_t0, deltas)
-        now = time.perf_counter_ns()
+        deltas, seen = self.tail.summary_deltas()
         n = 0
         if deltas:
-            cols = add_energy(summary_columns(deltas, LOG.names, os.getpid()), {})
-            n = self.store.append(self._run(), cols, **kwargs)
-        self.retired_summaries = retired
-        self.summary_base, self.summary_t0 = current, now
+            n = self.store.append(self._run(), summary_delta_columns(deltas, os.getpid()), **kwargs)
+        self.tail.commit(seen)
         return n
 
     def before_clear(self, end: int, cleared: Summary) -> None:
@@ -191,8 +163,7 @@ class Writer:
             last = "clear() drops them now"
             self.flush(summary=False, last=last, upto=end)
             # The aggregates being cleared now, and at the next flush what threads still added to them.
-            self.retired_summaries.append((cleared, self.summary_base, 2))
-            self.summary_base = {}
+            self.tail.cleared(cleared)
             self.flush(summary=True, last=last, upto=end)
 
     def _bound_memory(self) -> None:
@@ -201,14 +172,14 @@ class Writer:
         if excess <= 0:
             return
         cut = LOG.base + max(excess, MAX_ROWS_IN_MEMORY // 8) * ROW_SIZE
-        stored = max(0, min(cut, self.cursor) - LOG.base) // ROW_SIZE
+        stored = max(0, min(cut, self.tail.cursor) - LOG.base) // ROW_SIZE
         gone = LOG.drop(cut) // ROW_SIZE
         lost = max(0, gone - stored)
         LOG.released += gone - lost
         if lost:
             LOG.dropped += lost
             self.unrecorded_drops += lost
-            self.cursor = max(self.cursor, LOG.base)
+            self.tail.cursor = max(self.tail.cursor, LOG.base)
             warnings.warn(f"frugal: {lost:,} measurements were dropped before they could be stored in "
                           f"{self.store.path} (more than {MAX_ROWS_IN_MEMORY:,} waited in memory); "
                           f"{LOG.dropped:,} in all (frugal.environment()['rows_dropped'])",
@@ -233,37 +204,10 @@ class Writer:
         with self.lock:
             self.flush(summary=True, last=last)
             self.retired = True
-            return self.cursor, self.summary_base
+            return self.tail.cursor, self.tail.summary_base
 
     def forked(self) -> Writer:
         """The writer of a forked child: a new run, starting after the rows it inherited."""
         run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
-        return Writer(self.store, run, LOG.end(), _copy(LOG.summary))
+        return Writer(self.store, run, LOG.end(), copy_summary(LOG.summary))
 
-
-def _copy(summary: Summary) -> Summary:
-    # list() copies the dict in one C call; each aggregate is copied as it is
-    return {k: list(v) for k, v in list(summary.items())}
-
-
-def _deltas(current: Summary, base: Summary, t0: int, into: Summary, tag: int | None = None) -> None:
-    """Add to ``into`` the calls each aggregate gained since ``base`` (new ones whole), keyed by
-    (name id, ``tag``) when a tag is given."""
-    for key, agg in current.items():
-        out = key if tag is None else (key[0], tag * (1 << 64) - key[1])
-        was = base.get(key)
-        if was is None or was[S_T0] != agg[S_T0] or agg[S_CALLS] < was[S_CALLS]:
-            into[out] = agg                                # new since the last flush
-            continue
-        calls = agg[S_CALLS] - was[S_CALLS]
-        if calls <= 0:
-            continue
-        d = list(agg)
-        d[S_CALLS] = calls
-        d[S_ERRORS] = agg[S_ERRORS] - was[S_ERRORS]
-        d[S_WALL] = agg[S_WALL] - was[S_WALL]
-        d[S_CPU] = agg[S_CPU] - was[S_CPU]
-        if agg[S_UNITS] is not None:
-            d[S_UNITS] = agg[S_UNITS] - (was[S_UNITS] or 0.0)
-        d[S_T0] = t0
-        into[out] = d
