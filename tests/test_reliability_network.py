@@ -123,3 +123,40 @@ def test_measuring_storing_the_cli_and_the_dashboard_open_no_socket_at_all(tmp_p
     assert out["codes"] == [0, 0, 0, 0]
     assert out["events"] == []          # no socket created, connected, bound or resolved
     assert Path(tmp_path / "lib.html").stat().st_size > 0 and Path(tmp_path / "cli.html").stat().st_size > 0
+
+
+EXPORTERS = """
+import json, sys
+events = []
+def hook(event, args):
+    if event.startswith("socket.") and event != "socket.gethostname":
+        events.append(f"{event} {args[1:] if event == 'socket.__new__' else args[-1]!r}")
+sys.addaudithook(hook)
+
+import frugal
+loaded = sorted(m for m in ("prometheus_client", "opentelemetry") if m in sys.modules)
+import prometheus_client
+import frugal.otel, frugal.prometheus
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+registry = prometheus_client.CollectorRegistry()
+frugal.prometheus.register(registry)
+reader = InMemoryMetricReader()
+frugal.otel.instrument(MeterProvider(metric_readers=[reader]))
+frugal.measure(name="exported")(sum)(range(1000))
+text = prometheus_client.generate_latest(registry).decode()
+reader.get_metrics_data()
+print(json.dumps({"loaded": loaded, "events": events, "scraped": 'name="exported"' in text}), file=sys.__stderr__)
+"""
+
+
+def test_the_exporters_open_no_socket_until_asked() -> None:
+    """With the extras installed: import frugal loads neither; registering, collecting and reading
+    the counters (Prometheus registry, OpenTelemetry reader) open no socket; only start_http_server listens."""
+    pytest.importorskip("prometheus_client")
+    pytest.importorskip("opentelemetry.sdk.metrics")
+    proc = subprocess.run([sys.executable, "-c", EXPORTERS], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert out == {"loaded": [], "events": [], "scraped": True}
