@@ -31,11 +31,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("energy", ("frugal.energy",)),
     ("frames", ("frugal.frames",)),
     ("analysis", ("frugal.analysis",)),
-    ("outputs", ("frugal.plot", "frugal.store")),
+    ("outputs", ("frugal.plot", "frugal.store", "frugal.interop")),
     ("history", ("frugal.history",)),
     ("pages", ("frugal.pages",)),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal.pytest_plugin",
-                    "frugal.dask")),
+                    "frugal.dask", "frugal.mlflow")),
     ("package", ("frugal",)),
 )
 

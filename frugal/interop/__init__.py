@@ -3,3 +3,7 @@
 back as a frugal frame. ``frugal.interop.export`` is ``frugal.export``; the modules import
 pandas, so this face imports none of them.
 """
+
+FORMATS = ("codecarbon", "impact-framework", "boamps")
+"""What ``frugal.export(format=...)`` writes (here, in the face: the command line lists them
+without importing pandas)."""

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from frugal.files import write_output
+from frugal.interop import FORMATS
 from frugal.interop.boamps import boamps_json
 from frugal.interop.codecarbon import codecarbon_csv
 from frugal.interop.common import check_per, frame_of
 from frugal.interop.impact import manifest_text
 
-FORMATS = ("codecarbon", "impact-framework", "boamps")
 # one row per measurement, except in a BoAmps report: one measure per name
 _DEFAULT_PER = {"codecarbon": "measurement", "impact-framework": "measurement", "boamps": "name"}
 
