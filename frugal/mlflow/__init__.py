@@ -3,15 +3,24 @@ measures a block and logs it to the active MLflow run; ``frugal.mlflow.log(data)
 Measurement or a frame. Metrics ``frugal.energy_j``, ``frugal.carbon_g``, ``frugal.embodied_g``,
 ``frugal.cpu_s``, ``frugal.wall_s``, ``frugal.peak_added_bytes``; the methodology's provenance
 as tags. Without an active run, one is started and ended.
+
+frugal sends nothing anywhere: when it is frugal that imports MLflow (the program has not), it
+imports it with MLflow's usage telemetry off (``MLFLOW_DISABLE_TELEMETRY``) unless the
+environment already says otherwise; the tracking store is wherever the program points MLflow.
 """
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
+if "mlflow" not in sys.modules and "DO_NOT_TRACK" not in os.environ:
+    # MLflow reads this when it is imported and starts its telemetry client then
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 try:
     import mlflow as _mlflow
 except ImportError:
