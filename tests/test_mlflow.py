@@ -79,6 +79,19 @@ def test_track_logs_a_failing_block_and_lets_its_exception_through(tracking):
     assert run.info.status == "FAILED" and "frugal.energy_j" in run.data.metrics
 
 
+def test_a_failing_mlflow_store_does_not_break_the_block(tracking, tmp_path):
+    """When MLflow cannot start a run (its store is a plain file), the block runs and is measured, with a warning."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    mlflow.set_tracking_uri(blocker.as_uri())
+    with pytest.warns(RuntimeWarning, match="not logged to MLflow"):
+        with fm.track("kept") as region:
+            value = _busy()
+    assert value == sum(range(200_000))
+    assert region.result.name == "kept" and region.result.energy_j > 0
+    assert (frugal.results()["name"] == "kept").any()
+
+
 def test_log_of_a_frame_sums_each_name(tracking):
     """log(frame) logs each name's sums under frugal.<name>.<metric> when there are several names."""
     @frugal.measure(name="a")

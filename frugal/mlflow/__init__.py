@@ -75,13 +75,26 @@ def _of_frame(frame: Any) -> tuple[dict[str, float], dict[str, str]]:
 
 
 @contextlib.contextmanager
-def _run(run_name: str) -> Iterator[None]:
-    """The active MLflow run, else one started here and ended on leaving (FAILED on an error)."""
+def _run(run_name: str) -> Iterator[bool]:
+    """The active MLflow run, else one started here and ended on leaving (FAILED on an error).
+    Yields whether there is a run to log to: MLflow failing to start one is a warning, and the
+    measured block runs all the same."""
     if _mlflow.active_run() is not None:
-        yield
+        yield True
         return
-    with _mlflow.start_run(run_name=run_name):
-        yield
+    try:
+        run = _mlflow.start_run(run_name=run_name)
+    except Exception as exc:  # MLflow's store failing must not break the measured program
+        _warn(exc, "no MLflow run could be started")
+        yield False
+        return
+    with run:
+        yield True
+
+
+def _warn(exc: BaseException, what: str) -> None:
+    warnings.warn(f"frugal.mlflow: {what} ({type(exc).__name__}: {exc}); the footprint was not logged to "
+                  "MLflow, it stays in frugal.results()", RuntimeWarning, stacklevel=4)
 
 
 def _send(metrics: dict[str, float], tags: dict[str, str]) -> None:
@@ -90,8 +103,7 @@ def _send(metrics: dict[str, float], tags: dict[str, str]) -> None:
         _mlflow.log_metrics(metrics)
         _mlflow.set_tags(tags)
     except Exception as exc:  # MLflow's store failing must not break the measured program
-        warnings.warn(f"frugal.mlflow: the footprint was not logged to MLflow ({type(exc).__name__}: {exc}); "
-                      "it stays in frugal.results()", RuntimeWarning, stacklevel=3)
+        _warn(exc, "MLflow refused the metrics")
 
 
 def log(data: Any) -> None:
@@ -105,8 +117,9 @@ def log(data: Any) -> None:
         run_name = tags.get("frugal.name", "frugal")
     else:
         raise TypeError(f"frugal.mlflow.log(data=...) takes a Measurement or a frame, got {type(data).__name__}")
-    with _run(run_name):
-        _send(metrics, tags)
+    with _run(run_name) as logging:
+        if logging:
+            _send(metrics, tags)
 
 
 @contextlib.contextmanager
@@ -116,11 +129,11 @@ def track(name: str, *, units: Any = None, scope: str = "process", children: boo
     active run, one named ``name`` is started before the block and ended after it."""
     if not isinstance(name, str) or not name:
         raise ValueError(f"frugal.mlflow.track(name=...) must be a non-empty str, got {name!r}")
-    with _run(name):
+    with _run(name) as logging:
         region = measure(name, units=units, scope=scope, children=children)
         try:
             with region:
                 yield region
         finally:
-            metrics, tags = _of_measurement(region.result)
-            _send(metrics, tags)
+            if logging:
+                _send(*_of_measurement(region.result))
