@@ -15,7 +15,7 @@ import pandas as pd
 
 from frugal._version import __version__
 from frugal.energy.model import J_PER_KWH
-from frugal.interop.common import Record, records
+from frugal.interop.common import Record, records, shared
 
 FORMAT_VERSION = "0.1"
 SPEC_URI = "https://github.com/Boavizta/BoAmps/tree/main/model"
@@ -43,29 +43,24 @@ def _measure(r: Record) -> dict[str, Any]:
     return out
 
 
-def _shared(values: list[Any]) -> Any:
-    distinct = {v for v in values if v is not None}
-    return distinct.pop() if len(distinct) == 1 and None not in values else None
-
-
 def boamps_report(frame: pd.DataFrame, per: str, now: Any) -> dict[str, Any]:
     """The report as a dict of BoAmps' keys; ``now`` (a UTC datetime) stamps it."""
     recs = records(frame, per)
     header: dict[str, Any] = {"formatVersion": FORMAT_VERSION, "formatVersionSpecificationUri": SPEC_URI}
-    run = _shared([r.text["run_id"] for r in recs])
+    run = shared([r.text["run_id"] for r in recs])
     if run is not None:
         header["reportId"] = run
     header["reportDatetime"] = now.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
     report: dict[str, Any] = {"header": header, "measures": [_measure(r) for r in recs]}
-    platform = _shared([r.text["platform"] for r in recs])
+    platform = shared([r.text["platform"] for r in recs])
     if platform is not None:
         report["system"] = {"os": platform}
     software: dict[str, Any] = {"language": "python"}
-    python = _shared([r.text["python"] for r in recs])
+    python = shared([r.text["python"] for r in recs])
     if python is not None:
         software["version"] = python
     report["software"] = software
-    cpu = _shared([r.text["cpu"] for r in recs])
+    cpu = shared([r.text["cpu"] for r in recs])
     if cpu is not None:
         report["infrastructure"] = {"components": [{"componentType": "cpu", "componentName": cpu}]}
     intensity = frame["intensity_g_per_kwh"] if "intensity_g_per_kwh" in frame.columns else None

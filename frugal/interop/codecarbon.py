@@ -97,7 +97,9 @@ def _ends(stamps: Any, path: Path) -> np.ndarray:
     out = np.empty(len(stamps), dtype="i8")
     for i, text in enumerate(stamps):
         try:
-            when = datetime.fromisoformat(str(text).strip())
+            stamp = str(text).strip()
+            # Python 3.10's fromisoformat reads no "Z"
+            when = datetime.fromisoformat(stamp[:-1] + "+00:00" if stamp.endswith("Z") else stamp)
         except ValueError:
             raise ValueError(f"load_codecarbon(path={str(path)!r}): row {i + 2} has a timestamp that is not "
                              f"an ISO 8601 time: {text!r}") from None

@@ -112,13 +112,13 @@ def records(frame: pd.DataFrame, per: str) -> list[Record]:
         values = {c: _sum(cols[c][idx]) for c in _SUMMED}
         unit = unit_of[name]
         work = values["units"] if unit == "unit" else values["calls"]
-        shared = {c: _shared([text[c][i] for i in idx]) for c in _TEXT}
-        out.append(Record(name, min(start[i] for i in idx), max(ends[i] for i in idx), values, shared,
+        common = {c: shared([text[c][i] for i in idx]) for c in _TEXT}
+        out.append(Record(name, min(start[i] for i in idx), max(ends[i] for i in idx), values, common,
                           len(idx), unit, float(work or 0.0)))
     return out
 
 
-def _shared(values: list[str | None]) -> str | None:
+def shared(values: list[str | None]) -> str | None:
     """The value every row has, else None (a name measured on two machines has no one CPU)."""
     distinct = set(values)
     return values[0] if len(distinct) == 1 else None

@@ -18,17 +18,23 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-if "mlflow" not in sys.modules and "DO_NOT_TRACK" not in os.environ:
-    # MLflow reads this when it is imported and starts its telemetry client then
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-try:
-    import mlflow as _mlflow
-except ImportError:
-    raise ModuleNotFoundError("frugal.mlflow needs the extra: pip install 'frugal[mlflow]'") from None
-
 from frugal._version import __version__
 from frugal.core.measure import Region, measure
 from frugal.measurement import Measurement
+
+
+def _mlflow() -> Any:
+    """MLflow, imported on first use (this face imports nothing of it: ``frugal.mlflow`` is there
+    without the extra, and says which extra when it is used)."""
+    if "mlflow" not in sys.modules and "DO_NOT_TRACK" not in os.environ:
+        # MLflow reads this when it is imported and starts its telemetry client then
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    try:
+        import mlflow
+    except ImportError:
+        raise ModuleNotFoundError("frugal.mlflow needs the extra: pip install 'frugal[mlflow]'") from None
+    return mlflow
+
 
 METRICS = ("energy_j", "carbon_g", "embodied_g", "cpu_s", "wall_s", "peak_added_bytes")
 # The provenance of the numbers: how energy was had, the CPU's watts, the grid's intensity.
@@ -79,11 +85,12 @@ def _run(run_name: str) -> Iterator[bool]:
     """The active MLflow run, else one started here and ended on leaving (FAILED on an error).
     Yields whether there is a run to log to: MLflow failing to start one is a warning, and the
     measured block runs all the same."""
-    if _mlflow.active_run() is not None:
+    mlflow = _mlflow()
+    if mlflow.active_run() is not None:
         yield True
         return
     try:
-        run = _mlflow.start_run(run_name=run_name)
+        run = mlflow.start_run(run_name=run_name)
     except Exception as exc:  # MLflow's store failing must not break the measured program
         _warn(exc, "no MLflow run could be started")
         yield False
@@ -99,9 +106,10 @@ def _warn(exc: BaseException, what: str) -> None:
 
 def _send(metrics: dict[str, float], tags: dict[str, str]) -> None:
     tags = {**tags, "frugal.version": __version__}
+    mlflow = _mlflow()
     try:
-        _mlflow.log_metrics(metrics)
-        _mlflow.set_tags(tags)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
     except Exception as exc:  # MLflow's store failing must not break the measured program
         _warn(exc, "MLflow refused the metrics")
 
