@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from frugal.pages.dashboard import report
     from frugal.frames.frame import results
     from frugal.history.regressions import regressions
+    from frugal.interop.codecarbon import load_codecarbon
+    from frugal.interop.export import export
     from frugal.store.default import flush
     from frugal.store.read import load
 
@@ -59,15 +61,17 @@ _LAZY = {
     "flush": "frugal.store.default",
     "profile": "frugal.analysis.profiler",
     "regressions": "frugal.history.regressions",
+    "export": "frugal.interop.export",
+    "load_codecarbon": "frugal.interop.codecarbon",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
-_SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel")
+_SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel", "mlflow")
 # Lazy names whose modules need no numpy (the others import it, quietly: ``own.import_quietly``).
 _NO_NUMPY = ("environment",)
 
 __all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
-           "configure", "environment", "flush", "indicators", "load", "measure", "profile",
-           "regressions", "report", "results", "scaling"]
+           "configure", "environment", "export", "flush", "indicators", "load", "load_codecarbon", "measure",
+           "profile", "regressions", "report", "results", "scaling"]
 
 
 def __getattr__(name: str) -> "Any":

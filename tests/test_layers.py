@@ -31,11 +31,11 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("energy", ("frugal.energy",)),
     ("frames", ("frugal.frames",)),
     ("analysis", ("frugal.analysis",)),
-    ("outputs", ("frugal.plot", "frugal.store")),
+    ("outputs", ("frugal.plot", "frugal.store", "frugal.interop")),
     ("history", ("frugal.history",)),
     ("pages", ("frugal.pages",)),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal.pytest_plugin",
-                    "frugal.dask", "frugal.prometheus", "frugal.otel")),
+                    "frugal.dask", "frugal.prometheus", "frugal.otel", "frugal.mlflow")),
     ("package", ("frugal",)),
 )
 
@@ -227,7 +227,7 @@ def test_submodules_are_modules_and_keep_their_names() -> None:
 
 
 @pytest.mark.parametrize("path", ["frugal.store", "frugal.plot", "frugal.stats", "frugal.dask", "frugal.ipython",
-                                  "frugal.prometheus", "frugal.otel",
+                                  "frugal.prometheus", "frugal.otel", "frugal.mlflow", "frugal.interop",
                                   "frugal.pytest_plugin", "frugal.cli", "frugal.__main__"])
 def test_every_public_path_imports(path: str) -> None:
     """Each public module path imports in a fresh interpreter (``__main__`` as ``python -m frugal --help``)."""

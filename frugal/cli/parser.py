@@ -1,7 +1,7 @@
 """The ``frugal`` command line: the parser, ``main()`` and its exit statuses.
 
 ``frugal run -- CMD``, ``frugal compare 'CMD A' 'CMD B'``, ``frugal profile``, ``frugal dashboard``,
-``frugal merge``, ``frugal check``, ``frugal info`` and ``frugal demo``, one module each. User mistakes end in one line
+``frugal export``, ``frugal merge``, ``frugal check``, ``frugal info`` and ``frugal demo``, one module each. User mistakes end in one line
 on stderr and a non-zero exit status, never a traceback (``FRUGAL_DEBUG=1`` shows it for a bug report).
 """
 from __future__ import annotations
@@ -13,14 +13,14 @@ import sys
 from typing import Sequence
 
 from frugal._version import __version__
-from frugal.cli import check, compare, dashboard, demo, info, merge, profile, run
+from frugal.cli import check, compare, dashboard, demo, export, info, merge, profile, run
 from frugal.cli.common import UserError
 from frugal.errors import FrugalError
 from frugal.frames.process import Stopped
 
 EXIT_USAGE = 2
 # in the order --help lists them
-COMMANDS = (run, compare, profile, dashboard, merge, check, info, demo)
+COMMANDS = (run, compare, profile, dashboard, export, merge, check, info, demo)
 
 
 class _Parser(argparse.ArgumentParser):
