@@ -2,9 +2,10 @@
 InMemoryMetricReader, equal frugal.results()'s sums and never go down."""
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
-from typing import Any
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -32,12 +33,29 @@ def read(reader: InMemoryMetricReader) -> dict[str, Any]:
     return out
 
 
-def test_the_counters_equal_the_results_sums_and_never_go_down() -> None:
+@pytest.fixture
+def provider() -> Iterator[Callable[..., MeterProvider]]:
+    """MeterProviders shut down after the test and released: their counters must not go on
+    counting the calls of the tests that follow (a provider left for exit would)."""
+    made: list[MeterProvider] = []
+
+    def make(reader: InMemoryMetricReader) -> MeterProvider:
+        made.append(MeterProvider(metric_readers=[reader], shutdown_on_exit=False))
+        return made[-1]
+
+    yield make
+    for p in made:
+        p.shutdown()
+    made.clear()
+    gc.collect()
+
+
+def test_the_counters_equal_the_results_sums_and_never_go_down(provider) -> None:
     """frugal.energy (J), frugal.carbon (g), frugal.cpu.time (s), frugal.calls per frugal.name equal
     frugal.results()'s sums, summary mode and clear() included."""
     frugal.clear()
     reader = InMemoryMetricReader()
-    fo.instrument(MeterProvider(metric_readers=[reader]))
+    fo.instrument(provider(reader))
     work = frugal.measure(name="otel.work")(burn)
     summed = frugal.measure(name="otel.summed", record="summary")(burn)
     frames = []
@@ -69,12 +87,12 @@ def test_the_counters_equal_the_results_sums_and_never_go_down() -> None:
     assert all(monotonic for _, _, monotonic in got.values())
 
 
-def test_names_past_the_limit_are_summed_under_other() -> None:
+def test_names_past_the_limit_are_summed_under_other(provider) -> None:
     """With max_names=2 the third name on is reported as frugal.name="other"."""
     frugal.clear()
     reader = InMemoryMetricReader()
     with pytest.warns(RuntimeWarning, match="summed under the name 'other'"):
-        fo.instrument(MeterProvider(metric_readers=[reader]), max_names=2)
+        fo.instrument(provider(reader), max_names=2)
         for i in range(5):
             frugal.measure(name=f"otel_c.{i}")(burn)(100)
         calls = read(reader)["frugal.calls"][0]
