@@ -1,6 +1,7 @@
 """A profile's outputs: the HTML flame graph (in a real headless Chromium), speedscope, collapsed stacks."""
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import re
@@ -105,7 +106,9 @@ def test_the_page_is_one_file_with_no_script_and_escaped_names(prof, tmp_path) -
 def test_outputs_never_overwrite_a_file_of_another_kind(prof, tmp_path) -> None:
     """A store (or any other file) at the output path is refused unless force=True."""
     store = tmp_path / "frugal.db"
-    sqlite3.connect(store).execute("create table t (x)").connection.commit()
+    with contextlib.closing(sqlite3.connect(store)) as conn:
+        conn.execute("create table t (x)")
+        conn.commit()
     for write in (prof.flamegraph, prof.to_speedscope, prof.to_collapsed):
         with pytest.raises(ValueError, match="not .* written by frugal"):
             write(store)
