@@ -71,37 +71,6 @@ def test_a_sleeping_region_after_300000_stored_calls_is_charged_under_2_ms(tmp_p
     assert len(charged) == 5 and statistics.median(charged) < BOUND_MS, charged
 
 
-def test_a_region_around_a_flush_in_another_thread_is_charged_less_than_the_flush():
-    """A region that waits for another thread's ``frugal.flush()`` of 300,000 rows is charged less
-    than that flush's own thread CPU (before: the whole flush, and more)."""
-    code = """
-        import os, sys, tempfile, threading, time, frugal
-
-        @frugal.measure
-        def noop():
-            pass
-
-        for _ in range(300_000):
-            noop()                       # rows waiting: no store is set yet
-        spent = []
-
-        def store_them():
-            frugal.configure(store=os.path.join(tempfile.mkdtemp(), "s.db"))
-            t0 = time.thread_time_ns()
-            frugal.flush()
-            spent.append(time.thread_time_ns() - t0)
-
-        with frugal.measure("waits") as region:
-            t = threading.Thread(target=store_them)
-            t.start()
-            t.join()
-        print(region.result.cpu_s * 1e3, spent[0] / 1e6)
-    """
-    tries = [tuple(map(float, run_py(code).split())) for _ in range(5)]
-    charged = statistics.median(c for c, _ in tries)
-    flush = statistics.median(f for _, f in tries)
-    assert flush > 20 and charged < flush, tries
-
 
 def test_frugal_s_own_cpu_is_reported_by_kind_with_the_calls_measured(tmp_path):
     """``environment()['frugal_cpu_s']`` gives frugal's own CPU by kind of work (the store's
