@@ -71,7 +71,6 @@ def test_a_sleeping_region_after_300000_stored_calls_is_charged_under_2_ms(tmp_p
     assert len(charged) == 5 and statistics.median(charged) < BOUND_MS, charged
 
 
-
 def test_frugal_s_own_cpu_is_reported_by_kind_with_the_calls_measured(tmp_path):
     """``environment()['frugal_cpu_s']`` gives frugal's own CPU by kind of work (the store's
     flushes here) and its total, and ``frugal_calls_measured`` the calls measured."""
