@@ -219,3 +219,11 @@ def test_cli_export_without_a_store_is_a_usage_error(tmp_path, capsys):
     """A missing store ends in one line and exit status 2."""
     assert main(["export", str(tmp_path / "none.db"), "-o", str(tmp_path / "x.csv"), "--format", "codecarbon"]) == 2
     assert "no frugal store" in capsys.readouterr().err
+
+
+def test_cli_export_never_writes_over_the_store_it_reads(tmp_path, capsys):
+    """-o naming the exported store itself is a usage error even with --force: the store stays."""
+    store = _store(tmp_path)
+    before = store.read_bytes()
+    assert main(["export", str(store), "-o", str(store), "--format", "codecarbon", "--force"]) == 2
+    assert "--output" in capsys.readouterr().err and store.read_bytes() == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from frugal.cli.common import DEFAULT_STORE, UserError, store_path
@@ -38,6 +39,9 @@ def run(args: argparse.Namespace) -> int:
     path = store_path(args.store)
     if not path.exists():
         raise UserError(f"no frugal store at {path}: the file does not exist")
+    # --force replaces a file of another kind, never the store being read (it would be lost)
+    if os.path.realpath(args.output) == os.path.realpath(path):
+        raise UserError(f"--output: {args.output} is the store being exported; give another file")
     frame = store.load(path, name=args.name or None, run=args.run or None)
     if len(frame) == 0:
         raise UserError(f"{path} holds no measurements" + (" matching the filters" if args.name or args.run else ""))
