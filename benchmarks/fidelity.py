@@ -79,7 +79,7 @@ def main() -> None:
     env = frugal.environment()
     print()
     print(f"frugal:     {env['cpu_w_per_logical_cpu']} W per logical CPU ({env['cpu_power_source']});")
-    print(f"            RAM {env['ram_w_per_gb']} W/GB x peak RSS; intensity {env['intensity_g_per_kwh']} g/kWh "
+    print(f"            RAM {env['ram_w_per_gb']} W/GB x memory held (what the region added with idle_power='none', the resident peak with 'reserved'); intensity {env['intensity_g_per_kwh']} g/kWh "
           f"({env['intensity_source']})")
     hardware = ", ".join(str(h) for h in getattr(tracker, "_hardware", []))
     ram_w = next((h.total_power().W for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "RAM"), None)

@@ -274,7 +274,7 @@ def test_energy_over_whole_columns_is_each_rows_energy_alone():
         frugal.configure(**dataclasses.asdict(saved))
     cols = log_columns()
     assert len(set(np.asarray(cols["_settings_id"]).tolist())) == 2
-    inputs = {k: np.asarray(cols[k]) for k in ("wall_s", "cpu_s", "peak_rss_bytes", "_seq", "_settings_id")}
+    inputs = {k: np.asarray(cols[k]) for k in ("wall_s", "cpu_s", "peak_rss_bytes", "peak_added_bytes", "_seq", "_settings_id")}
     for i in range(len(inputs["wall_s"])):
         alone = derive({k: v[i:i + 1] for k, v in inputs.items()}, {})
         for field in ENERGY_FIELDS:

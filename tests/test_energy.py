@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import time
 
 import numpy as np
 import pytest
@@ -119,7 +120,8 @@ def test_million_rows_match_the_formula(restore):
 
 
 def test_measured_region_carries_model_energy(restore):
-    """A real region's energy columns equal the model applied to its own wall, CPU and peak memory."""
+    """A real region's energy columns equal the model applied to its own wall, CPU and the
+    memory it added (idle_power="none", the default: a region is charged what it adds)."""
     frugal.configure(energy="model", cpu_tdp_w=120.0, host_threads=HOST, country="FRA")
     with frugal.measure("work") as m:
         block = bytearray(50 * 2 ** 20)
@@ -128,10 +130,32 @@ def test_measured_region_carries_model_energy(restore):
     r = m.result
     assert r.energy_method == "model"
     assert r.energy_cpu_j == pytest.approx(r.cpu_s * w_per_cpu(120.0))
-    assert r.energy_ram_j == pytest.approx(0.3725 * r.peak_rss_bytes / GIB * r.wall_s)
+    assert r.peak_added_bytes >= 50 * 2 ** 20 * 0.9
+    assert r.energy_ram_j == pytest.approx(0.3725 * r.peak_added_bytes / GIB * r.wall_s)
     assert r.energy_j == pytest.approx(r.energy_cpu_j + r.energy_ram_j)
     assert r.carbon_g == pytest.approx(r.energy_j / 3.6e6 * r.intensity_g_per_kwh)
     assert "France (FRA)" in r.intensity_source and r.embodied_g > 0
+
+
+def test_a_waiting_region_is_charged_the_memory_it_adds_or_with_reserved_the_process_holds(restore):
+    """A region that sleeps while the process holds 200 MB allocated before it is charged no
+    memory energy by default (it added none), and the process's resident memory x its wall
+    time with idle_power="reserved" (what it held reserved, as the idle CPUs are)."""
+    held = bytearray(200 * 2 ** 20)
+    held[::4096] = b"x" * len(held[::4096])
+    frugal.configure(energy="model", cpu_tdp_w=120.0, host_threads=HOST, country="FRA")
+    with frugal.measure("wait") as m:
+        time.sleep(0.05)
+    r = m.result
+    assert r.peak_rss_bytes > 200 * 2 ** 20
+    assert r.energy_ram_j == pytest.approx(0.3725 * r.peak_added_bytes / GIB * r.wall_s)
+    assert r.energy_ram_j < 0.01 * 0.3725 * r.peak_rss_bytes / GIB * r.wall_s
+    frugal.configure(idle_power="reserved")
+    with frugal.measure("wait") as m:
+        time.sleep(0.05)
+    r = m.result
+    assert r.energy_ram_j == pytest.approx(0.3725 * r.peak_rss_bytes / GIB * r.wall_s)
+    del held
 
 
 def test_summary_rows_use_totals(restore):

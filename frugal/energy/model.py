@@ -5,7 +5,10 @@ snapshot):
 
     energy_cpu_j = cpu_s x W per busy logical CPU           (model; RAPL package when metered)
                    + wall_s x reserved CPUs x idle W per CPU  (only with idle_power="reserved")
-    energy_ram_j = ram_w_per_gb x peak_rss GiB x wall_s    (model; RAPL dram when metered)
+    energy_ram_j = ram_w_per_gb x GiB held x wall_s        (model; RAPL dram when metered)
+                   GiB held = what the region added (peak_added_bytes) with idle_power="none",
+                   the process's resident peak (peak_rss_bytes) with "reserved" or where the
+                   added memory is unknown (summary rows, whole-process runs)
     energy_gpu_j = NVML counter delta                       (NaN when no GPU meter)
     energy_j     = (cpu + ram + gpu, the known parts) x PUE
     carbon_g     = energy_j / 3.6e6 x intensity_g_per_kwh
@@ -95,6 +98,7 @@ def derive(cols: dict[str, Any], meters: dict[int, MeterReading],
     ``machine``: the machine the rows were measured on, this one by default (tests and
     benchmarks give others: a VM of a given chip, a laptop).
     ``cols`` needs wall_s, cpu_s, peak_rss_bytes (NaN: unknown, then no RAM energy),
+    peak_added_bytes (optional: NaN or absent, the resident peak is charged instead),
     ``_seq`` and ``_settings_id``; ``meters`` maps a row's ``_seq`` (its identity) to
     ``(meter, start counters, end counters)`` for rows measured with a meter in force.
     Text columns are object arrays of str and None (``derive_coded`` gives codes instead).
@@ -116,6 +120,7 @@ def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine:
     n = len(wall)
     cpu = np.asarray(cols["cpu_s"], dtype="f8")
     peak = np.asarray(cols["peak_rss_bytes"], dtype="f8")
+    added = _added(peak, cols.get("peak_added_bytes"))
     sid = np.asarray(cols["_settings_id"])
     codes = {field: np.zeros(n, dtype=np.intp) for field in TEXT_OUTPUTS}
     tables: dict[str, dict[str | None, int]] = {field: {} for field in TEXT_OUTPUTS}
@@ -142,13 +147,14 @@ def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine:
                 label(field, sel, text)
             continue
         p = params(settings, machine)
+        held = peak if settings.idle_power == "reserved" else added
         if whole:
-            _model(p, wall, cpu, peak, cpu_j, ram_j, emb)
+            _model(p, wall, cpu, held, cpu_j, ram_j, emb)
             g_kwh.fill(p.intensity_g_per_kwh)
             pue = p.pue
         else:
             part = _arrays.rows(3, int(np.count_nonzero(sel)))
-            _model(p, wall[sel], cpu[sel], peak[sel], *part)
+            _model(p, wall[sel], cpu[sel], held[sel], *part)
             cpu_j[sel], ram_j[sel], emb[sel] = part
             g_kwh[sel] = p.intensity_g_per_kwh
             pue[sel] = p.pue
@@ -173,13 +179,28 @@ def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine:
     return {field: out[field] for field in OUTPUTS}, {field: list(t) for field, t in tables.items()}
 
 
-def _model(p: Params, wall: np.ndarray, cpu: np.ndarray, peak: np.ndarray,
+def _added(peak: np.ndarray, added: Any) -> np.ndarray:
+    """The memory a row charges when only what it adds is charged: ``peak_added_bytes``, and the
+    resident peak where that is unknown (summary rows do not reset the mark; a whole-process
+    run added all it held; rows stored before frugal recorded it)."""
+    if added is None:
+        return peak
+    charged: np.ndarray = np.asarray(added, dtype="f8")
+    unknown = np.isnan(charged)
+    if not unknown.any():
+        return charged
+    out: np.ndarray = np.where(unknown, peak, charged)
+    return out
+
+
+def _model(p: Params, wall: np.ndarray, cpu: np.ndarray, held: np.ndarray,
            cpu_j: np.ndarray, ram_j: np.ndarray, emb: np.ndarray) -> None:
-    """The modelled CPU and RAM energy and the embodied carbon of rows, into the last three."""
+    """The modelled CPU and RAM energy and the embodied carbon of rows, into the last three;
+    ``held``: the bytes of memory each row is charged for."""
     np.multiply(cpu, p.watts_per_cpu, out=cpu_j)
     if p.idle_w:
         cpu_j += wall * p.idle_w
-    np.multiply(peak, p.ram_w_per_gib / GIB, out=ram_j)
+    np.multiply(held, p.ram_w_per_gib / GIB, out=ram_j)
     ram_j *= wall
     if p.reserved_share is not None:
         # SCI: TE x wall/lifetime x min(1, RR/ToR), RR the CPUs reserved whether busy or not
