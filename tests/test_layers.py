@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("history", ("frugal.history",)),
     ("pages", ("frugal.pages",)),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal.pytest_plugin",
-                    "frugal.dask")),
+                    "frugal.dask", "frugal.web")),
     ("package", ("frugal",)),
 )
 
