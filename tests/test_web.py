@@ -34,7 +34,7 @@ def burn(n: int = 200_000) -> int:
 # --- real servers --------------------------------------------------------------------------
 
 # Both servers: /cpu burns about 30 ms of CPU, /sleep waits 30 ms, /items/{id} is one route,
-# /calibrate gives the CPU of the burn run alone (ns, median of 7), /_dump the results (skipped).
+# /calibrate gives the CPU of the burn run alone (ns, median of 7; before and after the load), /_dump the results (skipped).
 COMMON = textwrap.dedent('''
     import json, statistics, sys, time
     import frugal
@@ -117,7 +117,7 @@ WSGI_SERVER = COMMON + textwrap.dedent('''
         return dump()
 
     app.wsgi_app = WSGIMiddleware(app.wsgi_app, skip=("/_dump", "/calibrate"))
-    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=8, _quiet=True)
+    waitress.serve(app, host="127.0.0.1", port=int(sys.argv[1]), threads=4, _quiet=True)
 ''')
 
 
@@ -172,11 +172,12 @@ def test_concurrent_requests_are_each_charged_their_own_cpu(serve, server):
     /items/1 and /items/2 are one name."""
     asgi = server.startswith("asgi")
     port = serve(ASGI_SERVER if asgi else WSGI_SERVER)
-    alone_s = float(_get(port, "/calibrate")[1]) / 1e9
+    before = float(_get(port, "/calibrate")[1]) / 1e9
     paths = ["/cpu", "/sleep"] * 50 + ["/items/1", "/items/2"]
     with ThreadPoolExecutor(len(paths)) as pool:
         statuses = [status for status, _ in pool.map(lambda p: _get(port, p), paths)]
     assert statuses == [200] * len(paths)
+    alone_s = (before + float(_get(port, "/calibrate")[1]) / 1e9) / 2   # the machine's pace drifts: both sides
     rows = json.loads(_get(port, "/_dump")[1])
     by_name: dict[str, list[dict]] = {}
     for row in rows:
@@ -366,8 +367,9 @@ def test_wsgi_names_the_flask_url_rule():
 
     app.wsgi_app = WSGIMiddleware(app.wsgi_app)
     client = app.test_client()
-    assert client.get("/items/1").status_code == 200 and client.get("/items/2").status_code == 200
-    assert client.get("/missing").status_code == 404
+    assert client.get("/items/1").data == b"1" and client.get("/items/2").data == b"2"
+    missing = client.get("/missing")
+    assert missing.status_code == 404 and missing.data
     assert list(_rows()["name"]) == ["GET /items/<int:item_id>"] * 2 + ["GET /missing"]
 
 

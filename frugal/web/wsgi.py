@@ -176,3 +176,8 @@ class _Body:
             self._request.finish(exc)
             raise
         self._request.finish(None)
+
+    def __del__(self) -> None:
+        # Dropped unread and unclosed (a test client's response nobody read): the request ends
+        # here rather than never being recorded.
+        self._request.finish(None)
