@@ -65,7 +65,7 @@ _LAZY = {
     "load_codecarbon": "frugal.interop.codecarbon",
 }
 # Submodules reachable as attributes after a bare ``import frugal``.
-_SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel", "mlflow")
+_SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel", "mlflow", "web")
 # Lazy names whose modules need no numpy (the others import it, quietly: ``own.import_quietly``).
 _NO_NUMPY = ("environment",)
 

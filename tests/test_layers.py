@@ -35,7 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("history", ("frugal.history",)),
     ("pages", ("frugal.pages",)),
     ("front ends", ("frugal.cli", "frugal.__main__", "frugal.demo", "frugal.ipython", "frugal.pytest_plugin",
-                    "frugal.dask", "frugal.prometheus", "frugal.otel", "frugal.mlflow")),
+                    "frugal.dask", "frugal.prometheus", "frugal.otel", "frugal.mlflow", "frugal.web")),
     ("package", ("frugal",)),
 )
 
@@ -227,7 +227,7 @@ def test_submodules_are_modules_and_keep_their_names() -> None:
 
 
 @pytest.mark.parametrize("path", ["frugal.store", "frugal.plot", "frugal.stats", "frugal.dask", "frugal.ipython",
-                                  "frugal.prometheus", "frugal.otel", "frugal.mlflow", "frugal.interop",
+                                  "frugal.prometheus", "frugal.otel", "frugal.mlflow", "frugal.web", "frugal.interop",
                                   "frugal.pytest_plugin", "frugal.cli", "frugal.__main__"])
 def test_every_public_path_imports(path: str) -> None:
     """Each public module path imports in a fresh interpreter (``__main__`` as ``python -m frugal --help``)."""
