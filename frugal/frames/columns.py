@@ -28,6 +28,7 @@ from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
+    from frugal.machine.hardware import Machine
 
 Columns = dict[str, Any]
 """Column name -> numpy array (or list), one entry per row."""
@@ -363,10 +364,11 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
     }
 
 
-def add_energy(cols: Columns, meters: dict[int, MeterReading]) -> Columns:
+def add_energy(cols: Columns, meters: dict[int, MeterReading], machine: Machine | None = None) -> Columns:
     """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
-    ``meters`` maps a row's ``_seq`` to its meter readings. Text columns come as Text."""
-    derived, labels = derive_coded(cols, meters)
+    ``meters`` maps a row's ``_seq`` to its meter readings; ``machine``: the one they were
+    measured on, this one by default. Text columns come as Text."""
+    derived, labels = derive_coded(cols, meters, machine)
     cols.update(derived)
     for field, table in labels.items():
         cols[field] = Text(derived[field], table)

@@ -25,6 +25,7 @@ from frugal.errors import FrugalError
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
     from frugal.frames.columns import Columns
+    from frugal.machine.hardware import Machine
 
 EXIT_NOT_FOUND = 127       # as a POSIX shell: command not found
 EXIT_NOT_EXECUTABLE = 126  # as a POSIX shell: found but cannot be run
@@ -440,9 +441,10 @@ def _kill_tree(root: int, since: int | None) -> None:
         procs = _processes()
 
 
-def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Columns:
+def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str], machine: Machine | None = None) -> Columns:
     """The column dict of ``frugal.frames.columns`` for whole-process runs, energy and carbon derived
-    with the settings in force (measured by a meter where present, modelled otherwise)."""
+    with the settings in force (measured by a meter where present, modelled otherwise), on
+    ``machine`` (this one by default; tests give others)."""
     import numpy as np
 
     from frugal.frames.columns import add_energy
@@ -479,4 +481,4 @@ def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str]) -> Co
         "_settings_id": np.full(n, span.active().settings_id, dtype="i8"),
     }
     meters = {i: r.meter for i, r in enumerate(runs) if r.meter is not None}
-    return add_energy(cols, meters)
+    return add_energy(cols, meters, machine)
