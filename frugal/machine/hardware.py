@@ -40,9 +40,19 @@ _NOISE = re.compile(r"\((r|tm)\)|®|™|\bcpu\b|\bprocessor\b|\b\d+-core\b|\b(wi
                     r"\bradeon graphics\b|@.*$")
 
 
+# Every match of _NOISE holds one of these: a name without any is left as it is by _NOISE, and
+# most of the table's 4,900 names have none (the regular expression on each cost 26 ms a process).
+_NOISE_HINTS = ("(", "®", "™", "cpu", "processor", "-core", "radeon", "@")
+
+
 def clean(name: str) -> str:
     """Lower-case words of a CPU name without trademarks, clock speed and filler words."""
-    return " ".join(_NOISE.sub(" ", name.casefold()).replace(",", " ").split())
+    folded = name.casefold()
+    for hint in _NOISE_HINTS:
+        if hint in folded:
+            folded = _NOISE.sub(" ", folded)
+            break
+    return " ".join(folded.replace(",", " ").split())
 
 
 # --- what the system says ---------------------------------------------------------------------
