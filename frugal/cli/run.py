@@ -11,7 +11,6 @@ from typing import Any
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, after_dashes,
                                apply_machine, objects, positive_int, store_path, store_runs)
-from frugal.frames.columns import memory_column
 from frugal.frames.process import CommandNotFound, ProcessRun, Stopped, process_columns, run_process
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
@@ -96,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
 def run_table(cols: dict[str, Any]) -> str:
     """``frugal run``'s table: one line per run, then the medians of the successful runs."""
     import numpy as np
+
+    from frugal.frames.columns import memory_column
 
     metrics = ["wall_s", "cpu_user_s", "cpu_system_s", memory_column(cols), "energy_j", "carbon_g", "embodied_g"]
     values = {m: np.asarray(cols[m], dtype="f8") for m in metrics}
