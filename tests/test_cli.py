@@ -92,6 +92,17 @@ def test_light_commands_import_neither_pandas_nor_matplotlib(tmp_path, argv):
     assert "HEAVY []" in proc.stderr
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["compare", "--help"]])
+def test_help_imports_no_numpy(tmp_path, argv):
+    """Help is read often and at once: it imports no numpy (about 0.1 s a start)."""
+    code = ("import sys; from frugal import cli\n"
+            "try:\n    status = cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "print('NUMPY', 'numpy' in sys.modules, file=sys.stderr); raise SystemExit(status)")
+    proc = subprocess.run([PY, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "NUMPY False" in proc.stderr
+
+
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"
