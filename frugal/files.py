@@ -145,7 +145,7 @@ def store_location(value: Any, argument: str) -> Path | str:
             raise ValueError(f"{argument}={redact(url)!r}: the scheme {scheme}:// is not a store frugal can use; "
                              "give a file path (a SQLite store) or a postgresql:// URL")
         check_path(argument, url)
-        return url
+        return str(url)
     return as_path(value, argument)
 
 

@@ -26,10 +26,11 @@ from __future__ import annotations
 import os
 import threading
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Iterable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, TypeVar
 
 from frugal.errors import FrugalError
-from frugal.files import RUN_FIELDS, SCHEMA_VERSION, redact
+from frugal.files import RUN_FIELDS, SCHEMA_VERSION
+from frugal.validate import redact
 from frugal.measurement import FIELDS
 from frugal.store.sqlite import encode_chunks, insert_chunks, storable_text
 
@@ -99,7 +100,7 @@ class PgConn:
         text, returning = _sql(statement)
         with _errors(self.where):
             cur = self.raw.cursor(binary=True)
-            cur.execute(text, list(params) or None)     # type: ignore[arg-type]  # built from our own SQL
+            cur.execute(text.encode(), list(params) or None)    # bytes: SQL built from frugal's own text
             if returning:
                 row = cur.fetchone()
                 assert row is not None      # RETURNING id of a row just inserted
@@ -107,10 +108,10 @@ class PgConn:
             return cur
 
     def executemany(self, statement: str, rows: Iterable[Iterable[Any]]) -> None:
-        rows = [list(r) for r in rows]
-        if rows:
+        values = [list(r) for r in rows]
+        if values:
             with _errors(self.where):
-                self.raw.cursor().executemany(_sql(statement)[0], rows)   # type: ignore[arg-type]
+                self.raw.cursor().executemany(_sql(statement)[0].encode(), values)
 
     @property
     def in_transaction(self) -> bool:
@@ -139,7 +140,7 @@ class _errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is not None and isinstance(exc, _psycopg().Error):
             message = redact(str(exc).strip().replace("\n", " "))
             kind = StoreUnreachable if isinstance(exc, _psycopg().OperationalError) else FrugalError
