@@ -123,6 +123,9 @@ def test_rows_round_trip_through_every_reader(url, tmp_path):
     assert len(load(url, name="b")) == 500 and frame["run_id"].nunique() == 2
     runs = load_runs(url)
     assert runs["measurements"].tolist() == [1000, 500] and runs["rows_dropped"].tolist() == [0, 0]
+    import frugal
+
+    assert list(frugal.regressions(url).columns)[:2] == ["name", "metric"]     # read through the history
     # both directions of merge: PostgreSQL -> a SQLite file -> another schema
     laptop = tmp_path / "laptop.db"
     out = _frugal("merge", "--json", str(laptop), url)
