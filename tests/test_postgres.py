@@ -202,6 +202,7 @@ def test_libpq_settings_work_pgpassword_pgpass_and_sslmode(url, server, tmp_path
     assert len(load(url)) == 5
 
 
+@pytest.mark.slow      # about 25 s: 400,000 measured calls on a shared machine
 def test_eight_processes_write_at_once_every_row_read_back_once_and_dashboard_renders(url, tmp_path):
     """8 processes x 50,000 rows on a fresh schema: the first writers create the tables together."""
     from frugal.store.read import load

@@ -18,6 +18,8 @@ from frugal.core import span
 from frugal.core.rows import LOG
 from frugal.store.run_info import new_run
 from frugal.store.location import AnyStore, open_store
+from frugal.store.postgres import PgStore
+from frugal.store.sqlite import Store
 from frugal.store.writer import EXIT_TIMEOUT_S, Writer
 
 _writer: Writer | None = None
@@ -26,7 +28,7 @@ _switch = threading.Lock()      # one store switch at a time (never taken by the
 _mp_child = False   # a multiprocessing child: SIGTERM (Pool.terminate, Pool.__exit__) is flushed
 
 
-def set_default_store(path: str | os.PathLike[str] | None) -> None:
+def set_default_store(path: str | os.PathLike[str] | AnyStore | None) -> None:
     """Store every measurement of this process in ``path`` (a SQLite file, or a
     ``postgresql://`` URL: ``frugal.store.postgres``), or stop (None).
 
@@ -36,10 +38,15 @@ def set_default_store(path: str | os.PathLike[str] | None) -> None:
     the exact row where it stopped. A store set after ``store=None`` receives the
     measurements made from then on. Raises ``FrugalError`` at once when ``path`` exists and
     is not a frugal store (it is left untouched), ``ValueError`` for a URL of another scheme.
+    ``path`` may also be a store itself (``current_store()``: a server's URL keeps its password there).
     Writing happens on a background thread.
     """
     global _writer, _ever
-    store = open_store(path).open() if path is not None else None  # fail now, in the caller, not in a thread
+    if path is None:
+        store = None
+    else:
+        # fail now, in the caller, not in a thread
+        store = (path if isinstance(path, (Store, PgStore)) else open_store(path)).open()
     with _switch:
         old = _writer
         if old is not None:

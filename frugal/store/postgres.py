@@ -277,12 +277,14 @@ class PgStore:
         _, schema = split_url(self._url)
         conn.execute("BEGIN")
         try:
+            # the first two writers starting together: one creates (the schema too: CREATE SCHEMA IF
+            # NOT EXISTS is not safe against another at once), the other waits and finds them
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('frugal store ' || coalesce(?, current_schema(), '')))",
+                         (schema,))
             if schema is not None:
                 psycopg = _psycopg()
                 conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                     psycopg.sql.Identifier(schema)).as_string(conn.raw))
-            # the first two writers starting together: one creates, the other waits and finds them
-            conn.execute("SELECT pg_advisory_xact_lock(hashtext('frugal store ' || coalesce(current_schema(), '')))")
             version = self._state(conn)
             if version is None:
                 for statement in _schema_sql():
