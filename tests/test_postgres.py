@@ -315,3 +315,23 @@ def test_the_password_is_in_no_output(url, server, tmp_path):
     outputs += [s for s in load_runs(url)["settings"].astype(str)]
     assert "postgresql://frugal:***@" in "".join(outputs)
     assert not [o[:300] for o in outputs if PASSWORD in o]
+
+
+def test_a_hung_server_costs_the_exit_its_budget_and_the_rows_are_said_lost(tmp_path):
+    """A server that accepts and never answers: configure() gives up after OPEN_TIMEOUT_S (a
+    warning), the last flush at exit after EXIT_TIMEOUT_S (a warning saying the rows are lost)."""
+    import socket
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        out = _python(f"""
+            import frugal
+            frugal.configure(store="postgresql://u:{PASSWORD}@127.0.0.1:{hung.getsockname()[1]}/db")
+            with frugal.measure("a"):
+                pass
+            """, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "could not write to the store yet" in out.stderr
+    assert "did not answer within 1 s); they are lost with this process" in out.stderr, out.stderr
+    assert PASSWORD not in out.stderr

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_S = 10           # libpq's connect_timeout, unless the URL sets one
 STATEMENT_TIMEOUT_S = 60.0       # the longest one statement may run (a hung server)
+OPEN_TIMEOUT_S = 5.0             # configure(store=...) waits this long at most; then the writer tries again
 _T = TypeVar("_T")
 
 
@@ -236,16 +237,19 @@ class PgStore:
         """Connect and create or check the tables now: raises ``FrugalError`` if they are not a
         frugal store's; a server that cannot be reached is said in ``unreachable`` (the writer
         keeps the rows and tries again)."""
-        with self._lock:
-            try:
-                self._open()
-                self.unreachable = None
-            except StoreUnreachable as exc:
-                self._drop()
-                self.unreachable = str(exc)
-            except FrugalError:
-                self._drop()
-                raise
+        def work() -> None:
+            with self._lock:
+                try:
+                    self._open()
+                except FrugalError:
+                    self._drop()
+                    raise
+
+        try:
+            _bounded(work, OPEN_TIMEOUT_S, self.path)
+            self.unreachable = None
+        except StoreUnreachable as exc:
+            self.unreachable = str(exc)
         return self
 
     def _drop(self) -> None:
@@ -365,7 +369,7 @@ def _bounded(work: Callable[[], _T], timeout: float | None, where: str) -> _T:
     thread.start()
     thread.join(timeout)
     if not out:
-        raise FrugalError(f"could not write to the frugal store {where}: the server did not answer within {timeout:g} s")
+        raise StoreUnreachable(f"the frugal store {where}: the server did not answer within {timeout:g} s")
     ok, value = out[0]
     if not ok:
         raise value
@@ -386,5 +390,5 @@ def read(url: str, reader: Callable[[Any], _T]) -> _T:
         conn.close()
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "PgConn", "PgStore", "STATEMENT_TIMEOUT_S", "connect", "read",
+__all__ = ["CONNECT_TIMEOUT_S", "OPEN_TIMEOUT_S", "StoreUnreachable", "PgConn", "PgStore", "STATEMENT_TIMEOUT_S", "connect", "read",
            "split_url"]
