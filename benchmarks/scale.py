@@ -8,6 +8,11 @@ For each size (``--rows``, default 10^5 and 10^6), with a measured no-op functio
   store writer     extra time to store every row    vs sqlite3.executemany of 12-column tuples + commit
   load             frugal.load(db)                  vs pandas.read_sql of the same rows (one SQL row each)
   report           frugal.report() of those rows    (its growth from 10^5 to 10^6 rows: at most 3x)
+  pg write         rows to a postgresql:// store    vs psycopg's COPY of the same 32 columns (prepared rows)
+  pg load          frugal.load(url)                 vs pandas.read_sql of the same rows (one SQL row each)
+
+(the two PostgreSQL lines when a server can be started here, tests/pgserver.py, or
+FRUGAL_BENCH_PG_URL names one: a schema of its own is made in it, and left there)
 
 then the per-call cost of a measured call with 50,000 suspended measured generators, and with
 20,000 measured coroutines gathered and suspended, against the same call with nothing open; and,
@@ -42,7 +47,8 @@ import pandas as pd
 import frugal
 from frugal import store
 
-TARGETS = {"results()": 5.0, "store loop": 1.15, "store writer": 1.0, "load": 1.0, "open generators": 1.5,
+TARGETS = {"results()": 5.0, "store loop": 1.15, "store writer": 1.0, "load": 1.0, "pg write": 2.0, "pg load": 1.0,
+           "open generators": 1.5,
            "open coroutines": 1.5, "dask cluster time": 1.05}
 
 
@@ -153,6 +159,73 @@ def _read_sql_floor(rows: pd.DataFrame, folder: Path, repeat: int) -> float:
             pd.read_sql("SELECT * FROM measurements", c)
 
     return median_of(repeat, read)
+
+
+def pg_server() -> tuple[str | None, object, str]:
+    """(a server URL or None, the server to stop at the end or None, why there is none)."""
+    url = os.environ.get("FRUGAL_BENCH_PG_URL")
+    if url:
+        return url, None, ""
+    sys.path.insert(0, str(Path(__file__).parent.parent / "tests"))
+    import pgserver
+
+    try:
+        srv = pgserver.start()
+    except pgserver.Unavailable as exc:
+        return None, None, str(exc)
+    srv.psql("CREATE DATABASE bench")
+    return srv.url("postgres", pgserver.ADMIN_PASSWORD, "bench"), srv, ""
+
+
+def pg_cases(n: int, repeat: int, url: str) -> dict[str, tuple[float, float]]:
+    """Writing n recorded calls to a PostgreSQL store (columns derived, encoded, inserted) vs
+    psycopg's COPY of the same columns; frugal.load vs pandas.read_sql of the same rows."""
+    import warnings
+
+    import psycopg
+
+    from frugal.core.rows import LOG
+    from frugal.frames.tail import Tail, row_columns
+    from frugal.measurement import FIELDS
+    from frugal.store.postgres import PgStore
+
+    schema = f"bench_{os.getpid()}_{n}"
+    target = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    f = frugal.measure(name="noop")(noop)
+    frugal.clear()
+    loop(f, n)
+    _, data = Tail(LOG.base, {}).rows(None)
+    pg = PgStore(target).open()
+    ours = median_of(repeat, lambda: pg.append(store.new_run(), row_columns(data, os.getpid())))
+    frugal.clear()
+    rows = frugal.load(target)
+    assert len(rows) == n * repeat, f"{len(rows)} of {n * repeat} rows stored"
+    rows = rows.iloc[:n]
+    table = rows[list(FIELDS)].copy()
+    table["started_at"] = table["started_at"].astype("int64")
+    plain = table.astype(object).where(table.notna(), None)     # NULL for missing
+    values = list(plain.itertuples(index=False, name=None))
+    types = {c: "BIGINT" if str(table[c].dtype) in ("int64", "Int64") else "BOOLEAN" if str(table[c].dtype) == "bool"
+             else "TEXT" if str(table[c].dtype) in ("object", "string") else "DOUBLE PRECISION" for c in table.columns}
+    columns = ", ".join(f"{c} {t}" for c, t in types.items())
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE {schema}.floor ({columns})")
+
+        def copy() -> None:
+            with conn.transaction():
+                conn.execute(f"TRUNCATE {schema}.floor")
+                with conn.cursor().copy(f"COPY {schema}.floor FROM STDIN") as cp:
+                    for row in values:
+                        cp.write_row(row)
+
+        floor = median_of(repeat, copy)
+        out = {"pg write": (ours, floor)}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)    # pandas prefers SQLAlchemy; psycopg's DBAPI is the floor
+            read_floor = median_of(repeat, lambda: pd.read_sql(f"SELECT * FROM {schema}.floor", conn))
+    one = f"{target}"
+    out["pg load"] = (median_of(repeat, lambda: frugal.load(one, run=rows["run_id"].iloc[0])), read_floor)
+    return out
 
 
 def open_generators_case(calls: int, repeat: int, open_count: int = 50_000) -> tuple[float, float]:
@@ -276,6 +349,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"Python {sys.version.split()[0]}, pandas {pd.__version__}, numpy {np.__version__}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    pg_url, pg_srv, pg_why = pg_server()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for n in args.rows:
@@ -287,6 +361,12 @@ def main() -> None:
             show("store writer", *cases["store writer"])
             show("load", *cases["load"])
             show("report", *cases["report"])
+            if pg_url is not None:
+                pg = pg_cases(n, args.repeat, pg_url)
+                show("pg write", *pg["pg write"])
+                show("pg load", *pg["pg load"])
+            else:
+                print(f"  PostgreSQL: skipped ({pg_why})")
         print(f"\nA measured call with regions open ({args.open_calls:,} calls, median of {args.repeat}):")
         show("open generators (50,000)", *open_generators_case(args.open_calls, args.repeat), unit="µs")
         show("open coroutines (20,000)", *open_coroutines_case(args.open_calls, args.repeat), unit="µs")
@@ -294,6 +374,10 @@ def main() -> None:
             print(f"\nDask, LocalCluster of 2 workers x 1 thread, {args.dask_tasks:,} tasks of {args.dask_task_ms:g} ms:")
             for label, (ours, floor) in dask_case(args.dask_tasks, args.dask_task_ms, folder).items():
                 show(label, ours, floor)
+    if pg_srv is not None:
+        import pgserver
+
+        pgserver.destroy(pg_srv)   # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

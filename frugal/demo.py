@@ -59,7 +59,7 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
         "insertion_sort": lambda: insertion_sort(data),
     }
     assert all(f() == sorted(data) for f in variants.values())
-    previous = store.default_store()
+    previous = store.default.current_store()    # the store itself: a server's URL keeps its password there
     store.set_default_store(db)
     try:
         cmp = compare(variants, repeat=repeat, warmup=2, baseline="sorted", units=size, seed=seed)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from frugal.errors import FrugalError
-from frugal.validate import check_path
+from frugal.validate import URL_SCHEMES, check_path, is_url, redact
 
 # --- recognising a frugal store ------------------------------------------------------------
 
@@ -129,6 +129,24 @@ def is_store(path: str | os.PathLike[str]) -> bool:
 
 def as_path(value: Any, argument: str) -> Path:
     return Path(check_path(argument, value)).expanduser()
+
+
+# --- a store given as a URL (a PostgreSQL server) -------------------------------------------
+
+def store_location(value: Any, argument: str) -> Path | str:
+    """A store as given: a ``postgresql://`` (or ``postgres://``) URL as a str, else a file path.
+
+    A URL is never taken for a file path: another scheme is a ``ValueError`` naming ``argument``.
+    """
+    if is_url(value):
+        url = os.fspath(value)
+        scheme = url.split(":", 1)[0].lower()
+        if scheme not in URL_SCHEMES:
+            raise ValueError(f"{argument}={redact(url)!r}: the scheme {scheme}:// is not a store frugal can use; "
+                             "give a file path (a SQLite store) or a postgresql:// URL")
+        check_path(argument, url)
+        return str(url)
+    return as_path(value, argument)
 
 
 # --- writing an output file ----------------------------------------------------------------

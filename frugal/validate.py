@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 import os
+import re
 from collections.abc import Sequence
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
@@ -99,5 +100,27 @@ def check_path(name: str, value: Any, optional: bool = False) -> Any:
     if not isinstance(text, str) or not text:
         raise ValueError(f"{name}={value!r} is not accepted: a non-empty path")
     if "\x00" in text:
-        raise ValueError(f"{name}={value!r} is not accepted: a path cannot hold a NUL character")
+        raise ValueError(f"{name}={redact(text)!r} is not accepted: a path cannot hold a NUL character")
+    return text
+
+
+# --- a store URL (a PostgreSQL server): recognised, and shown without its password ------------
+
+URL_SCHEMES = ("postgresql", "postgres")       # the store URLs frugal opens (frugal.store.postgres)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+_SECRETS = (re.compile(r"(://[^/@\s:]*:)[^@\s]*(@)"),                  # user:PASSWORD@host
+            re.compile(r"((?:^|[?&\s])password=)[^&\s]*", re.IGNORECASE))  # ?password=... or conninfo
+
+
+def is_url(value: Any) -> bool:
+    """True when ``value`` is a str (or path) that starts with a URL scheme (``name://``)."""
+    return isinstance(value, (str, os.PathLike)) and isinstance(os.fspath(value), str) \
+        and _URL.match(os.fspath(value)) is not None
+
+
+def redact(text: str) -> str:
+    """``text`` with the password of any URL or ``password=`` setting in it replaced by ``***``:
+    how a store URL is shown anywhere (warnings, errors, settings, pages)."""
+    for pattern in _SECRETS:
+        text = pattern.sub(r"\1***\2" if pattern.groups == 2 else r"\1***", text)
     return text

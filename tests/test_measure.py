@@ -401,7 +401,7 @@ def test_bad_units_warn_and_never_break_the_call(units):
 def test_import_loads_no_heavy_library():
     """import frugal leaves pandas, numpy, matplotlib, scipy, codecarbon, dask and the exporters' libraries unimported."""
     code = ("import sys, frugal; heavy = ['pandas', 'numpy', 'matplotlib', 'scipy', 'codecarbon', 'dask', "
-            "'distributed', 'mlflow', 'prometheus_client', 'opentelemetry']; "
+            "'distributed', 'mlflow', 'prometheus_client', 'opentelemetry', 'psycopg']; "
             "print([m for m in heavy if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

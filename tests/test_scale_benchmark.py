@@ -26,3 +26,6 @@ def test_the_scale_benchmark_prints_every_line_at_a_small_size():
                   "dask cluster CPU"):
         assert any(line.strip().startswith(label) and "ratio" in line for line in out.stdout.splitlines()), label
     assert "dask: 300 tasks of 0 ms, 300 in the client's frame, 300 in the store" in out.stdout
+    if "PostgreSQL: skipped" not in out.stdout:      # a server could be started: its two lines
+        for label in ("pg write", "pg load"):
+            assert any(line.strip().startswith(label) and "ratio" in line for line in out.stdout.splitlines()), label

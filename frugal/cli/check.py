@@ -35,17 +35,18 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check HEAD against BASE; every usage error is found before anything is written."""
     from frugal.files import check_output, is_store, write_output
+    from frugal.validate import is_url, redact
     from frugal.history.check import check, thresholds_of
 
     try:
         thresholds = thresholds_of(args.fail)
-        if not is_store(args.store):
+        if not is_url(args.store) and not is_store(args.store):     # a postgresql:// URL is read as it is
             raise ValueError(f"STORE: {args.store} is not a frugal store")
         if args.markdown:
             check_output(args.markdown, "markdown", argument="--markdown")
         result = check(args.store, args.base, args.head, thresholds)
     except ValueError as exc:
-        raise UserError(str(exc)) from None
+        raise UserError(redact(str(exc))) from None
     report = result.markdown()
     if args.markdown:
         write_output(args.markdown, report, "markdown", argument="--markdown")

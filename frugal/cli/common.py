@@ -22,12 +22,25 @@ class UserError(Exception):
 
 # --- the store of the command line --------------------------------------------------------
 
-def store_path(arg: str | None) -> Path:
-    """``--store``, else ``FRUGAL_STORE``, else ./frugal.db."""
-    return Path(arg or os.environ.get("FRUGAL_STORE") or DEFAULT_STORE)
+def store_path(arg: str | None) -> Path | str:
+    """``--store``, else ``FRUGAL_STORE``, else ./frugal.db: a file path, or a ``postgresql://``
+    URL as a str (another scheme is a usage error: a URL is never taken for a file path)."""
+    from frugal.files import store_location
+
+    try:
+        return store_location(arg or os.environ.get("FRUGAL_STORE") or DEFAULT_STORE, "--store")
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
 
 
-def store_runs(path: Path, cols: dict[str, Any], program: str,
+def store_shown(path: Path | str) -> str:
+    """The store as printed: a URL with its password redacted."""
+    from frugal.validate import redact
+
+    return redact(str(path))
+
+
+def store_runs(path: Path | str, cols: dict[str, Any], program: str,
                git: tuple[str | None, str | None] | None = None) -> None:
     """Append the runs of a command (a column dict) to the store at ``path``, as one run of
     the store whose (commit, branch) is ``git`` (default: ``git_info()``)."""
@@ -35,12 +48,14 @@ def store_runs(path: Path, cols: dict[str, Any], program: str,
 
     run = store.new_run(program=program, git=git)
     run["settings"] = store.settings_json()
-    store.Store(path).append(run, cols)
+    from frugal.store.location import open_store
+
+    open_store(path).append(run, cols)
 
 
 def add_store(p: argparse.ArgumentParser) -> None:
     """``--store`` and ``--no-store``, of the commands that store their runs."""
-    p.add_argument("--store", metavar="PATH", help=f"SQLite store to append to (default: $FRUGAL_STORE, else ./{DEFAULT_STORE})")
+    p.add_argument("--store", metavar="PATH", help=f"store to append to: a SQLite file or a postgresql:// URL (default: $FRUGAL_STORE, else ./{DEFAULT_STORE})")
     p.add_argument("--no-store", action="store_true", help="do not store the runs")
 
 

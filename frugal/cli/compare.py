@@ -10,7 +10,8 @@ import sys
 from typing import TYPE_CHECKING, Any, Sequence
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, apply_machine, count,
-                               objects, positive_int, store_path, store_runs)
+                               objects, positive_int, store_path, store_runs,
+                               store_shown)
 from frugal.frames.process import CommandNotFound, ProcessRun, process_columns, resolve, run_process
 from frugal.pages.text import markdown, records, text_report
 from frugal.text import shown
@@ -128,9 +129,9 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
         raise UserError(f"--baseline {baseline!r} is not one of the commands' names {names}")
     path = None if args.no_store else store_path(args.store)
     if path is not None:
-        from frugal import store
+        from frugal.store.location import open_store
 
-        store.Store(path).open()
+        open_store(path).open()
     _check_exports(args)    # refuse an export onto the store (or another file) before running anything
     if args.input is not None:      # absolute: a --rev run starts in its worktree
         args.input = os.path.abspath(args.input)
@@ -185,7 +186,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     result = {"commands": dict(zip(names, args.commands)), "baseline": baseline, "runs_per_command": args.runs,
               "warmup": args.warmup, "seed": seed, "summary": records(pd.DataFrame(summary)),
               "ratios": records(pd.DataFrame(ratios)), "failures": failures, "warnings": list(cmp.warnings),
-              "store": None if path is None else str(path)}
+              "store": None if path is None else store_shown(path)}
     if args.export_json:
         _write(args, "export_json", json.dumps({**result, "runs": records(frame)}, indent=2))
     if args.export_csv:
@@ -197,7 +198,7 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
     else:
         print(text_report(summary, ratios, cmp.warnings, baseline))
         if path is not None:
-            print(f"\nstored in {path}", file=sys.stderr)
+            print(f"\nstored in {store_shown(path)}", file=sys.stderr)
     for name, failure in cmp.failures.items():
         print(f"frugal compare: {shown(failure.sentence(repr(name)))}", file=sys.stderr)
     if plan.interrupted:

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
-from frugal.cli.common import DEFAULT_STORE, UserError, store_path
+from frugal.cli.common import DEFAULT_STORE, UserError, store_path, store_shown
 from frugal.units import counted
 
 
@@ -30,19 +31,20 @@ def run(args: argparse.Namespace) -> int:
     from frugal.pages.dashboard import report
 
     path = store_path(args.store)
-    if not path.exists():       # a usage error (exit 2), as an empty store is
+    shown = store_shown(path)
+    if isinstance(path, Path) and not path.exists():       # a usage error (exit 2), as an empty store is
         raise UserError(f"no frugal store at {path}: the file does not exist")
-    if path.is_file() and path.stat().st_size == 0:     # what configure(store=) would start a store in
+    if isinstance(path, Path) and path.is_file() and path.stat().st_size == 0:   # what configure(store=) starts
         raise UserError(f"{path} holds no measurements (an empty file)")
     from frugal.files import check_output
 
     check_output(args.output, "html", overwrite=args.force, argument="--output")
     frame = store.load(path, name=args.name or None, since=args.since)
     if len(frame) == 0:
-        raise UserError(f"{path} holds no measurements" + (" matching the filters" if args.name or args.since else ""))
+        raise UserError(f"{shown} holds no measurements" + (" matching the filters" if args.name or args.since else ""))
     out = report(frame, args.output, title=args.title, baseline=args.baseline, store=path, overwrite=args.force)
     if args.json:
-        print(json.dumps({"dashboard": str(out), "store": str(path), "measurements": len(frame)}))
+        print(json.dumps({"dashboard": str(out), "store": shown, "measurements": len(frame)}))
     else:
-        print(f"dashboard: {out} ({counted(len(frame), 'measurement')} from {path})")
+        print(f"dashboard: {out} ({counted(len(frame), 'measurement')} from {shown})")
     return 0

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from pathlib import Path
 from typing import Any
 
-from frugal.cli.common import DEFAULT_STORE, UserError, store_path
+from frugal.cli.common import DEFAULT_STORE, UserError, store_path, store_shown
 from frugal.interop import FORMATS
 
 
@@ -37,20 +38,21 @@ def run(args: argparse.Namespace) -> int:
     from frugal.interop.export import export
 
     path = store_path(args.store)
-    if not path.exists():
+    shown = store_shown(path)
+    if isinstance(path, Path) and not path.exists():
         raise UserError(f"no frugal store at {path}: the file does not exist")
     # --force replaces a file of another kind, never the store being read (it would be lost)
-    if os.path.realpath(args.output) == os.path.realpath(path):
+    if isinstance(path, Path) and os.path.realpath(args.output) == os.path.realpath(path):
         raise UserError(f"--output: {args.output} is the store being exported; give another file")
     frame = store.load(path, name=args.name or None, run=args.run or None)
     if len(frame) == 0:
-        raise UserError(f"{path} holds no measurements" + (" matching the filters" if args.name or args.run else ""))
+        raise UserError(f"{shown} holds no measurements" + (" matching the filters" if args.name or args.run else ""))
     try:
         out = export(frame, args.output, args.format, per=args.per, overwrite=args.force)
     except ValueError as exc:       # the output path or the data refused: nothing written
         raise UserError(str(exc).replace("export(path=...)", "--output")) from None
     if args.json:
-        print(json.dumps({"output": str(out), "format": args.format, "store": str(path), "measurements": len(frame)}))
+        print(json.dumps({"output": str(out), "format": args.format, "store": shown, "measurements": len(frame)}))
     else:
-        print(f"{args.format}: {out} ({len(frame)} measurements from {path})")
+        print(f"{args.format}: {out} ({len(frame)} measurements from {shown})")
     return 0

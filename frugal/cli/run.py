@@ -10,7 +10,8 @@ import sys
 from typing import Any
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, after_dashes,
-                               apply_machine, objects, positive_int, store_path, store_runs)
+                               apply_machine, objects, positive_int, store_path, store_runs,
+                               store_shown)
 from frugal.frames.process import CommandNotFound, ProcessRun, Stopped, process_columns, run_process
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
@@ -43,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     name = args.name or shlex.join(cmd)
     path = None if args.no_store else store_path(args.store)
     if path is not None:
-        from frugal import store
+        from frugal.store.location import open_store
 
-        store.Store(path).open()       # refuse a foreign file before running anything
+        open_store(path).open()       # refuse a foreign file before running anything
     runs: list[ProcessRun] = []
     errors: list[str | None] = []
     stopped: Stopped | None = None
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     status = stopped.exit_status if stopped is not None else next((r.exit_status for r in runs if r.exit_status != 0), 0)
     if args.json:
         print(json.dumps({"name": name, "command": cmd, "exit_status": status,
-                          "store": None if path is None else str(path), "runs": column_records(cols)}, indent=2))
+                          "store": None if path is None else store_shown(path), "runs": column_records(cols)}, indent=2))
         return status
     print(f"frugal run: {shown(name)}", file=sys.stderr)
     print(run_table(cols), file=sys.stderr)
@@ -88,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if error is not None:
             print(f"frugal run: run {i + 1} of {len(runs)} failed: {shown(error)}", file=sys.stderr)
     if path is not None:
-        print(f"stored in {path}", file=sys.stderr)
+        print(f"stored in {store_shown(path)}", file=sys.stderr)
     return status
 
 

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 from frugal.core import span
 from frugal.errors import FrugalError
-from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text
+from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text, redact
 
 ENERGY_CHOICES = ("auto", "model", "rapl", "codecarbon")   # frugal.machine.probes.meter.build serves each
 POWER_MODELS = ("specpower", "tdp")            # frugal.machine.hardware.cpu_power serves each
@@ -53,7 +53,8 @@ class Settings:
     energy: str = "auto"                   # auto, model, rapl, codecarbon
     powercap_root: str = "/sys/class/powercap"
     gpu: bool = True                       # read NVIDIA GPUs through NVML when present
-    store: str | None = None               # default store path (frugal.store)
+    # default store path or postgresql:// URL (frugal.store); out of repr: a URL may hold a password
+    store: str | None = dataclasses.field(default=None, repr=False)
     power_model: str = "specpower"         # W per busy CPU: specpower (CCF's max - min) or tdp (TDP / threads)
     idle_power: str = "none"               # none, or reserved: + wall x reserved CPUs x min W per vCPU
     embodied_allocation: str = "reserved"  # reserved (SCI's RR: CPUs the process may use) or usage (cpu_s/wall_s)
@@ -284,7 +285,7 @@ def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             try:
                 _set_store(settings.store)
             except (FrugalError, OSError, ValueError, TypeError) as exc:
-                errors.append(f"FRUGAL_STORE={raw['store']!r}: {exc}")
+                errors.append(f"FRUGAL_STORE={redact(raw['store'])!r}: {redact(str(exc))}")
                 settings = dataclasses.replace(settings, store=None)
         if errors:
             _env_error = ("invalid FRUGAL_* environment variable(s); fix them and restart: "
@@ -333,8 +334,8 @@ def configure(**settings: Any) -> Settings:
     (W per package), cpu_model (a CPU model of frugal's table, 'AMD EPYC 7763'), host_threads
     (the host's hardware threads, >= 1), instance_type (a cloud instance type, 'm6i.large'),
     ram_w_per_gb (W/GB), energy ('auto', 'model', 'rapl', 'codecarbon'; 'codecarbon' needs
-    ``pip install 'frugal[codecarbon]'``), powercap_root (path), gpu (bool), store (path or
-    None), power_model ('specpower', 'tdp'), idle_power ('none', 'reserved'),
+    ``pip install 'frugal[codecarbon]'``), powercap_root (path), gpu (bool), store (path, a
+    ``postgresql://`` URL, or None), power_model ('specpower', 'tdp'), idle_power ('none', 'reserved'),
     embodied_allocation ('reserved', 'usage'); METHODOLOGY.md gives the model. Everything is checked first: a
     ValueError (bad value, with the accepted range) or TypeError (wrong type, unknown name)
     leaves the settings as they were. Calls already measured keep the settings they had.

@@ -130,13 +130,15 @@ class Tracker:
         from frugal import store
         from frugal.dask._frame import incarnation_columns
 
-        path = store.default_store()
-        if path is None:
+        from frugal.store.default import current_store
+
+        target = current_store()        # the store itself: a server's URL keeps its password only there
+        if target is None:
             return
+        path = target.path
         with self._lock:
             incs = [inc for inc in self._incs.values() if inc["rows"]]
         git = store.git_info()
-        target = store.Store(path)
         for inc in incs:
             cols = incarnation_columns(inc)
             run = store.new_run(program=f"dask worker {inc['worker']}", git=git)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, Iterator
 
 from frugal import data
+from frugal.validate import redact
 from frugal.core import own, span
 from frugal.core import settings as config
 from frugal.machine import grid
@@ -132,7 +133,7 @@ def build(settings: config.Settings, settings_id: int, meter: Any, reasons: dict
         "lifetime_years": emb.lifetime_years,
         "embodied_source": emb.source,
         "gpu": settings.gpu,
-        "store": settings.store or "(none)",
+        "store": redact(settings.store) if settings.store else "(none)",    # a URL's password: never shown
         # measurements that could not be stored before the memory bound forgot them (never silently)
         "rows_dropped": LOG.dropped,
         "settings_id": settings_id,

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 from frugal.core import span
 from frugal.core.rows import LOG
 from frugal.store.run_info import new_run
+from frugal.store.location import AnyStore, open_store
+from frugal.store.postgres import PgStore
 from frugal.store.sqlite import Store
 from frugal.store.writer import EXIT_TIMEOUT_S, Writer
 
@@ -25,18 +28,25 @@ _switch = threading.Lock()      # one store switch at a time (never taken by the
 _mp_child = False   # a multiprocessing child: SIGTERM (Pool.terminate, Pool.__exit__) is flushed
 
 
-def set_default_store(path: str | os.PathLike[str] | None) -> None:
-    """Store every measurement of this process in ``path`` (a SQLite file), or stop (None).
+def set_default_store(path: str | os.PathLike[str] | AnyStore | None) -> None:
+    """Store every measurement of this process in ``path`` (a SQLite file, or a
+    ``postgresql://`` URL: ``frugal.store.postgres``), or stop (None).
 
     The first store set in a process receives every measurement still in the log (since
     the last ``frugal.clear()``). A store set in place of another receives every measurement
     the old one had not stored: the old one is flushed first, and the new one takes over at
     the exact row where it stopped. A store set after ``store=None`` receives the
     measurements made from then on. Raises ``FrugalError`` at once when ``path`` exists and
-    is not a frugal store (it is left untouched). Writing happens on a background thread.
+    is not a frugal store (it is left untouched), ``ValueError`` for a URL of another scheme.
+    ``path`` may also be a store itself (``current_store()``: a server's URL keeps its password there).
+    Writing happens on a background thread.
     """
     global _writer, _ever
-    store = Store(path).open() if path is not None else None  # fail now, in the caller, not in a thread
+    if path is None:
+        store = None
+    else:
+        # fail now, in the caller, not in a thread
+        store = (path if isinstance(path, (Store, PgStore)) else open_store(path)).open()
     with _switch:
         old = _writer
         if old is not None:
@@ -50,15 +60,25 @@ def set_default_store(path: str | os.PathLike[str] | None) -> None:
             _writer = None
             return
         writer = Writer(store, new_run(), cursor, base)
+        if store.unreachable is not None:
+            # said once, here: the writer keeps the rows and tries again, silent until it succeeds
+            writer.failures.add("StoreUnreachable")     # the writer's key for this failure (its type's name)
+            warnings.warn(f"frugal: could not write to the store yet ({store.unreachable}); measurements stay in "
+                          "frugal.results() and are stored once it answers", RuntimeWarning, stacklevel=3)
         _writer, _ever = writer, True
         writer.start()
     if _mp_child:
         _flush_on_sigterm()
 
 
-def default_store() -> Path | None:
-    """The path measurements are being stored in, or None."""
+def default_store() -> Path | str | None:
+    """The path measurements are being stored in (a server's URL with its password redacted), or None."""
     return None if _writer is None else _writer.store.path
+
+
+def current_store() -> AnyStore | None:
+    """The store measurements are being stored in (a ``Store`` or ``PgStore``), or None."""
+    return None if _writer is None else _writer.store
 
 
 def flush() -> int:

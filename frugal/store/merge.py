@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from frugal.errors import FrugalError
-from frugal.files import RUN_FIELDS, as_path, check_file
+from frugal.files import RUN_FIELDS, check_file, store_location
+from frugal.store.location import AnyStore, open_store
 from frugal.store.read import _columns, _legacy_rows, _read
-from frugal.store.sqlite import Store, encode_chunks, insert_chunks, write_transaction
+from frugal.store.sqlite import encode_chunks, insert_chunks, write_transaction
+from frugal.validate import redact
 
 # Columns of ``chunks`` that describe the chunk; every other one holds a field's blob.
 _CHUNK_META = ("id", "run", "rows", "first_ns", "last_ns", "dropped")
@@ -31,7 +33,7 @@ class SourceMerge:
     source was not read at all (it is OUT itself), else None.
     """
 
-    source: Path
+    source: Path | str          # a postgresql:// URL is shown with its password redacted
     runs_added: int
     runs_present: int
     measurements_added: int
@@ -39,7 +41,7 @@ class SourceMerge:
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as JSON-ready values (the path as a str)."""
-        return {"source": str(self.source), "runs_added": self.runs_added, "runs_present": self.runs_present,
+        return {"source": redact(str(self.source)), "runs_added": self.runs_added, "runs_present": self.runs_present,
                 "measurements_added": self.measurements_added, "skipped": self.skipped}
 
 
@@ -47,7 +49,7 @@ class SourceMerge:
 class MergeResult:
     """What ``merge`` did: one ``SourceMerge`` per source, in the order given, and the totals."""
 
-    out: Path
+    out: Path | str
     sources: tuple[SourceMerge, ...]
 
     @property
@@ -67,32 +69,38 @@ class MergeResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The result as JSON-ready values: ``out``, the totals and ``sources``."""
-        return {"out": str(self.out), "runs_added": self.runs_added, "runs_present": self.runs_present,
+        return {"out": redact(str(self.out)), "runs_added": self.runs_added, "runs_present": self.runs_present,
                 "measurements_added": self.measurements_added, "sources": [s.as_dict() for s in self.sources]}
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def _same_file(a: Path | str, b: Path | str) -> bool:
+    if isinstance(a, str) or isinstance(b, str):       # a server: the same URL
+        return a == b
     try:
         return os.path.samefile(a, b)
     except OSError:         # OUT does not exist yet: it cannot be a source
         return False
 
 
-def check_merge(out: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]]) -> tuple[Path, list[Path]]:
-    """``out`` and ``sources`` as paths, or the ``ValueError`` (naming the argument) that
+def check_merge(out: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]]
+                ) -> tuple[Path | str, list[Path | str]]:
+    """``out`` and ``sources`` as paths (a ``postgresql://`` URL as a str), or the ``ValueError`` (naming the argument) that
     ``merge`` raises before it writes anything: a ``sources`` that is not a non-empty list of
     paths, an OUT that exists and is not a frugal store, a source that is missing or not a store."""
     if isinstance(sources, (str, bytes, os.PathLike)) or not isinstance(sources, Sequence):
         raise TypeError(f"sources must be a list of store paths, got {type(sources).__name__}")
     if not sources:
         raise ValueError("sources: give at least one store to merge")
-    out_path = as_path(out, "out")
-    paths = [as_path(s, "sources") for s in sources]
+    out_path = store_location(out, "out")
+    paths = [store_location(s, "sources") for s in sources]
     try:
-        check_file(out_path, create=True)
+        if isinstance(out_path, Path):
+            check_file(out_path, create=True)
     except FrugalError as exc:
         raise ValueError(f"out: {exc}") from None
     for path in paths:
+        if isinstance(path, str):
+            continue        # a server: checked when read
         try:
             check_file(path, create=False)
         except FrugalError as exc:
@@ -115,17 +123,20 @@ def merge(out: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]]
     exists and is not a frugal store or a source is missing or not one (``check_merge``).
     """
     out_path, paths = check_merge(out, sources)
-    target = Store(out_path).open()
+    target = open_store(out_path, "out").open()
+    if target.unreachable is not None:
+        raise FrugalError(target.unreachable)
     results = []
     for path in paths:
         if _same_file(path, out_path):
-            results.append(SourceMerge(path, 0, 0, 0, skipped="it is OUT itself"))
+            results.append(SourceMerge(redact(path) if isinstance(path, str) else path, 0, 0, 0,
+                                       skipped="it is OUT itself"))
             continue
         results.append(_read(path, partial(_merge_one, target, path=path)))
-    return MergeResult(out_path, tuple(results))
+    return MergeResult(target.path, tuple(results))
 
 
-def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceMerge:
+def _merge_one(target: AnyStore, src: Any, *, path: Path | str) -> SourceMerge:
     """Copy the runs of ``src`` (a read transaction on ``path``) that ``target`` lacks, in one
     write transaction on ``target``."""
     have_runs = _columns(src, "runs")
@@ -134,7 +145,8 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
     src_blobs = sorted(chunk_columns - set(_CHUNK_META))
     legacy = bool(_columns(src, "measurements"))
     runs = src.execute(f"SELECT id, {', '.join(fields)} FROM runs ORDER BY id")   # read as copied
-    conn = target._open()       # the store's own opening: schema checked, busy timeout set
+    conn: Any = target._open()      # the store's own opening: schema checked, busy timeout set
+    where = redact(str(path))
     try:
         with write_transaction(conn):
             added = present = measurements = 0
@@ -153,15 +165,16 @@ def _merge_one(target: Store, src: sqlite3.Connection, *, path: Path) -> SourceM
                 if legacy:
                     measurements += _copy_legacy(src, conn, run_id, key)
                 added += 1
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, FrugalError) as exc:
         # raised as FrugalError here, so that _read does not take it for the source's fault
-        raise FrugalError(f"could not merge {path} into the frugal store {target.path}: {exc}") from None
+        raise FrugalError(f"could not merge {where} into the frugal store {target.path}: {exc}") from None
     finally:
-        conn.close()
-    return SourceMerge(path, added, present, measurements)
+        if isinstance(conn, sqlite3.Connection):
+            conn.close()        # a server's connection stays the store's, for its next write
+    return SourceMerge(path if isinstance(path, Path) else where, added, present, measurements)
 
 
-def _add_columns(conn: sqlite3.Connection, blobs: list[str]) -> None:
+def _add_columns(conn: Any, blobs: list[str]) -> None:
     # A source written by a newer frugal may have fields this one lacks: keep them, as a column.
     have = _columns(conn, "chunks")
     for column in blobs:
@@ -169,7 +182,7 @@ def _add_columns(conn: sqlite3.Connection, blobs: list[str]) -> None:
             conn.execute(f'ALTER TABLE chunks ADD COLUMN "{column}" BLOB')
 
 
-def _copy_chunks(src: sqlite3.Connection, conn: sqlite3.Connection, src_key: int, key: int,
+def _copy_chunks(src: Any, conn: Any, src_key: int, key: int,
                  blobs: list[str]) -> int:
     """Copy the chunks of run ``src_key`` of ``src`` as they are (blobs untouched) to run ``key``;
     returns how many measurements they hold."""
@@ -184,7 +197,7 @@ def _copy_chunks(src: sqlite3.Connection, conn: sqlite3.Connection, src_key: int
     return total
 
 
-def _copy_legacy(src: sqlite3.Connection, conn: sqlite3.Connection, run_id: str, key: int) -> int:
+def _copy_legacy(src: Any, conn: Any, run_id: str, key: int) -> int:
     """Copy run ``run_id``'s schema-1 rows of ``src`` to run ``key`` as chunks (the columns
     ``frugal.load`` reads from them); returns how many."""
     cols = _legacy_rows(src, None, None, [run_id])

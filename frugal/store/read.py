@@ -17,7 +17,7 @@ import numpy as np
 
 from frugal.store import chunks as _chunks
 from frugal.frames.columns import concat, text_of
-from frugal.files import RUN_COLUMNS, RUN_FIELDS, as_path, check_file
+from frugal.files import RUN_COLUMNS, RUN_FIELDS, check_file, store_location
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
 
@@ -90,8 +90,13 @@ def _on_read_only_medium(path: Path) -> bool:
     return not os.access(path.parent, os.W_OK) and not (wal.exists() and wal.stat().st_size > 0)
 
 
-def _read(path: Path, reader: Any) -> Any:
-    """``reader(conn)`` on a read-only connection, in one read transaction."""
+def _read(path: Path | str, reader: Any) -> Any:
+    """``reader(conn)`` on a read-only connection, in one read transaction (a str is a
+    ``postgresql://`` URL: ``frugal.store.postgres``)."""
+    if isinstance(path, str):
+        from frugal.store import postgres
+
+        return postgres.read(path, reader)
     immutable = False
     while True:
         conn = _connect_read(path, immutable)
@@ -107,7 +112,9 @@ def _read(path: Path, reader: Any) -> Any:
             conn.close()
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+def _columns(conn: Any, table: str) -> set[str]:
+    if not isinstance(conn, sqlite3.Connection):
+        return conn.columns(table)      # type: ignore[no-any-return]  # frugal.store.postgres.PgConn
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
@@ -179,7 +186,8 @@ def _runs(conn: sqlite3.Connection) -> dict[int, tuple[Any, ...]]:
 
 def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, since: Any = None,
          run: str | Iterable[str] | None = None) -> pd.DataFrame:
-    """Every stored measurement as a pandas DataFrame, oldest first.
+    """Every stored measurement as a pandas DataFrame, oldest first. ``path``: a store file,
+    or a ``postgresql://`` URL (``frugal.store.postgres``).
 
     Columns: ``Measurement``'s fields (as in ``frugal.results()``), then the run's
     metadata: ``run_id``, ``run_started_at``, ``host``, ``program``, ``platform``, ``cpu``,
@@ -195,7 +203,7 @@ def load(path: str | os.PathLike[str], name: str | Iterable[str] | None = None, 
 
     from frugal.frames.frame import frame_from_columns
 
-    file = as_path(path, "path")
+    file = store_location(path, "path")
     names, since_ns, runs = _texts(name, "name"), _since_ns(since), _texts(run, "run")
 
     def read(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], dict[int, tuple[Any, ...]]]:
@@ -237,7 +245,7 @@ def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
     overflowed while the store was failing), never silently."""
     import pandas as pd
 
-    file = as_path(path, "path")
+    file = store_location(path, "path")
 
     def read(conn: sqlite3.Connection) -> tuple[list[str], list[tuple[Any, ...]]]:
         counts = []
@@ -245,11 +253,11 @@ def load_runs(path: str | os.PathLike[str]) -> pd.DataFrame:
             counts.append("SELECT run, count(*) AS n, 0 AS d FROM measurements GROUP BY run")
         if _columns(conn, "chunks"):
             counts.append("SELECT run, sum(rows) AS n, sum(dropped) AS d FROM chunks GROUP BY run")
-        union = " UNION ALL ".join(counts) or "SELECT NULL AS run, 0 AS n, 0 AS d WHERE 0"
+        union = " UNION ALL ".join(counts) or "SELECT NULL AS run, 0 AS n, 0 AS d WHERE 1 = 0"
         cur = conn.execute(
-            f"SELECT {', '.join('r.' + f for f in RUN_FIELDS)}, coalesce(c.n, 0) AS measurements, "
-            f"coalesce(c.d, 0) AS rows_dropped FROM runs r LEFT JOIN (SELECT run, sum(n) AS n, sum(d) AS d "
-            f"FROM ({union}) GROUP BY run) c ON c.run = r.id ORDER BY r.started_at")
+            f"SELECT {', '.join('r.' + f for f in RUN_FIELDS)}, CAST(coalesce(c.n, 0) AS BIGINT) AS measurements, "
+            f"CAST(coalesce(c.d, 0) AS BIGINT) AS rows_dropped FROM runs r LEFT JOIN (SELECT run, sum(n) AS n, "
+            f"sum(d) AS d FROM ({union}) AS u GROUP BY run) c ON c.run = r.id ORDER BY r.started_at, r.id")
         return [d[0] for d in cur.description], cur.fetchall()
 
     columns, rows = _read(file, read)

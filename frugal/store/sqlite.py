@@ -103,6 +103,8 @@ class Store:
     between writes, so a forked child never inherits one (SQLite's locks do not survive fork).
     """
 
+    unreachable: str | None = None      # a file is never unreachable (a server may be: PgStore)
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = as_path(path, "store")
         _check_file(self.path, create=True)

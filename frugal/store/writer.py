@@ -29,7 +29,7 @@ from frugal.store.run_info import settings_json
 from frugal.errors import raised_by_signal_handler
 
 if TYPE_CHECKING:
-    from frugal.store.sqlite import Store
+    from frugal.store.location import AnyStore
 
 FLUSH_EVERY_S = 0.25             # call rows reach the store at least this often (plus one write)
 FLUSH_ROWS = 50_000              # ... or as soon as this many wait
@@ -45,7 +45,7 @@ class Writer:
     ``tail`` is its place in the log: the first row not yet stored, the aggregates as last stored.
     """
 
-    def __init__(self, store: Store, run: dict[str, Any], cursor: int, summary_base: Summary) -> None:
+    def __init__(self, store: AnyStore, run: dict[str, Any], cursor: int, summary_base: Summary) -> None:
         self.store = store
         self.run = run
         self.tail = Tail(cursor, summary_base)
