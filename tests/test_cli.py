@@ -4,10 +4,13 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -473,6 +476,36 @@ def test_ctrl_c_during_compare_keeps_shows_and_stores_the_finished_runs(tmp_path
     assert 4 <= len(kept) < 200 and (kept["status"] == "ok").all()
     assert f"interrupted after {len(kept)} of 200 measured runs; those are shown and stored" in err
     assert "sleep 0.05 (baseline)" in out
+
+
+@pytest.mark.slow
+def test_ctrl_c_at_any_moment_of_a_compare_exits_130_and_stores_what_it_says():
+    """Ctrl-C to the process group at 15 seeded moments of a compare of short commands, some
+    while a command starts (the launcher dies with it): always exit 130, never a launch
+    failure; the runs said kept are those stored; a command that finished no run is named,
+    not compared (a missing baseline made it exit 2)."""
+    rng = random.Random(130)
+    for attempt in range(15):
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "f.db"
+            proc = subprocess.Popen([*FRUGAL, "compare", "--runs", "100", "--warmup", "0", "--store", str(db),
+                                     "sleep 0.02", "sleep 0.03"],
+                                    start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline and not _sleeps_of(proc.pid):     # frugal runs commands now
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0, 0.6))
+                os.killpg(proc.pid, signal.SIGINT)
+                out, err = proc.communicate(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            assert proc.returncode == 128 + signal.SIGINT, (attempt, err)
+            said = re.search(r"interrupted after (\d+) of 200 measured runs", err)
+            assert said is not None, (attempt, err)
+            stored = len(frugal.load(db)) if db.exists() and int(said[1]) else 0
+            assert stored == int(said[1]), (attempt, err)
 
 
 def _sleeps_of(pgid: int) -> set[str]:

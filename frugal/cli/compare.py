@@ -162,9 +162,13 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
                     describe=lambda i: names[i], keep_interrupted=True)
     runs = plan.rows()
     stopped = 128 + (plan.stopped_by or signal.SIGINT)
+    # a command with no finished run (stopped early) leaves nothing to compare it with
+    unmeasured = [name for name in dict.fromkeys(names) if name not in {names[r[0]] for r in runs}]
     if plan.interrupted:    # Ctrl-C (SIGINT, SIGTERM): what finished is kept, shown and stored, then exit 130 (143)
-        print(f"\nfrugal compare: interrupted after {len(runs)} of {len(argvs) * args.runs} measured runs; "
-              + ("those are shown and stored" if runs else "nothing was measured, nothing is stored"), file=sys.stderr)
+        kept = ("nothing was measured, nothing is stored" if not runs else "those are stored, not compared: "
+                f"{', '.join(map(repr, unmeasured))} finished no run" if unmeasured else "those are shown and stored")
+        print(f"\nfrugal compare: interrupted after {len(runs)} of {len(argvs) * args.runs} measured runs; {kept}",
+              file=sys.stderr)
         if not runs:
             return stopped
     cols = process_columns([r[3][0] for r in runs], [names[r[0]] for r in runs])
@@ -173,6 +177,10 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
         _store_revisions(path, runs, revisions, args.command_name)
     elif path is not None:
         store_runs(path, cols, program="frugal compare")
+    if plan.interrupted and unmeasured:
+        if path is not None:
+            print(f"stored in {store_shown(path)}", file=sys.stderr)
+        return stopped
     frame = _frame_of(cols)
     import pandas as pd
 

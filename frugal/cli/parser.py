@@ -73,10 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\n{command}: interrupted", file=sys.stderr)
         return 128 + signal.SIGINT
-    except BrokenPipeError:
-        # the reader of our output went away (| head): not an error of ours
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except BrokenPipeError as exc:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader of our output went away (| head): not an error of ours
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 1
+        # another pipe broke (a command's, frugal's own): an error, said, never silent
+        print(f"{command}: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: still one line, the traceback on request
         if os.environ.get("FRUGAL_DEBUG"):

@@ -145,7 +145,12 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
     try:
         m0 = meter.read() if meter is not None else None
         before_ns, before = time.time_ns(), time.perf_counter_ns()
-        pid, since, t0, waiter = _start(path, list(argv), out, err, stdin, mask)
+        try:
+            pid, since, t0, waiter = _start(path, list(argv), out, err, stdin, mask)
+        except FrugalError:
+            if caught:      # the stop signal another thread took ended the launcher
+                raise Stopped(caught[0]) from None
+            raise
         timed_out, stopped_by = _wait(pid, since, waiter, timeout_s, caught)
         m1 = meter.read() if meter is not None else None
     finally:
@@ -303,16 +308,29 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
         os.kill(shell, signal.SIGKILL)      # its subshell is ours now (a child subreaper inherits it)
         os.waitpid(shell, 0)
         if pid is None:
+            _stop_signal_pending()      # Ctrl-C (or SIGTERM) to the group killed the launcher: a stop, not a failure
             raise FrugalError(f"could not start {argv[0]!r} through /bin/sh")
         since = _processes_of([pid]).get(pid, ("", 0, 0))[2]
         waiter = _Waiter(pid)
         waiter.start()
         t0 = time.perf_counter_ns()
-        os.write(go_w, b"go\n")
+        try:
+            os.write(go_w, b"go\n")
+        except BrokenPipeError:     # the subshell died before the command: a stop signal to the group
+            _stop_signal_pending()
+            raise FrugalError(f"could not start {argv[0]!r}: its launcher ended before it") from None
     finally:
         os.close(pid_r)
         os.close(go_w)
     return pid, since, t0, waiter
+
+
+def _stop_signal_pending() -> None:
+    """Raise ``Stopped`` for a SIGINT or SIGTERM that is pending (blocked while a command starts):
+    sent to the process group, it also ended the launcher before it could start the command."""
+    for signum in _STOP:
+        if signum in signal.sigpending() and signal.sigtimedwait([signum], 0) is not None:
+            raise Stopped(signum)
 
 
 def _child_of(parent: int) -> int | None:
