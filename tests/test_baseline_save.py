@@ -62,7 +62,9 @@ def test_two_sessions_saving_at_once_lose_no_test(pytester: pytest.Pytester) -> 
     path = pytester.path / ".frugal" / "baselines" / "main.json"
     for _ in range(20):
         path.unlink(missing_ok=True)
-        procs = [subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+        # no:hypothesispytest: Hypothesis's plugin imports Hypothesis (over a second) in every process
+        procs = [subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:hypothesispytest",
+                                   "-p", "no:cacheprovider",
                                    "--frugal-save", "main", "--frugal-runs", "1", *(f"test_many.py::{n}" for n in half)],
                                   cwd=pytester.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
                  for half in (names[:6], names[6:])]
