@@ -335,3 +335,117 @@ def test_a_hung_server_costs_the_exit_its_budget_and_the_rows_are_said_lost(tmp_
     assert "could not write to the store yet" in out.stderr
     assert "did not answer within 1 s); they are lost with this process" in out.stderr, out.stderr
     assert PASSWORD not in out.stderr
+
+
+class _CutAfterCommit:
+    """A TCP proxy on loopback to the server that, when armed, forwards the next COMMIT, lets
+    the server commit, and then cuts the connection before its answer comes back: a network
+    that fails at the worst moment."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+        import threading
+
+        self.upstream = port
+        self.armed = threading.Event()
+        self.muted: set[socket.socket] = set()     # server sides whose answers are dropped
+        self.cuts = 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.upstream))
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, to_server: bool) -> None:
+        import threading
+
+        try:
+            while data := src.recv(65536):
+                if not to_server and src in self.muted:
+                    continue            # the server's answer, dropped
+                dst.sendall(data)
+                if to_server and b"COMMIT" in data and self.armed.is_set():
+                    self.armed.clear()
+                    self.muted.add(dst)
+                    # the rest of the client's messages (Bind, Execute, Sync) still go through: the
+                    # server commits; then the connection is cut, its answer never relayed
+                    threading.Timer(0.5, self._cut, (src, dst)).start()
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _cut(self, *sockets) -> None:
+        self.cuts += 1
+        for s in sockets:
+            try:
+                s.shutdown(2)
+                s.close()
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_commit_whose_answer_is_lost_stores_its_rows_once(url, server, tmp_path):
+    """The connection cut after the server committed a write, before its answer: the writer
+    asks the server, once it answers again, whether that write is stored, so its rows are
+    stored once (before: twice) and the next rows follow; one warning."""
+    from frugal.store.read import load
+
+    proxy = _CutAfterCommit(server.port)
+    try:
+        via = url.replace(f":{server.port}/", f":{proxy.port}/")
+        ready, armed = tmp_path / "ready", tmp_path / "armed"
+        code = textwrap.dedent(f"""
+            import os, time, frugal
+            from frugal import store
+            frugal.configure(store={via!r})
+            def batch(name):
+                for _ in range(100):
+                    with frugal.measure(name):
+                        pass
+                store.flush()
+            batch("first")
+            open({str(ready)!r}, "w").close()
+            while not os.path.exists({str(armed)!r}):
+                time.sleep(0.01)
+            batch("cut")        # committed, its answer lost
+            batch("after")      # settles the cut write, then writes its own
+            print(len(frugal.results()))
+            """)
+        child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not ready.exists() and time.monotonic() < deadline and child.poll() is None:
+                time.sleep(0.01)
+            proxy.armed.set()
+            armed.write_text("")
+            out, err = child.communicate(timeout=120)
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        assert child.returncode == 0, err
+        assert proxy.cuts == 1
+        assert err.count("could not store measurements") == 1, err
+        stored = load(url)
+        assert len(stored) == int(out) == 300, stored["name"].value_counts().to_dict()
+        assert stored["name"].value_counts().to_dict() == {"first": 100, "cut": 100, "after": 100}
+    finally:
+        proxy.close()

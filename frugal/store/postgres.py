@@ -132,6 +132,16 @@ class StoreUnreachable(FrugalError):
     """The server could not be reached or went away: the writer keeps the rows and tries again."""
 
 
+class CommitUnknown(StoreUnreachable):
+    """The connection broke while the server committed: the rows may be stored or not.
+    ``settle()``, once the server answers again, says which (True: stored), so that the writer
+    neither writes them twice nor drops them; it raises while the server is still away."""
+
+    def __init__(self, message: str, settle: Callable[[], bool]) -> None:
+        super().__init__(message)
+        self.settle = settle
+
+
 class _errors:
     """psycopg's errors as ``FrugalError``, saying where, password redacted."""
 
@@ -323,15 +333,30 @@ class PgStore:
                 conn = self._open()
                 conn.execute("BEGIN")
                 try:
-                    insert_chunks(conn, self._run_key(conn, run), chunks)   # type: ignore[arg-type]
-                    conn.execute("COMMIT")
+                    ids = insert_chunks(conn, self._run_key(conn, run), chunks)   # type: ignore[arg-type]
                 except BaseException:
                     if not conn.raw.closed and conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                try:
+                    conn.execute("COMMIT")
+                except StoreUnreachable as exc:     # sent, but no answer: committed or not, the server knows
+                    raise CommitUnknown(str(exc), lambda: self._committed(ids)) from None
             except FrugalError:
                 self._drop()
                 raise
+
+    def _committed(self, ids: list[int]) -> bool:
+        """Whether the chunks given these ids in a transaction whose COMMIT got no answer are
+        stored (ids are never given twice, a rolled-back transaction's included)."""
+        with self._lock:
+            try:
+                conn = self._open()
+                found = conn.execute("SELECT count(*) FROM chunks WHERE id = ANY(?)", (ids,)).fetchone()[0]
+            except FrugalError:
+                self._drop()
+                raise
+        return bool(found)
 
     def _run_key(self, conn: PgConn, run: dict[str, Any]) -> int:
         key = self._runs.get(run["run_id"])
@@ -390,5 +415,5 @@ def read(url: str, reader: Callable[[Any], _T]) -> _T:
         conn.close()
 
 
-__all__ = ["CONNECT_TIMEOUT_S", "OPEN_TIMEOUT_S", "StoreUnreachable", "PgConn", "PgStore", "STATEMENT_TIMEOUT_S", "connect", "read",
+__all__ = ["CONNECT_TIMEOUT_S", "CommitUnknown", "OPEN_TIMEOUT_S", "StoreUnreachable", "PgConn", "PgStore", "STATEMENT_TIMEOUT_S", "connect", "read",
            "split_url"]

@@ -237,14 +237,17 @@ def encode_chunks(cols: dict[str, Any], *, dropped: int = 0) -> list[Chunk]:
     return chunks
 
 
-def insert_chunks(conn: sqlite3.Connection, run_key: int, chunks: list[Chunk]) -> None:
+def insert_chunks(conn: sqlite3.Connection, run_key: int, chunks: list[Chunk]) -> list[int]:
     """Insert ``chunks`` (``encode_chunks``) as measurements of the run whose ``runs.id`` is
-    ``run_key``, inside the caller's transaction."""
+    ``run_key``, inside the caller's transaction; their ids."""
     sql = (f"INSERT INTO chunks ({', '.join(_CHUNK_COLUMNS + FIELDS)}) "
            f"VALUES ({', '.join('?' * (len(_CHUNK_COLUMNS) + len(FIELDS)))})")
+    ids: list[int] = []
     for rows, (first, last), lost, blobs, names in chunks:
         chunk = conn.execute(sql, (run_key, rows, first, last, lost, *blobs)).lastrowid
         conn.executemany("INSERT OR IGNORE INTO chunk_names VALUES (?, ?)", [(name, chunk) for name in names])
+        ids.append(chunk or 0)      # an INSERT's rowid: never None
+    return ids
 
 
 def storable_text(values: list[Any]) -> list[Any]:

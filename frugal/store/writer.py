@@ -29,6 +29,8 @@ from frugal.store.run_info import settings_json
 from frugal.errors import raised_by_signal_handler
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from frugal.store.location import AnyStore
 
 FLUSH_EVERY_S = 0.25             # call rows reach the store at least this often (plus one write)
@@ -55,6 +57,9 @@ class Writer:
         self.last_flush = self.last_summary = time.monotonic()
         self.failures: set[str] = set()
         self.unrecorded_drops = 0       # rows dropped that the store has not been told of yet
+        # a write whose commit got no answer (a server store): (does the store have it?, what to
+        # do if so), settled before the next write, so that its rows are written once
+        self.unsettled: tuple[Callable[[], bool], Callable[[], None]] | None = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -112,6 +117,11 @@ class Writer:
             if self.retired:
                 return 0
             kwargs = {} if timeout is None else {"timeout": timeout}
+            if self.unsettled is not None:
+                settle, done = self.unsettled
+                if settle():        # raises while the server is still away: the next flush asks again
+                    done()
+                self.unsettled = None
             n = self._flush_rows(upto, kwargs)
             if summary:
                 n += self._flush_summary(kwargs)
@@ -143,18 +153,38 @@ class Writer:
         if not data and not self.unrecorded_drops:
             return 0
         cols = row_columns(data, os.getpid())
-        n = self.store.append(self._run(), cols, dropped=self.unrecorded_drops, **kwargs)
-        self.tail.advance(start, data)
-        self.unrecorded_drops = 0
+        drops = self.unrecorded_drops
+
+        def done() -> None:
+            self.tail.advance(start, data)
+            self.unrecorded_drops -= drops
+
+        try:
+            n = self.store.append(self._run(), cols, dropped=drops, **kwargs)
+        except Exception as exc:
+            self._unsure(exc, done)
+            raise
+        done()
         return n
 
     def _flush_summary(self, kwargs: dict[str, Any]) -> int:
         deltas, seen = self.tail.summary_deltas()
         n = 0
         if deltas:
-            n = self.store.append(self._run(), summary_delta_columns(deltas, os.getpid()), **kwargs)
+            try:
+                n = self.store.append(self._run(), summary_delta_columns(deltas, os.getpid()), **kwargs)
+            except Exception as exc:
+                self._unsure(exc, lambda: self.tail.commit(seen))
+                raise
         self.tail.commit(seen)
         return n
+
+    def _unsure(self, exc: Exception, done: Callable[[], None]) -> None:
+        """A write that failed as its commit went unanswered (``CommitUnknown``): remember how to
+        settle it (``done`` once the store says it has the rows)."""
+        settle = getattr(exc, "settle", None)
+        if settle is not None:
+            self.unsettled = (settle, done)
 
     def before_clear(self, end: int, cleared: Summary) -> None:
         """``frugal.clear()`` forgets the rows before ``end`` and the ``cleared`` aggregates: store
