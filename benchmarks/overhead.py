@@ -1,8 +1,17 @@
 """Per-call overhead of frugal against an unmeasured call and against CodeCarbon, in one run.
 
-    python benchmarks/overhead.py [--calls N] [--repeat R] [--skip-codecarbon]
+    python benchmarks/overhead.py [--calls N] [--repeat R] [--skip-codecarbon] [--callgrind]
 
-Prints the median per-call overhead of:
+First, beside its floor, in one run: the CPU time per call (this thread's clock: steadier than wall
+time on a shared machine) of a measured no-op (record="calls", exact peak memory) against the
+system calls it cannot avoid, made from Python in a loop exactly as frugal makes them (two
+perf_counter_ns, two getrusage, the clear_refs write, the statm pread), target 1.5x; and of
+record="summary" against its own (two perf_counter_ns, two process_time_ns), target 0.8 µs.
+``--callgrind`` adds the instructions per call of each under valgrind's callgrind (repeatable
+whatever the machine's load): two runs of N1 and N2 calls, (Ir(N2) - Ir(N1)) / (N2 - N1), less
+the same for an unmeasured no-op.
+
+Then the median per-call overhead of:
 - a measured no-op (record="calls", peak memory on) and in record="summary" mode,
   each minus the same no-op unmeasured;
 - with a RAPL meter read on a synthetic powercap tree (the reads a real meter costs);
@@ -148,13 +157,147 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+# --- the floor: the system calls a measured call cannot avoid --------------------------------
+
+CALLS_TARGET = 1.5       # a measured call, at most this many times its floor
+SUMMARY_TARGET_US = 0.8  # a call in record="summary", at most this many µs over an unmeasured call
+
+
+def loops(calls: int) -> dict[str, object]:
+    """The loops compared, by name: each runs ``calls`` iterations of one thing."""
+    import resource
+
+    import frugal
+    from frugal.core import span
+
+    measured = frugal.measure(name="noop")(noop)
+    summary = frugal.measure(name="noop-summary", record="summary")(noop)
+    perf, process_ns, getrusage, SELF = time.perf_counter_ns, time.process_time_ns, resource.getrusage, resource.RUSAGE_SELF
+    write, pread, clear_fd, statm_fd = os.write, os.pread, span._clear_fd, span._statm_fd
+
+    def floor(n: int) -> None:
+        # frugal's order: reset the mark, clock, usage | the call | usage, clock, resident set
+        for _ in range(n):
+            write(clear_fd, b"5")
+            perf()
+            getrusage(SELF)
+            noop()
+            getrusage(SELF)
+            perf()
+            pread(statm_fd, 128, 0)
+
+    def summary_floor(n: int) -> None:
+        for _ in range(n):
+            perf()
+            process_ns()
+            noop()
+            process_ns()
+            perf()
+
+    def calls_of(fn):
+        def run(n: int) -> None:
+            for _ in range(n):
+                fn()
+        return run
+
+    return {"empty": calls_of(noop), "floor": floor, "calls": calls_of(measured),
+            "summary floor": summary_floor, "summary": calls_of(summary)}
+
+
+def cpu_ns_per_call(run, calls: int) -> float:
+    """This thread's CPU time per iteration of ``run(calls)``, GC off (ns)."""
+    gc.disable()
+    try:
+        t0 = time.thread_time_ns()
+        run(calls)
+        return (time.thread_time_ns() - t0) / calls
+    finally:
+        gc.enable()
+
+
+def floor_figures(calls: int, repeat: int) -> dict[str, float]:
+    """Median CPU ns per call of each loop, repeats interleaved, less the empty loop's (the
+    no-op called bare), and the log cleared between repeats."""
+    import frugal
+
+    runs = loops(calls)
+    per: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeat):
+        for name, run in runs.items():
+            per[name].append(cpu_ns_per_call(run, calls))
+        frugal.clear()
+    empty = statistics.median(per.pop("empty"))
+    return {name: statistics.median(values) - empty for name, values in per.items()}
+
+
+def callgrind_figures(n1: int = 1000, n2: int = 6000) -> dict[str, float] | str:
+    """Instructions per call of each loop under callgrind, less the empty loop's; or why not."""
+    import shutil
+    import subprocess
+
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return "valgrind is not installed: no instruction counts (apt-get install valgrind)"
+    env = dict(os.environ, PYTHONHASHSEED="0")
+
+    def instructions(name: str, n: int) -> int:
+        out = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              os.path.abspath(__file__), "--loop", name, str(n)],
+                             capture_output=True, text=True, env=env, check=True)
+        for line in out.stderr.splitlines():
+            if "Collected :" in line:
+                return int(line.rsplit(":", 1)[1])
+        raise RuntimeError(f"no instruction count in callgrind's output: {out.stderr[-500:]}")
+
+    per = {name: (instructions(name, n2) - instructions(name, n1)) / (n2 - n1)
+           for name in ("empty", "floor", "calls", "summary floor", "summary")}
+    empty = per.pop("empty")
+    return {name: value - empty for name, value in per.items()}
+
+
+def print_floor(figures: dict[str, float], unit: str, fmt: str, target: str) -> None:
+    ratio = figures["calls"] / figures["floor"]
+    print(f"  measured call (record='calls', exact peak)  {figures['calls']:{fmt}} {unit}")
+    print(f"  its floor (the system calls, from Python)   {figures['floor']:{fmt}} {unit}")
+    print(f"  ratio                                       {ratio:10.2f}x   {target}")
+    print(f"  record='summary'                            {figures['summary']:{fmt}} {unit}")
+    print(f"  its floor (2 perf_counter, 2 process_time)  {figures['summary floor']:{fmt}} {unit}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100_000, help="calls per timing loop")
     parser.add_argument("--repeat", type=int, default=9, help="interleaved repeats (median taken)")
     parser.add_argument("--held-calls", type=int, default=1_000_000, help="calls for the memory figure")
     parser.add_argument("--skip-codecarbon", action="store_true")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="also count instructions per call under valgrind (about a minute)")
+    parser.add_argument("--only-floor", action="store_true", help="print the floor figures only")
+    parser.add_argument("--loop", nargs=2, metavar=("NAME", "N"), help=argparse.SUPPRESS)  # callgrind's child
     args = parser.parse_args()
+
+    if args.loop:
+        run = loops(1)[args.loop[0]]
+        run(10)                     # warm: first calls intern names, specialise bytecode
+        run(int(args.loop[1]))
+        return
+
+    floor = floor_figures(max(args.calls // 5, 1000), args.repeat * 2)
+    print(f"Beside the floor, CPU time per call on {os.cpu_count()} CPUs, Python {sys.version.split()[0]} "
+          "(median of interleaved repeats, less an unmeasured call):")
+    print_floor({k: v / 1000 for k, v in floor.items()}, "µs", "10.2f", f"(target <= {CALLS_TARGET}x)")
+    summary_us = floor["summary"] / 1000
+    print(f"  summary target: <= {SUMMARY_TARGET_US} µs: {'met' if summary_us <= SUMMARY_TARGET_US else 'NOT met'} "
+          f"({summary_us:.2f} µs; its floor alone {floor['summary floor'] / 1000:.2f} µs)")
+    if args.callgrind:
+        counted = callgrind_figures()
+        if isinstance(counted, str):
+            print(counted)
+        else:
+            print("\nInstructions per call under callgrind (repeatable whatever the load):")
+            print_floor(counted, "Ir", "10.0f", "(the target is on time: the kernel's share of a system call is not counted here)")
+    if args.only_floor:
+        return
 
     import frugal
 
