@@ -346,7 +346,7 @@ def test_a_finished_tasks_record_rides_in_its_own_message(client):
 
         def kept(dask_scheduler, name):
             plugin = dask_scheduler.plugins[name]
-            rows = sum(len(m["keys"]) for m in plugin.messages if m["kind"] == "rows")
+            rows = plugin.unread()
             return rows, len(dask_scheduler.get_events(name))
 
         rows, events = client.run_on_scheduler(kept, name=tracker._name)
@@ -417,32 +417,69 @@ def test_energy_columns_cross_the_wire_unchanged():
 def test_the_inbox_joins_each_worker_process_rows_into_one_message():
     """One rows message per task arrives; the client pulls one per worker process (when its
     sequence numbers follow on), in order, and the events the scheduler keeps are untouched."""
+    from frugal.dask._wire import unpacked_rows
     from frugal.dask._worker import Inbox
 
-    def rows(inc, seq, n):
+    def rows(inc, seq, n, error=None):
         return {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": 7, "worker": f"w-{inc}",
-                "rows": b"".join(b"%s%d;" % (inc.encode(), seq + i) for i in range(n)),
+                "rows": b"".join(b"%s%03d;" % (inc.encode(), seq + i) for i in range(n)),
                 "keys": [f"k{inc}{seq + i}" for i in range(n)], "prefixes": ["k"] * n,
-                "errors": [None] * n}
+                "errors": [error] * n}
+
+    def records(msg):
+        got, keys, codes, errors = unpacked_rows(msg, 5)
+        return got, keys, [msg["prefixes"][c] for c in codes], errors
 
     inbox = Inbox("t")
-    events = [rows("a", 0, 2), rows("b", 0, 1), rows("a", 2, 1),
+    events = [rows("a", 0, 2), rows("b", 0, 1), rows("a", 2, 1, "ValueError"),
               {"kind": "energy", "inc": "a", "seq": 0, "values": {}}, rows("b", 1, 2),
               rows("a", 5, 1)]  # a gap in a's numbers: a new message
     sent = copy.deepcopy(events)
     for event in events:
         inbox.log_event("t", event)
     inbox.log_event("other", rows("c", 0, 1))
+    assert inbox.unread() == 7
     got = inbox.take()
     assert events == sent
-    assert [(m["kind"], m["inc"], m.get("seq")) for m in got] == [
-        ("rows", "a", 0), ("rows", "b", 0), ("energy", "a", 0), ("rows", "a", 5)]
-    assert got[0]["rows"] == b"a0;a1;a2;" and got[0]["keys"] == ["ka0", "ka1", "ka2"]
-    assert got[1]["rows"] == b"b0;b1;b2;" and got[1]["errors"] == [None] * 3
+    assert [(m["kind"], m["inc"], m.get("seq"), m.get("count")) for m in got] == [
+        ("rows", "a", 0, 3), ("rows", "b", 0, 3), ("energy", "a", 0, None), ("rows", "a", 5, 1)]
+    assert records(got[0]) == (b"a000;a001;a002;", ["ka0", "ka1", "ka2"], ["k"] * 3,
+                               [None, None, "ValueError"])
+    assert records(got[1]) == (b"b000;b001;b002;", ["kb0", "kb1", "kb2"], ["k"] * 3, [None] * 3)
     assert got[0]["worker"] == "w-a" and got[0]["epoch_ns"] == 7
-    assert inbox.take() == []
+    assert inbox.take() == [] and inbox.unread() == 0
     inbox.log_event("t", rows("a", 6, 1))  # after a pull, a message of its own
-    assert [(m["seq"], m["rows"]) for m in inbox.take()] == [(6, b"a6;")]
+    assert [(m["seq"], records(m)[0]) for m in inbox.take()] == [(6, b"a006;")]
+
+
+def test_the_inbox_packs_records_tighter_than_a_third_of_a_kilobyte():
+    """Many records of one worker process (keys of any text, prefixes, a few failures) come back
+    from the scheduler's pack exactly as they went in, and the pack holds them in chunks
+    (zlib) at under 150 bytes a task: rows of 62 bytes, keys of 40 characters."""
+    import random
+    import sys
+
+    from frugal.dask._wire import CHUNK_BYTES, RowsPack, unpacked_rows
+
+    rnd = random.Random(3)
+    n = 20000
+    pack = RowsPack("a", 10, 7, "w")
+    want_rows, want_keys, want_prefixes, want_errors = [], [], [], []
+    for i in range(n):
+        prefix = rnd.choice(["inc", "double", "løad"])
+        key = f"{prefix}-{rnd.getrandbits(128):032x}" if i % 100 else str((prefix, i, "é\u2603"))
+        row = i.to_bytes(4, "little") + bytes(8) + rnd.getrandbits(64).to_bytes(8, "little") * 6 + bytes(2)
+        error = "ValueError" if i % 997 == 0 else None
+        pack.add(row, key, prefix, error)
+        want_rows.append(row), want_keys.append(key), want_prefixes.append(prefix), want_errors.append(error)
+    held = sum(sys.getsizeof(c[1]) for c in pack.chunks) + sys.getsizeof(pack.rows) + sys.getsizeof(pack.keys)
+    assert len(pack.chunks) > 10 and len(pack.rows) + len(pack.keys) < CHUNK_BYTES
+    assert held / n < 150
+    msg = pack.message()
+    assert msg["count"] == n and msg["seq"] == 10
+    rows, keys, codes, errors = unpacked_rows(msg, 62)
+    assert rows == b"".join(want_rows) and keys == want_keys and errors == want_errors
+    assert [msg["prefixes"][c] for c in codes] == want_prefixes
 
 
 def test_a_killed_worker_is_reported_and_loses_only_unfinished_tasks(client, tmp_path):
