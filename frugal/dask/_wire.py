@@ -67,7 +67,7 @@ class RowsPack:
     __slots__ = ("head", "count", "chunks", "rows", "keys", "sizes", "codes", "labels", "errors")
 
     def __init__(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> None:
-        self.head = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns, "worker": worker}
+        self.head: dict[str, Any] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns, "worker": worker}
         self.count = 0
         self.chunks: list[list[Any]] = []
         self.rows = bytearray()
