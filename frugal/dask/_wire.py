@@ -79,7 +79,7 @@ class RowsPack:
 
     def follows(self, seq: int, epoch_ns: int) -> bool:
         """Whether records from ``seq`` (clock anchor ``epoch_ns``) continue this pack."""
-        return self.head["seq"] + self.count == seq and self.head["epoch_ns"] == epoch_ns
+        return bool(self.head["seq"] + self.count == seq and self.head["epoch_ns"] == epoch_ns)
 
     def add(self, row: bytes, key: str, prefix: str, error: str | None) -> None:
         code = self.labels.get(prefix)
