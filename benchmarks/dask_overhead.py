@@ -77,7 +77,8 @@ def wrapper_cost(n: int = 20000) -> float:
 
 def kept_bytes(dask_scheduler, name: str) -> tuple[dict[str, int], int]:
     """Bytes that the tracker's scheduler plugin holds until the client pulls, by kind of
-    message (every object counted once, at its ``sys.getsizeof``), and the number of task
+    message (every object counted once, at its ``sys.getsizeof``, which counts the buffers
+    a bytearray or array has allocated), and the number of task
     records among them."""
     import sys
 
@@ -92,6 +93,8 @@ def kept_bytes(dask_scheduler, name: str) -> tuple[dict[str, int], int]:
             n += sum(size(k) + size(v) for k, v in obj.items())
         elif isinstance(obj, (list, tuple)):
             n += sum(size(v) for v in obj)
+        elif hasattr(obj, "__slots__"):   # a pack of records: its buffers and chunks
+            n += sum(size(getattr(obj, slot)) for slot in obj.__slots__)
         return n
 
     plugin = dask_scheduler.plugins[name]
