@@ -100,7 +100,8 @@ def kept_bytes(dask_scheduler, name: str) -> tuple[dict[str, int], int]:
     plugin = dask_scheduler.plugins[name]
     out: dict[str, int] = {}
     for msg in plugin.messages:
-        out[msg["kind"]] = out.get(msg["kind"], 0) + size(msg)
+        kind = msg["kind"] if isinstance(msg, dict) else msg.head["kind"]
+        out[kind] = out.get(kind, 0) + size(msg)
     return out, plugin.unread()
 
 
