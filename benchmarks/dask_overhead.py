@@ -135,7 +135,7 @@ def main() -> None:
                 kept, unread = client.run_on_scheduler(kept_bytes, name=tracker._name)
             recorded += len(tracker.results())
         n = args.tasks
-        print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~1 ms, "
+        print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~{ms:g} ms, "
               f"{args.rounds} rounds each, alternated; {os.cpu_count()} logical CPUs")
         for i, what in ((0, "wall time"), (1, "cluster CPU")):
             p = statistics.median(r[i] for r in plain) / n
