@@ -28,12 +28,9 @@ def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
     starts = np.repeat(np.array([b["seq"] for b in batches], dtype="i8"), sizes)
     offsets = np.arange(n, dtype="i8") - np.repeat(np.cumsum(sizes) - sizes, sizes)
     seqs = starts + offsets                   # increasing: batches are taken in seq order
-    parts = [unpacked_rows(b, ROW_DTYPE.itemsize) for b in batches]
-    a = np.frombuffer(b"".join(p[0] for p in parts), dtype=ROW_DTYPE).copy()
-    # Names and error types travel as text: the worker's interning tables stay there.
-    a["name_id"] = 0
-    a["error_id"] = 0
-    a["parent_id"] = 0
+    parts = [unpacked_rows(b) for b in batches]
+    # Names and error types travel as text: the worker's interning ids do not (they are 0).
+    a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=ROW_DTYPE)
     cols = raw_columns(a.tobytes(), {}, [""], [""], inc["pid"])
     prefixes = _prefixes([b["prefixes"] for b in batches], [p[2] for p in parts])
     cols["name"] = prefixes

@@ -1,28 +1,64 @@
 """Task records and energy columns as they travel from a worker to the client, with no object per task.
 
-Energy: numbers go as float64 bytes (NaN where unknown), text as [labels, int32 codes as
-bytes], each column zlib-compressed (constant columns, such as the intensity or the
-method, shrink to almost nothing). Rows: the scheduler keeps each worker process's task
-records as ``RowsPack`` until the client pulls them, packed in zlib chunks of fixed-size
-columns and the keys' UTF-8 bytes. Per task, the scheduler held 630 bytes as lists of
-floats and str, then about 300 as a bytes object and a str per task; see
-benchmarks/dask_overhead.py for what it holds now.
+Energy: numbers go as float64 bytes (NaN where unknown), or as one value where the whole
+batch has it (the intensity, GPU energy); text as [labels, codes as bytes], no codes where
+there is one label (the method, the sources). Rows: the scheduler keeps each worker
+process's task records as ``RowsPack`` until the client pulls them: rows without the fields
+the client does not read (``WIRE_ROW``), keys as UTF-8 bytes, prefixes as 1-byte codes. The
+scheduler held 630 bytes a task as lists of floats and str, then about 300 as a bytes object
+and a str per task; benchmarks/dask_overhead.py prints what it holds now.
 """
 from __future__ import annotations
 
+import struct
 import sys
-import zlib
 from array import array
 from typing import Any
 
 import numpy as np
 
-from frugal.frames.columns import ENERGY_FIELDS, text_of
+from frugal.core.rows import ROW_FIELDS
+from frugal.frames.columns import ENERGY_FIELDS, ROW_DTYPE, text_of
 from frugal.energy.model import TEXT_OUTPUTS
 
-CHUNK_BYTES = 1 << 16   # raw record bytes compressed together: large enough to compress well
-_LEVEL = 1              # zlib's fastest: the scheduler pays it per task
-assert array("I").itemsize == 4
+# A row's fields that the client does not read: the worker's interning ids (names and
+# errors travel as text). The worker leaves them out of what it sends; the client puts zeros back.
+_DROPPED = ("name_id", "parent_id", "error_id")
+_KEPT_DTYPE = np.dtype([(name, "<" + code) for name, code, _, _ in ROW_FIELDS if name not in _DROPPED])
+
+
+def _kept_ranges() -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    at = 0
+    for name, code, _, _ in ROW_FIELDS:
+        end = at + struct.calcsize("<" + code)
+        if name not in _DROPPED:
+            if out and out[-1][1] == at:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((at, end))
+        at = end
+    return out
+
+
+_RANGES = _kept_ranges()
+assert len(_RANGES) == 4 and _KEPT_DTYPE.itemsize == sum(b - a for a, b in _RANGES)
+(_A0, _B0), (_A1, _B1), (_A2, _B2), (_A3, _B3) = _RANGES
+WIRE_ROW_SIZE = _KEPT_DTYPE.itemsize
+
+
+def wire_row(row: bytes) -> bytes:
+    """A packed row (``ROW``) as it travels: without the fields in ``_DROPPED``."""
+    return row[_A0:_B0] + row[_A1:_B1] + row[_A2:_B2] + row[_A3:_B3]
+
+
+def rows_from_wire(blob: bytes) -> np.ndarray:
+    """Rows that travelled as ``wire_row``, as a ``ROW_DTYPE`` array (dropped fields 0)."""
+    kept = np.frombuffer(blob, dtype=_KEPT_DTYPE)
+    out = np.zeros(len(kept), dtype=ROW_DTYPE)
+    for name in _KEPT_DTYPE.names or ():
+        out[name] = kept[name]
+    return out
 
 
 def packed(cols: dict[str, Any], count: int) -> dict[str, Any]:
@@ -32,21 +68,37 @@ def packed(cols: dict[str, Any], count: int) -> dict[str, Any]:
         if field in TEXT_OUTPUTS:
             text = text_of(cols[field])
             labels = [None if v is None or v != v else str(v) for v in text.labels]
-            out[field] = [labels, zlib.compress(text.codes.astype("<i4").tobytes(), _LEVEL)]
+            if len(labels) == 1:     # one label: no codes
+                out[field] = [labels, b""]
+            else:
+                out[field] = [labels, text.codes.astype("<u1" if len(labels) <= 256 else "<i4").tobytes()]
         else:   # None -> NaN
-            out[field] = zlib.compress(np.asarray(cols[field], dtype="<f8").tobytes(), _LEVEL)
+            values = np.asarray(cols[field], dtype="<f8")
+            bits = values.view("<u8")
+            if count and (bits == bits[0]).all():   # the same value (bit for bit) in every row
+                out[field] = [values[:1].tobytes()]
+            else:
+                out[field] = values.tobytes()
     return out
 
 
 def unpacked(values: dict[str, Any], field: str) -> np.ndarray:
     """One column of those values: float64, or objects (str and None) for text."""
+    count = values["count"]
     if field in TEXT_OUTPUTS:
         labels, codes = values[field]
         table = np.empty(len(labels), dtype=object)
         table[:] = labels
-        out: np.ndarray = table[np.frombuffer(zlib.decompress(codes), dtype="<i4")]
+        if not codes and count:
+            index = np.zeros(count, dtype="i8")
+        else:
+            index = np.frombuffer(codes, dtype="<u1" if len(codes) == count else "<i4")
+        out: np.ndarray = table[index]
         return out
-    return np.frombuffer(zlib.decompress(values[field]), dtype="<f8")
+    data = values[field]
+    if isinstance(data, (list, tuple)):   # Dask's msgpack reads lists as tuples
+        return np.full(count, np.frombuffer(data[0], dtype="<f8")[0])
+    return np.frombuffer(data, dtype="<f8")
 
 
 def _le(a: array) -> bytes:  # type: ignore[type-arg]
@@ -56,24 +108,32 @@ def _le(a: array) -> bytes:  # type: ignore[type-arg]
     return a.tobytes()
 
 
+def _grown(a: array, value: int) -> array:  # type: ignore[type-arg]
+    """``a`` (unsigned codes) with ``value`` appended, widened first if it does not fit."""
+    if value >= 1 << (8 * a.itemsize):
+        a = array("I" if value >= 1 << 16 else "H", a)
+    a.append(value)
+    return a
+
+
 class RowsPack:
     """One worker process's task records on the scheduler, consecutive from ``head["seq"]``.
 
-    Each record adds its row, its key (UTF-8), a code for its key prefix and, when it
-    failed, its error type; every ``CHUNK_BYTES`` of rows and keys are compressed into one
-    chunk: [count, zlib(prefix codes u4, key sizes u4, rows, keys)].
+    Each record adds its row (``wire_row``), its key (UTF-8 bytes and their size), a code for
+    its key prefix and, when it failed, its error type. Sizes and codes take one byte each
+    until one does not fit (then two, or four).
     """
 
-    __slots__ = ("head", "count", "chunks", "rows", "keys", "sizes", "codes", "labels", "errors")
+    __slots__ = ("head", "count", "rows", "keys", "sizes", "codes", "labels", "errors")
 
     def __init__(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> None:
-        self.head: dict[str, Any] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns, "worker": worker}
+        self.head: dict[str, Any] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns,
+                                     "worker": worker}
         self.count = 0
-        self.chunks: list[list[Any]] = []
         self.rows = bytearray()
         self.keys = bytearray()
-        self.sizes = array("I")
-        self.codes = array("I")
+        self.sizes = array("B")
+        self.codes = array("B")
         self.labels: dict[str, int] = {}     # prefix -> its code
         self.errors: list[list[Any]] = []    # [index, error type] of the records that failed
 
@@ -88,50 +148,43 @@ class RowsPack:
         k = key.encode("utf-8", "surrogatepass")
         self.rows += row
         self.keys += k
-        self.sizes.append(len(k))
-        self.codes.append(code)
+        size = len(k)
+        if size < 256 and code < 256 and self.sizes.typecode == "B" and self.codes.typecode == "B":
+            self.sizes.append(size)
+            self.codes.append(code)
+        else:
+            self.sizes = _grown(self.sizes, size)
+            self.codes = _grown(self.codes, code)
         if error is not None:
             self.errors.append([self.count, error])
         self.count += 1
-        if len(self.rows) + len(self.keys) >= CHUNK_BYTES:
-            self._seal()
-
-    def _seal(self) -> None:
-        n = len(self.sizes)
-        if not n:
-            return
-        raw = b"".join((_le(self.codes), _le(self.sizes), self.rows, self.keys))
-        self.chunks.append([n, zlib.compress(raw, _LEVEL)])
-        self.rows, self.keys, self.sizes, self.codes = bytearray(), bytearray(), array("I"), array("I")
 
     def message(self) -> dict[str, Any]:
-        """What the client takes: the head, ``count``, ``chunks``, ``prefixes``, ``errors``."""
-        self._seal()
-        return dict(self.head, count=self.count, chunks=self.chunks, prefixes=list(self.labels),
-                    errors=self.errors)
+        """What the client takes: the head, ``count``, ``rows``, ``keys``, ``sizes`` and
+        ``codes`` (each [item size, little-endian bytes]), ``prefixes``, ``errors``."""
+        return dict(self.head, count=self.count, rows=bytes(self.rows), keys=bytes(self.keys),
+                    sizes=[self.sizes.itemsize, _le(self.sizes)], codes=[self.codes.itemsize, _le(self.codes)],
+                    prefixes=list(self.labels), errors=self.errors)
 
 
-def unpacked_rows(msg: dict[str, Any], row_size: int) -> tuple[bytes, list[str], np.ndarray, list[str | None]]:
-    """A pulled rows message's records: rows joined, keys, prefix codes (into
+def _uints(item: list[Any]) -> np.ndarray:
+    size, data = item
+    return np.frombuffer(data, dtype=f"<u{size}")
+
+
+def unpacked_rows(msg: dict[str, Any]) -> tuple[np.ndarray, list[str], np.ndarray, list[str | None]]:
+    """A pulled rows message's records: rows (``ROW_DTYPE``), keys, prefix codes (into
     ``msg["prefixes"]``) and error types (None where the task did not fail)."""
-    rows, keys, codes = [], [], []
-    for n, blob in msg["chunks"]:
-        raw = zlib.decompress(blob)
-        codes.append(np.frombuffer(raw, dtype="<u4", count=n))
-        sizes = np.frombuffer(raw, dtype="<u4", count=n, offset=4 * n).astype("i8")
-        start = 8 * n + n * row_size
-        rows.append(raw[8 * n:start])
-        ends = np.cumsum(sizes)
-        starts = (ends - sizes).tolist()
-        ends_ = ends.tolist()
-        blob_keys = raw[start:]
-        text = blob_keys.decode("utf-8", "surrogatepass")
-        if len(text) == len(blob_keys):   # ASCII: byte offsets are character offsets
-            keys.extend([text[a:b] for a, b in zip(starts, ends_)])
-        else:
-            keys.extend([blob_keys[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends_)])
+    sizes = _uints(msg["sizes"]).astype("i8")
+    ends = np.cumsum(sizes)
+    starts = (ends - sizes).tolist()
+    blob = msg["keys"]
+    text = blob.decode("utf-8", "surrogatepass")
+    if len(text) == len(blob):   # ASCII: byte offsets are character offsets
+        keys = [text[a:b] for a, b in zip(starts, ends.tolist())]
+    else:
+        keys = [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())]
     errors: list[str | None] = [None] * msg["count"]
     for i, error in msg["errors"]:
         errors[i] = error
-    code = np.concatenate(codes) if codes else np.zeros(0, dtype="<u4")
-    return b"".join(rows), keys, code, errors
+    return rows_from_wire(msg["rows"]), keys, _uints(msg["codes"]), errors

@@ -24,7 +24,7 @@ from frugal.core import span
 from frugal.core.rows import EPOCH_NS, LOG, ROW
 from frugal.store.run_info import settings_json
 from frugal.frames.columns import ENERGY_FIELDS, add_energy, own_names, raw_columns, unpack
-from frugal.dask._wire import RowsPack, packed
+from frugal.dask._wire import RowsPack, packed, wire_row
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
@@ -162,7 +162,7 @@ class _Collector:
         # re-sends "task-finished" for a task asked for twice) does not carry it twice.
         sent = ts.metadata
         ts.metadata = dict(sent)
-        sent[self.topic] = [self.incarnation, seq, EPOCH_NS, mine[0]]
+        sent[self.topic] = [self.incarnation, seq, EPOCH_NS, wire_row(mine[0])]
 
     def send(self) -> None:
         """Ship the queued raw records as one event."""
@@ -176,7 +176,7 @@ class _Collector:
         self.underived.extend((first + i, r[0], r[4]) for i, r in enumerate(recs))
         self.worker.log_event(self.topic, {
             "kind": "rows", "inc": self.incarnation, "seq": first, "epoch_ns": EPOCH_NS,
-            "rows": b"".join(r[0] for r in recs), "keys": [str(r[1]) for r in recs],
+            "rows": b"".join([wire_row(r[0]) for r in recs]), "keys": [str(r[1]) for r in recs],
             "prefixes": [r[2] for r in recs], "errors": [r[3] for r in recs],
         })
 
