@@ -487,7 +487,7 @@ def test_the_inbox_joins_each_worker_process_rows_into_one_message():
     assert [(m["seq"], records(m)[0]) for m in inbox.take()] == [(6, want([6]))]
 
 
-def test_the_inbox_packs_records_tighter_than_a_third_of_a_kilobyte():
+def test_the_inbox_holds_a_record_in_under_100_bytes_and_gives_it_back_whole():
     """Many records of one worker process (keys of any text and length, many prefixes, a few
     failures) come back from the scheduler's pack exactly as they went in; with 40-character
     keys and a few prefixes, the pack holds under 100 bytes a task."""
