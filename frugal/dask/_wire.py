@@ -109,9 +109,8 @@ def _le(a: array) -> bytes:  # type: ignore[type-arg]
 
 
 def _grown(a: array, value: int) -> array:  # type: ignore[type-arg]
-    """``a`` (unsigned codes) with ``value`` appended, widened first if it does not fit."""
-    if value >= 1 << (8 * a.itemsize):
-        a = array("I" if value >= 1 << 16 else "H", a)
+    """``a`` (unsigned codes) widened to hold ``value``, with it appended."""
+    a = array("I" if value >= 1 << 16 else "H", a)
     a.append(value)
     return a
 
@@ -124,11 +123,13 @@ class RowsPack:
     until one does not fit (then two, or four).
     """
 
-    __slots__ = ("head", "count", "rows", "keys", "sizes", "codes", "labels", "errors")
+    __slots__ = ("head", "seq", "epoch_ns", "count", "rows", "keys", "sizes", "codes", "labels", "errors")
 
     def __init__(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> None:
         self.head: dict[str, Any] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns,
                                      "worker": worker}
+        self.seq = seq
+        self.epoch_ns = epoch_ns
         self.count = 0
         self.rows = bytearray()
         self.keys = bytearray()
@@ -139,7 +140,7 @@ class RowsPack:
 
     def follows(self, seq: int, epoch_ns: int) -> bool:
         """Whether records from ``seq`` (clock anchor ``epoch_ns``) continue this pack."""
-        return bool(self.head["seq"] + self.count == seq and self.head["epoch_ns"] == epoch_ns)
+        return self.seq + self.count == seq and self.epoch_ns == epoch_ns
 
     def add(self, row: bytes, key: str, prefix: str, error: str | None) -> None:
         code = self.labels.get(prefix)
@@ -148,12 +149,13 @@ class RowsPack:
         k = key.encode("utf-8", "surrogatepass")
         self.rows += row
         self.keys += k
-        size = len(k)
-        if size < 256 and code < 256 and self.sizes.typecode == "B" and self.codes.typecode == "B":
-            self.sizes.append(size)
+        try:
+            self.sizes.append(len(k))
+        except OverflowError:   # a key of 256 bytes or more: wider sizes from now on
+            self.sizes = _grown(self.sizes, len(k))
+        try:
             self.codes.append(code)
-        else:
-            self.sizes = _grown(self.sizes, size)
+        except OverflowError:
             self.codes = _grown(self.codes, code)
         if error is not None:
             self.errors.append([self.count, error])

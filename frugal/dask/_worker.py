@@ -333,7 +333,10 @@ class Inbox(SchedulerPlugin):
         if ts is not None and ts.metadata:
             ts.metadata.pop(self.topic, None)   # kept here, not for the task's lifetime
         prefix = ts.prefix.name if ts is not None else key_split(key)
-        self._pack(inc, seq, epoch_ns, kwargs.get("worker")).add(row, str(key), prefix, None)
+        pack = self.growing.get(inc)
+        if pack is None or pack.seq + pack.count != seq or pack.epoch_ns != epoch_ns:
+            pack = self._pack(inc, seq, epoch_ns, kwargs.get("worker"))
+        pack.add(row, str(key), prefix, None)
 
     def _pack(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> RowsPack:
         """The client takes one rows message per worker process, not one per task.
