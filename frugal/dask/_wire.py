@@ -115,15 +115,21 @@ def _grown(a: array, value: int) -> array:  # type: ignore[type-arg]
     return a
 
 
+_SEAL_BYTES = 1 << 16   # rows then held as bytes of their exact size, not a growing bytearray
+
+
 class RowsPack:
     """One worker process's task records on the scheduler, consecutive from ``head["seq"]``.
 
-    Each record adds its row (``wire_row``), its key (UTF-8 bytes and their size), a code for
-    its key prefix and, when it failed, its error type. Sizes and codes take one byte each
-    until one does not fit (then two, or four).
+    Each record adds its row (``wire_row``), its key, a code for its key prefix and, when it
+    failed, its error type. A key made as Dask names most tasks, its prefix, "-" and 32 hex
+    digits (a token), is kept as the token's 16 bytes (``forms`` 1); any other as its UTF-8
+    bytes and their size (``forms`` 0). Sizes and codes take one byte each until one does
+    not fit (then two, or four).
     """
 
-    __slots__ = ("head", "seq", "epoch_ns", "count", "rows", "keys", "sizes", "codes", "labels", "errors")
+    __slots__ = ("head", "seq", "epoch_ns", "count", "sealed", "rows", "tokens", "keys", "sizes",
+                 "forms", "codes", "labels", "errors")
 
     def __init__(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> None:
         self.head: dict[str, Any] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns,
@@ -131,9 +137,12 @@ class RowsPack:
         self.seq = seq
         self.epoch_ns = epoch_ns
         self.count = 0
+        self.sealed: list[tuple[bytes, bytes, bytes]] = []   # (rows, tokens, keys) held exactly
         self.rows = bytearray()
+        self.tokens = bytearray()
         self.keys = bytearray()
         self.sizes = array("B")
+        self.forms = array("B")
         self.codes = array("B")
         self.labels: dict[str, int] = {}     # prefix -> its code
         self.errors: list[list[Any]] = []    # [index, error type] of the records that failed
@@ -146,13 +155,28 @@ class RowsPack:
         code = self.labels.get(prefix)
         if code is None:
             code = self.labels[prefix] = len(self.labels)
-        k = key.encode("utf-8", "surrogatepass")
         self.rows += row
-        self.keys += k
-        try:
-            self.sizes.append(len(k))
-        except OverflowError:   # a key of 256 bytes or more: wider sizes from now on
-            self.sizes = _grown(self.sizes, len(k))
+        n = len(prefix)
+        token = None
+        if len(key) == n + 33 and key[n] == "-" and key.startswith(prefix):
+            tail = key[n + 1:]
+            try:
+                token = bytes.fromhex(tail)
+            except ValueError:
+                pass
+            if token is not None and token.hex() != tail:   # upper case, spaces: kept as text
+                token = None
+        if token is not None:
+            self.tokens += token
+            self.forms.append(1)
+        else:
+            k = key.encode("utf-8", "surrogatepass")
+            self.keys += k
+            self.forms.append(0)
+            try:
+                self.sizes.append(len(k))
+            except OverflowError:   # a key of 256 bytes or more: wider sizes from now on
+                self.sizes = _grown(self.sizes, len(k))
         try:
             self.codes.append(code)
         except OverflowError:
@@ -160,13 +184,24 @@ class RowsPack:
         if error is not None:
             self.errors.append([self.count, error])
         self.count += 1
+        if len(self.rows) >= _SEAL_BYTES:
+            self._seal()
+
+    def _seal(self) -> None:
+        self.sealed.append((bytes(self.rows), bytes(self.tokens), bytes(self.keys)))
+        self.rows, self.tokens, self.keys = bytearray(), bytearray(), bytearray()
 
     def message(self) -> dict[str, Any]:
-        """What the client takes: the head, ``count``, ``rows``, ``keys``, ``sizes`` and
-        ``codes`` (each [item size, little-endian bytes]), ``prefixes``, ``errors``."""
-        return dict(self.head, count=self.count, rows=bytes(self.rows), keys=bytes(self.keys),
-                    sizes=[self.sizes.itemsize, _le(self.sizes)], codes=[self.codes.itemsize, _le(self.codes)],
-                    prefixes=list(self.labels), errors=self.errors)
+        """What the client takes: the head, ``count``, ``rows``, ``tokens``, ``keys``,
+        ``sizes``, ``forms`` and ``codes`` (each [item size, little-endian bytes]),
+        ``prefixes``, ``errors``."""
+        self._seal()
+        rows, tokens, keys = (b"".join(part) for part in zip(*self.sealed))
+        self.sealed = []
+        return dict(self.head, count=self.count, rows=rows, tokens=tokens, keys=keys,
+                    sizes=[self.sizes.itemsize, _le(self.sizes)], forms=[1, _le(self.forms)],
+                    codes=[self.codes.itemsize, _le(self.codes)], prefixes=list(self.labels),
+                    errors=self.errors)
 
 
 def _uints(item: list[Any]) -> np.ndarray:
@@ -174,19 +209,32 @@ def _uints(item: list[Any]) -> np.ndarray:
     return np.frombuffer(data, dtype=f"<u{size}")
 
 
+def _texts(blob: bytes, sizes: np.ndarray) -> list[str]:
+    ends = np.cumsum(sizes.astype("i8"))
+    starts = (ends - sizes).tolist()
+    text = blob.decode("utf-8", "surrogatepass")
+    if len(text) == len(blob):   # ASCII: byte offsets are character offsets
+        return [text[a:b] for a, b in zip(starts, ends.tolist())]
+    return [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())]
+
+
 def unpacked_rows(msg: dict[str, Any]) -> tuple[np.ndarray, list[str], np.ndarray, list[str | None]]:
     """A pulled rows message's records: rows (``ROW_DTYPE``), keys, prefix codes (into
     ``msg["prefixes"]``) and error types (None where the task did not fail)."""
-    sizes = _uints(msg["sizes"]).astype("i8")
-    ends = np.cumsum(sizes)
-    starts = (ends - sizes).tolist()
-    blob = msg["keys"]
-    text = blob.decode("utf-8", "surrogatepass")
-    if len(text) == len(blob):   # ASCII: byte offsets are character offsets
-        keys = [text[a:b] for a, b in zip(starts, ends.tolist())]
-    else:
-        keys = [blob[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends.tolist())]
+    codes = _uints(msg["codes"])
+    forms = _uints(msg["forms"]).tolist()
+    texts = iter(_texts(msg["keys"], _uints(msg["sizes"])))
+    hexes = msg["tokens"].hex()
+    prefixes = [f"{p}-" for p in msg["prefixes"]]
+    keys = []
+    at = 0
+    for form, code in zip(forms, codes.tolist()):
+        if form:
+            keys.append(prefixes[code] + hexes[at:at + 32])
+            at += 32
+        else:
+            keys.append(next(texts))
     errors: list[str | None] = [None] * msg["count"]
     for i, error in msg["errors"]:
         errors[i] = error
-    return rows_from_wire(msg["rows"]), keys, _uints(msg["codes"]), errors
+    return rows_from_wire(msg["rows"]), keys, codes, errors
