@@ -4,9 +4,10 @@ Energy: numbers go as float64 bytes (NaN where unknown), or as one value where t
 batch has it (the intensity, GPU energy); text as [labels, codes as bytes], no codes where
 there is one label (the method, the sources). Rows: the scheduler keeps each worker
 process's task records as ``RowsPack`` until the client pulls them: rows without the fields
-the client does not read (``WIRE_ROW``), keys as UTF-8 bytes, prefixes as 1-byte codes. The
-scheduler held 630 bytes a task as lists of floats and str, then about 300 as a bytes object
-and a str per task; benchmarks/dask_overhead.py prints what it holds now.
+the client does not read (``wire_row``), keys as their 16-byte token (or UTF-8 bytes),
+prefixes as 1-byte codes. The scheduler held 630 bytes a task as lists of floats and str,
+then about 300 as a bytes object and a str per task; benchmarks/dask_overhead.py prints
+what it holds now (about 120).
 """
 from __future__ import annotations
 
