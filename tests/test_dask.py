@@ -493,6 +493,7 @@ def test_the_inbox_holds_a_record_in_under_100_bytes_and_gives_it_back_whole():
     makes them and a few prefixes, the pack holds under 100 bytes a task."""
     import random
     import sys
+    import uuid
 
     from frugal.dask._wire import RowsPack, rows_from_wire, unpacked_rows, wire_row
 
@@ -503,10 +504,13 @@ def test_the_inbox_holds_a_record_in_under_100_bytes_and_gives_it_back_whole():
         for i in range(n):
             prefix = f"p{rnd.randrange(300)}" if wide else rnd.choice(["inc", "double", "løad"])
             key = f"{prefix}-{rnd.getrandbits(128):032x}"   # as Dask names a task
+            if i % 2:   # submit and map with pure=False
+                key = f"{prefix}-{uuid.UUID(int=rnd.getrandbits(128))}"
             if wide and i % 100 == 0:
                 key = str((prefix, i, "é\u2603" * rnd.choice([1, 200])))
             elif wide and i % 100 == 1:   # like a token, but not one that hex() gives back
-                key = rnd.choice([key.upper(), key[:-2] + " 1", f"x{key[1:]}", key[:-1]])
+                key = rnd.choice([key.upper(), key[:-2] + " 1", f"x{key[1:]}", key[:-1],
+                                  key.replace("-", "0", 2) + "-", key[:-3] + "-" + key[-3:]])
             row = wire_row(_row(i, t0=rnd.getrandbits(40)))
             error = "ValueError" if i % 997 == 0 else None
             pack.add(row, key, prefix, error)

@@ -124,8 +124,8 @@ class RowsPack:
 
     Each record adds its row (``wire_row``), its key, a code for its key prefix and, when it
     failed, its error type. A key made as Dask names most tasks, its prefix, "-" and 32 hex
-    digits (a token), is kept as the token's 16 bytes (``forms`` 1); any other as its UTF-8
-    bytes and their size (``forms`` 0). Sizes and codes take one byte each until one does
+    digits (a token, ``forms`` 1) or a uuid's text (``forms`` 2), is kept as the token's 16
+    bytes; any other as its UTF-8 bytes and their size (``forms`` 0). Sizes and codes take one byte each until one does
     not fit (then two, or four).
     """
 
@@ -159,17 +159,21 @@ class RowsPack:
         self.rows += row
         n = len(prefix)
         token = None
-        if len(key) == n + 33 and key[n] == "-" and key.startswith(prefix):
+        size = len(key) - n
+        if (size == 33 or size == 37) and key[n] == "-" and key.startswith(prefix):
             tail = key[n + 1:]
+            if size == 37:   # a uuid's text (submit and map with pure=False)
+                tail = tail.replace("-", "")
             try:
                 token = bytes.fromhex(tail)
             except ValueError:
                 pass
-            if token is not None and token.hex() != tail:   # upper case, spaces: kept as text
+            # upper case, spaces, dashes elsewhere: kept as text
+            if token is not None and _token_text(token.hex(), size == 37) != key[n + 1:]:
                 token = None
         if token is not None:
             self.tokens += token
-            self.forms.append(1)
+            self.forms.append(1 if size == 33 else 2)
         else:
             k = key.encode("utf-8", "surrogatepass")
             self.keys += k
@@ -205,6 +209,11 @@ class RowsPack:
                     errors=self.errors)
 
 
+def _token_text(h: str, dashed: bool) -> str:
+    """A token's 32 hex digits as the key has them: as they are, or as a uuid's text."""
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}" if dashed else h
+
+
 def _uints(item: list[Any]) -> np.ndarray:
     size, data = item
     return np.frombuffer(data, dtype=f"<u{size}")
@@ -231,7 +240,7 @@ def unpacked_rows(msg: dict[str, Any]) -> tuple[np.ndarray, list[str], np.ndarra
     at = 0
     for form, code in zip(forms, codes.tolist()):
         if form:
-            keys.append(prefixes[code] + hexes[at:at + 32])
+            keys.append(prefixes[code] + _token_text(hexes[at:at + 32], form == 2))
             at += 32
         else:
             keys.append(next(texts))
