@@ -1,4 +1,4 @@
-"""What frugal.dask.track costs per task: tiny (~1 ms) tasks with and without tracking, in one run.
+"""What frugal.dask.track costs per task: tiny tasks (~1 ms, or 0) with and without tracking, in one run.
 
 Runs rounds of N tasks on a LocalCluster (worker processes, one thread each, loopback),
 alternating untracked and tracked rounds so that drift on a shared machine hits both,
@@ -8,7 +8,12 @@ in this process, plus the worker processes), which other load on the machine dis
 less than wall time. Also prints the cost of the measuring wrapper alone, in-process, and
 the bytes the scheduler holds per task until the client pulls them.
 
-    .venv/bin/python benchmarks/dask_overhead.py [--tasks 2000] [--rounds 5] [--workers 2]
+    .venv/bin/python benchmarks/dask_overhead.py [--tasks 2000] [--rounds 5] [--workers 2] [--task-ms 1]
+
+The issue's size (targets: cluster CPU at most 1.05x untracked, at most 150 bytes kept on
+the scheduler per task not yet pulled):
+
+    .venv/bin/python benchmarks/dask_overhead.py --tasks 1000000 --task-ms 0 --rounds 2
 """
 from __future__ import annotations
 
@@ -18,11 +23,16 @@ import statistics
 import time
 
 
-def spin(x: int) -> int:
-    """About 1 ms of CPU work."""
-    end = time.perf_counter() + 0.001
-    while time.perf_counter() < end:
-        pass
+CPU_TARGET = 1.05      # tracked / untracked cluster CPU time (issue 34)
+KEPT_TARGET = 150      # bytes the scheduler keeps per task not yet pulled (issue 34)
+
+
+def spin(x: int, ms: float = 1.0) -> int:
+    """About ``ms`` of CPU work (none for 0)."""
+    if ms:
+        end = time.perf_counter() + ms / 1000
+        while time.perf_counter() < end:
+            pass
     return x
 
 
@@ -40,10 +50,10 @@ def cluster_cpu_s() -> float:
     return total
 
 
-def run_round(client, n: int) -> tuple[float, float]:
+def run_round(client, n: int, ms: float) -> tuple[float, float]:
     """(wall s, cluster CPU s) to run n tiny tasks and gather their results."""
     c0, t0 = cluster_cpu_s(), time.perf_counter()
-    client.gather(client.map(spin, range(n), pure=False))
+    client.gather(client.map(spin, range(n), ms=ms, pure=False))
     return time.perf_counter() - t0, cluster_cpu_s() - c0
 
 
@@ -59,15 +69,17 @@ def wrapper_cost(n: int = 20000) -> float:
     bare = time.perf_counter() - t0
     t0 = time.perf_counter()
     for i in range(n):
-        c.run("spin-0123", fn, (), {})
+        c.run("spin-0123", "spin", fn, (), {})
         if i % 1000 == 999:
             c.pending.clear()
     return (time.perf_counter() - t0 - bare) / n
 
 
-def kept_bytes(dask_scheduler, name: str) -> dict[str, int]:
+def kept_bytes(dask_scheduler, name: str) -> tuple[dict[str, int], int]:
     """Bytes that the tracker's scheduler plugin holds until the client pulls, by kind of
-    message (every object counted once, at its ``sys.getsizeof``)."""
+    message (every object counted once, at its ``sys.getsizeof``, which counts the buffers
+    a bytearray or array has allocated), and the number of task
+    records among them."""
     import sys
 
     seen: set[int] = set()
@@ -81,12 +93,16 @@ def kept_bytes(dask_scheduler, name: str) -> dict[str, int]:
             n += sum(size(k) + size(v) for k, v in obj.items())
         elif isinstance(obj, (list, tuple)):
             n += sum(size(v) for v in obj)
+        elif hasattr(obj, "__slots__"):   # a pack of records: its buffers and chunks
+            n += sum(size(getattr(obj, slot)) for slot in obj.__slots__)
         return n
 
+    plugin = dask_scheduler.plugins[name]
     out: dict[str, int] = {}
-    for msg in dask_scheduler.plugins[name].messages:
-        out[msg["kind"]] = out.get(msg["kind"], 0) + size(msg)
-    return out
+    for msg in plugin.messages:
+        kind = msg["kind"] if isinstance(msg, dict) else msg.head["kind"]
+        out[kind] = out.get(kind, 0) + size(msg)
+    return out, plugin.unread()
 
 
 def main() -> None:
@@ -94,6 +110,7 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--task-ms", type=float, default=1.0, help="CPU work per task (0: none)")
     args = parser.parse_args()
 
     import dask
@@ -104,29 +121,32 @@ def main() -> None:
 
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
                       dashboard_address=None, host="127.0.0.1") as cluster, Client(cluster) as client:
-        run_round(client, 200)  # warm-up: imports, connections
+        ms = args.task_ms
+        run_round(client, 200, ms)  # warm-up: imports, connections
         with frugal.dask.track(client):
-            run_round(client, 200)
+            run_round(client, 200, ms)
         plain, tracked, recorded = [], [], 0
         for _ in range(args.rounds):
-            plain.append(run_round(client, args.tasks))
+            plain.append(run_round(client, args.tasks, ms))
             with frugal.dask.track(client) as tracker:
-                tracked.append(run_round(client, args.tasks))
+                tracked.append(run_round(client, args.tasks, ms))
                 client.run(_worker.flush, name=tracker._name)   # energy up to the last task
                 time.sleep(0.5)
-                kept = client.run_on_scheduler(kept_bytes, name=tracker._name)
+                kept, unread = client.run_on_scheduler(kept_bytes, name=tracker._name)
             recorded += len(tracker.results())
         n = args.tasks
-        print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~1 ms, "
+        print(f"dask {dask.__version__}, {args.workers} workers x 1 thread, {n} tasks of ~{ms:g} ms, "
               f"{args.rounds} rounds each, alternated; {os.cpu_count()} logical CPUs")
         for i, what in ((0, "wall time"), (1, "cluster CPU")):
             p = statistics.median(r[i] for r in plain) / n
             t = statistics.median(r[i] for r in tracked) / n
             print(f"{what:11s}  untracked {p * 1e6:8.1f} us/task   tracked {t * 1e6:8.1f} us/task   "
-                  f"overhead {(t - p) * 1e6:7.1f} us/task   ratio {t / p:.3f}")
+                  f"overhead {(t - p) * 1e6:7.1f} us/task   ratio {t / p:.3f}"
+                  + (f" (target <= {CPU_TARGET})" if i else ""))
         print(f"records: {recorded} of {n * args.rounds} tasks")
-        print("kept on the scheduler until the client pulls, per task (last round): "
-              + ", ".join(f"{kind} {b / n:.0f} B" for kind, b in sorted(kept.items())))
+        print(f"kept on the scheduler until the client pulls (last round, {unread} task records unread): "
+              f"{sum(kept.values()) / max(unread, 1):.0f} B per unread task (target <= {KEPT_TARGET}); "
+              + ", ".join(f"{kind} {b / max(unread, 1):.0f} B" for kind, b in sorted(kept.items())))
     print(f"wrapper alone (in the worker thread): {wrapper_cost() * 1e6:.2f} us per task")
 
 

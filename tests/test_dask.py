@@ -346,7 +346,7 @@ def test_a_finished_tasks_record_rides_in_its_own_message(client):
 
         def kept(dask_scheduler, name):
             plugin = dask_scheduler.plugins[name]
-            rows = sum(len(m["keys"]) for m in plugin.messages if m["kind"] == "rows")
+            rows = plugin.unread()
             return rows, len(dask_scheduler.get_events(name))
 
         rows, events = client.run_on_scheduler(kept, name=tracker._name)
@@ -402,47 +402,135 @@ def test_energy_columns_cross_the_wire_unchanged():
             values = rng.lognormal(size=n)
             values[rng.random(n) < 0.2] = np.nan
             cols[field] = values
-    wire = msgpack.unpackb(msgpack.packb(packed(cols, n), use_bin_type=True), raw=False)
-    assert wire["count"] == n
-    for field in ENERGY_FIELDS:
-        got = unpacked(wire, field)
-        if field in TEXT_OUTPUTS:
-            sent = np.asarray(cols[field], dtype=object)
-            want = [None if v is None or v != v else v for v in sent.tolist()]
-            assert got.tolist() == want, field
-        else:
-            assert got.tobytes() == np.asarray(cols[field], dtype="f8").tobytes(), field
+    # a batch where each column has one value (sent once): NaN, a number, a label, None
+    same = {field: (np.full(n, np.nan if i % 2 else 0.1 * i) if field not in TEXT_OUTPUTS
+                    else np.array(["model" if i % 2 else None] * n, dtype=object))
+            for i, field in enumerate(ENERGY_FIELDS)}
+    for sent_cols, count in ((cols, n), (same, n), ({f: v[:0] for f, v in same.items()}, 0)):
+        wire = msgpack.unpackb(msgpack.packb(packed(sent_cols, count), use_bin_type=True), raw=False,
+                               use_list=False)   # as Dask reads it
+        assert wire["count"] == count
+        for field in ENERGY_FIELDS:
+            got = unpacked(wire, field)
+            if field in TEXT_OUTPUTS:
+                sent = np.asarray(sent_cols[field], dtype=object)
+                want = [None if v is None or v != v else v for v in sent.tolist()]
+                assert got.tolist() == want, field
+            else:
+                assert got.tobytes() == np.asarray(sent_cols[field], dtype="f8").tobytes(), field
+
+
+def _row(seq, name_id=3, parent_id=0, error_id=0, t0=12345):
+    from frugal.core.rows import ROW
+
+    return ROW.pack(seq, name_id, t0 + seq, 1000 + seq, 0.25 * seq, 1e-6, 4096 + seq, 2048, -seq,
+                    parent_id, 1, 2, error_id, 1)
+
+
+def test_a_row_travels_without_the_ids_the_client_does_not_read():
+    """A row as the worker sends it comes back on the client with every field it had, but the
+    worker's interning ids (names, parents and errors travel as text), which are 0."""
+    import numpy as np
+
+    from frugal.frames.columns import ROW_DTYPE
+    from frugal.dask._wire import WIRE_ROW_SIZE, rows_from_wire, wire_row
+
+    rows = [_row(i, name_id=7, parent_id=9, error_id=5) for i in range(3)]
+    got = rows_from_wire(b"".join(wire_row(r) for r in rows))
+    want = np.frombuffer(b"".join(rows), dtype=ROW_DTYPE).copy()
+    for name in ("name_id", "parent_id", "error_id"):
+        want[name] = 0
+    assert len(wire_row(rows[0])) == WIRE_ROW_SIZE < len(rows[0])
+    assert got.tobytes() == want.tobytes()
 
 
 def test_the_inbox_joins_each_worker_process_rows_into_one_message():
     """One rows message per task arrives; the client pulls one per worker process (when its
     sequence numbers follow on), in order, and the events the scheduler keeps are untouched."""
+    from frugal.dask._wire import rows_from_wire, unpacked_rows, wire_row
     from frugal.dask._worker import Inbox
 
-    def rows(inc, seq, n):
+    def wire(seqs):
+        return b"".join(wire_row(_row(s)) for s in seqs)
+
+    def rows(inc, seq, n, error=None):
         return {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": 7, "worker": f"w-{inc}",
-                "rows": b"".join(b"%s%d;" % (inc.encode(), seq + i) for i in range(n)),
+                "rows": wire(range(seq, seq + n)),
                 "keys": [f"k{inc}{seq + i}" for i in range(n)], "prefixes": ["k"] * n,
-                "errors": [None] * n}
+                "errors": [error] * n}
+
+    def records(msg):
+        got, keys, codes, errors = unpacked_rows(msg)
+        return got.tobytes(), keys, [msg["prefixes"][c] for c in codes], errors
+
+    def want(seqs):
+        return rows_from_wire(wire(seqs)).tobytes()
 
     inbox = Inbox("t")
-    events = [rows("a", 0, 2), rows("b", 0, 1), rows("a", 2, 1),
+    events = [rows("a", 0, 2), rows("b", 0, 1), rows("a", 2, 1, "ValueError"),
               {"kind": "energy", "inc": "a", "seq": 0, "values": {}}, rows("b", 1, 2),
               rows("a", 5, 1)]  # a gap in a's numbers: a new message
     sent = copy.deepcopy(events)
     for event in events:
         inbox.log_event("t", event)
     inbox.log_event("other", rows("c", 0, 1))
+    assert inbox.unread() == 7
     got = inbox.take()
     assert events == sent
-    assert [(m["kind"], m["inc"], m.get("seq")) for m in got] == [
-        ("rows", "a", 0), ("rows", "b", 0), ("energy", "a", 0), ("rows", "a", 5)]
-    assert got[0]["rows"] == b"a0;a1;a2;" and got[0]["keys"] == ["ka0", "ka1", "ka2"]
-    assert got[1]["rows"] == b"b0;b1;b2;" and got[1]["errors"] == [None] * 3
+    assert [(m["kind"], m["inc"], m.get("seq"), m.get("count")) for m in got] == [
+        ("rows", "a", 0, 3), ("rows", "b", 0, 3), ("energy", "a", 0, None), ("rows", "a", 5, 1)]
+    assert records(got[0]) == (want(range(3)), ["ka0", "ka1", "ka2"], ["k"] * 3, [None, None, "ValueError"])
+    assert records(got[1]) == (want(range(3)), ["kb0", "kb1", "kb2"], ["k"] * 3, [None] * 3)
     assert got[0]["worker"] == "w-a" and got[0]["epoch_ns"] == 7
-    assert inbox.take() == []
+    assert inbox.take() == [] and inbox.unread() == 0
     inbox.log_event("t", rows("a", 6, 1))  # after a pull, a message of its own
-    assert [(m["seq"], m["rows"]) for m in inbox.take()] == [(6, b"a6;")]
+    assert [(m["seq"], records(m)[0]) for m in inbox.take()] == [(6, want([6]))]
+
+
+def test_the_inbox_holds_a_record_in_under_100_bytes_and_gives_it_back_whole():
+    """Many records of one worker process (keys of any text and length, many prefixes, a few
+    failures) come back from the scheduler's pack exactly as they went in; with keys as Dask
+    makes them and a few prefixes, the pack holds under 100 bytes a task."""
+    import random
+    import sys
+    import uuid
+
+    from frugal.dask._wire import RowsPack, rows_from_wire, unpacked_rows, wire_row
+
+    def fill(n, wide):
+        rnd = random.Random(3)
+        pack = RowsPack("a", 10, 7, "w")
+        want = [], [], [], []
+        for i in range(n):
+            prefix = f"p{rnd.randrange(300)}" if wide else rnd.choice(["inc", "double", "løad"])
+            key = f"{prefix}-{rnd.getrandbits(128):032x}"   # as Dask names a task
+            if i % 2:   # submit and map with pure=False
+                key = f"{prefix}-{uuid.UUID(int=rnd.getrandbits(128))}"
+            if wide and i % 100 == 0:
+                key = str((prefix, i, "é\u2603" * rnd.choice([1, 200])))
+            elif wide and i % 100 == 1:   # like a token, but not one that hex() gives back
+                key = rnd.choice([key.upper(), key[:-2] + " 1", f"x{key[1:]}", key[:-1],
+                                  key.replace("-", "0", 2) + "-", key[:-3] + "-" + key[-3:]])
+            row = wire_row(_row(i, t0=rnd.getrandbits(40)))
+            error = "ValueError" if i % 997 == 0 else None
+            pack.add(row, key, prefix, error)
+            for column, value in zip(want, (row, key, prefix, error)):
+                column.append(value)
+        return pack, want
+
+    for wide in (False, True):
+        pack, (rows, keys, prefixes, errors) = fill(5000, wide)
+        held = sum(sys.getsizeof(getattr(pack, part))
+                   for part in ("rows", "tokens", "keys", "sizes", "forms", "codes"))
+        held += sum(sys.getsizeof(part) for parts in pack.sealed for part in parts)
+        if not wide:
+            assert held / 5000 < 100
+        msg = pack.message()
+        assert msg["count"] == 5000 and msg["seq"] == 10
+        got_rows, got_keys, codes, got_errors = unpacked_rows(msg)
+        assert got_rows.tobytes() == rows_from_wire(b"".join(rows)).tobytes()
+        assert got_keys == keys and got_errors == errors
+        assert [msg["prefixes"][c] for c in codes] == prefixes
 
 
 def test_a_killed_worker_is_reported_and_loses_only_unfinished_tasks(client, tmp_path):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from frugal.frames.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
-from frugal.dask._wire import unpacked
+from frugal.dask._wire import unpacked, unpacked_rows
 from frugal.energy.model import TEXT_OUTPUTS
 from frugal.frames.frame import frame_from_columns, int_array, string_array
 
@@ -23,20 +23,18 @@ def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
     an energy message covers consecutive seqs from its own first one.
     """
     batches = [inc["rows"][s] for s in sorted(inc["rows"])]
-    sizes = np.array([len(b["keys"]) for b in batches], dtype="i8")
+    sizes = np.array([b["count"] for b in batches], dtype="i8")
     n = int(sizes.sum())
     starts = np.repeat(np.array([b["seq"] for b in batches], dtype="i8"), sizes)
     offsets = np.arange(n, dtype="i8") - np.repeat(np.cumsum(sizes) - sizes, sizes)
     seqs = starts + offsets                   # increasing: batches are taken in seq order
-    a = np.frombuffer(b"".join(b["rows"] for b in batches), dtype=ROW_DTYPE).copy()
-    # Names and error types travel as text: the worker's interning tables stay there.
-    a["name_id"] = 0
-    a["error_id"] = 0
-    a["parent_id"] = 0
+    parts = [unpacked_rows(b) for b in batches]
+    # Names and error types travel as text: the worker's interning ids do not (they are 0).
+    a = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=ROW_DTYPE)
     cols = raw_columns(a.tobytes(), {}, [""], [""], inc["pid"])
-    prefixes = text_of(list(chain.from_iterable(b["prefixes"] for b in batches)))
+    prefixes = _prefixes([b["prefixes"] for b in batches], [p[2] for p in parts])
     cols["name"] = prefixes
-    cols["error"] = text_of(list(chain.from_iterable(b["errors"] for b in batches)))
+    cols["error"] = text_of(list(chain.from_iterable(p[3] for p in parts)))
     epochs = np.repeat(np.array([b["epoch_ns"] for b in batches], dtype="i8"), sizes)
     cols["started_at"] = (a["t0_ns"] + epochs).astype("datetime64[ns]")
 
@@ -54,9 +52,20 @@ def incarnation_columns(inc: dict[str, Any]) -> dict[str, Any]:
     cols["rss_end_bytes"] = cols["rss_start_bytes"] + cols["rss_delta_bytes"]
     cols["worker"] = Text(np.zeros(n, dtype="u1"), [inc["worker"]])
     cols["host"] = Text(np.zeros(n, dtype="u1"), [inc["host"]])
-    cols["key"] = np.array(list(chain.from_iterable(b["keys"] for b in batches)), dtype=object)
+    cols["key"] = np.array(list(chain.from_iterable(p[1] for p in parts)), dtype=object)
     cols["key_prefix"] = prefixes
     return cols
+
+
+def _prefixes(labels: list[list[str]], codes: list[np.ndarray]) -> Text:
+    """One text column from each batch's prefix labels and codes into them."""
+    table: dict[str, int] = {}
+    out = []
+    for names, code in zip(labels, codes):
+        remap = np.array([table.setdefault(name, len(table)) for name in names], dtype="i8")
+        out.append(remap[code] if len(code) else np.zeros(0, dtype="i8"))
+    joined = np.concatenate(out) if out else np.zeros(0, dtype="i8")
+    return Text(joined, list(table))
 
 
 def tracker_frame(incs: list[dict[str, Any]]) -> pd.DataFrame:

@@ -268,7 +268,7 @@ class Tracker:
 
 def _received(inc: dict[str, Any], what: str) -> int:
     if what == "rows":
-        return sum(len(b["keys"]) for b in inc["rows"].values())
+        return sum(b["count"] for b in inc["rows"].values())
     return sum(v["count"] for v in inc["energy"].values())
 
 

@@ -24,14 +24,15 @@ from frugal.core import span
 from frugal.core.rows import EPOCH_NS, LOG, ROW
 from frugal.store.run_info import settings_json
 from frugal.frames.columns import ENERGY_FIELDS, add_energy, own_names, raw_columns, unpack
-from frugal.dask._wire import packed
+from frugal.dask._wire import RowsPack, packed, wire_row
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
 
 logger = logging.getLogger("frugal.dask")
 
-# The task key whose Worker.execute is submitting to an executor (set in the execute task).
+# (key, key prefix) of the task whose Worker.execute is submitting to an executor (set in the
+# execute task; the prefix is the worker's own, so the task's thread does not split the key).
 _running_key: contextvars.ContextVar[Any] = contextvars.ContextVar("frugal_dask_key", default=None)
 
 # a measured task's record: (row, key, prefix, error, meters), then (seq, row, meters) once sent
@@ -51,10 +52,10 @@ class _MeteredThreadPoolExecutor(concurrent.futures.Executor):
         self._collector = collector
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        key = _running_key.get()
-        if key is None:  # not a task: something else of the worker's
+        task = _running_key.get()
+        if task is None:  # not a task: something else of the worker's
             return self._inner.submit(fn, *args, **kwargs)
-        return self._inner.submit(self._collector.run, key, fn, args, kwargs)
+        return self._inner.submit(self._collector.run, task[0], task[1], fn, args, kwargs)
 
     def shutdown(self, wait: bool = True, **kwargs: Any) -> None:
         self._inner.shutdown(wait=wait, **kwargs)
@@ -77,7 +78,7 @@ class _Collector:
         self.worker = worker
         self.topic = topic
         self.interval = interval
-        self.incarnation = uuid.uuid4().hex
+        self.incarnation = uuid.uuid4().hex[:16]   # in every task's message: short
         self.pending: collections.deque[_Pending] = collections.deque()   # thread -> loop
         self.seq = 0                      # records sent so far
         self.underived: list[_Underived] = []  # (seq, row, meters) awaiting energy, loop only
@@ -89,9 +90,9 @@ class _Collector:
         self.patched = False
 
     # --- in the executor thread ---------------------------------------------------
-    def run(self, key: Any, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def run(self, key: Any, prefix: str, fn: Callable[..., Any], args: tuple[Any, ...],
+            kwargs: dict[str, Any]) -> Any:
         """Run one task's callable in a thread-scope region; queue its record."""
-        prefix = key_split(key)
         spec = self.specs.get(prefix)
         if spec is None:
             spec = self.specs[prefix] = span.Spec(prefix, None, "thread", False, "calls")
@@ -135,8 +136,12 @@ class _Collector:
         One message per task instead of two: the record costs the scheduler a look into a
         message it handles anyway, not an event of its own.
         """
-        recs = self._taken()
         ts = self.worker.state.tasks.get(key)
+        pending = self.pending
+        if ts is not None and len(pending) == 1 and pending[0][1] == key and pending[0][3] is None:
+            self._ride(ts, pending.popleft())   # the usual case, one task per thread: nothing to sort
+            return
+        recs = self._taken()
         mine = None
         if ts is not None:
             for i, rec in enumerate(recs):
@@ -144,8 +149,11 @@ class _Collector:
                     mine = recs.pop(i)
                     break
         self._send(recs)
-        if mine is None or ts is None:
-            return
+        if mine is not None and ts is not None:
+            self._ride(ts, mine)
+
+    def _ride(self, ts: Any, mine: _Pending) -> None:
+        """Put the record of task ``ts`` into its "task-finished" message."""
         seq = self.seq
         self.seq += 1
         self.underived.append((seq, mine[0], mine[4]))
@@ -154,7 +162,7 @@ class _Collector:
         # re-sends "task-finished" for a task asked for twice) does not carry it twice.
         sent = ts.metadata
         ts.metadata = dict(sent)
-        sent[self.topic] = [self.incarnation, seq, EPOCH_NS, mine[0]]
+        sent[self.topic] = [self.incarnation, seq, EPOCH_NS, wire_row(mine[0])]
 
     def send(self) -> None:
         """Ship the queued raw records as one event."""
@@ -168,7 +176,7 @@ class _Collector:
         self.underived.extend((first + i, r[0], r[4]) for i, r in enumerate(recs))
         self.worker.log_event(self.topic, {
             "kind": "rows", "inc": self.incarnation, "seq": first, "epoch_ns": EPOCH_NS,
-            "rows": b"".join(r[0] for r in recs), "keys": [str(r[1]) for r in recs],
+            "rows": b"".join([wire_row(r[0]) for r in recs]), "keys": [str(r[1]) for r in recs],
             "prefixes": [r[2] for r in recs], "errors": [r[3] for r in recs],
         })
 
@@ -238,8 +246,11 @@ class TaskPlugin(WorkerPlugin):
             worker.executors[name] = wrapped[id(executor)]
         original = worker.execute
 
+        state = worker.state
+
         async def execute(key: Any, **kwargs: Any) -> Any:
-            token = _running_key.set(key)
+            ts = state.tasks.get(key)
+            token = _running_key.set((key, key_split(key) if ts is None else ts.prefix))
             try:
                 return await original(key, **kwargs)
             finally:
@@ -283,15 +294,16 @@ class Inbox(SchedulerPlugin):
     """On the scheduler: keeps the records workers send, and notes workers that leave.
 
     The records come in finished tasks' messages (``transition``) and as events on the
-    tracker's topic (the plugin sees every event); the client pulls them. Nothing is
-    forwarded per task, so the client costs nothing while the cluster runs.
+    tracker's topic (the plugin sees every event); each worker process's records wait in
+    one ``RowsPack`` (about 100 bytes a task, no object per task) until the client pulls
+    them. Nothing is forwarded per task, so the client costs nothing while the cluster runs.
     """
 
     def __init__(self, topic: str) -> None:
         self.topic = topic
         self.scheduler: Any = None
-        self.messages: list[dict[str, Any]] = []
-        self.growing: dict[str, dict[str, Any]] = {}  # incarnation -> its rows message in messages
+        self.messages: list[dict[str, Any] | RowsPack] = []
+        self.growing: dict[str, RowsPack] = {}  # incarnation -> its rows pack in messages
 
     async def start(self, scheduler: Any) -> None:
         self.scheduler = scheduler
@@ -322,36 +334,40 @@ class Inbox(SchedulerPlugin):
         if ts is not None and ts.metadata:
             ts.metadata.pop(self.topic, None)   # kept here, not for the task's lifetime
         prefix = ts.prefix.name if ts is not None else key_split(key)
-        self._join_rows(inc, seq, epoch_ns, kwargs.get("worker"), row, (str(key),), (prefix,), (None,))
+        pack = self.growing.get(inc)
+        if pack is None or pack.seq + pack.count != seq or pack.epoch_ns != epoch_ns:
+            pack = self._pack(inc, seq, epoch_ns, kwargs.get("worker"))
+        pack.add(row, str(key), prefix, None)
+
+    def _pack(self, inc: str, seq: int, epoch_ns: int, worker: str | None) -> RowsPack:
+        """The client takes one rows message per worker process, not one per task.
+
+        The next records of a worker process join that process's pack not yet pulled, where
+        they stay in order: nothing between the two concerns that process (its "bye" and its
+        removal come after its last records).
+        """
+        pack = self.growing.get(inc)
+        if pack is None or not pack.follows(seq, epoch_ns):
+            pack = self.growing[inc] = RowsPack(inc, seq, epoch_ns, worker)
+            self.messages.append(pack)
+        return pack
 
     def _join_rows(self, inc: str, seq: int, epoch_ns: int, worker: str | None, rows: bytes,
                    keys: Sequence[str], prefixes: Sequence[str], errors: Sequence[str | None]) -> None:
-        """The client takes one rows message per worker process, not one per task.
+        """Records that came as an event (failed tasks, stragglers): into their process's pack."""
+        pack = self._pack(inc, seq, epoch_ns, worker)
+        size = len(rows) // len(keys) if keys else 0
+        for i, key in enumerate(keys):
+            pack.add(rows[i * size:(i + 1) * size], key, prefixes[i], errors[i])
 
-        The next records of a worker process join that process's rows message not yet pulled,
-        where it stays in order: nothing between the two concerns that process (its "bye" and
-        its removal come after its last records).
-        """
-        kept = self.growing.get(inc)
-        if kept is not None and kept["seq"] + len(kept["keys"]) == seq and kept["epoch_ns"] == epoch_ns:
-            kept["rows"].append(rows)
-            kept["keys"].extend(keys)
-            kept["prefixes"].extend(prefixes)
-            kept["errors"].extend(errors)
-            return
-        # lists of its own: the event the scheduler keeps is left as it came
-        kept = self.growing[inc] = {"kind": "rows", "inc": inc, "seq": seq, "epoch_ns": epoch_ns, "worker": worker,
-                                    "rows": [rows], "keys": list(keys), "prefixes": list(prefixes),
-                                    "errors": list(errors)}
-        self.messages.append(kept)
+    def unread(self) -> int:
+        """Task records kept, not yet pulled."""
+        return sum(m.count for m in self.messages if isinstance(m, RowsPack))
 
     def take(self) -> list[dict[str, Any]]:
         """Everything kept so far, each worker process's rows joined; the inbox starts empty."""
         messages, self.messages, self.growing = self.messages, [], {}
-        for msg in messages:
-            if msg.get("kind") == "rows":
-                msg["rows"] = b"".join(msg["rows"])
-        return messages
+        return [m.message() if isinstance(m, RowsPack) else m for m in messages]
 
 
 def pull(dask_scheduler: Any, name: str, detach: bool = False) -> list[dict[str, Any]]:
