@@ -12,7 +12,7 @@ from __future__ import annotations
 from frugal.core.measure import _steps
 from frugal.core.span import measurement_failed, start, stop
 from frugal.errors import raised_by_signal_handler
-from frugal.web.common import Specs, check_name, name_failed, server_error, skip_test
+from frugal.web.common import Specs, check_name, region_name, server_error, skip_test
 
 TYPE_CHECKING = False   # typing is not imported at run time
 if TYPE_CHECKING:
@@ -64,15 +64,7 @@ class ASGIMiddleware:
         self._specs = Specs("task", True)
 
     def _region_name(self, scope: Scope) -> str:
-        if self._name is not None:
-            try:
-                name = self._name(scope)
-                if isinstance(name, str) and name:
-                    return name
-                raise TypeError(f"it returned {name!r}, not a non-empty str")
-            except Exception as exc:
-                name_failed("ASGIMiddleware", exc)
-        return route_name(scope)
+        return region_name(self._name, scope, route_name, "ASGIMiddleware")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http" or self._skip(scope.get("path", "")):

@@ -73,6 +73,20 @@ class Specs:
 _warned: set[str] = set()
 
 
+def region_name(name: Callable[[Any], str] | None, request: Any, route: Callable[[Any], str], owner: str) -> str:
+    """``name(request)``, the user's name for a request, when given and a non-empty str; else
+    ``route(request)`` (a failure of ``name`` is a warning: ``name_failed``)."""
+    if name is not None:
+        try:
+            named = name(request)
+            if isinstance(named, str) and named:
+                return named
+            raise TypeError(f"it returned {named!r}, not a non-empty str")
+        except Exception as exc:
+            name_failed(owner, exc)
+    return route(request)
+
+
 def name_failed(owner: str, exc: Exception) -> None:
     """The user's name function raised: the request goes on, named by default, said once."""
     if raised_by_signal_handler(exc):

@@ -12,7 +12,7 @@ import warnings
 
 from frugal.core.span import measurement_failed, start, stop
 from frugal.errors import raised_by_signal_handler
-from frugal.web.common import Specs, check_name, name_failed, server_error, skip_test
+from frugal.web.common import Specs, check_name, region_name, server_error, skip_test
 
 TYPE_CHECKING = False   # typing is not imported at run time
 if TYPE_CHECKING:
@@ -60,15 +60,7 @@ class WSGIMiddleware:
         self._specs = Specs("thread", False)
 
     def region_name(self, environ: Environ) -> str:
-        if self._name is not None:
-            try:
-                name = self._name(environ)
-                if isinstance(name, str) and name:
-                    return name
-                raise TypeError(f"it returned {name!r}, not a non-empty str")
-            except Exception as exc:
-                name_failed("WSGIMiddleware", exc)
-        return route_name(environ)
+        return region_name(self._name, environ, route_name, "WSGIMiddleware")
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         if self._skip(environ.get("PATH_INFO", "")):
