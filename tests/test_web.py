@@ -34,7 +34,8 @@ def burn(n: int = 200_000) -> int:
 # --- real servers --------------------------------------------------------------------------
 
 # Both servers: /cpu burns about 30 ms of CPU, /sleep waits 30 ms, /items/{id} is one route,
-# /calibrate gives the CPU of the burn run alone (ns, median of 7; before and after the load), /_dump the results (skipped).
+# /calibrate gives the CPU of the /cpu burns so far, each measured around itself in its handler
+# (ns: at the same moments, so the machine's pace drifts alike for both), /_dump the results (skipped).
 COMMON = textwrap.dedent('''
     import json, statistics, sys, time
     import frugal
@@ -49,11 +50,14 @@ COMMON = textwrap.dedent('''
             N = int(N * 0.030 / spent); break
         N *= 4
 
+    BURNED = []
+
+    def timed_burn():
+        """The burn, its own CPU measured around it (it runs alone: it never awaits nor blocks)."""
+        c0 = time.thread_time_ns(); burn(); BURNED.append(time.thread_time_ns() - c0)
+
     def calibrate():
-        runs = []
-        for _ in range(7):
-            c0 = time.thread_time_ns(); burn(); runs.append(time.thread_time_ns() - c0)
-        return statistics.median(runs)
+        return sum(BURNED)
 
     def dump():
         frame = frugal.results()
@@ -69,7 +73,7 @@ ASGI_SERVER = COMMON + textwrap.dedent('''
     from frugal.web import ASGIMiddleware
 
     async def cpu(request):
-        burn(); return PlainTextResponse("ok")
+        timed_burn(); return PlainTextResponse("ok")
 
     async def sleep(request):
         await asyncio.sleep(0.03); return PlainTextResponse("ok")
@@ -98,7 +102,7 @@ WSGI_SERVER = COMMON + textwrap.dedent('''
 
     @app.get("/cpu")
     def cpu():
-        burn(); return "ok"
+        timed_burn(); return "ok"
 
     @app.get("/sleep")
     def sleep():
@@ -168,17 +172,17 @@ def serve(tmp_path):
 @pytest.mark.parametrize("server", ["asgi-uvicorn-starlette", "wsgi-waitress-flask"])
 def test_concurrent_requests_are_each_charged_their_own_cpu(serve, server):
     """Under 50 concurrent /cpu and 50 /sleep requests, /sleep is charged at most 2% of /cpu's
-    energy (energy_j: CPU and the memory each request added; 3% under WSGI, see below), /cpu's
-    CPU sums to 50 times the burn's CPU run alone (within 10%), and /items/1 and /items/2 are
-    one name."""
+    energy (energy_j: CPU and the memory each request added; 4% under WSGI, see below), /cpu's
+    CPU sums to the CPU of its 50 burns, each measured around itself while it ran alone (within
+    10%; a calibration apart drifted with the machine's pace under load), and /items/1 and
+    /items/2 are one name."""
     asgi = server.startswith("asgi")
     port = serve(ASGI_SERVER if asgi else WSGI_SERVER)
-    before = float(_get(port, "/calibrate")[1]) / 1e9
     paths = ["/cpu", "/sleep"] * 50 + ["/items/1", "/items/2"]
     with ThreadPoolExecutor(len(paths)) as pool:
         statuses = [status for status, _ in pool.map(lambda p: _get(port, p), paths)]
     assert statuses == [200] * len(paths)
-    alone_s = (before + float(_get(port, "/calibrate")[1]) / 1e9) / 2   # the machine's pace drifts: both sides
+    burned_s = float(_get(port, "/calibrate")[1]) / 1e9     # the 50 burns, each measured around itself
     rows = json.loads(_get(port, "/_dump")[1])
     by_name: dict[str, list[dict]] = {}
     for row in rows:
@@ -190,12 +194,13 @@ def test_concurrent_requests_are_each_charged_their_own_cpu(serve, server):
     sleep_energy = sum(r["energy_j"] for r in by_name["GET /sleep"])
     cpu_total = sum(r["cpu_s"] for r in by_name["GET /cpu"])
     print(f"{server}: /sleep/cpu energy_j {sleep_energy / cpu_energy:.4f}; "
-          f"cpu sum / (50 x alone) {cpu_total / (50 * alone_s):.4f}")
-    # A WSGI thread that wakes from its sleep must take the GIL back from the threads burning
-    # CPU, about 0.1 ms of its own CPU each time it blocks: 1.2-2.1% of /cpu's energy here, so
-    # its bound is 3% (ASGI: 0.5-0.7%). It is the request's own CPU, charged honestly.
-    assert sleep_energy <= (0.02 if asgi else 0.03) * cpu_energy
-    assert cpu_total == pytest.approx(50 * alone_s, rel=0.10)
+          f"cpu sum / the burns' own CPU {cpu_total / burned_s:.4f}")
+    # A WSGI thread that wakes from its sleep, or from any blocking call, waits for the GIL
+    # while three threads burn CPU, and that wait costs its own CPU (wake-ups every switch
+    # interval): 1.2-2.8% of /cpu's energy here, so its bound is 4% (ASGI: 0.5-1.1%). Charging
+    # another thread's CPU would give tens of percent. It is the request's own CPU, charged honestly.
+    assert sleep_energy <= (0.02 if asgi else 0.04) * cpu_energy
+    assert cpu_total == pytest.approx(burned_s, rel=0.10)
     assert all(r["status"] == "ok" for r in rows)
 
 

@@ -162,11 +162,11 @@ def _run(args: argparse.Namespace, revisions: Sequence[Revision | None]) -> int:
                     describe=lambda i: names[i], keep_interrupted=True)
     runs = plan.rows()
     stopped = 128 + (plan.stopped_by or signal.SIGINT)
-    # a command with no finished run (stopped early) leaves nothing to compare it with
-    unmeasured = [name for name in dict.fromkeys(names) if name not in {names[r[0]] for r in runs}]
+    # stopped before the baseline finished a run: nothing to compare the others with
+    unmeasured = baseline not in {names[r[0]] for r in runs}
     if plan.interrupted:    # Ctrl-C (SIGINT, SIGTERM): what finished is kept, shown and stored, then exit 130 (143)
         kept = ("nothing was measured, nothing is stored" if not runs else "those are stored, not compared: "
-                f"{', '.join(map(repr, unmeasured))} finished no run" if unmeasured else "those are shown and stored")
+                f"the baseline {baseline!r} finished no run" if unmeasured else "those are shown and stored")
         print(f"\nfrugal compare: interrupted after {len(runs)} of {len(argvs) * args.runs} measured runs; {kept}",
               file=sys.stderr)
         if not runs:
