@@ -24,6 +24,7 @@ the server does.
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, TypeVar
@@ -224,6 +225,7 @@ class PgStore:
         self._lock = threading.Lock()
         self._runs: dict[str, int] = {}      # run_id -> runs.id
         self.unreachable: str | None = None  # why the last open() could not reach the server
+        _runner.ensure()                     # now, while threads may start (not at exit)
 
     def __repr__(self) -> str:
         return f"PgStore({self.path!r})"
@@ -237,6 +239,7 @@ class PgStore:
             _inherited.append(self._conn)
             self._conn, self._pid, self._runs = None, os.getpid(), {}
         if self._conn is None or self._conn.raw.closed:
+            _runner.ensure()                # a forked child's own, started at its first write
             self._conn = connect(self._url)
         if not self._ready:
             self._initialise(self._conn)
@@ -377,23 +380,58 @@ def _no_nul(values: list[Any]) -> list[Any]:
     return [v.replace("\x00", "\\x00") if isinstance(v, str) else v for v in values]
 
 
+class _Runner:
+    """One daemon thread of this process, started while the program runs, that runs the writes
+    given a time limit: the caller waits that long at most. At exit, Python 3.12 and later start
+    no new thread ("can't create new thread at interpreter shutdown"), so the last flush must
+    find this one already running."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None]] | None = None
+        self.pid = 0
+
+    def ensure(self) -> bool:
+        """Start the thread in this process if it is not running; False when it cannot be."""
+        if self.jobs is not None and self.pid == os.getpid():
+            return True
+        jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        try:
+            threading.Thread(target=self._loop, args=(jobs,), name="frugal-store-pg", daemon=True).start()
+        except RuntimeError:        # at interpreter shutdown
+            return False
+        self.jobs, self.pid = jobs, os.getpid()
+        return True
+
+    @staticmethod
+    def _loop(jobs: queue.SimpleQueue[Callable[[], None]]) -> None:
+        while True:
+            jobs.get()()
+
+
+_runner = _Runner()
+
+
 def _bounded(work: Callable[[], _T], timeout: float | None, where: str) -> _T:
-    """``work()``, or with ``timeout`` on a daemon thread waited for that long: a dead or hung
-    server then costs the caller ``timeout`` s at most (the thread ends with its timeouts)."""
-    if timeout is None:
+    """``work()``, or with ``timeout`` on the runner thread, waited for that long: a dead or hung
+    server then costs the caller ``timeout`` s at most (the thread ends the work with its
+    timeouts). Without a runner (a forked child whose first write is its last, at shutdown),
+    the work runs here, bounded by the connection's timeouts alone."""
+    if timeout is None or not _runner.ensure():
         return work()
     out: list[Any] = []
+    done = threading.Event()
 
-    def run() -> None:
+    def job() -> None:
         try:
             out.append((True, work()))
         except BaseException as exc:    # handed to the caller
             out.append((False, exc))
+        finally:
+            done.set()
 
-    thread = threading.Thread(target=run, name="frugal-store-pg", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if not out:
+    assert _runner.jobs is not None
+    _runner.jobs.put(job)
+    if not done.wait(timeout):
         raise StoreUnreachable(f"the frugal store {where}: the server did not answer within {timeout:g} s")
     ok, value = out[0]
     if not ok:
