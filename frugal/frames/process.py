@@ -163,6 +163,10 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         if devnull is not None:
             os.close(devnull)
+    # a stop signal another thread took after the wait's last look: its Python handler ran in
+    # this thread later, before the handlers were put back (it was lost: frugal went on)
+    if stopped_by is None:
+        stopped_by = next((s for s in caught if s != signal.SIGINT or not _terminal_foreground()), None)
     if waiter.result is None:
         raise FrugalError(f"{argv[0]!r} ended before it could be waited for")
     _, status, usage = waiter.result
