@@ -148,8 +148,10 @@ def run_process(argv: Sequence[str], quiet: bool = False, stdout: int | None = N
         try:
             pid, since, t0, waiter = _start(path, list(argv), out, err, stdin, mask)
         except FrugalError:
-            if caught:      # the stop signal another thread took ended the launcher
-                raise Stopped(caught[0]) from None
+            # SIGINT or SIGTERM to the process group ended the launcher too: a stop, not a failure
+            stop = _stop_that_ended_the_start(caught)
+            if stop is not None:
+                raise Stopped(stop) from None
             raise
         timed_out, stopped_by = _wait(pid, since, waiter, timeout_s, caught)
         m1 = meter.read() if meter is not None else None
@@ -312,7 +314,6 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
         os.kill(shell, signal.SIGKILL)      # its subshell is ours now (a child subreaper inherits it)
         os.waitpid(shell, 0)
         if pid is None:
-            _stop_signal_pending()      # Ctrl-C (or SIGTERM) to the group killed the launcher: a stop, not a failure
             raise FrugalError(f"could not start {argv[0]!r} through /bin/sh")
         since = _processes_of([pid]).get(pid, ("", 0, 0))[2]
         waiter = _Waiter(pid)
@@ -320,8 +321,7 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
         t0 = time.perf_counter_ns()
         try:
             os.write(go_w, b"go\n")
-        except BrokenPipeError:     # the subshell died before the command: a stop signal to the group
-            _stop_signal_pending()
+        except BrokenPipeError:     # the subshell died before the command (a stop signal to the group?)
             raise FrugalError(f"could not start {argv[0]!r}: its launcher ended before it") from None
     finally:
         os.close(pid_r)
@@ -329,12 +329,19 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
     return pid, since, t0, waiter
 
 
-def _stop_signal_pending() -> None:
-    """Raise ``Stopped`` for a SIGINT or SIGTERM that is pending (blocked while a command starts):
-    sent to the process group, it also ended the launcher before it could start the command."""
-    for signum in _STOP:
-        if signum in signal.sigpending() and signal.sigtimedwait([signum], 0) is not None:
-            raise Stopped(signum)
+def _stop_that_ended_the_start(caught: list[int]) -> int | None:
+    """The SIGINT or SIGTERM that ended the launcher with it, or None: pending for this thread
+    (blocked while a command starts), or taken by another thread and recorded in ``caught`` by
+    the Python handler, which this thread runs a moment later: it is given 0.1 s to."""
+    deadline = time.monotonic() + 0.1
+    while not caught:
+        for signum in _STOP:
+            if signum in signal.sigpending() and signal.sigtimedwait([signum], 0) is not None:
+                return signum
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)       # the handler of a signal another thread took runs here
+    return caught[0]
 
 
 def _child_of(parent: int) -> int | None:
