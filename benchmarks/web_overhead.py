@@ -2,6 +2,10 @@
 minimal driver (no network noise), with and without the middleware, alternated, median of the
 per-request differences. Target (issue 31): at most 20 us per request at the median.
 
+Then, without frugal, the CPU one Flask request costs its thread, called back to back and each
+after a 30 ms pause (as a request that sleeps 30 ms resumes): what a /sleep request is charged
+under a real WSGI server is mostly this, its own work run on cold caches.
+
     python benchmarks/web_overhead.py
 """
 from __future__ import annotations
@@ -74,6 +78,32 @@ def added(kind: str, round_fn, plain, wrapped) -> tuple[float, float, float]:
     return statistics.median(without), statistics.median(with_), statistics.median(diffs)
 
 
+def flask_request_cpu(pause_s: float, n: int = 50, measured: bool = False) -> float | None:
+    """Median thread CPU (ns) of one Flask request, each after pause_s of sleep; measured: behind
+    WSGIMiddleware."""
+    try:
+        from flask import Flask
+    except ImportError:
+        return None
+    app = Flask("bench")
+    app.get("/")(lambda: "ok")
+    if measured:
+        app.wsgi_app = WSGIMiddleware(app.wsgi_app)    # type: ignore[method-assign]
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "", "SERVER_NAME": "x",
+               "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "QUERY_STRING": ""}
+    costs = []
+    for _ in range(n):
+        if pause_s:
+            time.sleep(pause_s)
+        t0 = time.thread_time_ns()
+        body = app.wsgi_app(dict(environ), lambda status, headers, exc_info=None: None)
+        for _chunk in body:
+            pass
+        body.close()
+        costs.append(time.thread_time_ns() - t0)
+    return statistics.median(costs)
+
+
 def main() -> None:
     print(f"frugal.web overhead: trivial endpoint, in-process driver, {ROUNDS} alternated rounds of {PER_ROUND}")
     for kind, round_fn, plain, wrapped in (("ASGI", asgi_round, asgi_app, ASGIMiddleware(asgi_app)),
@@ -83,6 +113,13 @@ def main() -> None:
         verdict = "ok" if diff / 1e3 <= TARGET_US else "OVER TARGET"
         print(f"  {kind}: without {base / 1e3:6.2f} us, with {measured / 1e3:6.2f} us, "
               f"added {diff / 1e3:6.2f} us per request (target <= {TARGET_US:.0f} us): {verdict}")
+    hot, cold = flask_request_cpu(0.0), flask_request_cpu(0.03)
+    if hot is None or cold is None:
+        print("  a Flask request's own CPU: skipped (Flask is not installed)")
+    else:
+        print(f"  a Flask request's own CPU, without frugal: {hot / 1e3:.0f} us back to back, "
+              f"{cold / 1e3:.0f} us after a 30 ms pause ({cold / hot:.1f}x); behind the middleware "
+              f"after the same pause: {flask_request_cpu(0.03, measured=True) / 1e3:.0f} us")  # type: ignore[operator]
 
 
 if __name__ == "__main__":

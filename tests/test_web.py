@@ -196,10 +196,10 @@ def test_concurrent_requests_are_each_charged_their_own_cpu(serve, server):
     print(f"{server}: /sleep/cpu energy_j {sleep_energy / cpu_energy:.4f}; "
           f"cpu sum / the burns' own CPU {cpu_total / burned_s:.4f}")
     # A /sleep request's own CPU under waitress is Flask's and waitress's work for it in its
-    # thread: 0.7-0.85 ms here with 100 connections open, even when /cpu sleeps instead of
-    # burning (so not the GIL); the middleware's share is 14 us. That is 1.2-2.8% of a 30 ms
-    # burn on this VM, so the WSGI bound is 4% (ASGI: 0.5-1.1%). Charging another thread's CPU
-    # would give tens of percent.
+    # thread, run on cold caches after its 30 ms sleep: without frugal, a Flask request costs
+    # 66-96 us back to back and 366-496 us after a 30 ms pause on this VM
+    # (benchmarks/web_overhead.py). That is 1.2-2.8% of a 30 ms burn, so the WSGI bound is 4%
+    # (ASGI: 0.5-1.1%). Charging another thread's CPU would give tens of percent.
     assert sleep_energy <= (0.02 if asgi else 0.04) * cpu_energy
     assert cpu_total == pytest.approx(burned_s, rel=0.10)
     assert all(r["status"] == "ok" for r in rows)
