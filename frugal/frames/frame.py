@@ -20,6 +20,8 @@ _DTYPES = {
     "peak_added_bytes": "Int64", "depth": "int64", "calls": "int64", "pid": "int64", "children": "bool",
 }
 
+_INTEGER_FIELDS = [f for f in FIELDS if _DTYPES.get(f) == "Int64"]
+
 
 def int_array(values: Any, ints: np.ndarray | None = None) -> Any:
     """Nullable integers (``Int64``) from floats with NaN for unknown, rounded, in one pass
@@ -71,7 +73,7 @@ def string_array(values: Any) -> Any:
     return pd.array(values, dtype="string")
 
 
-def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
+def frame_from_columns(cols: dict[str, Any], spare: list[np.ndarray] | None = None) -> pd.DataFrame:
     """A DataFrame with Measurement's fields as columns, in their order, typed.
 
     The arrays are this frame's own (made here or by the caller for it): no copy, and no
@@ -95,8 +97,8 @@ def frame_from_columns(cols: dict[str, Any]) -> pd.DataFrame:
         texts.setdefault(label, field)
     # the new memory of the frame, in few allocations (``_arrays``)
     storage = dict(zip(texts.values(), _arrays.rows(len(texts), n, "O")))
-    integer_fields = [f for f in FIELDS if _DTYPES.get(f) == "Int64"]
-    ints = dict(zip(integer_fields, _arrays.rows(len(integer_fields), n, "i8")))
+    integer_fields = _INTEGER_FIELDS
+    ints = dict(zip(integer_fields, _arrays.rows(len(integer_fields), n, "i8", spare)))
     for field in FIELDS:
         values = cols[field]
         if field == "started_at":
@@ -158,4 +160,7 @@ def results() -> pd.DataFrame:
         warnings.warn(f"frugal.results() holds the latest measurements only: {LOG.released:,} earlier ones "
                       "were stored and then released from memory (frugal.store.MAX_ROWS_IN_MEMORY); "
                       "frugal.load() reads them all", RuntimeWarning, stacklevel=2)
-    return frame_from_columns(log_columns(pid=os.getpid()))
+    # the frame's numeric memory in one block (``_arrays``): freed, it is reused by the next call
+    spare: list[np.ndarray] = []
+    cols = log_columns(pid=os.getpid(), spare=spare, extra=len(_INTEGER_FIELDS))
+    return frame_from_columns(cols, spare)
