@@ -2,8 +2,10 @@
 
 For each size (``--rows``, default 10^5 and 10^6), with a measured no-op function:
 
-  results()        frugal.results()                 vs pandas.DataFrame from 20 numpy columns
-                   (a first call of each, then the median of --repeat more)
+  results()        frugal.results()                 vs pandas.DataFrame of columns of the same names and
+                   dtypes (32: 15 float64, 3 int64, 4 Int64, 8 string, a datetime, a bool), made
+                   beforehand (a first call of each, then the median of --repeat more, alternated);
+                   also beside issue 18's floor, 20 float64 numpy columns (no target)
   store loop       the calling loop with store= set vs the same loop without a store (per call)
   store writer     extra time to store every row    vs sqlite3.executemany of 12-column tuples + commit
   load             frugal.load(db)                  vs pandas.read_sql of the same rows (one SQL row each)
@@ -76,19 +78,57 @@ def loop(f, n: int) -> None:
         f()
 
 
+def floor_columns(frame: pd.DataFrame) -> dict[str, object]:
+    """Columns of the same names and dtypes as ``frame`` (what results() returns), made before
+    the clock starts: numpy arrays for numpy's dtypes, and for those numpy has not (``string``,
+    ``Int64``, ``datetime64[ns, UTC]``) the pandas array of that dtype over numpy memory (an
+    object array of str; int64 values and a mask; datetime64[ns]), as the floor of 20 float
+    columns was numpy arrays of its dtype. Text repeats one str per column, as results() does
+    for a no-op."""
+    n, rng = len(frame), np.random.default_rng(0)
+    out: dict[str, object] = {}
+    for name, dtype in frame.dtypes.items():
+        kind = str(dtype)
+        if kind == "float64":
+            out[name] = rng.random(n)
+        elif kind in ("int64", "Int64"):
+            values = rng.integers(0, 1 << 40, n)
+            out[name] = values if kind == "int64" else pd.arrays.IntegerArray(values, rng.random(n) > 0.9)
+        elif kind == "bool":
+            out[name] = rng.random(n) > 0.5
+        elif kind == "datetime64[ns, UTC]":
+            out[name] = pd.DatetimeIndex(rng.integers(0, 1 << 60, n).view("datetime64[ns]"), tz="UTC").array
+        elif kind == "string":
+            out[name] = pd.arrays.StringArray(np.full(n, name, dtype=object))
+        else:
+            raise TypeError(f"no floor column for dtype {kind} (column {name})")
+    return out
+
+
 def results_case(n: int, repeat: int) -> dict[str, tuple[float, float]]:
-    """results() and its floor: the first call of each (the kernel hands over fresh memory,
-    which costs both alike), then the median of ``repeat`` more."""
+    """results() and its floor, pandas.DataFrame(columns) of the same names and dtypes
+    (``floor_columns``): the first call of each (the kernel hands over fresh memory, which
+    costs both alike), then the median of ``repeat`` more, alternated (drift on a shared
+    machine, and the C library's choice between reusing freed memory and asking the kernel
+    for fresh pages, which follows the sizes freed before, weigh on both alike). The floor of
+    20 float columns (issue 18's) is printed beside, without a target."""
     frugal.clear()
     f = frugal.measure(name="noop")(noop)
     loop(f, n)
     first = timed(frugal.results)
-    ours = median_of(repeat, frugal.results)
-    frugal.clear()
-    columns = {f"c{i}": np.random.default_rng(i).random(n) for i in range(20)}
+    columns = floor_columns(frugal.results())
     floor_first = timed(lambda: pd.DataFrame(columns))
-    floor = median_of(repeat, lambda: pd.DataFrame(columns))
-    return {"results()": (ours, floor), "results() first call": (first, floor_first)}
+    assert pd.DataFrame(columns).dtypes.equals(frugal.results().dtypes), "the floor's dtypes are results()'s"
+    floats20 = {f"c{i}": np.random.default_rng(i).random(n) for i in range(20)}
+    ours, floor, old = [], [], []
+    for _ in range(repeat):
+        ours.append(timed(frugal.results))
+        floor.append(timed(lambda: pd.DataFrame(columns)))
+        old.append(timed(lambda: pd.DataFrame(floats20)))
+    frugal.clear()
+    return {"results()": (statistics.median(ours), statistics.median(floor)),
+            "results() first call": (first, floor_first),
+            "results() vs 20 float columns": (statistics.median(ours), statistics.median(old))}
 
 
 def store_cases(n: int, repeat: int, folder: Path) -> dict[str, tuple[float, float]]:
@@ -331,7 +371,7 @@ def dask_case(tasks: int, task_ms: float, folder: Path) -> dict[str, tuple[float
 
 
 def show(label: str, ours: float, floor: float, unit: str = "s") -> None:
-    scale = 1e6 if unit == "µs" else 1.0
+    scale = {"µs": 1e6, "ms": 1e3}.get(unit, 1.0)
     ratio = ours / floor if floor == floor and floor > 0 else float("nan")
     target = TARGETS.get(label.split(" (")[0])
     mark = "" if target is None or ratio != ratio else ("  (target <= %gx: %s)" % (target, "met" if ratio <= target else "NOT met"))
@@ -355,7 +395,7 @@ def main() -> None:
         for n in args.rows:
             print(f"\n{n:,} recorded calls (median of {args.repeat}):")
             for label, figures in results_case(n, args.repeat).items():
-                show(label, *figures)
+                show(label, *figures, unit="ms")
             cases = store_cases(n, args.repeat, folder)
             show("store loop (per call)", *cases["store loop"], unit="µs")
             show("store writer", *cases["store writer"])

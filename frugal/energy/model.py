@@ -111,11 +111,17 @@ def derive(cols: dict[str, Any], meters: dict[int, MeterReading],
     return out
 
 
+DERIVED_NEW = 7
+"""Float columns that ``derive_coded`` makes."""
+
+
 def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine: hardware.Machine | None = None,
+                 spare: list[np.ndarray] | None = None,
                  ) -> tuple[dict[str, np.ndarray], dict[str, list[str | None]]]:
     """``derive``, with each text column as integer codes into a table of labels, returned
     beside: no Python object per row. With one settings snapshot (the usual case) every
-    formula runs once over whole columns, with the snapshot's constants as scalars."""
+    formula runs once over whole columns, with the snapshot's constants as scalars.
+    ``spare``: rows to make the float columns in (``_arrays.rows``)."""
     wall = np.asarray(cols["wall_s"], dtype="f8")
     n = len(wall)
     cpu = np.asarray(cols["cpu_s"], dtype="f8")
@@ -134,7 +140,7 @@ def derive_coded(cols: dict[str, Any], meters: dict[int, MeterReading], machine:
     whole = not n or bool((sid == first).all())
     groups: list[tuple[Any, Any]] = [(first, slice(None))] if whole else [(s, sid == s) for s in np.unique(sid)]
     snapshots = [(int(s), sel, config.snapshot(int(s))) for s, sel in groups]
-    cpu_j, ram_j, gpu_j, emb, g_kwh, energy, carbon = _arrays.rows(7, n)
+    cpu_j, ram_j, gpu_j, emb, g_kwh, energy, carbon = _arrays.rows(DERIVED_NEW, n, spare=spare)
     # NaN wherever no formula below writes: the rows of an unknown snapshot, and the GPU
     # unless a meter measured it (one known snapshot writes every row of the rest)
     modelled = whole and snapshots[0][2] is not None

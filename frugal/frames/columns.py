@@ -23,7 +23,7 @@ from frugal.core.rows import (
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
-from frugal.energy.model import OUTPUTS, derive_coded
+from frugal.energy.model import DERIVED_NEW, OUTPUTS, derive_coded
 from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
@@ -179,10 +179,12 @@ def _decoding(name: str, code: str, unit: str) -> tuple[str, str, np.dtype[Any],
 _DECODE = tuple(_decoding(name, code, unit) for name, code, unit, _ in ROW_FIELDS)
 
 
-def _empty_fields(n: int) -> Fields:
-    """Arrays for the decoded fields; those of 8 bytes an item are rows of one block (``_arrays``)."""
+def _empty_fields(n: int, spare: list[np.ndarray] | None = None, extra: int = 0) -> Fields:
+    """Arrays for the decoded fields; those of 8 bytes an item are rows of one block (``_arrays``),
+    with ``extra`` more rows of it put in ``spare``."""
     wide = [(array, dtype) for _, array, dtype, _, _ in _DECODE if np.dtype(dtype).itemsize == 8]
-    fields = {array: row.view(dtype) for (array, dtype), row in zip(wide, _arrays.rows(len(wide), n))}
+    block = _arrays.block(len(wide), extra, n, spare)
+    fields = {array: row.view(dtype) for (array, dtype), row in zip(wide, block)}
     fields.update({array: np.empty(n, dtype=dtype) for _, array, dtype, _, _ in _DECODE if array not in fields})
     return fields
 
@@ -205,14 +207,15 @@ def unpack(rows: bytes | bytearray) -> Fields:
     return fields
 
 
-def log_fields(log: _records.Log) -> Fields:
-    """The rows of ``log`` decoded, each piece while it is in cache (``Log.scan``)."""
+def log_fields(log: _records.Log, spare: list[np.ndarray] | None = None, extra: int = 0) -> Fields:
+    """The rows of ``log`` decoded, each piece while it is in cache (``Log.scan``); ``extra``
+    more rows of their block are put in ``spare`` (for the columns made from them)."""
     fields = _empty_fields(0)
 
     def visit(piece: bytearray, first: int, total: int) -> None:
         nonlocal fields
         if first == 0:
-            fields = _empty_fields(total)
+            fields = _empty_fields(total, spare, extra)
         _fill(fields, np.frombuffer(piece, dtype=ROW_DTYPE), first)
 
     log.scan(visit, BLOCK_ROWS * ROW.size)
@@ -233,9 +236,10 @@ def own_names(fields: Fields, names_of: Callable[[list[int]], list[str]]) -> lis
 
 
 def raw_columns(rows: bytes | Fields, units: dict[int, float], names: list[str],
-                errors: list[str], pid: int | None) -> Columns:
+                errors: list[str], pid: int | None, spare: list[np.ndarray] | None = None) -> Columns:
     """Packed rows (or what ``unpack`` decoded of them, which becomes the columns' own memory)
-    as named columns (numpy arrays), energy not yet derived."""
+    as named columns (numpy arrays), energy not yet derived; the new ones are taken from
+    ``spare`` while it lasts (``_arrays.rows``)."""
     a = rows if isinstance(rows, dict) else unpack(rows)
     n = len(a["seq"])
     flags = a["flags"]
@@ -244,7 +248,7 @@ def raw_columns(rows: bytes | Fields, units: dict[int, float], names: list[str],
     all_flags = int(np.bitwise_and.reduce(flags)) if n else 0xFF
     uniform = n > 0 and any_flag == all_flags
     wall, user, system = a["wall_s"], a["cpu_user_s"], a["cpu_system_s"]
-    cpu, util, unit_values, added, calls, pids = _arrays.rows(6, n)
+    cpu, util, unit_values, added, calls, pids = _arrays.rows(RAW_NEW, n, spare=spare)
     np.add(user, system, out=cpu)
     if any_flag & NO_SPLIT:         # one clock without a split: the total is in the user slot
         no_split = (flags & NO_SPLIT) != 0
@@ -364,11 +368,14 @@ def summary_columns(summary: dict[tuple[int, int], list[Any]], names: list[str],
     }
 
 
-def add_energy(cols: Columns, meters: dict[int, MeterReading], machine: Machine | None = None) -> Columns:
+def add_energy(cols: Columns, meters: dict[int, MeterReading], machine: Machine | None = None,
+               spare: list[np.ndarray] | None = None) -> Columns:
     """Fill the energy and carbon columns from the raw ones (``frugal.energy.model.derive``);
     ``meters`` maps a row's ``_seq`` to its meter readings; ``machine``: the one they were
-    measured on, this one by default. Text columns come as Text."""
-    derived, labels = derive_coded(cols, meters, machine)
+    measured on, this one by default; ``spare``: rows to make the new columns in. Text columns
+    come as Text."""
+    derived, labels = (derive_coded(cols, meters, machine) if spare is None
+                       else derive_coded(cols, meters, machine, spare))
     cols.update(derived)
     for field, table in labels.items():
         cols[field] = Text(derived[field], table)
@@ -383,17 +390,27 @@ def concat(parts: list[Columns]) -> Columns:
             else np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
 
 
-def log_columns(log: _records.Log = LOG, pid: int | None = None) -> Columns:
-    """All results of this process: call rows, then summary rows, energy derived."""
+RAW_NEW = 6
+"""Arrays that ``raw_columns`` makes beside the decoded fields."""
+
+
+def log_columns(log: _records.Log = LOG, pid: int | None = None, spare: list[np.ndarray] | None = None,
+                extra: int = 0) -> Columns:
+    """All results of this process: call rows, then summary rows, energy derived.
+
+    With ``spare`` (a list), the decoded rows, the columns made from them and ``extra`` more
+    arrays are rows of one block; what is left of them is in ``spare`` (``_arrays``)."""
     summary = {k: list(v) for k, v in list(log.summary.items())}
-    rows = log_fields(log)
+    if spare is not None:
+        extra += RAW_NEW + DERIVED_NEW
+    rows = log_fields(log, spare, extra)
     units = dict(log.units)
     meters = dict(log.meters)
     names = log.names
-    cols = raw_columns(rows, units, names, log.errors, pid)
+    cols = raw_columns(rows, units, names, log.errors, pid, spare)
     if summary:
         cols = concat([cols, summary_columns(summary, names, pid)])
-    return add_energy(cols, meters)
+    return add_energy(cols, meters, spare=spare)
 
 
 def measurement_from_row(row: bytes, units: float | None, meters: MeterReading | None) -> Measurement:
