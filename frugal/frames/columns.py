@@ -23,7 +23,8 @@ from frugal.core.rows import (
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
-from frugal.energy.model import OUTPUTS, derive_coded
+from frugal.energy.model import derive_coded
+from frugal.energy.row import OUTPUTS
 from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
