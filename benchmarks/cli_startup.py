@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 FRUGAL = [sys.executable, "-m", "frugal"]
+TARGETS = {"frugal run -- true (stored)": "  (target: +100 ms)", "frugal run --no-store -- true": "  (target: +100 ms)"}
 
 
 def commands(store: Path) -> dict[str, list[str]]:
@@ -45,7 +46,7 @@ def heavy(argv: list[str], env: dict[str, str], cwd: str) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=21)
+    parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,11 +62,16 @@ def main() -> None:
                                check=True)
                 times[label].append(time.perf_counter() - t0)
         floor = statistics.median(times["true (floor)"])
+        # each launch against the `true` launched just before it (alternated pairs): load drifts less within a pair
+        pairs = {label: statistics.median(v - f for v, f in zip(values, times["true (floor)"]))
+                 for label, values in times.items()}
         print(f"Wall time, median of {args.repeat} launches (Python {sys.version.split()[0]}, {os.cpu_count()} CPUs):")
         for label, values in times.items():
             median = statistics.median(values)
             print(f"  {label:<32} {median * 1e3:8.1f} ms   +{(median - floor) * 1e3:7.1f} ms over true, "
-                  f"{median / floor:6.1f}x   heavy: {', '.join(heavy(cmds[label], env, tmp)) or '-'}")
+                  f"{median / floor:6.1f}x   paired: +{pairs[label] * 1e3:7.1f} ms{TARGETS.get(label, '')}   "
+                  f"heavy: {', '.join(heavy(cmds[label], env, tmp)) or '-'}")
+        print(f"load average: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ import numpy as np
 
 import frugal
 from frugal.core import span as _hot
-from frugal.energy.model import derive, params
+from frugal.energy.model import derive
+from frugal.energy.row import params
 from frugal.machine import hardware
 
 # (label, machine: None for this one, settings, embodied preset)

@@ -42,7 +42,8 @@ import numpy as np
 import frugal
 from frugal.machine import hardware
 from frugal.core import span as _hot
-from frugal.energy.model import derive, params
+from frugal.energy.model import derive
+from frugal.energy.row import params
 label, brand, cpus, virtual, preset, country = json.loads(sys.argv[1])
 if brand is not None:
     hardware.brand_string = lambda proc_root="/proc": brand
@@ -63,7 +64,8 @@ import numpy as np
 import frugal
 from frugal.machine import hardware
 from frugal.core import span as _hot
-from frugal.energy.model import derive, params
+from frugal.energy.model import derive
+from frugal.energy.row import params
 label, brand, cpus, virtual, settings, embodied, country = json.loads(sys.argv[1])
 m = None if brand is None else hardware.Machine(brand, cpus, 1, virtual, "told by the benchmark", "", "")
 frugal.configure(energy="model", country=country, embodied=embodied, **settings)

@@ -1,19 +1,18 @@
 """frugal: what Python code costs (time, CPU, memory, energy, carbon, embodied carbon), per call.
 
 ``import frugal`` loads none of pandas, numpy, matplotlib or CodeCarbon: the public names
-whose modules need them are resolved on first use (PEP 562). This module is the top of the
+whose modules need them, or that are costly to define (``configure``'s dataclass,
+``Measurement``), are resolved on first use (PEP 562). This module is the top of the
 layers (ARCHITECTURE.md): it re-exports the public API and reads the ``FRUGAL_*`` settings.
 """
 import importlib as _importlib
 
 from frugal.core import own as _own
-from frugal.core import settings as _settings
+from frugal.core import startup as _startup
 from frugal.core.measure import Region, measure
 from frugal.core.rows import LOG as _LOG
-from frugal.core.settings import configure
 from frugal._version import __version__
 from frugal.errors import FrugalError
-from frugal.measurement import Measurement
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from frugal.analysis.indicators import indicators
     from frugal.analysis.profiler import profile
     from frugal.analysis.scaling import Scaling, scaling
+    from frugal.core.settings import configure
+    from frugal.measurement import Measurement
     from frugal.energy.environment import environment
     from frugal.pages.dashboard import report
     from frugal.frames.frame import results
@@ -32,7 +33,12 @@ if TYPE_CHECKING:
     from frugal.store.default import flush
     from frugal.store.read import load
 
-_settings.init_from_env()
+# Snapshot 0 now, unless nothing can make it differ from the defaults: the settings module
+# (a dataclass: ``dataclasses`` imports ``inspect``, ``ast``...) then loads when first needed.
+if not _startup.settings_can_wait():
+    from frugal.core import settings as _settings
+
+    _settings.init_from_env()
 
 
 def clear() -> None:
@@ -49,6 +55,8 @@ def load_ipython_extension(ipython: "Any") -> None:
 
 # Public names whose modules import heavy libraries: resolved on first use.
 _LAZY = {
+    "configure": "frugal.core.settings",
+    "Measurement": "frugal.measurement",
     "results": "frugal.frames.frame",
     "environment": "frugal.energy.environment",
     "compare": "frugal.analysis.compare",
@@ -67,7 +75,7 @@ _LAZY = {
 # Submodules reachable as attributes after a bare ``import frugal``.
 _SUBMODULES = ("plot", "stats", "dask", "prometheus", "otel", "mlflow", "web")
 # Lazy names whose modules need no numpy (the others import it, quietly: ``own.import_quietly``).
-_NO_NUMPY = ("environment",)
+_NO_NUMPY = ("environment", "configure", "Measurement")
 
 __all__ = ["Comparison", "FrugalError", "Measurement", "Region", "Scaling", "clear", "compare",
            "configure", "environment", "export", "flush", "indicators", "load", "load_codecarbon", "measure",

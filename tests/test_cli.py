@@ -106,6 +106,22 @@ def test_help_imports_no_numpy(tmp_path, argv):
     assert "NUMPY False" in proc.stderr
 
 
+@pytest.mark.parametrize("argv", [["run", "--", "true"], ["run", "--no-store", "--", "true"],
+                                  ["run", "--json", "--", "true"]])
+def test_run_imports_no_numpy(tmp_path, argv):
+    """``frugal run -- true`` derives its row and stores it without numpy (about 0.1 s a start)."""
+    code = ("import sys; from frugal import cli\n"
+            "try:\n    status = cli.main(sys.argv[1:])\nexcept SystemExit as exc:\n    status = exc.code\n"
+            "print('NUMPY', 'numpy' in sys.modules, file=sys.stderr); raise SystemExit(status)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRUGAL_")}
+    proc = subprocess.run([PY, "-c", code, *argv], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                          env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "NUMPY False" in proc.stderr
+    if "--no-store" not in argv:
+        assert len(frugal.load(tmp_path / "frugal.db")) == 1
+
+
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"

@@ -6,17 +6,22 @@ import json
 import math
 import shlex
 import signal
+import statistics
 import sys
 from typing import Any
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, after_dashes,
-                               apply_machine, objects, positive_int, store_path, store_runs,
+                               apply_machine, positive_int, store_path, store_runs,
                                store_shown)
 from frugal.frames.process import CommandNotFound, ProcessRun, Stopped, process_columns, run_process
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
 from frugal.text import shown, table
 from frugal.units import format_quantity, unit_of
+
+# memory as frugal.frames.columns shows it (what a region added, else the process's peak);
+# named here: that module imports numpy
+MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
 
 
 def add_parser(sub: Any) -> None:
@@ -71,8 +76,8 @@ def run(args: argparse.Namespace) -> int:
                 break                   # the user pressed Ctrl-C (or frugal was sent SIGINT, SIGTERM): stop repeating
     finally:
         bar.close()
-    cols = process_columns(runs, name)
-    cols["error"] = objects(errors)     # the exit status and the end of stderr, stored with the run
+    cols = process_columns(runs, name, plain=True)      # Python values: no numpy (~0.1 s) for one row
+    cols["error"] = list(errors)        # the exit status and the end of stderr, stored with the run
     if path is not None:
         store_runs(path, cols, program="frugal run")
     status = stopped.exit_status if stopped is not None else next((r.exit_status for r in runs if r.exit_status != 0), 0)
@@ -94,21 +99,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_table(cols: dict[str, Any]) -> str:
-    """``frugal run``'s table: one line per run, then the medians of the successful runs."""
-    import numpy as np
-
-    from frugal.frames.columns import memory_column
-
-    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", memory_column(cols), "energy_j", "carbon_g", "embodied_g"]
-    values = {m: np.asarray(cols[m], dtype="f8") for m in metrics}
+    """``frugal run``'s table: one line per run, then the medians of the successful runs
+    (numpy columns or lists of Python values; numpy is not imported)."""
+    added = [v for v in column_values(cols, MEMORY) if v is not None] if MEMORY in cols else []
+    metrics = ["wall_s", "cpu_user_s", "cpu_system_s", MEMORY if added else MEMORY_FALLBACK,
+               "energy_j", "carbon_g", "embodied_g"]
+    values = {m: [math.nan if v is None else float(v) for v in column_values(cols, m)] for m in metrics}
     status = column_values(cols, "status")
     error = column_values(cols, "error")
     n = len(status)
     rows = [[str(i + 1), "ok" if status[i] == "ok" else str(error[i] or status[i]).split(":")[0]]
             + [format_quantity(values[m][i], unit_of(m)) for m in metrics] for i in range(n)]
     if n > 1:
-        ok = np.array([s == "ok" for s in status])
-        medians = [float(np.nanmedian(values[m][ok])) if ok.any() and np.isfinite(values[m][ok]).any()
-                   else math.nan for m in metrics]
-        rows.append(["median", f"{int(ok.sum())} ok"] + [format_quantity(v, unit_of(m)) for m, v in zip(metrics, medians)])
+        ok = [i for i in range(n) if status[i] == "ok"]
+        known = {m: sorted(values[m][i] for i in ok if values[m][i] == values[m][i]) for m in metrics}  # NaN out
+        medians = [statistics.median(known[m]) if any(map(math.isfinite, known[m])) else math.nan for m in metrics]
+        rows.append(["median", f"{len(ok)} ok"] + [format_quantity(v, unit_of(m)) for m, v in zip(metrics, medians)])
     return table(["run", "status"] + [LABEL[m] for m in metrics], rows)

@@ -11,7 +11,6 @@ their own work; its wall time runs from its first step to its end.
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import numbers
 import threading
@@ -23,7 +22,6 @@ from frugal.core import own as _own
 from frugal.core import span as _span
 from frugal.core.span import Spec, _current, _perf, _summarise, _thread_ns, start, stop
 from frugal.errors import FrugalError, raised_by_signal_handler
-from frugal.measurement import Measurement
 from frugal.validate import check_bool, check_choice, check_number, check_text
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
@@ -32,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from frugal.core.span import Record, State
+    from frugal.measurement import Measurement
 
 _get_ident = threading.get_ident
 
@@ -124,6 +123,8 @@ def _steps(it: Any, acc: list[int]) -> Generator[Any, Any, Any]:
 # --- the wrappers ---------------------------------------------------------------------------
 
 def _decorate(func: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
+    import inspect      # here, not at ``import frugal``: it imports ast, dis, tokenize... (~5 ms)
+
     if inspect.iscoroutinefunction(func):
         wrapper = _coroutine_wrapper(func, spec)
     elif inspect.isasyncgenfunction(func):

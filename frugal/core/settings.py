@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import sys
 import threading
 from dataclasses import dataclass
 from types import ModuleType
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 from frugal.core import span
+from frugal.core import startup
+from frugal.core.startup import POWERCAP_ROOT, no_meter_possible
 from frugal.errors import FrugalError
 from frugal.validate import check_bool, check_choice, check_int, check_number, check_path, check_text, redact
 
@@ -51,7 +52,7 @@ class Settings:
     instance_type: str | None = None       # cloud instance type of frugal/data/instances.csv
     ram_w_per_gb: float = 0.3725           # Green Algorithms (Lannelongue et al. 2021)
     energy: str = "auto"                   # auto, model, rapl, codecarbon
-    powercap_root: str = "/sys/class/powercap"
+    powercap_root: str = POWERCAP_ROOT
     gpu: bool = True                       # read NVIDIA GPUs through NVML when present
     # default store path or postgresql:// URL (frugal.store); out of repr: a URL may hold a password
     store: str | None = dataclasses.field(default=None, repr=False)
@@ -152,20 +153,13 @@ def _meter_key(s: Settings) -> tuple[str, str, bool]:
     return (s.energy, s.powercap_root, s.gpu)
 
 
-def _no_meter_possible(s: Settings) -> bool:
-    """True when 'auto' can find no meter: no powercap tree, no NVIDIA driver (two stat calls)."""
-    if s.energy != "auto" or os.path.isdir(s.powercap_root):
-        return False
-    return not s.gpu or (sys.platform.startswith("linux") and not os.path.exists("/dev/nvidiactl"))
-
-
 def _meter_for(s: Settings, explain: bool = False) -> tuple[Any, dict[str, str] | None]:
     """(meter, why for each meter); without ``explain``, a machine with no meter skips the probes
     (the reasons, None, are worked out when ``environment()`` asks)."""
     key = _meter_key(s)
     hit = _meter_cache.get(key)
     if hit is None or (explain and hit[1] is None):
-        if not explain and _no_meter_possible(s):
+        if not explain and no_meter_possible(s.energy, s.powercap_root, s.gpu):
             _meter_cache[key] = (None, None)
             return None, None
         country = s.country
@@ -255,7 +249,9 @@ def _check_env() -> None:
 def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Make snapshot 0 from the defaults and the FRUGAL_* variables, and put its meter in force.
 
-    Called once, when frugal is imported; later calls return snapshot 0 unchanged. An
+    Called once, when frugal is imported, or when the settings are first needed where
+    ``import frugal`` could leave them for later (``frugal.core.startup``); later calls
+    return snapshot 0 unchanged. An
     invalid FRUGAL_* value does not make the import fail (the pytest plugin's entry point
     imports frugal in every pytest run of the environment): the first call that needs the
     settings (``configure()``, ``environment()``, reading results) raises ValueError naming
@@ -266,7 +262,8 @@ def init_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     with _lock:
         if SNAPSHOTS:
             return SNAPSHOTS[0]
-        environ = os.environ if environ is None else environ
+        if environ is None:     # as ``import frugal`` saw it when it left snapshot 0 for later
+            environ = {} if startup.deferred else os.environ
         given, raw, errors = _from_env(environ)
         changes: dict[str, Any] = {}
         for name, value in given.items():   # one by one: a bad variable leaves the others valid

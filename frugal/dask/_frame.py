@@ -9,7 +9,7 @@ import pandas as pd
 
 from frugal.frames.columns import ENERGY_FIELDS, ROW_DTYPE, Text, concat, raw_columns, text_of
 from frugal.dask._wire import unpacked, unpacked_rows
-from frugal.energy.model import TEXT_OUTPUTS
+from frugal.energy.row import TEXT_OUTPUTS
 from frugal.frames.frame import frame_from_columns, int_array, string_array
 
 LEADING = ("worker", "host", "key", "key_prefix")

@@ -20,7 +20,7 @@ import numpy as np
 
 from frugal.core.rows import ROW_FIELDS
 from frugal.frames.columns import ENERGY_FIELDS, ROW_DTYPE, text_of
-from frugal.energy.model import TEXT_OUTPUTS
+from frugal.energy.row import TEXT_OUTPUTS
 
 # A row's fields that the client does not read: the worker's interning ids (names and
 # errors travel as text). The worker leaves them out of what it sends; the client puts zeros back.

@@ -22,13 +22,13 @@ reserved CPUs (affinity, else the guest's vCPUs) and host threads:
 whether idle power was charged (``frugal.energy.constants.power_source``).
 
 Summary rows carry totals (wall_s, cpu_s summed over calls), so the same formulas give the
-totals. numpy is imported here, when results are read, never on the measured call.
+totals. numpy is imported here, when results are read, never on the measured call; one row
+without numpy (``frugal run``): ``frugal.energy.row.derive_row``, the same formulas, the same
+bits (held by tests/test_energy_row.py).
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING, Any
 
@@ -36,60 +36,11 @@ import numpy as np
 
 from frugal.core import arrays as _arrays
 from frugal.core import settings as config
-from frugal.machine import grid
 from frugal.machine import hardware
-from frugal.energy.constants import embodied, power, power_source
+from frugal.energy.row import GIB, J_PER_KWH, OUTPUTS, TEXT_OUTPUTS, Params, params
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
-
-GIB = float(1 << 30)
-J_PER_KWH = 3.6e6
-
-OUTPUTS = ("energy_cpu_j", "energy_ram_j", "energy_gpu_j", "energy_j", "carbon_g", "embodied_g",
-           "energy_method", "intensity_g_per_kwh", "intensity_source", "cpu_power_source")
-
-
-@dataclass(frozen=True)
-class Params:
-    """The constants one settings snapshot gives the formulas."""
-
-    watts_per_cpu: float        # W per busy logical CPU
-    cpu_power_source: str       # where those watts came from (short)
-    ram_w_per_gib: float
-    pue: float
-    intensity_g_per_kwh: float
-    intensity_source: str
-    embodied_g_per_s: float     # TE / lifetime, gCO2e per second of the whole host
-    host_threads: int           # SCI's ToR: the host's hardware threads
-    idle_w: float = 0.0         # W charged per second of wall time: reserved CPUs x idle W (0: idle_power="none")
-    reserved_share: float | None = None   # min(1, RR / ToR) with embodied_allocation="reserved"; None: usage
-
-
-@functools.lru_cache(maxsize=256)
-def params(settings: config.Settings, machine: hardware.Machine | None = None) -> Params:
-    """The constants for a snapshot on ``machine`` (cached: snapshots, machines and data are immutable)."""
-    cpu = power(settings, machine)
-    g, source = grid.lookup(settings.intensity_g_per_kwh, settings.country, settings.region)
-    emb = embodied(settings, machine)
-    idle_w, cpu_source = power_source(settings.idle_power, cpu)
-    return Params(
-        watts_per_cpu=cpu.watts_per_cpu,
-        cpu_power_source=cpu_source,
-        ram_w_per_gib=settings.ram_w_per_gb,
-        pue=settings.pue,
-        intensity_g_per_kwh=g,
-        intensity_source=source,
-        embodied_g_per_s=emb.total_g / (emb.lifetime_years * hardware.SECONDS_PER_YEAR),
-        host_threads=cpu.host_threads,
-        idle_w=idle_w,
-        reserved_share=(min(1.0, cpu.reserved_cpus / cpu.host_threads)
-                        if settings.embodied_allocation == "reserved" else None),
-    )
-
-
-TEXT_OUTPUTS = ("energy_method", "intensity_source", "cpu_power_source")
-
 
 def derive(cols: dict[str, Any], meters: dict[int, MeterReading],
            machine: hardware.Machine | None = None) -> dict[str, np.ndarray]:

@@ -23,7 +23,8 @@ from frugal.core.rows import (
     S_FLAGS, S_MAX, S_MIN, S_PARENT, S_RSS, S_SETTINGS, S_T0, S_UNITS, S_WALL, STATUS_MASK,
     STATUS_NAMES, TASK_SCOPE, THREAD_SCOPE,
 )
-from frugal.energy.model import DERIVED_NEW, OUTPUTS, derive_coded
+from frugal.energy.model import DERIVED_NEW, derive_coded
+from frugal.energy.row import OUTPUTS
 from frugal.measurement import FIELDS, Measurement
 
 if TYPE_CHECKING:
@@ -374,8 +375,7 @@ def add_energy(cols: Columns, meters: dict[int, MeterReading], machine: Machine 
     ``meters`` maps a row's ``_seq`` to its meter readings; ``machine``: the one they were
     measured on, this one by default; ``spare``: rows to make the new columns in. Text columns
     come as Text."""
-    derived, labels = (derive_coded(cols, meters, machine) if spare is None
-                       else derive_coded(cols, meters, machine, spare))
+    derived, labels = derive_coded(cols, meters, machine, spare)
     cols.update(derived)
     for field, table in labels.items():
         cols[field] = Text(derived[field], table)

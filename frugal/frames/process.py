@@ -470,44 +470,85 @@ def _kill_tree(root: int, since: int | None) -> None:
         procs = _processes()
 
 
-def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str], machine: Machine | None = None) -> Columns:
+class Instant(int):
+    """A UTC time in ns since the epoch, ``started_at`` of a plain column dict: written to the
+    store as a time, shown as numpy shows a ``datetime64[ns]`` (ISO 8601, to the nanosecond)."""
+
+    __slots__ = ()
+
+    def isoformat(self) -> str:
+        seconds, ns = divmod(int(self), 1_000_000_000)
+        return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{ns:09d}+00:00"
+
+
+_NAN = float("nan")
+_INTS = ("depth", "calls", "pid", "_seq", "_settings_id")
+_OBJECTS = ("name", "status", "error", "parent", "scope")
+_RAW_FIELDS = ("name", "started_at", "wall_s", "cpu_user_s", "cpu_system_s", "cpu_s", "cpu_util", "peak_rss_bytes",
+               "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes", "units", "status", "error", "parent",
+               "depth", "scope", "children", "calls", "wall_min_s", "wall_max_s", "pid", "_seq", "_settings_id")
+
+
+def process_columns(runs: Sequence[ProcessRun], name: str | Sequence[str], machine: Machine | None = None,
+                    *, plain: bool = False) -> Columns:
     """The column dict of ``frugal.frames.columns`` for whole-process runs, energy and carbon derived
     with the settings in force (measured by a meter where present, modelled otherwise), on
-    ``machine`` (this one by default; tests give others)."""
+    ``machine`` (this one by default; tests give others).
+
+    Each run is derived on its own, without numpy (``frugal.energy.row.derive_row``), unless a
+    meter measured it. ``plain``: the columns stay lists of Python values (floats, NaN for
+    unknown; ``started_at`` as ``Instant``), so that ``frugal run`` never imports numpy; else
+    numpy arrays (text outputs as ``Text``), as ``frugal.results()`` gives them."""
+    from frugal.energy.row import OUTPUTS, TEXT_OUTPUTS, derive_row
+
+    names = [name] * len(runs) if isinstance(name, str) else list(name)
+    sid = span.active().settings_id
+    meters = {i: r.meter for i, r in enumerate(runs) if r.meter is not None}
+    rows = []
+    for i, r in enumerate(runs):
+        wall, user, system, peak = float(r.wall_s), float(r.user_s), float(r.system_s), float(r.peak_rss_bytes)
+        cpu = user + system
+        row: dict[str, Any] = {
+            "name": names[i], "started_at": Instant(r.started_ns),
+            "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
+            "cpu_util": cpu / wall if wall > 0 else _NAN,
+            "peak_rss_bytes": peak,
+            # what a process adds above its start is not measured, its peak resident set is: memory
+            # is shown and compared as that peak ("peak mem"), never as "mem added"
+            "rss_delta_bytes": _NAN, "rss_start_bytes": _NAN, "peak_added_bytes": _NAN, "units": _NAN,
+            "status": r.status, "error": r.error, "parent": None, "depth": 0, "scope": "process",
+            "children": True, "calls": 1, "wall_min_s": wall, "wall_max_s": wall, "pid": r.pid,
+            "_seq": i, "_settings_id": sid,
+        }
+        if not meters:
+            row.update(derive_row(sid, wall, cpu, peak, _NAN, machine))
+        rows.append(row)
+    fields = list(rows[0]) if rows else [*_RAW_FIELDS, *OUTPUTS]
+    cols: dict[str, Any] = {f: [row.get(f) for row in rows] for f in fields}
+    if plain and not meters:
+        return cols
     import numpy as np
 
-    from frugal.frames.columns import add_energy
+    from frugal.frames.columns import add_energy, text_of
 
-    n = len(runs)
-    names = [name] * n if isinstance(name, str) else list(name)
-    wall = np.array([r.wall_s for r in runs], dtype="f8")
-    user = np.array([r.user_s for r in runs], dtype="f8")
-    system = np.array([r.system_s for r in runs], dtype="f8")
-    cpu = user + system
-    peak = np.array([r.peak_rss_bytes for r in runs], dtype="f8")
-    cols: dict[str, Any] = {
-        "name": np.array(names, dtype=object),
-        "started_at": np.array([r.started_ns for r in runs], dtype="i8").astype("datetime64[ns]"),
-        "wall_s": wall, "cpu_user_s": user, "cpu_system_s": system, "cpu_s": cpu,
-        "cpu_util": np.divide(cpu, wall, out=np.full(n, np.nan), where=wall > 0),
-        "peak_rss_bytes": peak,
-        # what a process adds above its start is not measured, its peak resident set is: memory
-        # is shown and compared as that peak ("peak mem"), never as "mem added"
-        "rss_delta_bytes": np.full(n, np.nan),
-        "rss_start_bytes": np.full(n, np.nan),
-        "peak_added_bytes": np.full(n, np.nan),
-        "units": np.full(n, np.nan),
-        "status": np.array([r.status for r in runs], dtype=object),
-        "error": np.array([r.error for r in runs], dtype=object),
-        "parent": np.full(n, None, dtype=object),
-        "depth": np.zeros(n, dtype="i8"),
-        "scope": np.full(n, "process", dtype=object),
-        "children": np.ones(n, dtype=bool),
-        "calls": np.ones(n, dtype="i8"),
-        "wall_min_s": wall, "wall_max_s": wall,
-        "pid": np.array([r.pid for r in runs], dtype="i8"),
-        "_seq": np.arange(n, dtype="i8"),
-        "_settings_id": np.full(n, span.active().settings_id, dtype="i8"),
-    }
-    meters = {i: r.meter for i, r in enumerate(runs) if r.meter is not None}
-    return add_energy(cols, meters, machine)
+    out: dict[str, Any] = {}
+    for field, values in cols.items():
+        if field == "started_at":
+            out[field] = np.array(values, dtype="i8").astype("datetime64[ns]")
+        elif field in _INTS:
+            out[field] = np.array(values, dtype="i8")
+        elif field == "children":
+            out[field] = np.array(values, dtype=bool)
+        elif field in _OBJECTS:
+            out[field] = np.empty(len(values), dtype=object)
+            out[field][:] = values
+        elif field in TEXT_OUTPUTS:
+            out[field] = text_of(values)
+        else:
+            out[field] = np.array(values, dtype="f8")
+    if meters:
+        add_energy(out, meters, machine)
+        if plain:       # a meter's readings went through numpy: its figures back as Python values
+            cols.update({f: out[f].tolist() for f in OUTPUTS})
+            return cols
+    return out

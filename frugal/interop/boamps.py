@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from frugal._version import __version__
-from frugal.energy.model import J_PER_KWH
+from frugal.energy.row import J_PER_KWH
 from frugal.interop.common import Record, records, shared
 
 FORMAT_VERSION = "0.1"

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from frugal.energy.model import J_PER_KWH
+from frugal.energy.row import J_PER_KWH
 from frugal.files import as_path
 from frugal.frames.frame import floats, frame_from_columns
 from frugal.interop.common import Record, records, utc_text

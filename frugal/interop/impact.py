@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from frugal.energy.model import J_PER_KWH
+from frugal.energy.row import J_PER_KWH
 from frugal.interop.common import Record, records, utc_text
 
 FUNCTIONAL_UNIT = "functional-units"

@@ -13,28 +13,15 @@ A field that a chunk lacks (a store written before the field existed) reads as u
 from __future__ import annotations
 
 import json
-import struct
 from typing import Any
 
 import numpy as np
 
 from frugal.frames.columns import Text, text_of
+from frugal.store.plain import HEAD as _HEAD
+from frugal.store.plain import text_head
 
-_HEAD = struct.Struct("<cI")   # kind, then for text: the dictionary's length in bytes
 _CODE_WIDTHS = ((0xFF, "<u1", 1), (0xFFFF, "<u2", 2), (0x7FFF_FFFF, "<i4", 4))
-
-
-def _valid_text(label: Any) -> Any:
-    """A str that UTF-8 can hold (lone surrogates written as ``\\udcxx``), or None."""
-    if label is None or (isinstance(label, float) and label != label):
-        return None
-    text = label if isinstance(label, str) else str(label)
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text
 
 
 def encode(values: Any) -> bytes:
@@ -75,11 +62,10 @@ def _encode_constant(arr: np.ndarray) -> bytes:
 
 
 def _encode_text(text: Text) -> bytes:
-    words = json.dumps([_valid_text(label) for label in text.labels], ensure_ascii=False).encode("utf-8")
     if len(text.labels) <= 1:       # one label for every row: no codes (width 0)
-        return _HEAD.pack(b"s", len(words)) + words + bytes([0])
+        return text_head(text.labels) + bytes([0])
     _, dtype, width = next(w for w in _CODE_WIDTHS if len(text.labels) <= w[0])
-    return _HEAD.pack(b"s", len(words)) + words + bytes([width]) + text.codes.astype(dtype).tobytes()
+    return text_head(text.labels) + bytes([width]) + text.codes.astype(dtype).tobytes()
 
 
 def encode_all(columns: dict[str, Any]) -> dict[str, bytes]:

@@ -218,21 +218,36 @@ Chunk = tuple[int, tuple[int | None, int | None], int, list[bytes], list[str]]
 
 def encode_chunks(cols: dict[str, Any], *, dropped: int = 0) -> list[Chunk]:
     """Derived columns (a ``frugal.frames.columns`` column dict) as chunks of at most
-    ``CHUNK_ROWS`` rows, encoded (``frugal.store.chunks``); ``dropped`` goes with the first."""
-    import numpy as np
+    ``CHUNK_ROWS`` rows, encoded (``frugal.store.chunks``; columns of Python values, as
+    ``frugal run`` gives them, by ``frugal.store.plain`` without numpy, to the same bytes);
+    ``dropped`` goes with the first."""
+    from frugal.store import plain as _plain
 
-    from frugal.store import chunks as _chunks
+    is_plain = _plain.plain({f: cols[f] for f in FIELDS})
+    if not is_plain:
+        import numpy as np
 
+        from frugal.store import chunks as _chunks
     n = len(cols["name"])
     chunks: list[Chunk] = []
     for start in range(0, max(n, 1), CHUNK_ROWS):
         stop = min(n, start + CHUNK_ROWS)
         part = {f: cols[f][start:stop] for f in FIELDS}
-        when = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
-        encoded = _chunks.encode_all(part)
+        span: tuple[int | None, int | None] = (None, None)
+        if is_plain:
+            when = [int(t) for t in part["started_at"]]
+            if when:
+                span = (min(when), max(when))
+            encoded = _plain.encode_all(part)
+            distinct = list(dict.fromkeys(part["name"]))
+        else:
+            times = np.asarray(part["started_at"], dtype="datetime64[ns]").astype("i8")
+            if len(times):
+                span = (int(times.min()), int(times.max()))
+            encoded = _chunks.encode_all(part)
+            distinct = _chunks.distinct(part["name"])
         blobs = [encoded[f] for f in FIELDS]
-        names = sorted({_chunks._valid_text(v) for v in _chunks.distinct(part["name"])} - {None})
-        span = (int(when.min()), int(when.max())) if len(when) else (None, None)
+        names = sorted({_plain.valid_text(v) for v in distinct} - {None})
         chunks.append((stop - start, span, dropped if start == 0 else 0, blobs, names))
     return chunks
 
