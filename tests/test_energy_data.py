@@ -286,3 +286,51 @@ def test_the_quick_clean_equals_the_full_rule(name: str) -> None:
     key as the full rule, for every table name and for random names built of its characters."""
     full = " ".join(hardware._NOISE.sub(" ", name.casefold()).replace(",", " ").split())
     assert hardware.clean(name) == full
+
+
+def _match_over_the_whole_table(brand: str) -> data.CpuRow | None:
+    """``match_cpu``'s rule with every name of the table cleaned (what it did before it took
+    only the names holding the brand string's last word)."""
+    key = hardware.clean(brand)
+    if not key:
+        return None
+    exact: dict[str, data.CpuRow] = {}
+    worded = []
+    for row in data.cpu_table():
+        name = hardware.clean(row[0])
+        exact.setdefault(name, row)
+        if any(ch.isdigit() for ch in name):
+            worded.append((frozenset(name.split()), row))
+    if key in exact:
+        return exact[key]
+    seq = key.split()
+    hits = [(len(w), row) for w, row in worded if w <= set(seq) and seq[-1] in w]
+    if not hits:
+        return None
+    best = max(size for size, _ in hits)
+    top = [row for size, row in hits if size == best]
+    return min(top) if len({row[1] for row in top}) == 1 else None
+
+
+_TABLE_WORDS = sorted({w for r in data.cpu_table() for w in hardware.clean(r.name).split()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from([r.name for r in data.cpu_table()])
+       | st.lists(st.sampled_from(_TABLE_WORDS), min_size=1, max_size=6).map(" ".join)
+       | st.sampled_from(["Intel(R) Xeon(R) Processor", "AMD EPYC", "AMD EPYC Processor", "12th Gen Intel(R) "
+                          "Core(TM) i7-1260P", "Intel(R) Xeon(R) CPU E5-2676 v3 @ 2.40GHz", "Apple M1 Pro", ""]))
+def test_matching_only_the_names_with_the_last_word_equals_matching_the_whole_table(brand: str) -> None:
+    """``match_cpu`` cleans only the table names that hold the brand string's last word: the same
+    row as the rule over every name, for every table name, the machines seen, and random
+    brand strings made of the table's words."""
+    assert hardware.match_cpu(brand) == _match_over_the_whole_table(brand)
+
+
+def test_rows_holding_a_text_are_the_table_rows_holding_it():
+    """``cpu_rows_holding`` reads cpus.csv a line at a time: with no text it is the whole table
+    (each row is one line), and with a word, the table's rows whose fields hold it."""
+    assert data.cpu_rows_holding("") == data.cpu_table()
+    for word in ("xeon", "epyc", "m1", "7763", "®"):
+        assert data.cpu_rows_holding(word) == tuple(
+            r for r in data.cpu_table() if word in ",".join(map(str, r)).casefold() or word in r.name.casefold())
