@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import frugal
@@ -31,7 +32,12 @@ def test_the_numeric_columns_of_results_are_rows_of_one_block():
     df = frugal.results()
     frugal.clear()
     roots = set()
+    # a column with the values of an earlier one (wall_min_s, wall_max_s: wall_s, one call
+    # each) is that column, inserted again: pandas 2 without copy-on-write copies it
+    cow = int(pd.__version__.split(".")[0]) >= 3 or pd.options.mode.copy_on_write is True
     for name in df.columns:
+        if not cow and name in ("wall_min_s", "wall_max_s"):
+            continue
         array = df[name].array
         values = getattr(array, "_data", None) if str(df[name].dtype) == "Int64" else getattr(array, "_ndarray", None)
         if isinstance(values, np.ndarray) and values.dtype.itemsize == 8 and values.dtype != object:
