@@ -203,9 +203,26 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     # wait for the flush while that cannot be why it waits; past that, let the main thread go on
     # and release it. The flush thread ends the process either way.
     writer = _writer
-    if writer is None or not getattr(writer.lock, "_is_owned", lambda: False)():
+    if ((writer is None or not getattr(writer.lock, "_is_owned", lambda: False)())
+            and not _storing_or_importing(frame)):
         if _flushed.acquire(timeout=2 * EXIT_TIMEOUT_S):
             _flushed.release()
+            # Stored: die of the SIGTERM now. This handler may run only at the flush thread's
+            # first nudge (the signal taken by another thread while this one waited in a C
+            # call), and that nudge found it still set: its second came 2 x EXIT_TIMEOUT_S later.
+            signal.raise_signal(signal.SIGTERM)
+
+
+def _storing_or_importing(frame: FrameType | None) -> bool:
+    """Whether the interrupted thread is storing (frugal's exit flush, as multiprocessing's
+    finaliser runs it) or importing: the flush thread would wait for what it holds (an import's
+    lock, the settings'), and it for the flush thread (a pool's workers took 2 s to end)."""
+    while frame is not None:
+        code = frame.f_code
+        if code in _STORING or code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _start_flush() -> None:
@@ -267,6 +284,7 @@ def _register_hooks() -> None:
         _after_multiprocessing_fork(None)
 
 
+_STORING = frozenset((_at_exit.__code__, Writer.flush.__code__))
 _register_hooks()
 
 
