@@ -20,7 +20,6 @@ import os
 import re
 import sqlite3
 import stat
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +226,7 @@ def write_output(path: str | os.PathLike[str], text: str, kind: str, *, overwrit
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ValueError(f"{argument}: cannot create the folder {out.parent}: {exc.strerror or exc}") from None
-    tmp = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"
+    tmp = out.parent / f".{out.name}.{os.urandom(6).hex()}.tmp"
     try:
         # O_EXCL and mode 0o666: the kernel applies the umask, as it does for any new file
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

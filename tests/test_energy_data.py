@@ -327,10 +327,15 @@ def test_matching_only_the_names_with_the_last_word_equals_matching_the_whole_ta
     assert hardware.match_cpu(brand) == _match_over_the_whole_table(brand)
 
 
-def test_rows_holding_a_text_are_the_table_rows_holding_it():
-    """``cpu_rows_holding`` reads cpus.csv a line at a time: with no text it is the whole table
-    (each row is one line), and with a word, the table's rows whose fields hold it."""
-    assert data.cpu_rows_holding("") == data.cpu_table()
+def test_the_lines_holding_a_text_are_the_table_rows_holding_it():
+    """``cpu_lines_holding`` reads cpus.csv a line at a time: with no text it is the whole table
+    (each row is one line, its header the fields ``cpu_row_of_line`` names), and with a word,
+    the table's rows whose fields hold it; each line's name is its row's."""
+    with open(os.path.join(data.HERE, "cpus.csv"), encoding="utf-8") as f:
+        assert tuple(f.readline().strip().split(",")) == data._CPU_FIELDS
+    lines = data.cpu_lines_holding("")
+    assert tuple(map(data.cpu_row_of_line, lines)) == data.cpu_table()
+    assert [data.cpu_name_of_line(line) for line in lines] == [r.name for r in data.cpu_table()]
     for word in ("xeon", "epyc", "m1", "7763", "®"):
-        assert data.cpu_rows_holding(word) == tuple(
-            r for r in data.cpu_table() if word in ",".join(map(str, r)).casefold() or word in r.name.casefold())
+        assert tuple(map(data.cpu_row_of_line, data.cpu_lines_holding(word))) == tuple(
+            r for r in data.cpu_table() if word in ",".join("" if v is None else str(v) for v in r).casefold())

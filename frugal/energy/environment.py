@@ -5,7 +5,6 @@ table for notebooks. Standard library only.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from typing import Any, Iterator
 
@@ -52,6 +51,8 @@ class Environment(Mapping[str, Any]):
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        import html
+
         rows = []
         for key, value in self._items.items():
             if isinstance(value, Mapping):

@@ -25,7 +25,6 @@ Only local files are read (``/proc``, ``/sys``): no metadata server. Standard li
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -157,23 +156,22 @@ def is_virtual(proc_root: str = "/proc") -> bool:
 # --- the CPU table and the instance table -------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
-def _candidates(word: str) -> tuple[dict[str, data.CpuRow], list[tuple[frozenset[str], data.CpuRow]]]:
-    """The table rows whose cleaned name has the word ``word``, in table order: (cleaned name ->
-    first row, [(words, row) of names with a digit]). ``clean`` never joins two pieces of a name
-    into one word, so such a name holds ``word`` as text: only those few are read and cleaned
-    (reading and cleaning the table's 4,900 names cost 40 ms, most of a ``frugal run``'s own time)."""
-    exact: dict[str, data.CpuRow] = {}
+def _candidates(word: str) -> tuple[dict[str, str], list[tuple[frozenset[str], str]]]:
+    """The lines of the CPU table whose cleaned name has the word ``word``, in table order:
+    (cleaned name -> its first line, [(words, line) of names with a digit]). ``clean`` never
+    joins two pieces of a name into one word, so such a name holds ``word`` as text: only
+    those lines are read and their names cleaned; a row is parsed once it matches (reading
+    and cleaning the table's 4,900 rows cost 40 ms, most of a ``frugal run``'s own time)."""
+    exact: dict[str, str] = {}
     worded = []
-    for row in data.cpu_rows_holding(word):
-        if word not in row[0].casefold():
-            continue
-        key = clean(row[0])
+    for line in data.cpu_lines_holding(word):
+        key = clean(data.cpu_name_of_line(line))
         words = frozenset(key.split())
         if word not in words:
             continue
-        exact.setdefault(key, row)
+        exact.setdefault(key, line)
         if any(ch.isdigit() for ch in key):
-            worded.append((words, row))
+            worded.append((words, line))
     return exact, worded
 
 
@@ -187,22 +185,24 @@ def match_cpu(brand: str) -> data.CpuRow | None:
     # ones below by their rule
     exact, worded = _candidates(seq[-1])
     if key in exact:
-        return exact[key]
+        return data.cpu_row_of_line(exact[key])
     words = set(seq)
     # a table name's words all in the brand string, and the brand string's last word among them:
     # leading words may be filler ("12th Gen Intel Core i7-1260P"), but a word after the model is
     # part of the model ("Apple M1 Pro" is not "Apple M1", "Xeon E5-2676 v3" not "Xeon E5-2676")
-    hits = [(len(w), row) for w, row in worded if w <= words]
+    hits = [(len(w), line) for w, line in worded if w <= words]
     if not hits:
         return None
     best = max(size for size, _ in hits)
-    top = [row for size, row in hits if size == best]
+    top = [data.cpu_row_of_line(line) for size, line in hits if size == best]
     if len({row[1] for row in top}) != 1:
         return None
     return min(top)
 
 
 def _hints(key: str, names: list[str]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, names, n=4, cutoff=0.6)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
@@ -212,6 +212,8 @@ def resolve_cpu_model(text: str, setting: str = "cpu_model") -> str:
     row = match_cpu(text)
     if row is not None:
         return row[0]
+    import difflib
+
     names = {clean(r[0]): r[0] for r in data.cpu_table()}
     close = difflib.get_close_matches(clean(text), list(names), n=4, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""

@@ -8,16 +8,29 @@ then, not with this package) is ``frugal.store.read``; the union of stores by ru
 (``frugal merge``) is ``frugal.store.merge.merge``.
 """
 from frugal.files import APPLICATION_ID, RUN_COLUMNS, RUN_FIELDS, SCHEMA_VERSION, is_store
-from frugal.store.default import default_store, flush, set_default_store
 from frugal.store.run_info import git_info, new_run, settings_json
-from frugal.store.sqlite import BUSY_TIMEOUT_S, CHUNK_ROWS, Store, storable_text
-from frugal.store.writer import (
-    EXIT_TIMEOUT_S, FLUSH_EVERY_S, FLUSH_ROWS, MAX_ROWS_IN_MEMORY, POLL_S, SUMMARY_EVERY_S, Writer,
-)
 
 TYPE_CHECKING = False   # typing is not imported at run time
 if TYPE_CHECKING:
+    from frugal.store.default import default_store, flush, set_default_store
     from frugal.store.read import load, load_runs
+    from frugal.store.sqlite import BUSY_TIMEOUT_S, CHUNK_ROWS, Store, storable_text
+    from frugal.store.writer import (
+        EXIT_TIMEOUT_S, FLUSH_EVERY_S, FLUSH_ROWS, MAX_ROWS_IN_MEMORY, POLL_S, SUMMARY_EVERY_S, Writer,
+    )
+
+# Names resolved on first use (PEP 562): the process's writer (``default``, with multiprocessing
+# and its exit hooks) is not loaded by a command that only appends to a store (``frugal run``),
+# and reading back imports numpy and pandas.
+_LAZY = {
+    "default_store": "frugal.store.default", "flush": "frugal.store.default",
+    "set_default_store": "frugal.store.default",
+    "load": "frugal.store.read", "load_runs": "frugal.store.read",
+    "BUSY_TIMEOUT_S": "frugal.store.sqlite", "CHUNK_ROWS": "frugal.store.sqlite", "Store": "frugal.store.sqlite",
+    "storable_text": "frugal.store.sqlite",
+    **dict.fromkeys(("EXIT_TIMEOUT_S", "FLUSH_EVERY_S", "FLUSH_ROWS", "MAX_ROWS_IN_MEMORY", "POLL_S",
+                     "SUMMARY_EVERY_S", "Writer"), "frugal.store.writer"),
+}
 
 __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_S", "CHUNK_ROWS", "EXIT_TIMEOUT_S", "FLUSH_EVERY_S", "FLUSH_ROWS",
            "MAX_ROWS_IN_MEMORY", "POLL_S", "RUN_COLUMNS", "RUN_FIELDS", "SCHEMA_VERSION", "SUMMARY_EVERY_S",
@@ -26,8 +39,9 @@ __all__ = ["APPLICATION_ID", "BUSY_TIMEOUT_S", "CHUNK_ROWS", "EXIT_TIMEOUT_S", "
 
 
 def __getattr__(name: str) -> object:
-    if name in ("load", "load_runs"):
-        from frugal.store import read
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'frugal.store' has no attribute {name!r}")
+    import importlib
 
-        return getattr(read, name)
-    raise AttributeError(f"module 'frugal.store' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -18,14 +18,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 import warnings
 from typing import TYPE_CHECKING, Any
 
 from frugal.core import own
 from frugal.core.rows import LOG, ROW_SIZE
 from frugal.frames.tail import Summary, Tail, copy_summary, row_columns, summary_delta_columns
-from frugal.store.run_info import settings_json
+from frugal.store.run_info import new_run_id, settings_json
 from frugal.errors import raised_by_signal_handler
 
 if TYPE_CHECKING:
@@ -238,6 +237,6 @@ class Writer:
 
     def forked(self) -> Writer:
         """The writer of a forked child: a new run, starting after the rows it inherited."""
-        run = dict(self.run, run_id=uuid.uuid4().hex, pid=os.getpid(), started_at=time.time_ns())
+        run = dict(self.run, run_id=new_run_id(), pid=os.getpid(), started_at=time.time_ns())
         return Writer(self.store, run, LOG.end(), copy_summary(LOG.summary))
 
