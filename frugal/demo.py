@@ -43,9 +43,10 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
     text to print (``text``). Time, CPU and memory are measured; energy and carbon are
     measured by a meter where one exists, modelled otherwise (the dashboard says which).
     """
-    from frugal import store
     from frugal.analysis.compare import compare
     from frugal.pages.dashboard import report
+    from frugal.store.default import current_store, flush, set_default_store
+    from frugal.store.read import load
 
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
@@ -59,14 +60,14 @@ def run_demo(out: str | Path = "frugal-demo", repeat: int = 20, size: int = 300,
         "insertion_sort": lambda: insertion_sort(data),
     }
     assert all(f() == sorted(data) for f in variants.values())
-    previous = store.default.current_store()    # the store itself: a server's URL keeps its password there
-    store.set_default_store(db)
+    previous = current_store()    # the store itself: a server's URL keeps its password there
+    set_default_store(db)
     try:
         cmp = compare(variants, repeat=repeat, warmup=2, baseline="sorted", units=size, seed=seed)
-        store.flush()
+        flush()
     finally:
-        store.set_default_store(previous)
-    report(store.load(db, name=list(variants)), page, title="frugal demo: three ways to sort a list",
+        set_default_store(previous)
+    report(load(db, name=list(variants)), page, title="frugal demo: three ways to sort a list",
            baseline="sorted", store=db)
     return {"store": db, "dashboard": page, "comparison": cmp, "text": _text(cmp, size)}
 
