@@ -204,7 +204,7 @@ class Sampler:
     def _start(self) -> None:
         stop, ready, done = threading.Event(), threading.Event(), threading.Event()
         self._stop, self._done = stop, done
-        _thread.start_new_thread(self._run, (stop, ready, done))
+        own.start_thread(lambda: _thread.start_new_thread(self._run, (stop, ready, done)))
         ready.wait()
 
     def _run(self, stop: threading.Event, ready: threading.Event, done: threading.Event) -> None:

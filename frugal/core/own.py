@@ -16,6 +16,7 @@ import time
 
 TYPE_CHECKING = False   # typing is not imported at run time: ``import frugal`` stays light
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import TypeAlias
 
     Entry: TypeAlias = tuple[int, int, str]
@@ -28,6 +29,29 @@ _LINUX = sys.platform.startswith("linux")
 _QUIET_POLL_S = 0.005       # how often a library's new threads are looked at after its import
 _QUIET_MAX_S = 1.0          # the longest frugal waits for them to go idle (OpenBLAS spins ~0.1 s;
                             # 0.4 s with OPENBLAS_THREAD_TIMEOUT=30, its longest)
+
+
+# The signals a program handles (asynchronous, sent to the process): blocked in frugal's threads.
+_PROGRAM_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGCHLD", "SIGWINCH")
+
+
+def start_thread(start: Callable[[], object]) -> None:
+    """Start one of frugal's own threads (``start()`` starts it) with the signals a program
+    handles blocked in it, as the thread inherits them from this one: the kernel then gives a
+    signal sent to the process to a thread of the program's. A pool worker idle in a queue's
+    ``get()`` never ran its SIGTERM handler when the kernel gave the signal to frugal's store
+    thread instead (Python runs handlers on the main thread only, once it is back in bytecode)."""
+    import signal
+
+    if not hasattr(signal, "pthread_sigmask"):
+        start()
+        return
+    blocked = {getattr(signal, name) for name in _PROGRAM_SIGNALS if hasattr(signal, name)}
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def _clock_of(tid: int) -> int:

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from frugal.core import span
+from frugal.core import own, span
 from frugal.core.rows import LOG
 from frugal.store.run_info import new_run
 from frugal.store.location import AnyStore, open_store
@@ -176,7 +176,7 @@ def _flush_on_sigterm() -> None:
         os.close(w)
         return
     _term["watch_r"], _term["watch_w"] = r, w
-    _thread.start_new_thread(_watch, (r,))
+    own.start_thread(lambda: _thread.start_new_thread(_watch, (r,)))
 
 
 def _watch(r: int) -> None:
@@ -228,7 +228,7 @@ def _storing_or_importing(frame: FrameType | None) -> bool:
 def _start_flush() -> None:
     if _flushing.acquire(blocking=False):
         _flushed.acquire()
-        _thread.start_new_thread(_flush_then_die, ())
+        own.start_thread(lambda: _thread.start_new_thread(_flush_then_die, ()))
 
 
 def _flush_then_die() -> None:

@@ -29,6 +29,7 @@ import threading
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, TypeVar
 
+from frugal.core import own
 from frugal.errors import FrugalError
 from frugal.files import RUN_FIELDS, SCHEMA_VERSION
 from frugal.validate import redact
@@ -396,7 +397,7 @@ class _Runner:
             return True
         jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         try:
-            threading.Thread(target=self._loop, args=(jobs,), name="frugal-store-pg", daemon=True).start()
+            own.start_thread(threading.Thread(target=self._loop, args=(jobs,), name="frugal-store-pg", daemon=True).start)
         except RuntimeError:        # at interpreter shutdown
             return False
         self.jobs, self.pid = jobs, os.getpid()

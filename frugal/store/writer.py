@@ -62,8 +62,8 @@ class Writer:
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.thread = threading.Thread(target=self._loop, name="frugal-store", daemon=True)
-        self.thread.start()
+        self.thread = thread = threading.Thread(target=self._loop, name="frugal-store", daemon=True)
+        own.start_thread(thread.start)
 
     def _loop(self) -> None:
         # Each wake-up costs this thread CPU (about 0.1 ms here, in the wait itself): frugal's own,
