@@ -44,11 +44,11 @@ def store_runs(path: Path | str, cols: dict[str, Any], program: str,
                git: tuple[str | None, str | None] | None = None) -> None:
     """Append the runs of a command (a column dict) to the store at ``path``, as one run of
     the store whose (commit, branch) is ``git`` (default: ``git_info()``)."""
-    from frugal import store
-
-    run = store.new_run(program=program, git=git)
-    run["settings"] = store.settings_json()
     from frugal.store.location import open_store
+    from frugal.store.run_info import new_run, settings_json
+
+    run = new_run(program=program, git=git)
+    run["settings"] = settings_json()
 
     open_store(path).append(run, cols)
 
