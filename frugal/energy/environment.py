@@ -5,9 +5,7 @@ table for notebooks. Standard library only.
 """
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
-from typing import Any, Iterator
 
 from frugal import data
 from frugal.validate import redact
@@ -17,8 +15,12 @@ from frugal.machine import grid
 from frugal.energy.constants import embodied, power, power_source
 from frugal.core.rows import LOG, ROW_SIZE, S_CALLS
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-class Environment(Mapping[str, Any]):
+
+class Environment(Mapping[str, "Any"]):     # typing is not imported: a quoted name
     """The report of ``frugal.environment()``: a mapping of str to values (nested dicts for meters and data)."""
 
     def __init__(self, items: dict[str, Any]) -> None:
@@ -52,6 +54,8 @@ class Environment(Mapping[str, Any]):
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
+        import html     # for a notebook only (html.entities is a large table)
+
         rows = []
         for key, value in self._items.items():
             if isinstance(value, Mapping):

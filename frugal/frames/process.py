@@ -17,12 +17,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from frugal.core import span
 from frugal.errors import FrugalError
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence
+
     from frugal.core.rows import MeterReading
     from frugal.frames.columns import Columns
     from frugal.machine.hardware import Machine

@@ -25,7 +25,6 @@ Only local files are read (``/proc``, ``/sys``): no metadata server. Standard li
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import re
@@ -207,6 +206,8 @@ def match_cpu(brand: str) -> data.CpuRow | None:
 
 
 def _hints(key: str, names: list[str]) -> str:
+    import difflib     # only for a name that is not found
+
     close = difflib.get_close_matches(key, names, n=4, cutoff=0.6)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
@@ -216,6 +217,8 @@ def resolve_cpu_model(text: str, setting: str = "cpu_model") -> str:
     row = match_cpu(text)
     if row is not None:
         return row[0]
+    import difflib
+
     names = {clean(r[0]): r[0] for r in data.cpu_table()}
     close = difflib.get_close_matches(clean(text), list(names), n=4, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""

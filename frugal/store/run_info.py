@@ -12,11 +12,14 @@ import sys
 import time
 import uuid
 import warnings
-from typing import Any
 
 from frugal._version import __version__
 from frugal.energy.environment import environment
 from frugal.machine.hardware import brand_string
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _git(*args: str) -> str | None:
