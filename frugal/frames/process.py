@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -287,6 +286,8 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
     peak memory is at least this process's resident set at the start.
     """
     if not _launcher_usable():
+        import subprocess     # only here: Linux starts commands through the launcher
+
         t0 = time.perf_counter_ns()
         proc = subprocess.Popen(argv, executable=path, stdin=stdin, stdout=out, stderr=err)
         waiter = _Waiter(proc.pid)
