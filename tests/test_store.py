@@ -586,6 +586,13 @@ def test_the_branch_comes_from_frugal_then_ci_then_git(tmp_path, monkeypatch, gi
     assert run_info.git_info()[1] == expected
 
 
+def test_a_run_records_the_host_name_as_socket_gives_it():
+    """The host of a run is ``socket.gethostname()``, read without importing socket."""
+    import socket
+
+    assert run_info.new_run(git=(None, None))["host"] == socket.gethostname()
+
+
 def test_git_alone_gives_commit_and_branch_in_each_state_of_a_checkout(tmp_path, monkeypatch):
     """With no variable set, one git call gives both: the commit and branch of a checkout, no
     branch when detached, neither before the first commit nor outside a repository."""
