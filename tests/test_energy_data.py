@@ -319,8 +319,7 @@ _TABLE_WORDS = sorted({w for r in data.cpu_table() for w in hardware.clean(r.nam
 @given(st.sampled_from([r.name for r in data.cpu_table()])
        | st.lists(st.sampled_from(_TABLE_WORDS), min_size=1, max_size=6).map(" ".join)
        | st.sampled_from(["Intel(R) Xeon(R) Processor", "AMD EPYC", "AMD EPYC Processor", "12th Gen Intel(R) "
-                          "Core(TM) i7-1260P", "Intel(R) Xeon(R) CPU E5-2676 v3 @ 2.40GHz", "Apple M1 Pro", "",
-                          "Intel Xeon", "Intel(R) Core(TM) CPU", "AMD Ryzen Processor", "Apple M1"]))
+                          "Core(TM) i7-1260P", "Intel(R) Xeon(R) CPU E5-2676 v3 @ 2.40GHz", "Apple M1 Pro", ""]))
 def test_matching_only_the_names_with_the_last_word_equals_matching_the_whole_table(brand: str) -> None:
     """``match_cpu`` cleans only the table names that hold the brand string's last word: the same
     row as the rule over every name, for every table name, the machines seen, and random
@@ -335,13 +334,3 @@ def test_rows_holding_a_text_are_the_table_rows_holding_it():
     for word in ("xeon", "epyc", "m1", "7763", "®"):
         assert data.cpu_rows_holding(word) == tuple(
             r for r in data.cpu_table() if word in ",".join(map(str, r)).casefold() or word in r.name.casefold())
-
-
-def test_names_holding_a_text_are_the_table_rows_whose_name_holds_it():
-    """``cpu_names_holding`` reads only the name of each line (the csv module only for a quoted
-    one): the table's rows whose name holds the text, each line parsed back to its row."""
-    for word in ("xeon", "epyc", "m1", "7763", "®", ",", "", "no such chip"):
-        expected = tuple(r for r in data.cpu_table() if word in r.name.casefold())
-        found = data.cpu_names_holding(word)
-        assert tuple(name for name, _ in found) == tuple(r.name for r in expected)
-        assert tuple(data.cpu_row_of(line) for _, line in found) == expected

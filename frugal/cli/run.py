@@ -114,7 +114,7 @@ def run_table(cols: dict[str, Any]) -> str:
     rows = [[str(i + 1), "ok" if status[i] == "ok" else str(error[i] or status[i]).split(":")[0]]
             + [format_quantity(values[m][i], unit_of(m)) for m in metrics] for i in range(n)]
     if n > 1:
-        import statistics     # for the medians of several runs (with fractions, decimal: a few ms)
+        import statistics   # 3 ms of start-up: only for the median of several runs
 
         ok = [i for i in range(n) if status[i] == "ok"]
         known = {m: sorted(values[m][i] for i in ok if values[m][i] == values[m][i]) for m in metrics}  # NaN out

@@ -89,48 +89,13 @@ def cpu_table() -> tuple[CpuRow, ...]:
 @functools.lru_cache(maxsize=64)
 def cpu_rows_holding(text: str) -> tuple[CpuRow, ...]:
     """The rows of ``cpu_table()`` whose line of cpus.csv holds ``text`` (case-folded), in the
-    table's order: only those lines are parsed. Each row of the file is one line (held by a test)."""
+    table's order: only those lines are parsed (one lookup of a brand string in ``frugal run``
+    cost 20 ms for the whole table). Each row of the file is one line (held by a test)."""
     import csv
 
     with open(os.path.join(HERE, "cpus.csv"), encoding="utf-8", newline="") as f:
         header, *lines = f.read().splitlines()
     return tuple(_cpu_row(r) for r in csv.DictReader([header, *(line for line in lines if text in line.casefold())]))
-
-
-@functools.lru_cache(maxsize=64)
-def cpu_names_holding(text: str) -> tuple[tuple[str, str], ...]:
-    """(name, line of cpus.csv) of the table's rows whose name holds ``text`` (case-folded), in
-    the table's order: only the name of such a line is read (``cpu_row_of`` parses a line), as
-    a brand string's lookup reads a thousand lines ("xeon") and keeps one (parsing them all cost
-    a ``frugal run`` 6 ms)."""
-    with open(os.path.join(HERE, "cpus.csv"), encoding="utf-8", newline="") as f:
-        lines = f.read().splitlines()[1:]
-    found = []
-    for line in lines:
-        if text not in line.casefold():
-            continue
-        # a name with a comma is quoted: the csv module reads it; else it ends at the first comma
-        name = _fields(line)[0] if line.startswith('"') else line.split(",", 1)[0]
-        if text in name.casefold():
-            found.append((name, line))
-    return tuple(found)
-
-
-def cpu_row_of(line: str) -> CpuRow:
-    """The row of one line of cpus.csv (one of ``cpu_names_holding``'s)."""
-    return _cpu_row(dict(zip(_cpu_header(), _fields(line))))
-
-
-@functools.lru_cache(maxsize=None)
-def _cpu_header() -> tuple[str, ...]:
-    with open(os.path.join(HERE, "cpus.csv"), encoding="utf-8", newline="") as f:
-        return tuple(_fields(f.readline().rstrip("\r\n")))
-
-
-def _fields(line: str) -> list[str]:
-    import csv
-
-    return next(csv.reader([line]))
 
 
 Family = tuple[float, float, bool, str]

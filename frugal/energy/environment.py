@@ -54,7 +54,7 @@ class Environment(Mapping[str, "Any"]):     # typing is not imported: a quoted n
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        import html     # for a notebook only (html.entities is a large table)
+        import html
 
         rows = []
         for key, value in self._items.items():

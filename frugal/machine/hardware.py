@@ -25,6 +25,7 @@ Only local files are read (``/proc``, ``/sys``): no metadata server. Standard li
 """
 from __future__ import annotations
 
+import difflib
 import functools
 import os
 import re
@@ -156,23 +157,24 @@ def is_virtual(proc_root: str = "/proc") -> bool:
 # --- the CPU table and the instance table -------------------------------------------------------
 
 @functools.lru_cache(maxsize=64)
-def _candidates(word: str) -> tuple[tuple[str, frozenset[str], str], ...]:
-    """(cleaned name, its words, line of cpus.csv) of the table rows whose cleaned name has the
-    word ``word``, in table order. ``clean`` never joins two pieces of a name into one word, so
-    such a name holds ``word`` as text: only those few names are read and cleaned, and a row is
-    parsed only when it matches (reading and cleaning the table's 4,900 rows cost 40 ms, most
-    of a ``frugal run``'s own time)."""
-    found = []
-    for name, line in data.cpu_names_holding(word):
-        key = clean(name)
+def _candidates(word: str) -> tuple[dict[str, data.CpuRow], list[tuple[frozenset[str], data.CpuRow]]]:
+    """The table rows whose cleaned name has the word ``word``, in table order: (cleaned name ->
+    first row, [(words, row) of names with a digit]). ``clean`` never joins two pieces of a name
+    into one word, so such a name holds ``word`` as text: only those few are read and cleaned
+    (reading and cleaning the table's 4,900 names cost 40 ms, most of a ``frugal run``'s own time)."""
+    exact: dict[str, data.CpuRow] = {}
+    worded = []
+    for row in data.cpu_rows_holding(word):
+        if word not in row[0].casefold():
+            continue
+        key = clean(row[0])
         words = frozenset(key.split())
-        if word in words:
-            found.append((key, words, line))
-    return tuple(found)
-
-
-def _has_digit(text: str) -> bool:
-    return any(ch.isdigit() for ch in text)
+        if word not in words:
+            continue
+        exact.setdefault(key, row)
+        if any(ch.isdigit() for ch in key):
+            worded.append((words, row))
+    return exact, worded
 
 
 def match_cpu(brand: str) -> data.CpuRow | None:
@@ -181,33 +183,26 @@ def match_cpu(brand: str) -> data.CpuRow | None:
     if not key:
         return None
     seq = key.split()
-    # every row that can match has the brand string's last word: the exact one (the first in
-    # table order), and the worded ones below by their rule
-    candidates = _candidates(seq[-1])
-    exact = next((line for name, _, line in candidates if name == key), None)
-    if exact is not None:
-        return data.cpu_row_of(exact)
-    # a worded match's name has a digit, in one of its words, all of which are the brand
-    # string's: a brand string without a digit ("Intel(R) Xeon(R) Processor") has none
-    if not _has_digit(key):
-        return None
+    # every row that can match has the brand string's last word: the exact one, and the worded
+    # ones below by their rule
+    exact, worded = _candidates(seq[-1])
+    if key in exact:
+        return exact[key]
     words = set(seq)
     # a table name's words all in the brand string, and the brand string's last word among them:
     # leading words may be filler ("12th Gen Intel Core i7-1260P"), but a word after the model is
     # part of the model ("Apple M1 Pro" is not "Apple M1", "Xeon E5-2676 v3" not "Xeon E5-2676")
-    hits = [(len(w), line) for name, w, line in candidates if w <= words and _has_digit(name)]
+    hits = [(len(w), row) for w, row in worded if w <= words]
     if not hits:
         return None
     best = max(size for size, _ in hits)
-    top = [data.cpu_row_of(line) for size, line in hits if size == best]
+    top = [row for size, row in hits if size == best]
     if len({row[1] for row in top}) != 1:
         return None
     return min(top)
 
 
 def _hints(key: str, names: list[str]) -> str:
-    import difflib     # only for a name that is not found
-
     close = difflib.get_close_matches(key, names, n=4, cutoff=0.6)
     return f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
 
@@ -217,8 +212,6 @@ def resolve_cpu_model(text: str, setting: str = "cpu_model") -> str:
     row = match_cpu(text)
     if row is not None:
         return row[0]
-    import difflib
-
     names = {clean(r[0]): r[0] for r in data.cpu_table()}
     close = difflib.get_close_matches(clean(text), list(names), n=4, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(names[c]) for c in close)}?" if close else ""
