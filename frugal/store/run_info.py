@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -84,23 +85,13 @@ def _branch(abbrev_ref: str | None) -> str | None:
     return None if abbrev_ref == "HEAD" else abbrev_ref         # a detached checkout has none
 
 
-def _hostname() -> str:
-    """``socket.gethostname()``: on POSIX the kernel's node name, which ``os.uname`` reads without
-    importing socket (2 ms of ``frugal run``'s start-up)."""
-    if hasattr(os, "uname"):
-        return os.uname().nodename
-    import socket
-
-    return socket.gethostname()
-
-
 def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | None = None) -> dict[str, Any]:
     """Metadata of a new run of this process: host, CPU, Python, frugal, git, start time."""
     commit, branch = git_info() if git is None else git
     return {
         "run_id": uuid.uuid4().hex,
         "started_at": time.time_ns(),
-        "host": _hostname(),
+        "host": socket.gethostname(),
         "pid": os.getpid(),
         "program": program if program is not None else os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else None,
         "platform": platform.platform(),
