@@ -21,10 +21,13 @@ import re
 import sqlite3
 import stat
 from pathlib import Path
-from typing import Any
 
 from frugal.errors import FrugalError
 from frugal.validate import URL_SCHEMES, check_path, is_url, redact
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any
 
 # --- recognising a frugal store ------------------------------------------------------------
 

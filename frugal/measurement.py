@@ -6,7 +6,6 @@ other layer can depend on it.
 from __future__ import annotations
 
 import dataclasses
-import html
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -66,6 +65,8 @@ class Measurement:
 
     def _repr_html_(self) -> str:
         """A two-column table for notebooks: each known field with its unit."""
+        import html     # for a notebook only (html.entities is a large table)
+
         rows = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

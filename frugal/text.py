@@ -5,7 +5,10 @@ The command line, the pytest plugin's footprint and the IPython magic print thro
 from __future__ import annotations
 
 import re
-from typing import Sequence
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Sequence
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 

@@ -122,6 +122,38 @@ def test_run_imports_no_numpy(tmp_path, argv):
         assert len(frugal.load(tmp_path / "frugal.db")) == 1
 
 
+def test_run_imports_only_what_it_uses(tmp_path):
+    """``frugal run`` imports no other command's module, not the default store's writer and
+    multiprocessing, and not statistics or json (its start-up: issue 34; typing is not either,
+    but the tests' network guard imports it)."""
+    code = ("import sys; from frugal import cli\n"
+            "status = cli.main(sys.argv[1:])\n"
+            "print('LOADED', sorted(m for m in sys.modules if m.startswith('frugal.cli.') or m in "
+            "('frugal.store.default', 'multiprocessing', 'statistics', 'json')), file=sys.stderr)\n"
+            "raise SystemExit(status)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRUGAL_")}
+    proc = subprocess.run([PY, "-c", code, "run", "--no-store", "--", "true"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "LOADED ['frugal.cli.common', 'frugal.cli.parser', 'frugal.cli.run']" in proc.stderr
+
+
+def test_the_command_line_keeps_its_imports_out_of_the_collector_and_a_caller_s_alone(monkeypatch):
+    """``main()`` of a process's own command line freezes what it made (gc.freeze: the
+    collections skip it); ``main(argv)``, called by a program, leaves the collector as it was."""
+    import gc
+
+    gc.unfreeze()
+    try:
+        assert cli.main(["run", "--no-store", "--", "true"]) == 0
+        assert gc.get_freeze_count() == 0
+        monkeypatch.setattr(sys, "argv", ["frugal", "run", "--no-store", "--", "true"])
+        assert cli.main() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_run_counts_the_memory_and_cpu_of_waited_children(tmp_path):
     """Peak memory and CPU include a grandchild that the command waited for."""
     db = tmp_path / "f.db"

@@ -586,6 +586,34 @@ def test_the_branch_comes_from_frugal_then_ci_then_git(tmp_path, monkeypatch, gi
     assert run_info.git_info()[1] == expected
 
 
+def test_a_run_records_the_host_name_as_socket_gives_it():
+    """The host of a run is ``socket.gethostname()``, read without importing socket."""
+    import socket
+
+    assert run_info.new_run(git=(None, None))["host"] == socket.gethostname()
+
+
+def test_git_alone_gives_commit_and_branch_in_each_state_of_a_checkout(tmp_path, monkeypatch):
+    """With no variable set, one git call gives both: the commit and branch of a checkout, no
+    branch when detached, neither before the first commit nor outside a repository."""
+    for variable in (*run_info.COMMIT_VARIABLES, *run_info.BRANCH_VARIABLES):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    repo = tmp_path / "repo"
+    commit = _git_repo(repo)
+    monkeypatch.chdir(repo)
+    assert run_info.git_info() == (commit, "trunk")
+    subprocess.run(["git", "checkout", "-q", "--detach"], cwd=repo, check=True)
+    assert run_info.git_info() == (commit, None)
+    unborn = tmp_path / "unborn"
+    unborn.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=unborn, check=True)
+    monkeypatch.chdir(unborn)
+    assert run_info.git_info() == (None, None)
+    monkeypatch.chdir(tmp_path)
+    assert run_info.git_info() == (None, None)
+
+
 @pytest.mark.parametrize("value", ["main", "abc", "g1234567", "a" * 65, "abcd ef01", "HEAD~1"])
 @pytest.mark.parametrize("variable", run_info.COMMIT_VARIABLES)
 def test_an_implausible_commit_is_refused_with_a_warning_naming_its_variable(tmp_path, monkeypatch,

@@ -7,11 +7,14 @@ import math
 import os
 import signal
 import threading
-from pathlib import Path
-from typing import Any, Sequence
 
 from frugal.frames.process import ProcessRun
 from frugal.validate import check_int
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any, Sequence
 
 DEFAULT_STORE = "frugal.db"
 

@@ -7,20 +7,24 @@ on stderr and a non-zero exit status, never a traceback (``FRUGAL_DEBUG=1`` show
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
-from typing import Sequence
 
 from frugal._version import __version__
-from frugal.cli import check, compare, dashboard, demo, export, info, merge, profile, run
 from frugal.cli.common import UserError
 from frugal.errors import FrugalError
 from frugal.frames.process import Stopped
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Sequence
+
 EXIT_USAGE = 2
-# in the order --help lists them
-COMMANDS = (run, compare, profile, dashboard, export, merge, check, info, demo)
+# in the order --help lists them; each is the module frugal.cli.NAME, imported only when its
+# command is asked for or every command is listed (``frugal run`` need not import the others)
+COMMANDS = ("run", "compare", "profile", "dashboard", "export", "merge", "check", "info", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,22 +34,29 @@ class _Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``frugal``: each command adds its own subparser, with ``func`` to run it."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``frugal``: each command adds its own subparser, with ``func`` to run it.
+    ``only``: the one command whose subparser is added (what ``frugal ONLY ...`` parses the
+    same with it alone), else all of them."""
     parser = _Parser(prog="frugal", description="Measure what code costs: time, CPU, memory, energy, carbon.")
     parser.add_argument("--version", action="version", version=f"frugal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for command in COMMANDS:
-        command.add_parser(sub)
+    for name in COMMANDS if only is None else (only,):
+        importlib.import_module(f"frugal.cli.{name}").add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``frugal`` console script; returns the exit status."""
-    parser = build_parser()
+    if argv is None:        # this process's own command line: it ends with the command
+        _freeze()
+    args_given = sys.argv[1:] if argv is None else list(argv)
+    # a command's arguments are parsed by its subparser alone: the other commands' modules
+    # (and what they import) are not needed; anything else (--help, a typo) gets them all
+    parser = build_parser(args_given[0] if args_given and args_given[0] in COMMANDS else None)
     command = "frugal"
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(args_given)
         if args.command is None:
             parser.print_help(sys.stderr)
             return EXIT_USAGE
@@ -57,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             status: int = args.func(args)   # each command returns its exit status
         finally:
             signal.signal(signal.SIGTERM, previous)
+        if argv is None:
+            _freeze()
         return status
     except UserError as exc:
         print(f"{command}: error: {exc}", file=sys.stderr)
@@ -90,6 +103,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: internal error: {type(exc).__name__}: {exc} "
               "(FRUGAL_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 70
+
+
+def _freeze() -> None:
+    """Keep the objects made so far (the imports' modules, classes, functions: alive to the end
+    of a command line's process anyway) out of the garbage collector's passes: once the
+    command starts, once it is done. The collections while it runs and the interpreter's last
+    ones at exit then skip them (about 9 ms of ``frugal run -- true``, 5 ms of ``--help``).
+    Objects are still freed when their last reference goes; ``atexit`` handlers run as before."""
+    import gc
+
+    gc.freeze()
 
 
 def _stop(signum: int, frame: object) -> None:

@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shlex
 import signal
 import sys
-from typing import Any
 
 from frugal.cli.common import (StderrTail, UserError, add_machine, add_store, add_timeout, after_dashes,
                                apply_machine, positive_int, store_path, store_runs,
@@ -17,6 +15,10 @@ from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
 from frugal.text import shown, table
 from frugal.units import format_quantity, unit_of
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any
 
 # memory as frugal.frames.columns shows it (what a region added, else the process's peak);
 # named here: that module imports numpy
@@ -81,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         store_runs(path, cols, program="frugal run")
     status = stopped.exit_status if stopped is not None else next((r.exit_status for r in runs if r.exit_status != 0), 0)
     if args.json:
+        import json
+
         print(json.dumps({"name": name, "command": cmd, "exit_status": status,
                           "store": None if path is None else store_shown(path), "runs": column_records(cols)}, indent=2))
         return status

@@ -6,7 +6,6 @@ table for notebooks. Standard library only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Iterator
 
 from frugal import data
 from frugal.validate import redact
@@ -16,8 +15,12 @@ from frugal.machine import grid
 from frugal.energy.constants import embodied, power, power_source
 from frugal.core.rows import LOG, ROW_SIZE, S_CALLS
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
-class Environment(Mapping[str, Any]):
+
+class Environment(Mapping[str, "Any"]):     # typing is not imported: a quoted name
     """The report of ``frugal.environment()``: a mapping of str to values (nested dicts for meters and data)."""
 
     def __init__(self, items: dict[str, Any]) -> None:

@@ -12,17 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from frugal.core import span
 from frugal.errors import FrugalError
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
 if TYPE_CHECKING:
+    from typing import Any, Iterable, Sequence
+
     from frugal.core.rows import MeterReading
     from frugal.frames.columns import Columns
     from frugal.machine.hardware import Machine
@@ -297,6 +298,8 @@ def _start(path: str, argv: list[str], out: int | None, err: int | None, stdin: 
     peak memory is at least this process's resident set at the start.
     """
     if not _launcher_usable():
+        import subprocess     # only here: Linux starts commands through the launcher
+
         t0 = time.perf_counter_ns()
         proc = subprocess.Popen(argv, executable=path, stdin=stdin, stdout=out, stderr=err)
         waiter = _Waiter(proc.pid)

@@ -11,7 +11,6 @@ lookup is a dict access after the first.
 """
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 
@@ -67,6 +66,8 @@ def resolve_country(text: str, setting: str = "country") -> str:
     a3 = index.get(key)
     if a3 is not None:
         return a3
+    import difflib     # only for a name that is not found
+
     spellings = list(index)
     close = difflib.get_close_matches(key, spellings, n=4, cutoff=0.6)
     if not close:  # a typo in a long name: compare word by word as well
@@ -107,6 +108,8 @@ def resolve_region(alpha3: str | None, text: str, setting: str = "region") -> st
             key = key[: -len(suffix)]
     if key in table:
         return key
+    import difflib
+
     close = difflib.get_close_matches(key, list(table), n=3, cutoff=0.6)
     hint = f"; did you mean {' or '.join(repr(table[c][0]) for c in close)}?" if close else ""
     raise ValueError(f"{setting}={text!r} is not a region of {alpha3} in the bundled data{hint}")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
 
 from frugal.text import shown, table
 from frugal.units import format_ci, unit_of
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 # The short column headings of the tables.
 LABEL = {"wall_s": "wall", "cpu_s": "CPU", "cpu_user_s": "user", "cpu_system_s": "system",

@@ -12,15 +12,18 @@ import time
 import warnings
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from frugal.core import own, span
 from frugal.core.rows import LOG
 from frugal.store.run_info import new_run
-from frugal.store.location import AnyStore, open_store
+from frugal.store.location import open_store
 from frugal.store.postgres import PgStore
 from frugal.store.sqlite import Store
 from frugal.store.writer import EXIT_TIMEOUT_S, Writer
+
+if TYPE_CHECKING:
+    from frugal.store.location import AnyStore
 
 _writer: Writer | None = None
 _ever = False      # a default store was set in this process at some point

@@ -4,15 +4,17 @@ through one function so that no URL is ever taken for a file path."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Union
 
 from frugal.files import store_location
 from frugal.store.sqlite import Store
 
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
 if TYPE_CHECKING:
+    from typing import Any, Union
+
     from frugal.store.postgres import PgStore
 
-AnyStore = Union[Store, "PgStore"]
+    AnyStore = Union[Store, PgStore]     # for annotations only: import it under TYPE_CHECKING
 
 
 def open_store(value: str | os.PathLike[str] | Any, argument: str = "store") -> AnyStore:

@@ -11,14 +11,17 @@ import sqlite3
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from frugal.errors import FrugalError
 from frugal.files import RUN_FIELDS, check_file, store_location
-from frugal.store.location import AnyStore, open_store
+from frugal.store.location import open_store
 from frugal.store.read import _columns, _legacy_rows, _read
 from frugal.store.sqlite import encode_chunks, insert_chunks, write_transaction
 from frugal.validate import redact
+
+if TYPE_CHECKING:
+    from frugal.store.location import AnyStore
 
 # Columns of ``chunks`` that describe the chunk; every other one holds a field's blob.
 _CHUNK_META = ("id", "run", "rows", "first_ns", "last_ns", "dropped")

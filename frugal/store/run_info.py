@@ -10,11 +10,14 @@ import subprocess
 import sys
 import time
 import warnings
-from typing import Any
 
 from frugal._version import __version__
 from frugal.energy.environment import environment
 from frugal.machine.hardware import brand_string
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def new_run_id() -> str:
@@ -82,12 +85,20 @@ def git_info() -> tuple[str | None, str | None]:
     """
     commit = _given_commit()
     branch = next((v for v in (os.environ.get(b, "").strip() for b in BRANCH_VARIABLES) if v), None)
-    if commit is None:
+    if commit is None and branch is None:
+        # both from one git (each launch of git is a few ms of ``frugal run``'s start-up): the
+        # commit, then the branch, on two lines; it fails for both at once (no repository, no commit yet)
+        both = (_git("rev-parse", "HEAD", "--abbrev-ref", "HEAD") or "").splitlines()
+        commit, branch = (both[0], _branch(both[1])) if len(both) == 2 else (None, None)
+    elif commit is None:
         commit = _git("rev-parse", "HEAD")
-    if branch is None:
-        branch = _git("rev-parse", "--abbrev-ref", "HEAD")     # None outside a repository
-        branch = None if branch == "HEAD" else branch           # a detached checkout has none
+    elif branch is None:
+        branch = _branch(_git("rev-parse", "--abbrev-ref", "HEAD"))     # None outside a repository
     return commit, branch
+
+
+def _branch(abbrev_ref: str | None) -> str | None:
+    return None if abbrev_ref == "HEAD" else abbrev_ref         # a detached checkout has none
 
 
 def new_run(program: str | None = None, *, git: tuple[str | None, str | None] | None = None) -> dict[str, Any]:

@@ -41,11 +41,14 @@ import contextlib
 import os
 import sqlite3
 from datetime import datetime, timezone
-from typing import Any, Iterator
 
 from frugal.files import RUN_FIELDS, SCHEMA_VERSION, APPLICATION_ID, as_path, check_file as _check_file
 from frugal.errors import FrugalError
 from frugal.measurement import FIELDS
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any, Iterator
 
 CHUNK_ROWS = 65_536              # measurements per chunk, at most
 BUSY_TIMEOUT_S = 120.0           # how long a writer waits for another process's transaction

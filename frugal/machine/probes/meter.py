@@ -11,7 +11,10 @@ numpy inside ``joules()`` only.
 from __future__ import annotations
 
 import os
-from typing import Any
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -16,7 +16,10 @@ import errno
 import os
 import re
 from dataclasses import dataclass
-from typing import Callable
+
+TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
+if TYPE_CHECKING:
+    from typing import Callable
 
 _ZONE = re.compile(r"^(intel-rapl|amd-rapl)(:\d+)+$")
 
