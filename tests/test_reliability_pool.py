@@ -176,6 +176,19 @@ def test_a_user_s_sigterm_handler_in_the_worker_is_left_alone(tmp_path, where):
     assert [(marks / m).read_text() for m in os.listdir(marks)] == ["called\ndone\n"] * 2
 
 
+def _run_script(tmp_path: Path, source: str, store: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` as a script in ``tmp_path`` with ``store`` as its argument and no
+    FRUGAL_STORE (it configures the store itself); it must exit 0."""
+    script = tmp_path / "script.py"
+    script.write_text(source)
+    env = dict(os.environ)
+    env.pop("FRUGAL_STORE", None)
+    proc = subprocess.run([sys.executable, str(script), str(store)], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
 IDLE_WORKERS = textwrap.dedent("""
     import multiprocessing, sys
     import frugal
@@ -203,13 +216,7 @@ def test_ending_a_pool_kills_its_idle_workers_once_their_rows_are_stored(tmp_pat
     its rows are stored. Before, a worker whose SIGTERM another thread took ran frugal's handler
     only at the flush thread's first nudge, which then found it still set, and lived on until the
     second, 2 x ``EXIT_TIMEOUT_S`` later (ending each pool took 2.4 s instead of milliseconds)."""
-    script = tmp_path / "idle_script.py"
-    script.write_text(IDLE_WORKERS)
-    env = dict(os.environ)
-    env.pop("FRUGAL_STORE", None)
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "idle.db")], env=env,
-                          capture_output=True, text=True, timeout=50, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_script(tmp_path, IDLE_WORKERS, tmp_path / "idle.db", timeout=50)
     assert proc.stdout.split() == ["ended"]
     assert _rows_per_name(tmp_path / "idle.db") == {"work": 24}
 
@@ -246,13 +253,7 @@ def test_frugal_s_threads_leave_sigterm_to_the_program_s(tmp_path):
     the kernel gives a SIGTERM sent to the process to a thread of the program's: a pool worker
     idle in a queue's ``get()`` whose SIGTERM went to frugal's store thread never ran its own
     handler and never ended (1 in about 40 pools of the user's-handler test, loaded)."""
-    script = tmp_path / "masks_script.py"
-    script.write_text(THREAD_MASKS)
-    env = dict(os.environ)
-    env.pop("FRUGAL_STORE", None)
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path / "m.db")], env=env,
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    proc = _run_script(tmp_path, THREAD_MASKS, tmp_path / "m.db", timeout=60)
     worker, parent = proc.stdout.splitlines()
     # the worker: its main thread, frugal's writer and its SIGTERM watcher; the parent: main, writer
     assert worker == "[('frugal-store', [True]), ('main', [False]), ('unnamed', [True])]", worker
