@@ -70,6 +70,12 @@ QUANTITIES: dict[str, Quantity] = {
     "gain_ci_high": Quantity("gain, upper 95% bound", "ratio"),
 }
 
+# "Memory" on every surface: what a region added above its start (its peak minus its resident
+# memory at the start), not the process's peak. Summary rows, whole-process runs and stores
+# written before frugal recorded it have the process's peak only: MEMORY_FALLBACK stands for
+# memory then (``frugal.frames.columns.memory_column`` picks one).
+MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
+
 
 def unit_of(column: str) -> str:
     """The unit of a column or indicator ('' when frugal does not know it)."""

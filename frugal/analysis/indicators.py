@@ -19,9 +19,9 @@ import pandas as pd
 
 from frugal.analysis import grades as G
 from frugal import stats
-from frugal.frames.columns import MEMORY_FALLBACK, memory_column
+from frugal.frames.columns import memory_column
 from frugal.frames.frame import floats, labels
-from frugal.units import format_quantity, unit_of
+from frugal.units import MEMORY_FALLBACK, format_quantity, unit_of
 from frugal.analysis.ratios import Medians, against_baseline
 from frugal.analysis.verdicts import ALPHA, CANNOT, FAILED, Failure, Table, failures_of
 

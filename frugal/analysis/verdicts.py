@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 
 from frugal.analysis.runner import CLOCK_STEPS, cpu_clock_resolution, wall_clock_resolution
-from frugal.frames.columns import MEMORY, memory_column
+from frugal.frames.columns import memory_column
 from frugal.stats import MIN_RUNS
-from frugal.units import format_quantity, format_ratio, label_of
+from frugal.units import MEMORY, format_quantity, format_ratio, label_of
 
 METRICS = ("wall_s", "cpu_s", "peak_added_bytes", "energy_j", "carbon_g", "embodied_g")
 """The columns summarised and compared (those with no value at all are skipped). Memory is

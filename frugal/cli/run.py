@@ -14,15 +14,11 @@ from frugal.frames.process import CommandNotFound, ProcessRun, Stopped, process_
 from frugal.pages.text import LABEL, column_records, column_values
 from frugal.progress import Progress
 from frugal.text import shown, table
-from frugal.units import format_quantity, unit_of
+from frugal.units import MEMORY, MEMORY_FALLBACK, format_quantity, unit_of
 
 TYPE_CHECKING = False   # typing is not imported at run time (start-up of ``frugal run``)
 if TYPE_CHECKING:
     from typing import Any
-
-# memory as frugal.frames.columns shows it (what a region added, else the process's peak);
-# named here: that module imports numpy
-MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
 
 
 def add_parser(sub: Any) -> None:

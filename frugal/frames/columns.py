@@ -26,6 +26,7 @@ from frugal.core.rows import (
 from frugal.energy.model import DERIVED_NEW, derive_coded
 from frugal.energy.row import OUTPUTS
 from frugal.measurement import FIELDS, Measurement
+from frugal.units import MEMORY, MEMORY_FALLBACK
 
 if TYPE_CHECKING:
     from frugal.core.rows import MeterReading
@@ -47,10 +48,6 @@ cache, so the log's memory is read once and not once per field."""
 
 ENERGY_FIELDS = OUTPUTS
 MEMORY_FIELDS = ("peak_rss_bytes", "rss_delta_bytes", "rss_start_bytes", "peak_added_bytes")
-# "Memory" on every surface: what a region added above its start (its peak minus its resident
-# memory at the start), not the process's peak. Summary rows and stores written before frugal
-# recorded it have the process's peak only: MEMORY_FALLBACK stands for memory then.
-MEMORY, MEMORY_FALLBACK = "peak_added_bytes", "peak_rss_bytes"
 _SCOPES = ["process", "thread", "task", "task"]
 _STATUS = list(STATUS_NAMES + ("?",))
 
